@@ -1,0 +1,186 @@
+# heapsnap: the only build entry point.
+#
+#   make              the CLI (build/heapsnap) and the agent for every CPython
+#                     >= 3.8 on the machine (build/py3.X/heapsnap/)
+#   make test         every test suite; ends with "N passed, N failed"
+#   make demo         snapshot the bundled leaky example and explain its leak
+#   make check-asan   the whole suite under ASan/UBSan, built in build-asan/
+#   make bench        benchmarks (ratios against baselines; never pass/fail)
+#   make install PREFIX=/usr/local
+#   make format | check-format | tidy | clean
+#
+# Out-of-tree: everything goes to $(BUILD) (default build/).  Missing Debian
+# packages are installed by tools/deps.sh when this runs as root.
+
+BUILD   ?= build
+PREFIX  ?= /usr/local
+CC      ?= cc
+V       ?= 0
+SAN     ?= 0
+VERSION := 0.1.0
+
+Q := $(if $(filter 1,$(V)),,@)
+
+# The strict set of research/style-anchors.md section 12.  -Wwrite-strings is
+# left out on purpose: cgraph's agopen() and Python's kwlist take char *.
+WARNINGS := -std=c11 -Wall -Wextra -Werror -Wpedantic -Wshadow \
+	-Wstrict-prototypes -Wmissing-prototypes -Wvla -Wformat=2 -Wcast-qual \
+	-Wundef -Wpointer-arith -Wimplicit-fallthrough
+ifeq ($(SAN),1)
+OPTFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all
+else
+OPTFLAGS ?= -O2 -g
+endif
+BASE_CFLAGS := $(WARNINGS) $(OPTFLAGS) -D_GNU_SOURCE -MMD -MP \
+	-DHS_VERSION='"$(VERSION)"'
+
+all: inspector agents
+
+# ---------------------------------------------------------------------------
+# Configuration: dependencies, library flags and the list of Pythons.  Made
+# once per build folder; "make reconfigure" forces it again.
+CONFIG := $(BUILD)/config.mk
+-include $(CONFIG)
+
+$(CONFIG): tools/deps.sh tools/pythons.sh tools/configure.sh
+	$(Q)mkdir -p $(BUILD)
+	$(Q)tools/deps.sh build
+	$(Q)tools/configure.sh > $@.tmp && mv $@.tmp $@
+
+reconfigure:
+	$(Q)rm -f $(CONFIG)
+	$(Q)$(MAKE) --no-print-directory $(CONFIG)
+
+# ---------------------------------------------------------------------------
+# Generated sources.
+GEN := $(BUILD)/gen
+$(GEN)/schema_sql.c: schema/heapsnap.sql tools/embed.sh
+	$(Q)mkdir -p $(GEN)
+	$(Q)tools/embed.sh $< hs_schema_sql > $@.tmp && mv $@.tmp $@
+
+# ---------------------------------------------------------------------------
+# The inspector: build/heapsnap.
+INSPECTOR_SRC := $(wildcard inspector/*.c)
+INSPECTOR_OBJ := $(INSPECTOR_SRC:inspector/%.c=$(BUILD)/inspector/%.o) \
+	$(BUILD)/inspector/schema_sql.o
+INSPECTOR_LIB_OBJ := $(filter-out $(BUILD)/inspector/heapsnap.o,$(INSPECTOR_OBJ))
+INSPECTOR_CFLAGS = $(BASE_CFLAGS) -Iinspector $(DEPS_CFLAGS)
+
+inspector: $(BUILD)/heapsnap
+
+$(BUILD)/heapsnap: $(INSPECTOR_OBJ)
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(OPTFLAGS) -o $@ $^ $(DEPS_LIBS) -lm
+
+$(BUILD)/inspector/%.o: inspector/%.c $(CONFIG)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(INSPECTOR_CFLAGS) -c -o $@ $<
+
+# The embedded schema is one long literal: longer than C's minimum limit,
+# which every compiler we use exceeds.
+GEN_CFLAGS = $(BASE_CFLAGS) -Wno-overlength-strings
+
+$(BUILD)/inspector/schema_sql.o: $(GEN)/schema_sql.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(GEN_CFLAGS) -c -o $@ $<
+
+-include $(INSPECTOR_OBJ:.o=.d)
+
+# ---------------------------------------------------------------------------
+# The agent, once per Python: build/pyX.Y/heapsnap/ is an importable package.
+# $(PYTHONS) is "3.8 3.9 ..."; PY_<ver>_EXE, _INC and _EXT come from config.
+AGENT_SRC := $(wildcard agent/*.c)
+AGENT_PY  := $(wildcard agent/heapsnap/*.py) $(wildcard agent/heapsnap/_boot/*.py)
+
+define agent_rules
+AGENT_OBJ_$(1) := $$(AGENT_SRC:agent/%.c=$(BUILD)/py$(1)/obj/%.o) \
+	$(BUILD)/py$(1)/obj/schema_sql.o
+AGENT_SO_$(1) := $(BUILD)/py$(1)/heapsnap/_heapsnap$$(PY_$(1)_EXT)
+AGENT_PYOUT_$(1) := $$(AGENT_PY:agent/%=$(BUILD)/py$(1)/%)
+agents: $$(AGENT_SO_$(1)) $$(AGENT_PYOUT_$(1))
+
+$$(AGENT_SO_$(1)): $$(AGENT_OBJ_$(1))
+	@echo "  LINK    $$@"
+	$(Q)$(CC) $(OPTFLAGS) -shared -o $$@ $$^ $(SQLITE_LIBS)
+
+$(BUILD)/py$(1)/obj/%.o: agent/%.c $(CONFIG)
+	@mkdir -p $$(dir $$@)
+	@echo "  CC      $$< (Python $(1))"
+	$(Q)$(CC) $(BASE_CFLAGS) -fPIC -fvisibility=hidden -Iagent \
+		-isystem $$(PY_$(1)_INC) $(SQLITE_CFLAGS) -c -o $$@ $$<
+
+$(BUILD)/py$(1)/obj/schema_sql.o: $(GEN)/schema_sql.c
+	@mkdir -p $$(dir $$@)
+	$(Q)$(CC) $(GEN_CFLAGS) -fPIC -fvisibility=hidden -c -o $$@ $$<
+
+$(BUILD)/py$(1)/%.py: agent/%.py
+	@mkdir -p $$(dir $$@)
+	$(Q)cp $$< $$@
+
+-include $$(AGENT_OBJ_$(1):.o=.d)
+endef
+$(foreach v,$(PYTHONS),$(eval $(call agent_rules,$(v))))
+
+agents: $(CONFIG)
+
+# ---------------------------------------------------------------------------
+# Tests.  Unit tests link the inspector objects (all but main) with cmocka.
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+$(BUILD)/tests/%: tests/unit/%.c $(INSPECTOR_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(INSPECTOR_CFLAGS) -Itests/unit -o $@ $< $(INSPECTOR_LIB_OBJ) \
+		$(DEPS_LIBS) -lcmocka -lm
+
+unit-tests: $(UNIT_BIN)
+
+test: all unit-tests
+	$(Q)tools/deps.sh test
+	$(Q)BUILD=$(BUILD) SAN=$(SAN) tests/run.sh
+
+check-asan:
+	$(Q)$(MAKE) --no-print-directory BUILD=build-asan SAN=1 test
+
+# ---------------------------------------------------------------------------
+# Demo, benchmarks, install.
+demo: all
+	$(Q)BUILD=$(BUILD) examples/demo.sh
+
+bench: all
+	$(Q)tools/deps.sh bench
+	$(Q)BUILD=$(BUILD) bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/heapsnap \
+		$(DESTDIR)$(PREFIX)/share/heapsnap/web
+	install -m 755 $(BUILD)/heapsnap $(DESTDIR)$(PREFIX)/bin/heapsnap
+	for v in $(PYTHONS); do \
+		rm -rf $(DESTDIR)$(PREFIX)/lib/heapsnap/py$$v; \
+		cp -R $(BUILD)/py$$v $(DESTDIR)$(PREFIX)/lib/heapsnap/py$$v; \
+		rm -rf $(DESTDIR)$(PREFIX)/lib/heapsnap/py$$v/obj; \
+	done
+	cp -R web/. $(DESTDIR)$(PREFIX)/share/heapsnap/web/
+
+# ---------------------------------------------------------------------------
+# Hygiene.
+FORMAT_SRC = $(wildcard agent/*.c agent/*.h inspector/*.c inspector/*.h \
+	tests/unit/*.c tests/unit/*.h)
+
+format:
+	clang-format -i $(FORMAT_SRC)
+
+check-format:
+	clang-format --dry-run --Werror $(FORMAT_SRC)
+
+tidy: $(CONFIG)
+	clang-tidy --quiet $(wildcard inspector/*.c) -- $(INSPECTOR_CFLAGS)
+
+clean:
+	rm -rf build build-asan
+
+.PHONY: all inspector agents unit-tests test check-asan demo bench install \
+	format check-format tidy clean reconfigure

@@ -1,0 +1,258 @@
+/*
+ * COMMAND: info
+ * USAGE:   heapsnap info [-f FILE] [--json]
+ *
+ * Metadata and totals of a snapshot: where and when it was taken, objects,
+ * edges, bytes, roots by kind, threads, and which derived tables it holds.
+ * The first reader of a new file, so it also proves the file is sound.
+ */
+#include "heapsnap.h"
+#include "render_json.h"
+#include "render_text.h"
+#include "summary.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const info_usage[] = {
+    "usage: heapsnap info [-f FILE] [--json]",
+    "",
+    "Shows how, when and from which process a snapshot was taken, and its",
+    "totals: objects, references, bytes, roots by kind, threads.",
+    NULL,
+};
+
+/* Meta keys shown as JSON numbers rather than strings. */
+static int
+numeric_key(const char *key)
+{
+    static const char *const keys[] = {
+        "pid", "created_unix", "rss_bytes", "gc_enabled", "gc_collected",
+        "redacted", "value_limit", "pointer_size", "object_count",
+        "edge_count", "root_count", "dump_seconds", "walk_seconds",
+        "format_version",
+    };
+
+    for (size_t i = 0; i < HS_ARRAY_SIZE(keys); i++) {
+        if (!strcmp(keys[i], key))
+            return 1;
+    }
+    return 0;
+}
+
+/* Meta keys whose values are JSON documents (argv, gc_counts, ...). */
+static int
+json_key(const char *key)
+{
+    return !strcmp(key, "argv") || !strcmp(key, "gc_thresholds") ||
+           !strcmp(key, "gc_counts");
+}
+
+static int
+print_json(const struct hs_summary *sum)
+{
+    struct hs_json *root = hs_json_object();
+    struct hs_json *meta = hs_json_object();
+    struct hs_json *totals = hs_json_object();
+    struct hs_json *roots = hs_json_object();
+    struct hs_json *threads = hs_json_array();
+    struct hs_json *derived = hs_json_object();
+    int rc;
+
+    hs_json_set_str(root, "file", sum->path);
+    hs_json_set_int(root, "file_bytes", sum->file_bytes);
+    hs_json_set_int(root, "format", sum->format);
+    for (size_t i = 0; i < sum->nmeta; i++) {
+        const struct hs_kv *kv = &sum->meta[i];
+
+        if (kv->value && numeric_key(kv->key))
+            hs_json_set_num(meta, kv->key, strtod(kv->value, NULL));
+        else if (kv->value && json_key(kv->key))
+            hs_json_set(meta, kv->key, hs_json_str(kv->value));
+        else
+            hs_json_set_str(meta, kv->key, kv->value);
+    }
+    hs_json_set(root, "meta", meta);
+    hs_json_set_int(totals, "objects", sum->objects);
+    hs_json_set_int(totals, "edges", sum->edges);
+    hs_json_set_int(totals, "bytes", sum->bytes);
+    hs_json_set_int(totals, "types", sum->types);
+    hs_json_set_int(totals, "names", sum->names);
+    hs_json_set_int(totals, "roots", sum->roots);
+    hs_json_set_int(totals, "unreachable_objects", sum->unreachable);
+    hs_json_set_int(totals, "unreachable_bytes", sum->unreachable_bytes);
+    hs_json_set(root, "totals", totals);
+    for (size_t i = 0; i < sum->nroot_kinds; i++)
+        hs_json_set_int(roots, sum->root_kinds[i].key, sum->root_kinds[i].n);
+    hs_json_set(root, "roots_by_kind", roots);
+    for (size_t i = 0; i < sum->nthreads; i++) {
+        const struct hs_thread_info *t = &sum->threads[i];
+        struct hs_json *jt = hs_json_object();
+
+        hs_json_set_int(jt, "id", t->id);
+        hs_json_set_int(jt, "ident", t->ident);
+        if (t->native_id >= 0)
+            hs_json_set_int(jt, "native_id", t->native_id);
+        else
+            hs_json_set_null(jt, "native_id");
+        hs_json_set_str(jt, "name", t->name);
+        hs_json_set_bool(jt, "is_main", t->is_main);
+        hs_json_set_bool(jt, "is_dumper", t->is_dumper);
+        hs_json_set_int(jt, "frames", t->frames);
+        hs_json_set_str(jt, "innermost", t->where);
+        hs_json_push(threads, jt);
+    }
+    hs_json_set(root, "threads", threads);
+    hs_json_set_bool(derived, "retained", sum->has_retained);
+    hs_json_set(root, "derived", derived);
+    rc = hs_json_print(root, stdout);
+    hs_json_free(root);
+    return rc;
+}
+
+static const char *
+meta_or(const struct hs_summary *sum, const char *key, const char *dflt)
+{
+    const char *v = hs_summary_meta(sum, key);
+
+    return v ? v : dflt;
+}
+
+static const char *
+yes_no(const char *v)
+{
+    return v && strcmp(v, "0") ? "yes" : "no";
+}
+
+static void
+print_text(const struct hs_summary *sum)
+{
+    static const enum hs_align align[] = { HS_ALIGN_LEFT, HS_ALIGN_LEFT };
+    struct hs_table *t = hs_table_new(2, align);
+    struct hs_buf b = HS_BUF_INIT;
+    char n1[32], n2[32];
+
+    hs_buf_addf(&b, "%s (format %d, %s)", sum->path, sum->format,
+                hs_human_size((uint64_t)(sum->file_bytes > 0 ? sum->file_bytes
+                                                             : 0),
+                              n1, sizeof(n1)));
+    hs_table_rowv(t, "snapshot", b.buf);
+    hs_buf_reset(&b);
+    hs_buf_addf(&b, "%s %s (%s)", meta_or(sum, "python_implementation", "?"),
+                meta_or(sum, "python_version", "?"),
+                meta_or(sum, "python_executable", "?"));
+    hs_table_rowv(t, "python", b.buf);
+    hs_buf_reset(&b);
+    hs_buf_addf(&b, "pid %s, argv %s", meta_or(sum, "pid", "?"),
+                meta_or(sum, "argv", "?"));
+    hs_table_rowv(t, "process", b.buf);
+    hs_buf_reset(&b);
+    hs_buf_addf(&b, "%s by agent %s, trigger %s, %s s",
+                meta_or(sum, "created_at", "?"),
+                meta_or(sum, "agent_version", "?"),
+                meta_or(sum, "trigger", "?"),
+                meta_or(sum, "dump_seconds", "?"));
+    hs_table_rowv(t, "created", b.buf);
+    if (hs_summary_meta(sum, "rss_bytes")) {
+        uint64_t rss = strtoull(hs_summary_meta(sum, "rss_bytes"), NULL, 10);
+
+        hs_table_rowv(t, "rss", hs_human_size(rss, n1, sizeof(n1)));
+    }
+    hs_buf_reset(&b);
+    hs_buf_addf(&b, "%s, thresholds %s, counts %s, collected first: %s",
+                strcmp(meta_or(sum, "gc_enabled", "1"), "0") ? "enabled"
+                                                             : "disabled",
+                meta_or(sum, "gc_thresholds", "?"),
+                meta_or(sum, "gc_counts", "?"),
+                yes_no(hs_summary_meta(sum, "gc_collected")));
+    hs_table_rowv(t, "gc", b.buf);
+    hs_table_rowv(t, "redacted", yes_no(hs_summary_meta(sum, "redacted")));
+    hs_table_rowv(t, "", "");
+
+    hs_buf_reset(&b);
+    hs_buf_addf(&b, "%s (%s shallow)",
+                hs_group_digits((uint64_t)sum->objects, n1, sizeof(n1)),
+                hs_human_size((uint64_t)sum->bytes, n2, sizeof(n2)));
+    hs_table_rowv(t, "objects", b.buf);
+    hs_table_rowv(t, "references",
+                  hs_group_digits((uint64_t)sum->edges, n1, sizeof(n1)));
+    hs_table_rowv(t, "types",
+                  hs_group_digits((uint64_t)sum->types, n1, sizeof(n1)));
+    hs_buf_reset(&b);
+    hs_buf_addf(&b, "%s",
+                hs_group_digits((uint64_t)sum->roots, n1, sizeof(n1)));
+    for (size_t i = 0; i < sum->nroot_kinds; i++)
+        hs_buf_addf(&b, "%s%s %" PRId64, i ? ", " : ": ",
+                    sum->root_kinds[i].key, sum->root_kinds[i].n);
+    hs_table_rowv(t, "roots", b.buf);
+    hs_buf_reset(&b);
+    hs_buf_addf(&b, "%s objects (%s): cyclic garbage awaiting the collector",
+                hs_group_digits((uint64_t)sum->unreachable, n1, sizeof(n1)),
+                hs_human_size((uint64_t)sum->unreachable_bytes, n2,
+                              sizeof(n2)));
+    hs_table_rowv(t, "unreachable", b.buf);
+    hs_table_rowv(t, "retained", sum->has_retained
+                                     ? "computed (stored in the snapshot)"
+                                     : "not computed yet (heapsnap top "
+                                       "--by retained computes and stores "
+                                       "it)");
+    for (size_t i = 0; i < sum->nthreads; i++) {
+        const struct hs_thread_info *th = &sum->threads[i];
+
+        hs_buf_reset(&b);
+        hs_buf_addf(&b, "%s (ident %" PRId64 "%s%s), %" PRId64 " frames",
+                    th->name ? th->name : "?", th->ident,
+                    th->is_main ? ", main" : "",
+                    th->is_dumper ? ", ran the dump" : "", th->frames);
+        if (th->where)
+            hs_buf_addf(&b, ", in %s", th->where);
+        hs_table_rowv(t, i ? "" : "threads", b.buf);
+    }
+    hs_table_print(t, stdout);
+    hs_table_free(t);
+    hs_buf_release(&b);
+}
+
+int
+cmd_info(int argc, const char **argv)
+{
+    const char *file = NULL;
+    int json = 0;
+    const struct hs_option opts[] = {
+        HS_OPT_FILE(&file),
+        HS_OPT_JSON(&json),
+        { HS_OPT_END, 0, NULL, NULL, NULL, NULL, NULL },
+    };
+    struct hs_summary sum;
+    struct hs_snapshot *snap = NULL;
+    char *path = NULL;
+    int n, rc = HS_EXIT_OK;
+
+    n = hs_parse_options(argc, argv, opts, info_usage, 0);
+    if (n < 0)
+        return n == -2 ? HS_EXIT_OK : HS_EXIT_USAGE;
+    if (n > 0) {
+        hs_usage_error("info", "unexpected argument '%s'", argv[0]);
+        return HS_EXIT_USAGE;
+    }
+    path = hs_snapshot_pick(file);
+    if (!path)
+        return hs_error_status();
+    snap = hs_snapshot_open(path, HS_SNAP_READONLY);
+    if (!snap || hs_summary_load(snap, &sum) < 0) {
+        rc = hs_error_status();
+        goto cleanup;
+    }
+    if (json) {
+        if (print_json(&sum) < 0)
+            rc = hs_error_status();
+    } else {
+        print_text(&sum);
+    }
+    hs_summary_release(&sum);
+cleanup:
+    hs_snapshot_close(snap);
+    free(path);
+    return rc;
+}

@@ -1,0 +1,64 @@
+/*
+ * launch.h: running a Python program with the heapsnap agent preloaded
+ * (`heapsnap dump -- PROGRAM ...`): finding the interpreter behind a command
+ * line, asking it what it is, finding the agent built for it, and running
+ * the program with signals forwarded and its exit status passed through.
+ */
+#ifndef HS_LAUNCH_H
+#define HS_LAUNCH_H
+
+#include "heapsnap.h"
+
+/* What an interpreter said about itself. */
+struct hs_python {
+    char *exe;         /* the interpreter as given or found on PATH */
+    char *impl;        /* platform.python_implementation(): "CPython" */
+    char *version;     /* "3.12.1" */
+    char minor[16];    /* "3.12" */
+    int major_minor;   /* 0x030C for 3.12 */
+    char *ext_suffix;  /* EXT_SUFFIX: ".cpython-312-x86_64-linux-gnu.so" */
+    int free_threaded; /* Py_GIL_DISABLED build */
+};
+
+/*
+ * The Python interpreter that will run `argv` (a command line): argv[0]
+ * itself when it is a python executable, or the interpreter of its "#!"
+ * line.  Refuses anything else: a program that is not Python is never run
+ * to find out.  Returns a malloc'd path, or NULL after an error (exit 2).
+ */
+char *hs_program_interpreter(const char *const *argv);
+
+/*
+ * Checks the interpreter options on the command line: -I, -E and -S keep
+ * Python from loading the agent, so they are refused.  0, or -1 after an
+ * error (exit 2).
+ */
+int hs_check_python_flags(const char *const *argv);
+
+/*
+ * Runs `exe -E -S -c ...` to learn its implementation and version, and
+ * checks that heapsnap supports it (CPython >= 3.8 with the GIL).  0, or -1
+ * after an error (exit 2) naming the interpreter and the cause.
+ */
+int hs_python_probe(const char *exe, struct hs_python *out);
+
+void hs_python_release(struct hs_python *py);
+
+/*
+ * The folder holding the `heapsnap` package built for `py`: from
+ * $HEAPSNAP_AGENT_DIR, the build tree next to this binary (build/pyX.Y) or
+ * the installed tree (PREFIX/lib/heapsnap/pyX.Y).  Returns a malloc'd path,
+ * or NULL after an error (exit 2) that says how to build it.
+ */
+char *hs_agent_dir(const struct hs_python *py);
+
+/*
+ * Runs `argv` with `setenv_pairs` (NAME, VALUE, ..., NULL; a NULL value
+ * unsets) added to the environment, forwarding SIGTERM, SIGHUP, SIGUSR1 and
+ * SIGUSR2 to it, and waits.  Returns its exit status, 128 + N when signal N
+ * killed it, or -1 after an error (it could not be started: exit 2 for a
+ * missing program, 4 otherwise).
+ */
+int hs_run_program(const char *const *argv, const char *const *setenv_pairs);
+
+#endif /* HS_LAUNCH_H */

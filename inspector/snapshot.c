@@ -1,0 +1,414 @@
+/*
+ * snapshot.c: the inspector's only door to SQLite.  Opens a snapshot
+ * read-only (or read-write for derived tables), validates application_id,
+ * user_version and the core tables, and wraps prepared statements in
+ * struct hs_query so that model files never include sqlite3.h.
+ *
+ * Every failure prints one line naming the file and the cause and records
+ * exit 4 (cannot read) or 3 (not a snapshot / newer format).
+ */
+#include "snapshot.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct hs_snapshot {
+    sqlite3 *db;  /* open connection */
+    char *path;   /* as given by the user */
+    int writable; /* opened read-write for derived tables */
+};
+
+struct hs_query {
+    struct hs_snapshot *snap; /* owner, for error messages */
+    sqlite3_stmt *stmt;       /* the prepared statement */
+};
+
+/* ---- the compiled-in schema ------------------------------------------------ */
+
+/* The integer after "PRAGMA name =" in the schema text, or -1. */
+static int64_t
+schema_pragma(const char *name)
+{
+    char needle[64];
+    const char *p;
+
+    snprintf(needle, sizeof(needle), "PRAGMA %s =", name);
+    p = strstr(hs_schema_sql, needle);
+    if (!p)
+        return -1;
+    return strtoll(p + strlen(needle), NULL, 10);
+}
+
+int
+hs_schema_version(void)
+{
+    return (int)schema_pragma("user_version");
+}
+
+int64_t
+hs_schema_application_id(void)
+{
+    return schema_pragma("application_id");
+}
+
+/* ---- picking and opening ---------------------------------------------------- */
+
+char *
+hs_snapshot_pick(const char *file)
+{
+    DIR *dir;
+    struct dirent *de;
+    char *best = NULL;
+    struct timespec best_time = { 0, 0 };
+
+    if (file)
+        return hs_xstrdup(file);
+    dir = opendir(".");
+    if (!dir) {
+        hs_error(HS_EXIT_IO, "cannot list the current folder: %s",
+                 strerror(errno));
+        return NULL;
+    }
+    while ((de = readdir(dir))) {
+        struct stat st;
+
+        if (fnmatch("heapsnap-*.db", de->d_name, 0))
+            continue;
+        if (stat(de->d_name, &st) || !S_ISREG(st.st_mode))
+            continue;
+        if (!best || st.st_mtim.tv_sec > best_time.tv_sec ||
+            (st.st_mtim.tv_sec == best_time.tv_sec &&
+             (st.st_mtim.tv_nsec > best_time.tv_nsec ||
+              (st.st_mtim.tv_nsec == best_time.tv_nsec &&
+               strcmp(de->d_name, best) > 0)))) {
+            free(best);
+            best = hs_xstrdup(de->d_name);
+            best_time = st.st_mtim;
+        }
+    }
+    closedir(dir);
+    if (!best) {
+        hs_error(HS_EXIT_USAGE, "no snapshot given and no heapsnap-*.db in "
+                                "the current folder (use -f FILE)");
+        return NULL;
+    }
+    hs_note("reading '%s' (newest heapsnap-*.db here; -f picks another)",
+            best);
+    return best;
+}
+
+/* Checks that the core tables exist; 0 or -1 (exit 3). */
+static int
+check_tables(struct hs_snapshot *s)
+{
+    static const char *const required[] = { "meta",    "types", "objects",
+                                            "edge_list", "edge_kinds",
+                                            "names",   "roots" };
+
+    for (size_t i = 0; i < HS_ARRAY_SIZE(required); i++) {
+        if (!hs_snapshot_has_table(s, required[i]))
+            return hs_error(HS_EXIT_SNAPSHOT,
+                            "'%s' is not a complete heapsnap snapshot: "
+                            "table '%s' is missing",
+                            s->path, required[i]);
+    }
+    return 0;
+}
+
+/* Reads a PRAGMA integer; 0 or -1 after an error (exit 3 or 4). */
+static int
+pragma_int(struct hs_snapshot *s, const char *pragma, int64_t *out)
+{
+    sqlite3_stmt *st;
+    char sql[64];
+    int rc;
+
+    snprintf(sql, sizeof(sql), "PRAGMA %s", pragma);
+    rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        return 0;
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT)
+        return hs_error(HS_EXIT_SNAPSHOT,
+                        "'%s' is not a heapsnap snapshot: %s", s->path,
+                        sqlite3_errstr(rc));
+    return hs_error(HS_EXIT_IO, "cannot read '%s': %s", s->path,
+                    sqlite3_errmsg(s->db));
+}
+
+struct hs_snapshot *
+hs_snapshot_open(const char *path, unsigned flags)
+{
+    struct hs_snapshot *s;
+    struct stat st;
+    int64_t app_id, version;
+    int rc, oflags;
+
+    if (stat(path, &st)) {
+        hs_error(HS_EXIT_IO, "cannot open '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        hs_error(HS_EXIT_IO, "cannot open '%s': it is a folder", path);
+        return NULL;
+    }
+    if (access(path, R_OK)) {
+        hs_error(HS_EXIT_IO, "cannot open '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    s = hs_xcalloc(1, sizeof(*s));
+    s->path = hs_xstrdup(path);
+    s->writable = (flags & HS_SNAP_DERIVED) && !access(path, W_OK);
+    oflags = s->writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
+    rc = sqlite3_open_v2(path, &s->db, oflags, NULL);
+    if (rc != SQLITE_OK) {
+        hs_error(HS_EXIT_IO, "cannot open '%s': %s", path,
+                 s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        goto fail;
+    }
+    sqlite3_busy_timeout(s->db, 2000);
+    if (pragma_int(s, "application_id", &app_id) < 0)
+        goto fail;
+    if (app_id != hs_schema_application_id()) {
+        hs_error(HS_EXIT_SNAPSHOT,
+                 "'%s' is not a heapsnap snapshot (SQLite application_id "
+                 "is %lld)",
+                 path, (long long)app_id);
+        goto fail;
+    }
+    if (pragma_int(s, "user_version", &version) < 0)
+        goto fail;
+    if (version > hs_schema_version()) {
+        hs_error(HS_EXIT_SNAPSHOT,
+                 "'%s' has snapshot format %lld; this heapsnap reads "
+                 "format %d or older (upgrade heapsnap)",
+                 path, (long long)version, hs_schema_version());
+        goto fail;
+    }
+    if (version < 1) {
+        hs_error(HS_EXIT_SNAPSHOT,
+                 "'%s' is not a complete heapsnap snapshot (format 0)", path);
+        goto fail;
+    }
+    if (check_tables(s) < 0)
+        goto fail;
+    if ((flags & HS_SNAP_DERIVED) && !s->writable)
+        hs_note("'%s' is read-only: derived data is computed, not stored",
+                path);
+    return s;
+fail:
+    hs_snapshot_close(s);
+    return NULL;
+}
+
+void
+hs_snapshot_close(struct hs_snapshot *s)
+{
+    if (!s)
+        return;
+    sqlite3_close(s->db);
+    free(s->path);
+    free(s);
+}
+
+const char *
+hs_snapshot_path(const struct hs_snapshot *s)
+{
+    return s->path;
+}
+
+int
+hs_snapshot_writable(const struct hs_snapshot *s)
+{
+    return s->writable;
+}
+
+int
+hs_snapshot_has_table(struct hs_snapshot *s, const char *name)
+{
+    sqlite3_stmt *st;
+    int found = 0;
+
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT 1 FROM sqlite_master WHERE name = ?1 AND "
+                           "type IN ('table', 'view')",
+                           -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return found;
+}
+
+char *
+hs_snapshot_meta(struct hs_snapshot *s, const char *key)
+{
+    struct hs_query *q;
+    char *v = NULL;
+
+    q = hs_query_prepare(s, "SELECT value FROM meta WHERE key = ?1");
+    if (!q)
+        return NULL;
+    hs_query_bind_text(q, 1, key);
+    if (hs_query_step(q) == 1 && !hs_query_is_null(q, 0))
+        v = hs_xstrdup(hs_query_text(q, 0));
+    hs_query_free(q);
+    return v;
+}
+
+int
+hs_snapshot_exec(struct hs_snapshot *s, const char *sql)
+{
+    char *err = NULL;
+
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+        hs_error(HS_EXIT_IO, "cannot update '%s': %s", s->path,
+                 err ? err : sqlite3_errmsg(s->db));
+        sqlite3_free(err);
+        return -1;
+    }
+    return 0;
+}
+
+int64_t
+hs_snapshot_int(struct hs_snapshot *s, const char *sql, int64_t dflt)
+{
+    struct hs_query *q = hs_query_prepare(s, sql);
+    int64_t v = dflt;
+
+    if (!q)
+        return dflt;
+    if (hs_query_step(q) == 1 && !hs_query_is_null(q, 0))
+        v = hs_query_int(q, 0);
+    hs_query_free(q);
+    return v;
+}
+
+/* ---- queries ------------------------------------------------------------------ */
+
+static int
+query_error(struct hs_query *q)
+{
+    return hs_error(HS_EXIT_IO, "cannot read '%s': %s", q->snap->path,
+                    sqlite3_errmsg(q->snap->db));
+}
+
+struct hs_query *
+hs_query_prepare(struct hs_snapshot *s, const char *sql)
+{
+    struct hs_query *q = hs_xcalloc(1, sizeof(*q));
+
+    q->snap = s;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q->stmt, NULL) != SQLITE_OK) {
+        query_error(q);
+        sqlite3_finalize(q->stmt);
+        free(q);
+        return NULL;
+    }
+    return q;
+}
+
+int
+hs_query_bind_int(struct hs_query *q, int idx, int64_t v)
+{
+    if (sqlite3_bind_int64(q->stmt, idx, v) != SQLITE_OK)
+        return query_error(q);
+    return 0;
+}
+
+int
+hs_query_bind_text(struct hs_query *q, int idx, const char *text)
+{
+    if (sqlite3_bind_text(q->stmt, idx, text, -1, SQLITE_TRANSIENT) !=
+        SQLITE_OK)
+        return query_error(q);
+    return 0;
+}
+
+int
+hs_query_bind_null(struct hs_query *q, int idx)
+{
+    if (sqlite3_bind_null(q->stmt, idx) != SQLITE_OK)
+        return query_error(q);
+    return 0;
+}
+
+int
+hs_query_bind_blob(struct hs_query *q, int idx, const void *data, size_t len)
+{
+    if (sqlite3_bind_blob64(q->stmt, idx, data, len, SQLITE_TRANSIENT) !=
+        SQLITE_OK)
+        return query_error(q);
+    return 0;
+}
+
+int
+hs_query_step(struct hs_query *q)
+{
+    int rc = sqlite3_step(q->stmt);
+
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    return query_error(q);
+}
+
+void
+hs_query_reset(struct hs_query *q)
+{
+    sqlite3_reset(q->stmt);
+}
+
+int
+hs_query_is_null(struct hs_query *q, int col)
+{
+    return sqlite3_column_type(q->stmt, col) == SQLITE_NULL;
+}
+
+int64_t
+hs_query_int(struct hs_query *q, int col)
+{
+    return sqlite3_column_int64(q->stmt, col);
+}
+
+double
+hs_query_double(struct hs_query *q, int col)
+{
+    return sqlite3_column_double(q->stmt, col);
+}
+
+const char *
+hs_query_text(struct hs_query *q, int col)
+{
+    return (const char *)sqlite3_column_text(q->stmt, col);
+}
+
+const void *
+hs_query_blob(struct hs_query *q, int col, size_t *len)
+{
+    const void *p = sqlite3_column_blob(q->stmt, col);
+
+    *len = (size_t)sqlite3_column_bytes(q->stmt, col);
+    return p;
+}
+
+void
+hs_query_free(struct hs_query *q)
+{
+    if (!q)
+        return;
+    sqlite3_finalize(q->stmt);
+    free(q);
+}

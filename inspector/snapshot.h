@@ -1,0 +1,106 @@
+/*
+ * snapshot.h: opening and validating a snapshot file, and the small query
+ * API through which the rest of the inspector reads it.  snapshot.c is the
+ * only file that calls sqlite3_*; other model files write SQL but never see
+ * SQLite types.
+ */
+#ifndef HS_SNAPSHOT_H
+#define HS_SNAPSHOT_H
+
+#include "heapsnap.h"
+
+/* schema/heapsnap.sql, compiled in (build/gen/schema_sql.c). */
+extern const char hs_schema_sql[];
+
+/*
+ * The snapshot format this inspector reads and the application_id of every
+ * snapshot, both parsed from the PRAGMA lines of the compiled-in schema so
+ * that the schema file stays the single source of truth.
+ */
+int hs_schema_version(void);
+int64_t hs_schema_application_id(void);
+
+struct hs_snapshot;
+struct hs_query;
+
+/* Flags of hs_snapshot_open(). */
+#define HS_SNAP_READONLY 0u
+#define HS_SNAP_DERIVED 1u /* open read-write to add derived tables; falls
+                              back to read-only (with a note) if the file is
+                              not writable */
+
+/*
+ * The snapshot a command should read: `file` when given (the -f option),
+ * otherwise the newest heapsnap-*.db in the current folder, which it names
+ * on stderr.  Returns a malloc'd path, or NULL after an error (exit 2 when
+ * there is none).
+ */
+char *hs_snapshot_pick(const char *file);
+
+/*
+ * Opens `path` and checks that it is a complete heapsnap snapshot of a
+ * format this inspector reads.  Returns NULL after an error: exit 4 when
+ * the file cannot be read, 3 when it is not a snapshot or its format is
+ * newer.  Read-only unless HS_SNAP_DERIVED.
+ */
+struct hs_snapshot *hs_snapshot_open(const char *path, unsigned flags);
+
+/* Closes the snapshot; NULL is allowed. */
+void hs_snapshot_close(struct hs_snapshot *s);
+
+const char *hs_snapshot_path(const struct hs_snapshot *s);
+
+/* 1 if derived tables can be written to this snapshot. */
+int hs_snapshot_writable(const struct hs_snapshot *s);
+
+/* 1 if a table or view of that name exists. */
+int hs_snapshot_has_table(struct hs_snapshot *s, const char *name);
+
+/* The meta value for `key` as a malloc'd string, or NULL if absent. */
+char *hs_snapshot_meta(struct hs_snapshot *s, const char *key);
+
+/*
+ * Runs one or more SQL statements that return no rows (derived-table DDL,
+ * BEGIN/COMMIT).  0, or -1 after an error (exit 4).
+ */
+int hs_snapshot_exec(struct hs_snapshot *s, const char *sql);
+
+/*
+ * The single integer a query returns (SELECT count(*) ...), or `dflt` when it
+ * returns no row or NULL.  Errors print and return `dflt` with the exit code
+ * recorded; callers that must tell the difference use hs_query_*.
+ */
+int64_t hs_snapshot_int(struct hs_snapshot *s, const char *sql, int64_t dflt);
+
+/* ---- queries ---------------------------------------------------------------- */
+
+/* Prepares `sql`.  NULL after an error (exit 4). */
+struct hs_query *hs_query_prepare(struct hs_snapshot *s, const char *sql);
+
+/* Binding; parameters count from 1.  0, or -1 after an error. */
+int hs_query_bind_int(struct hs_query *q, int idx, int64_t v);
+int hs_query_bind_text(struct hs_query *q, int idx, const char *text);
+int hs_query_bind_null(struct hs_query *q, int idx);
+/* Binds a blob the query copies. */
+int hs_query_bind_blob(struct hs_query *q, int idx, const void *data,
+                       size_t len);
+
+/* 1 when a row is ready, 0 when done, -1 after an error (exit 4). */
+int hs_query_step(struct hs_query *q);
+
+/* Rewinds the query for new bindings (bindings are kept). */
+void hs_query_reset(struct hs_query *q);
+
+/* Column access for the current row; columns count from 0. */
+int hs_query_is_null(struct hs_query *q, int col);
+int64_t hs_query_int(struct hs_query *q, int col);
+double hs_query_double(struct hs_query *q, int col);
+/* NULL for SQL NULL; valid until the next step, reset or free. */
+const char *hs_query_text(struct hs_query *q, int col);
+/* Blob bytes and their length; valid until the next step. */
+const void *hs_query_blob(struct hs_query *q, int col, size_t *len);
+
+/* Finalizes; NULL is allowed. */
+void hs_query_free(struct hs_query *q);
+
+#endif /* HS_SNAPSHOT_H */

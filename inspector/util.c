@@ -1,0 +1,329 @@
+/*
+ * util.c: error reporting, checked allocation, the hs_buf growable string
+ * and small formatting helpers shared by every command.
+ *
+ * Owns one piece of global state, the exit code recorded by the first
+ * hs_error() of the run; the inspector is single-threaded.
+ */
+#include "heapsnap.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+char hs_buf_empty[1];
+
+/* Exit code of the first error reported; 0 while none was. */
+static int recorded_status;
+
+static void
+vreport(const char *prefix, const char *fmt, va_list ap)
+{
+    char msg[4096];
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    fprintf(stderr, "%s: %s%s\n", HS_PROG, prefix, msg);
+}
+
+int
+hs_error(enum hs_exit code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vreport("error: ", fmt, ap);
+    va_end(ap);
+    if (!recorded_status)
+        recorded_status = code;
+    return -1;
+}
+
+void
+hs_warn(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vreport("warning: ", fmt, ap);
+    va_end(ap);
+}
+
+void
+hs_note(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vreport("", fmt, ap);
+    va_end(ap);
+}
+
+int
+hs_error_status(void)
+{
+    return recorded_status ? recorded_status : HS_EXIT_INTERNAL;
+}
+
+void
+hs_error_reset(void)
+{
+    recorded_status = 0;
+}
+
+void
+hs_die(enum hs_exit code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vreport("error: ", fmt, ap);
+    va_end(ap);
+    fflush(stdout);
+    exit(code);
+}
+
+/* ---- allocation ---------------------------------------------------------- */
+
+static void
+out_of_memory(size_t size)
+{
+    hs_die(HS_EXIT_INTERNAL, "out of memory (tried to allocate %zu bytes)",
+           size);
+}
+
+void *
+hs_xmalloc(size_t size)
+{
+    void *p = malloc(size ? size : 1);
+
+    if (!p)
+        out_of_memory(size);
+    return p;
+}
+
+void *
+hs_xcalloc(size_t nmemb, size_t size)
+{
+    void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
+
+    if (!p)
+        out_of_memory(hs_st_mult(nmemb, size));
+    return p;
+}
+
+void *
+hs_xrealloc(void *ptr, size_t size)
+{
+    void *p = realloc(ptr, size ? size : 1);
+
+    if (!p)
+        out_of_memory(size);
+    return p;
+}
+
+char *
+hs_xstrdup(const char *s)
+{
+    return hs_xstrndup(s, strlen(s));
+}
+
+char *
+hs_xstrndup(const char *s, size_t n)
+{
+    size_t len = strnlen(s, n);
+    char *p = hs_xmalloc(hs_st_add(len, 1));
+
+    memcpy(p, s, len);
+    p[len] = '\0';
+    return p;
+}
+
+char *
+hs_xasprintf(const char *fmt, ...)
+{
+    struct hs_buf b = HS_BUF_INIT;
+    va_list ap;
+
+    va_start(ap, fmt);
+    hs_buf_vaddf(&b, fmt, ap);
+    va_end(ap);
+    return hs_buf_detach(&b);
+}
+
+size_t
+hs_st_mult(size_t a, size_t b)
+{
+    if (b && a > SIZE_MAX / b)
+        hs_die(HS_EXIT_INTERNAL, "size overflow: %zu * %zu", a, b);
+    return a * b;
+}
+
+size_t
+hs_st_add(size_t a, size_t b)
+{
+    if (a > SIZE_MAX - b)
+        hs_die(HS_EXIT_INTERNAL, "size overflow: %zu + %zu", a, b);
+    return a + b;
+}
+
+/* ---- hs_buf ---------------------------------------------------------------- */
+
+void
+hs_buf_init(struct hs_buf *b)
+{
+    b->buf = hs_buf_empty;
+    b->len = 0;
+    b->alloc = 0;
+}
+
+void
+hs_buf_release(struct hs_buf *b)
+{
+    if (b->alloc)
+        free(b->buf);
+    hs_buf_init(b);
+}
+
+void
+hs_buf_reset(struct hs_buf *b)
+{
+    b->len = 0;
+    if (b->alloc)
+        b->buf[0] = '\0';
+}
+
+void
+hs_buf_grow(struct hs_buf *b, size_t extra)
+{
+    size_t need = hs_st_add(hs_st_add(b->len, extra), 1);
+    int fresh = !b->alloc;
+
+    if (need <= b->alloc)
+        return;
+    if (fresh)
+        b->buf = NULL;
+    HS_ALLOC_GROW(b->buf, need, b->alloc);
+    if (fresh)
+        b->buf[0] = '\0';
+}
+
+void
+hs_buf_add(struct hs_buf *b, const void *data, size_t len)
+{
+    hs_buf_grow(b, len);
+    memcpy(b->buf + b->len, data, len);
+    b->len += len;
+    b->buf[b->len] = '\0';
+}
+
+void
+hs_buf_adds(struct hs_buf *b, const char *s)
+{
+    hs_buf_add(b, s, strlen(s));
+}
+
+void
+hs_buf_addch(struct hs_buf *b, int c)
+{
+    char ch = (char)c;
+
+    hs_buf_add(b, &ch, 1);
+}
+
+void
+hs_buf_vaddf(struct hs_buf *b, const char *fmt, va_list ap)
+{
+    va_list cp;
+    int n;
+
+    hs_buf_grow(b, 64);
+    va_copy(cp, ap);
+    n = vsnprintf(b->buf + b->len, b->alloc - b->len, fmt, cp);
+    va_end(cp);
+    if (n < 0)
+        hs_die(HS_EXIT_INTERNAL, "bad format string '%s'", fmt);
+    if ((size_t)n >= b->alloc - b->len) {
+        hs_buf_grow(b, (size_t)n);
+        n = vsnprintf(b->buf + b->len, b->alloc - b->len, fmt, ap);
+    }
+    b->len += (size_t)n;
+}
+
+void
+hs_buf_addf(struct hs_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    hs_buf_vaddf(b, fmt, ap);
+    va_end(ap);
+}
+
+char *
+hs_buf_detach(struct hs_buf *b)
+{
+    char *s = b->alloc ? b->buf : hs_xstrdup("");
+
+    hs_buf_init(b);
+    return s;
+}
+
+/* ---- formatting -------------------------------------------------------------- */
+
+char *
+hs_human_size(uint64_t bytes, char *out, size_t outlen)
+{
+    static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
+    double v = (double)bytes;
+    size_t u = 0;
+
+    if (bytes < 1024) {
+        snprintf(out, outlen, "%" PRIu64 " B", bytes);
+        return out;
+    }
+    v /= 1024.0;
+    while (v >= 1024.0 && u + 1 < HS_ARRAY_SIZE(units)) {
+        v /= 1024.0;
+        u++;
+    }
+    snprintf(out, outlen, "%.1f %s", v, units[u]);
+    return out;
+}
+
+char *
+hs_group_digits(uint64_t n, char *out, size_t outlen)
+{
+    char digits[32];
+    size_t len, i, o = 0;
+
+    len = (size_t)snprintf(digits, sizeof(digits), "%" PRIu64, n);
+    for (i = 0; i < len && o + 2 < outlen; i++) {
+        if (i && (len - i) % 3 == 0)
+            out[o++] = ',';
+        out[o++] = digits[i];
+    }
+    out[o] = '\0';
+    return out;
+}
+
+int
+hs_parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+
+    if (!*s || *s == '-' || *s == '+' || *s == ' ')
+        return -1;
+    int hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+    const char *digits = hex ? s + 2 : s;
+
+    if (!*digits || *digits == '-' || *digits == '+' || *digits == ' ')
+        return -1;
+    errno = 0;
+    v = strtoull(digits, &end, hex ? 16 : 10);
+    if (errno || *end || end == digits)
+        return -1;
+    *out = v;
+    return 0;
+}

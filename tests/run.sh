@@ -1,0 +1,84 @@
+#!/bin/bash
+# Runs every test suite and prints one closing line "N passed, N failed".
+#   unit   C unit tests (cmocka, TAP output)       build/tests/test_*
+#   cli    CLI tests (bats)                         tests/cli/*.bats
+#   agent  agent tests (stdlib unittest), once per CPython   tests/agent/
+#   web    browser tests of the viewer (if chromium is present) tests/web/
+# Environment: BUILD (default build), SAN=1 for sanitizer builds,
+# SUITES="unit cli agent web" to pick suites, PYTHONS="3.11 3.12" to pick
+# Pythons.  Exits 1 if anything failed or a suite crashed.
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+BUILD=${BUILD:-build}
+export BUILD ROOT
+export HEAPSNAP="$ROOT/$BUILD/heapsnap"
+SUITES=${SUITES:-unit cli agent web}
+LOGDIR="$ROOT/$BUILD/test-logs"
+mkdir -p "$LOGDIR"
+
+passed=0 failed=0 skipped=0
+
+# Reads TAP on stdin, echoes it, and adds to the counters via a temp file.
+count_tap() {
+    local name=$1 status=$2 log=$3
+    local p f s
+    p=$(grep -cE '^ok ' "$log" | tr -d ' ')
+    f=$(grep -cE '^not ok ' "$log" | tr -d ' ')
+    s=$(grep -cE '^ok .*# (skip|SKIP)' "$log" | tr -d ' ')
+    p=$((p - s))
+    if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
+        echo "not ok - $name: suite exited with status $status (see $log)"
+        f=1
+    fi
+    passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+    printf '# %-28s %4d passed, %d failed, %d skipped\n' "$name" "$p" "$f" "$s"
+}
+
+run_suite() {
+    local name=$1; shift
+    local log="$LOGDIR/$(echo "$name" | tr ' /' '__').log"
+    echo "# ---- $name"
+    "$@" > "$log" 2>&1
+    local status=$?
+    grep -E '^(not )?ok ' "$log" | grep -E '^not ok' | sed 's/^/    /'
+    count_tap "$name" "$status" "$log"
+}
+
+san_env=()
+if [ "${SAN:-0}" = 1 ]; then
+    cc=${CC:-cc}
+    san_env=(env "LD_PRELOAD=$($cc -print-file-name=libasan.so) $($cc -print-file-name=libubsan.so)"
+             PYTHONMALLOC=malloc ASAN_OPTIONS=detect_leaks=0:abort_on_error=0
+             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
+fi
+
+for suite in $SUITES; do
+    case $suite in
+    unit)
+        for t in "$BUILD"/tests/test_*; do
+            [ -x "$t" ] || continue
+            run_suite "unit/$(basename "$t")" env CMOCKA_MESSAGE_OUTPUT=TAP "$t"
+        done ;;
+    cli)
+        if ls tests/cli/*.bats >/dev/null 2>&1; then
+            run_suite "cli" bats --tap tests/cli
+        fi ;;
+    agent)
+        while read -r ver exe; do
+            [ -n "${PYTHONS:-}" ] && case " $PYTHONS " in *" $ver "*) ;; *) continue ;; esac
+            [ -d "$BUILD/py$ver/heapsnap" ] || continue
+            run_suite "agent/python$ver" "${san_env[@]}" env \
+                PYTHONPATH="$ROOT/$BUILD/py$ver" HEAPSNAP_TEST_PYTHON="$exe" \
+                "$exe" tests/agent/run.py
+        done < <(sed -n 's/^PY_\([0-9.]*\)_EXE := \(.*\)$/\1 \2/p' "$BUILD/config.mk")
+        ;;
+    web)
+        if [ -f tests/web/run.sh ]; then
+            run_suite "web" tests/web/run.sh
+        fi ;;
+    esac
+done
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,46 @@
+#!/bin/sh
+# Installs what heapsnap needs from Debian's packages, and only what is
+# missing.  Usage: tools/deps.sh [build|test|bench|web|all]...  (default:
+# build).  As root it runs apt-get; otherwise it prints one line naming the
+# packages to install and exits 1.  Never vendors a library.
+set -u
+
+want_build="gcc make pkg-config libsqlite3-dev libgraphviz-dev libcjson-dev libmicrohttpd-dev"
+want_test="bats sqlite3 libcmocka-dev libxml2-utils curl"
+want_bench="python3-objgraph"
+want_web="chromium nodejs npm"
+
+need=""
+for tier in "${@:-build}"; do
+    case "$tier" in
+    build) need="$need $want_build" ;;
+    test)  need="$need $want_build $want_test" ;;
+    bench) need="$need $want_build $want_bench" ;;
+    web)   need="$need $want_web" ;;
+    all)   need="$need $want_build $want_test $want_bench $want_web" ;;
+    *) echo "deps.sh: unknown tier '$tier' (build, test, bench, web, all)" >&2; exit 2 ;;
+    esac
+done
+
+missing=""
+for pkg in $need; do
+    case " $missing " in *" $pkg "*) continue ;; esac
+    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)
+    case "$status" in *"ok installed"*) ;; *) missing="$missing $pkg" ;; esac
+done
+
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+    echo "heapsnap: missing packages:$missing (run: sudo apt-get install$missing)" >&2
+    exit 1
+fi
+echo "heapsnap: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+if ! apt-get install -y -q --no-install-recommends $missing >/dev/null 2>&1; then
+    apt-get update -q >/dev/null 2>&1 || true
+    apt-get install -y -q --no-install-recommends $missing >&2 || {
+        echo "heapsnap: error: apt-get could not install:$missing" >&2
+        exit 1
+    }
+fi
