@@ -112,32 +112,6 @@ check_stdout(int status)
     return status ? status : HS_EXIT_IO;
 }
 
-const char *
-hs_exe_dir(void)
-{
-    static char dir[PATH_MAX];
-    ssize_t n;
-
-    if (dir[0])
-        return dir;
-    n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
-    if (n <= 0) {
-        dir[0] = '.';
-        dir[1] = '\0';
-        return dir;
-    }
-    dir[n] = '\0';
-    {
-        char *slash = strrchr(dir, '/');
-
-        if (slash == dir)
-            slash[1] = '\0';
-        else if (slash)
-            *slash = '\0';
-    }
-    return dir;
-}
-
 int
 main(int argc, char **argv)
 {

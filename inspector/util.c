@@ -9,8 +9,10 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 char hs_buf_empty[1];
 
@@ -326,4 +328,30 @@ hs_parse_u64(const char *s, uint64_t *out)
         return -1;
     *out = v;
     return 0;
+}
+
+const char *
+hs_exe_dir(void)
+{
+    static char dir[PATH_MAX];
+    ssize_t n;
+
+    if (dir[0])
+        return dir;
+    n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+    if (n <= 0) {
+        dir[0] = '.';
+        dir[1] = '\0';
+        return dir;
+    }
+    dir[n] = '\0';
+    {
+        char *slash = strrchr(dir, '/');
+
+        if (slash == dir)
+            slash[1] = '\0';
+        else if (slash)
+            *slash = '\0';
+    }
+    return dir;
 }

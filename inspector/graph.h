@@ -1,0 +1,236 @@
+/*
+ * graph.h: a snapshot loaded into memory as compact arrays, the input of
+ * every algorithm (paths, cycles, dominators).
+ *
+ * Nodes are dense: node v is objects.id v + 1.  Edges are numbered in
+ * edge_list rowid order, which the agent writes in src order, so the
+ * forward CSR is the table itself: the edges of v are
+ * out_off[v] .. out_off[v + 1] - 1, and edge e is edge_list rowid
+ * hs_graph_edge_row(g, e) (e + 1 unless the file was written out of order).
+ * The reverse CSR lists, for each node, the sources of its incoming edges,
+ * each tagged with whether that edge retains (see hs_graph_in_*()).
+ *
+ * Memory: 32 bytes per node and 9 bytes per edge.  Nodes are limited to
+ * 2^31 - 1 (the top bit of in_src is a tag) and edges to 2^32 - 1.
+ *
+ * The single rule for "does this reference keep its target alive" is
+ * hs_graph_retains(): edge_kinds.retains as stored in the snapshot (weak
+ * references never do).  Every retention algorithm uses it.
+ */
+#ifndef HS_GRAPH_H
+#define HS_GRAPH_H
+
+#include "heapsnap.h"
+#include "snapshot.h"
+
+/* edge_kinds ids (schema/heapsnap.sql). */
+enum hs_edge_kind {
+    HS_EDGE_ITEM = 0,
+    HS_EDGE_VALUE = 1,
+    HS_EDGE_ATTR = 2,
+    HS_EDGE_KEY = 3,
+    HS_EDGE_ELEMENT = 4,
+    HS_EDGE_LOCAL = 5,
+    HS_EDGE_CELL = 6,
+    HS_EDGE_CLOSURE = 7,
+    HS_EDGE_CLASS = 8,
+    HS_EDGE_WEAK = 9,
+    HS_EDGE_OTHER = 10,
+    HS_EDGE_NKINDS = 16 /* room for kinds a newer agent may add */
+};
+
+/* object_flags bits (schema/heapsnap.sql). */
+#define HS_OBJ_GC_TRACKED 0x1u
+#define HS_OBJ_IMMORTAL 0x2u
+#define HS_OBJ_STATIC 0x4u
+#define HS_OBJ_HAS_DEL 0x8u
+#define HS_OBJ_UNREACHABLE 0x10u
+#define HS_OBJ_INTERNED 0x20u
+#define HS_OBJ_VALUE_TRUNCATED 0x40u
+#define HS_OBJ_REDACTED 0x80u
+#define HS_OBJ_SIZE_FALLBACK 0x100u
+#define HS_OBJ_FROZEN 0x200u
+#define HS_OBJ_FINALIZED 0x400u
+
+/* type_flags bits. */
+#define HS_TYPE_HEAP 0x1u
+#define HS_TYPE_GC 0x2u
+#define HS_TYPE_HAS_DEL 0x4u
+
+/* Root kinds (roots.kind), in the order `why` prefers them. */
+enum hs_root_kind {
+    HS_ROOT_MODULE,   /* a module in sys.modules */
+    HS_ROOT_FRAME,    /* a local variable of a running frame */
+    HS_ROOT_THREAD,   /* per-thread state */
+    HS_ROOT_SYS,      /* interpreter state: sys.modules, sys dict, ... */
+    HS_ROOT_BUILTINS, /* the builtins dict */
+    HS_ROOT_GC,       /* gc.garbage, gc.callbacks */
+    HS_ROOT_INTERNED, /* interned strings */
+    HS_ROOT_STATIC,   /* static or immortal containers */
+    HS_ROOT_EXTERNAL, /* held from outside the Python heap */
+    HS_ROOT_OTHER,    /* a kind this inspector does not know */
+    HS_ROOT_NKINDS
+};
+
+/*
+ * Preference class of a root kind for `why`: 0 user level (module, frame,
+ * thread), 1 interpreter internals, 2 external.  Lower is preferred.
+ */
+int hs_root_class(enum hs_root_kind kind);
+const char *hs_root_kind_name(enum hs_root_kind kind);
+enum hs_root_kind hs_root_kind_parse(const char *name);
+
+struct hs_type {
+    uint32_t node;  /* the type object's node */
+    char *name;     /* __name__ */
+    char *module;   /* __module__, or NULL */
+    char *qualname; /* __qualname__, or NULL */
+    uint32_t flags; /* HS_TYPE_* */
+    uint32_t count; /* instances in the snapshot */
+    uint64_t bytes; /* their total shallow size */
+};
+
+struct hs_root {
+    uint32_t node;  /* the object the root holds */
+    uint8_t kind;   /* enum hs_root_kind */
+    int64_t row;    /* roots rowid: label, thread and frame live there */
+};
+
+struct hs_graph {
+    struct hs_snapshot *snap; /* the file it came from (not owned) */
+    uint32_t n;               /* nodes */
+    uint32_t m;               /* edges */
+
+    /* Per node (n entries). */
+    uint64_t *address; /* id(obj) */
+    uint64_t *size;    /* shallow size */
+    uint32_t *type;    /* index into types[] */
+    uint32_t *flags;   /* HS_OBJ_* */
+
+    /* Forward CSR: out_off has n + 1 entries; out_dst, out_kind m. */
+    uint32_t *out_off;
+    uint32_t *out_dst;
+    uint8_t *out_kind;
+
+    /* Reverse CSR: in_off has n + 1 entries, in_src m.  The incoming
+     * edges of v come from hs_graph_in_src(g, i) for i in
+     * in_off[v] .. in_off[v + 1] - 1, sorted by source; an edge appears
+     * once per reference (a list holding v twice gives two entries).  The
+     * top bit of in_src marks an edge that does not retain. */
+    uint32_t *in_off;
+    uint32_t *in_src;
+
+    /* edge_list rowid of edge e, or NULL when it is e + 1 for every e. */
+    int64_t *edge_row;
+
+    /* retains[k]: edges of kind k keep their target alive (edge_kinds). */
+    uint8_t retains[HS_EDGE_NKINDS];
+
+    struct hs_type *types; /* every row of types */
+    uint32_t ntypes;
+
+    struct hs_root *roots; /* every row of roots, by preference class */
+    uint32_t nroots;
+
+    uint64_t *addr_sorted; /* lazily built: every address, sorted */
+    uint32_t *addr_node;   /* node of addr_sorted[i] */
+};
+
+/* Arrays that describe a graph without a file (tests, benchmarks). */
+struct hs_graph_spec {
+    uint32_t n;            /* nodes */
+    uint32_t m;            /* edges */
+    const uint32_t *src;   /* m sources, in any order */
+    const uint32_t *dst;   /* m destinations */
+    const uint8_t *kind;   /* m kinds, or NULL for all HS_EDGE_ATTR */
+    const uint64_t *size;  /* n sizes, or NULL for all 1 */
+    const uint32_t *roots; /* nroots root nodes */
+    const uint8_t *root_kind; /* nroots kinds, or NULL for HS_ROOT_MODULE */
+    uint32_t nroots;
+};
+
+/*
+ * Loads `s` into memory.  Cost: one scan of objects, types, roots and
+ * edge_list, O(n + m) time and 32 n + 9 m bytes.  Returns NULL after an
+ * error: exit 3 when the file breaks the format's invariants (ids not
+ * dense, an edge to a missing object), 4 on I/O errors.  Prints progress on
+ * a terminal when loading takes more than a second.
+ */
+struct hs_graph *hs_graph_load(struct hs_snapshot *s);
+
+/*
+ * Builds a graph from arrays (no snapshot; types are empty and every node
+ * has type 0 unless the caller fills them).  Edges keep the order of the
+ * spec within each source.  O(n + m).
+ */
+struct hs_graph *hs_graph_build(const struct hs_graph_spec *spec);
+
+void hs_graph_free(struct hs_graph *g);
+
+/* Does an edge of this kind keep its target alive?  The one rule. */
+static inline int
+hs_graph_retains(const struct hs_graph *g, uint8_t kind)
+{
+    return kind < HS_EDGE_NKINDS && g->retains[kind];
+}
+
+#define HS_IN_WEAK_BIT 0x80000000u
+
+/* Source of the i-th entry of the reverse CSR. */
+static inline uint32_t
+hs_graph_in_src(const struct hs_graph *g, uint32_t i)
+{
+    return g->in_src[i] & ~HS_IN_WEAK_BIT;
+}
+
+/* Does the i-th entry of the reverse CSR retain its target? */
+static inline int
+hs_graph_in_retains(const struct hs_graph *g, uint32_t i)
+{
+    return !(g->in_src[i] & HS_IN_WEAK_BIT);
+}
+
+/* edge_list rowid of edge e (to fetch its label through the edges view). */
+static inline int64_t
+hs_graph_edge_row(const struct hs_graph *g, uint32_t e)
+{
+    return g->edge_row ? g->edge_row[e] : (int64_t)e + 1;
+}
+
+/*
+ * Calls fn(src, e, arg) for every edge src --e--> v, in source order.
+ * Edge numbers are found by scanning each distinct source's out-edges, so
+ * the cost is the sum of those sources' out-degrees.  Stops early and
+ * returns fn's value when it is non-zero; else 0.
+ */
+int hs_graph_each_in_edge(const struct hs_graph *g, uint32_t v,
+                          int (*fn)(uint32_t src, uint32_t e, void *arg),
+                          void *arg);
+
+/* The source node of edge e.  O(log n). */
+uint32_t hs_graph_edge_src(const struct hs_graph *g, uint32_t e);
+
+/* objects.id of node v, and back (-1 when out of range). */
+static inline int64_t
+hs_graph_object_id(uint32_t v)
+{
+    return (int64_t)v + 1;
+}
+int64_t hs_graph_node_of_id(const struct hs_graph *g, int64_t object_id);
+
+/* The node at address `addr`, or -1.  O(log n) after an O(n log n) index
+ * built on first use. */
+int64_t hs_graph_node_of_address(struct hs_graph *g, uint64_t addr);
+
+/* The type of node v. */
+static inline const struct hs_type *
+hs_graph_type_of(const struct hs_graph *g, uint32_t v)
+{
+    return &g->types[g->type[v]];
+}
+
+/* "module.Name" or "Name" for builtins, into out; returns out. */
+const char *hs_type_display_name(const struct hs_type *t, char *out,
+                                 size_t len);
+
+#endif /* HS_GRAPH_H */

@@ -1,0 +1,68 @@
+/*
+ * test_util.h: helpers shared by the C unit tests (header-only; each test
+ * program is one translation unit).  Builds snapshot files from the
+ * compiled-in schema plus SQL, and random graphs from a seeded generator.
+ */
+#ifndef HS_TEST_UTIL_H
+#define HS_TEST_UTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+extern const char hs_schema_sql[];
+
+/*
+ * Creates a snapshot file at a fresh temporary path from the schema and
+ * `sql` (INSERT statements); returns the malloc'd path.  Fails the test on
+ * any SQLite error.
+ */
+static inline char *
+test_snapshot_file(const char *sql)
+{
+    char tmpl[] = "/tmp/hs-unit-XXXXXX";
+    int fd = mkstemp(tmpl);
+    sqlite3 *db;
+    char *err = NULL;
+
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(sqlite3_open(tmpl, &db), SQLITE_OK);
+    if (sqlite3_exec(db, hs_schema_sql, NULL, NULL, &err) != SQLITE_OK ||
+        (sql && sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)) {
+        fprintf(stderr, "fixture SQL failed: %s\n", err);
+        fail();
+    }
+    sqlite3_close(db);
+    return strdup(tmpl);
+}
+
+/* xorshift64*: a small deterministic generator for random graphs. */
+struct test_rng {
+    uint64_t s;
+};
+
+static inline uint64_t
+test_rng_next(struct test_rng *r)
+{
+    r->s ^= r->s >> 12;
+    r->s ^= r->s << 25;
+    r->s ^= r->s >> 27;
+    return r->s * 0x2545F4914F6CDD1DULL;
+}
+
+/* Uniform in [0, n). */
+static inline uint32_t
+test_rng_below(struct test_rng *r, uint32_t n)
+{
+    return n ? (uint32_t)(test_rng_next(r) % n) : 0;
+}
+
+#endif /* HS_TEST_UTIL_H */
