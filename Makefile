@@ -102,6 +102,7 @@ AGENT_PYOUT_$(1) := $$(AGENT_PY:agent/%=$(BUILD)/py$(1)/%)
 agents: $$(AGENT_SO_$(1)) $$(AGENT_PYOUT_$(1))
 
 $$(AGENT_SO_$(1)): $$(AGENT_OBJ_$(1))
+	@mkdir -p $$(dir $$@)
 	@echo "  LINK    $$@"
 	$(Q)$(CC) $(OPTFLAGS) -shared -o $$@ $$^ $(SQLITE_LIBS)
 

@@ -1,0 +1,437 @@
+/*
+ * agent.h: the agent's internal header, included by every C file of agent/.
+ *
+ * A dump is one struct hs_walk, created and destroyed inside one call of
+ * heapsnap._heapsnap._dump() with the GIL held from start to end.  Nothing
+ * here is global: the only module-level state is the module itself
+ * (module.c).  Memory for the walk comes from PyMem_Raw* (so that
+ * _testcapi.set_nomemory() can test the failure paths) or, in the SQLite
+ * writer thread, from malloc; never a Python object.
+ *
+ * Failure contract: functions return 0 / -1 (or 0 for "no id") and record
+ * the first failure's message in hs_walk.error (hs_fail()); the caller
+ * unwinds, and module.c raises heapsnap.Error with that message after the
+ * walk.  The agent never prints, exits or aborts.
+ */
+#ifndef HS_AGENT_H
+#define HS_AGENT_H
+
+#include "compat.h"
+
+#include <stdint.h>
+
+#define HS_AGENT_VERSION "0.1.0"
+
+/* edge_kinds ids (schema/heapsnap.sql). */
+enum hs_kind {
+    HS_K_ITEM = 0,
+    HS_K_VALUE = 1,
+    HS_K_ATTR = 2,
+    HS_K_KEY = 3,
+    HS_K_ELEMENT = 4,
+    HS_K_LOCAL = 5,
+    HS_K_CELL = 6,
+    HS_K_CLOSURE = 7,
+    HS_K_CLASS = 8,
+    HS_K_WEAK = 9,
+    HS_K_OTHER = 10
+};
+
+/* object_flags bits (schema/heapsnap.sql). */
+#define HS_F_GC_TRACKED 0x1u
+#define HS_F_IMMORTAL 0x2u
+#define HS_F_STATIC 0x4u
+#define HS_F_HAS_DEL 0x8u
+#define HS_F_UNREACHABLE 0x10u
+#define HS_F_INTERNED 0x20u
+#define HS_F_VALUE_TRUNCATED 0x40u
+#define HS_F_REDACTED 0x80u
+#define HS_F_SIZE_FALLBACK 0x100u
+#define HS_F_FROZEN 0x200u
+#define HS_F_FINALIZED 0x400u
+
+/* type_flags bits. */
+#define HS_TF_HEAP 0x1u
+#define HS_TF_GC 0x2u
+#define HS_TF_HAS_DEL 0x4u
+#define HS_TF_ABSTRACT 0x8u
+#define HS_TF_BUILTIN 0x10u
+
+/* ---- memory ----------------------------------------------------------------- */
+
+/*
+ * The agent's raw memory: PyMem_RawMalloc & co with a size header, so the
+ * peak can be reported.  Only the walk's thread allocates (the counters
+ * are protected by the GIL).  NULL on OOM.
+ */
+void *hs_alloc(size_t n);
+void *hs_realloc(void *p, size_t n);
+void hs_free(void *p);
+/* Peak bytes allocated through hs_alloc since the last reset. */
+size_t hs_mem_peak(void);
+void hs_mem_reset_peak(void);
+
+/*
+ * A growable byte string in raw memory.  `data` may be NULL while empty;
+ * `failed` is set (and further additions ignored) once memory ran out.
+ */
+struct hs_str {
+    char *data;   /* bytes, NUL-terminated when len > 0 */
+    size_t len;   /* bytes in use */
+    size_t alloc; /* bytes allocated */
+    int failed;   /* an allocation failed */
+};
+
+void hs_str_add(struct hs_str *s, const void *p, size_t n);
+void hs_str_adds(struct hs_str *s, const char *p);
+void hs_str_addch(struct hs_str *s, char c);
+void hs_str_addf(struct hs_str *s, const char *fmt, ...);
+void hs_str_reset(struct hs_str *s);
+void hs_str_release(struct hs_str *s);
+
+/* ---- text rendering (text.c): no Python allocation ------------------------------ */
+
+/*
+ * Appends up to `limit` code points of str `o` as UTF-8 (lone surrogates
+ * become U+FFFD).  Returns 1 if the text was cut short.
+ */
+int hs_text_str(struct hs_str *out, PyObject *o, Py_ssize_t limit);
+
+/* Python-style repr of a str ('abc', with escapes), cut at `limit`. */
+int hs_text_str_repr(struct hs_str *out, PyObject *o, Py_ssize_t limit);
+
+/* b'...' repr of bytes or bytearray contents, cut at `limit` bytes. */
+int hs_text_bytes_repr(struct hs_str *out, const char *p, Py_ssize_t n,
+                       Py_ssize_t limit);
+
+/* Decimal text of an int; very large ints are summarised. */
+void hs_text_int(struct hs_str *out, PyObject *o, Py_ssize_t limit);
+
+/* repr() of a float, via PyOS_double_to_string (raw memory only). */
+void hs_text_float(struct hs_str *out, double v);
+
+/* A JSON string literal of `n` UTF-8 bytes. */
+void hs_text_json_string(struct hs_str *out, const char *p, size_t n);
+
+/* ---- the writer (sink_sqlite.c) ------------------------------------------------- */
+
+struct hs_sink;
+
+/*
+ * Creates `tmp_path` with mode 0600 (replacing a stale one), creates the
+ * schema in it and starts the writer thread.  On failure returns NULL and
+ * puts the reason in `err` (a static or caller-owned buffer of errlen).
+ */
+struct hs_sink *hs_sink_open(const char *tmp_path, char *err, size_t errlen);
+
+/* Row producers.  They never fail; a failure is reported by
+ * hs_sink_failed() and by hs_sink_finish(). */
+void hs_sink_edge(struct hs_sink *s, uint32_t src, uint32_t dst, int kind,
+                  int64_t arg /* < 0: NULL */);
+void hs_sink_name(struct hs_sink *s, uint32_t id, const char *text,
+                  size_t len);
+void hs_sink_object(struct hs_sink *s, uint32_t id, uint64_t address,
+                    uint32_t type_id, int64_t size, int64_t refcount,
+                    int64_t length /* < 0: NULL */, const char *value,
+                    size_t value_len, int has_value, uint32_t flags);
+void hs_sink_type(struct hs_sink *s, uint32_t id, const char *name,
+                  const char *module, const char *qualname, uint32_t flags);
+void hs_sink_root(struct hs_sink *s, uint32_t object_id, const char *kind,
+                  const char *label, int64_t thread_id, int64_t frame_id);
+void hs_sink_thread(struct hs_sink *s, uint32_t id, uint64_t ident,
+                    int64_t native_id, const char *name, int is_main,
+                    int is_dumper, int64_t object_id);
+void hs_sink_frame(struct hs_sink *s, uint32_t id, uint32_t thread_id,
+                   uint32_t depth, const char *function, const char *file,
+                   int64_t line, int64_t code_id, int64_t object_id);
+void hs_sink_meta_text(struct hs_sink *s, const char *key, const char *v);
+void hs_sink_meta_int(struct hs_sink *s, const char *key, int64_t v);
+void hs_sink_meta_real(struct hs_sink *s, const char *key, double v);
+/* UPDATE objects SET size = ?, flags = ? WHERE id = ? */
+void hs_sink_object_size(struct hs_sink *s, uint32_t id, int64_t size,
+                         uint32_t flags);
+
+/* Non-zero once a write failed or memory ran out. */
+int hs_sink_failed(struct hs_sink *s);
+
+/*
+ * Flushes, commits and closes.  Returns 0, or -1 with the reason in err.
+ * The sink is freed either way.  The caller renames or removes the file.
+ */
+int hs_sink_finish(struct hs_sink *s, char *err, size_t errlen);
+
+/* Stops the writer and closes without committing; frees the sink. */
+void hs_sink_abort(struct hs_sink *s);
+
+/* Peak bytes of memory the writer used (SQLite included). */
+size_t hs_sink_peak_memory(void);
+
+/* ---- address -> id (idmap.c) ---------------------------------------------------- */
+
+/*
+ * Dense ids for objects, 1..count, in discovery order.  objs[id - 1] is the
+ * object.  Open addressing on the object address; the table stores ids,
+ * so it costs 4 bytes per slot (at most 2 slots per object).
+ */
+struct hs_idmap {
+    PyObject **objs;  /* id - 1 -> object */
+    uint32_t count;   /* ids handed out */
+    uint32_t cap;     /* capacity of objs */
+    uint32_t *slots;  /* 0 = empty, else an id */
+    uint32_t nslots;  /* a power of two */
+};
+
+int hs_idmap_init(struct hs_idmap *m, uint32_t expected);
+void hs_idmap_release(struct hs_idmap *m);
+/* The id of o, or 0. */
+uint32_t hs_idmap_find(const struct hs_idmap *m, PyObject *o);
+/* The id of o, adding it if new (*added = 1).  0 when memory ran out. */
+uint32_t hs_idmap_add(struct hs_idmap *m, PyObject *o, int *added);
+
+/* ---- references of one object (referents.c) --------------------------------------- */
+
+/* How a reference's label is given. */
+enum hs_lbl {
+    HS_L_NONE,  /* no label */
+    HS_L_INDEX, /* an integer position */
+    HS_L_CSTR,  /* a C string with static storage */
+    HS_L_IDENT, /* a str object that names something (attribute, local) */
+    HS_L_KEY    /* a dict key object of any type: labelled by its repr */
+};
+
+/* Does tp_traverse report this reference? */
+enum hs_trav { HS_T_NO, HS_T_YES, HS_T_MAYBE };
+
+struct hs_ref {
+    PyObject *dst;   /* the referent */
+    uint8_t kind;    /* enum hs_kind */
+    uint8_t lbl;     /* enum hs_lbl */
+    uint8_t trav;    /* enum hs_trav: matched against tp_traverse */
+    union {
+        Py_ssize_t index;
+        const char *cstr;
+        PyObject *obj;
+    } u;             /* the label's argument */
+};
+
+struct hs_refs {
+    struct hs_ref *v; /* the references */
+    size_t n;         /* in use */
+    size_t cap;       /* allocated */
+    PyObject **trav;  /* scratch: what tp_traverse reported */
+    size_t ntrav, travcap;
+    uint32_t *hash;   /* scratch: multiset index for big objects */
+    size_t hashcap;
+    int oom;          /* memory ran out */
+};
+
+struct hs_types;
+
+/* What hs_referents() needs from the walk. */
+struct hs_refctx {
+    struct hs_types *types; /* per-type facts */
+    /* The code object whose closure `tuple` is, or NULL. */
+    PyCodeObject *(*closure_code)(void *arg, PyObject *tuple);
+    void *arg;              /* for closure_code */
+    int check;              /* reconcile every object, counting surprises */
+    size_t mismatches;      /* labelled refs tp_traverse should have
+                               reported but did not (check mode) */
+};
+
+/*
+ * Fills `out` with every reference held by `o`, labelled, in a stable
+ * order: the labelled references its type is known to hold, then what
+ * tp_traverse reports beyond them (kind other, numbered).  Weak references
+ * have kind HS_K_WEAK.  Runs no Python code and allocates no Python
+ * object.  Returns 0, or -1 when memory ran out.
+ */
+int hs_referents(struct hs_refctx *ctx, PyObject *o, struct hs_refs *out);
+
+void hs_refs_release(struct hs_refs *r);
+
+/* ---- label names (names.c) -------------------------------------------------------- */
+
+struct hs_names {
+    struct hs_sink *sink; /* where new rows go */
+    int redact;           /* hide data-valued str/bytes keys */
+    void *ptr;            /* direct-mapped cache: source object -> id */
+    void *tab;            /* content table (open addressing) */
+    uint32_t cap;         /* slots in tab, a power of two */
+    uint32_t used;        /* filled slots */
+    uint32_t count;       /* names handed out */
+    struct hs_str arena;  /* text of content-interned names */
+    struct hs_str scratch; /* the label being built */
+};
+
+int hs_names_init(struct hs_names *n, struct hs_sink *sink, int redact);
+void hs_names_release(struct hs_names *n);
+
+/* names.id of a C string label, or -1 when memory ran out. */
+int64_t hs_names_cstr(struct hs_names *n, const char *text);
+
+/*
+ * names.id for a label given by an object: mode HS_L_IDENT spells a str
+ * as is (an attribute or variable name), HS_L_KEY as a repr ('users', 42).
+ * -1 for NULL or when memory ran out.
+ */
+int64_t hs_names_object(struct hs_names *n, PyObject *o, int mode);
+
+/* ---- per-type facts (types.c) ------------------------------------------------------- */
+
+enum hs_sizeof {
+    HS_SZ_UNKNOWN,   /* not classified yet */
+    HS_SZ_OBJECT,    /* object.__sizeof__: basicsize + itemsize * size */
+    HS_SZ_INT,
+    HS_SZ_STR,
+    HS_SZ_LIST,
+    HS_SZ_DICT,
+    HS_SZ_SET,
+    HS_SZ_BYTEARRAY,
+    HS_SZ_CALL       /* anything else: call __sizeof__ after the walk */
+};
+
+struct hs_typeinfo {
+    PyTypeObject *tp;  /* the type */
+    uint32_t id;       /* its object id */
+    uint32_t flags;    /* HS_TF_* */
+    uint8_t sizeof_kind; /* enum hs_sizeof */
+    uint8_t plain;     /* heap type whose only non-heap base is object:
+                          its instances need no tp_traverse reconciliation */
+    uint8_t row_done;  /* its types row was written */
+};
+
+struct hs_types {
+    struct hs_typeinfo **v; /* open addressing on tp; NULL is empty;
+                               entries are never moved once made */
+    uint32_t cap;           /* power of two */
+    uint32_t count;
+    PyObject *s_del;        /* "__del__" */
+    PyObject *s_sizeof;     /* "__sizeof__" */
+    PyObject *s_module;     /* "__module__" */
+    PyObject *s_name;       /* "__name__" */
+    PyObject *sizeof_descr[HS_SZ_CALL]; /* builtins' __sizeof__, by kind */
+    PyObject *frozenset_sizeof;         /* frozenset has its own */
+    traverseproc subtype_traverse;      /* tp_traverse of class statements */
+};
+
+/*
+ * Prepares the table and the constant strings (may allocate Python
+ * objects: call before the walk).  `subtype_traverse` is the tp_traverse
+ * of any class made by a class statement (module.c keeps it).  0 or -1
+ * with a Python exception set.
+ */
+int hs_types_init(struct hs_types *t, traverseproc subtype_traverse);
+void hs_types_release(struct hs_types *t);
+
+/* The facts about tp, computed on first use; NULL when memory ran out. */
+struct hs_typeinfo *hs_types_get(struct hs_types *t, PyTypeObject *tp);
+
+/* Splits a type's names: __name__, __module__, __qualname__ as UTF-8. */
+void hs_types_names(struct hs_types *t, PyTypeObject *tp, struct hs_str *name,
+                    struct hs_str *module, struct hs_str *qualname);
+
+/* ---- roots (roots.c) ---------------------------------------------------------------- */
+
+/* One place retention starts: a module, an interpreter or thread state
+ * field, a frame's local. */
+struct hs_root_entry {
+    PyObject *obj;     /* the object held */
+    const char *kind;  /* roots.kind: module, frame, thread, sys, ... */
+    size_t label;      /* offset of its label in hs_roots.labels */
+    int32_t thread;    /* index in hs_roots.threads, or -1 */
+    int32_t frame;     /* index in hs_roots.frames, or -1 */
+    uint8_t owns;      /* the holder owns one reference to obj */
+};
+
+struct hs_thread_entry {
+    unsigned long ident;     /* threading.get_ident() */
+    unsigned long native_id; /* OS id, 0 when unknown */
+    PyObject *thread_obj;    /* threading.Thread, or NULL */
+    PyObject *name;          /* its name (str), or NULL */
+    int is_main;
+    int is_dumper;
+};
+
+struct hs_frame_entry {
+    int32_t thread;      /* index in threads */
+    uint32_t depth;      /* 0 = innermost */
+    PyCodeObject *code;  /* the frame's code */
+    int line;            /* current line */
+    PyObject *frame_obj; /* frame object, if one exists */
+};
+
+struct hs_roots {
+    struct hs_root_entry *v;
+    size_t n, cap;
+    struct hs_thread_entry *threads;
+    size_t nthreads, threads_cap;
+    struct hs_frame_entry *frames;
+    size_t nframes, frames_cap;
+    struct hs_str labels; /* NUL-separated label texts */
+    int oom;              /* memory ran out */
+};
+
+/*
+ * Lists every root of the running interpreter: sys.modules entries and the
+ * interpreter's own references, gc.garbage and gc.callbacks, and for each
+ * thread its state's references and its stack (3.11+: each frame's locals
+ * by name, read from the interpreter frame without creating frame
+ * objects; 3.8-3.10: the frame objects).  Reads only; 0 or -1 on OOM.
+ */
+int hs_roots_collect(struct hs_roots *r, unsigned long main_ident);
+void hs_roots_release(struct hs_roots *r);
+
+static inline const char *
+hs_roots_label(const struct hs_roots *r, const struct hs_root_entry *e)
+{
+    return r->labels.data ? r->labels.data + e->label : "";
+}
+
+/* The value of attribute `name` of an instance, read from its storage
+ * without calling anything; borrowed, or NULL. */
+PyObject *hs_instance_attr(PyObject *o, const char *name);
+
+/* ---- sizes (size.c) ----------------------------------------------------------------- */
+
+/*
+ * sys.getsizeof(o) computed in C, or -1 when only __sizeof__ can tell
+ * (then the caller falls back to basicsize and calls it after the walk).
+ */
+Py_ssize_t hs_size_of(struct hs_typeinfo *ti, PyObject *o);
+
+/* tp_basicsize + itemsize * |ob_size| + pre-header: the fallback. */
+Py_ssize_t hs_size_basic(PyObject *o);
+
+/* ---- the dump (walk.c) -------------------------------------------------------------- */
+
+struct hs_dump_options {
+    const char *path;      /* final file name */
+    const char *trigger;   /* api, exit, signal, attach, fork */
+    int redact;            /* store no str/bytes contents */
+    int collected;         /* gc.collect() ran first (recorded in meta) */
+    Py_ssize_t value_limit; /* characters of value text kept */
+    unsigned long main_ident; /* ident of the main thread, or 0 */
+};
+
+/* Facts about the dump, for the caller. */
+struct hs_dump_result {
+    uint32_t objects;
+    uint64_t edges;
+    uint32_t roots;
+    double seconds;
+    double walk_seconds;
+    size_t peak_memory; /* agent's own peak bytes */
+};
+
+/*
+ * Writes a snapshot of the whole heap to opts->path (through path.tmp and
+ * a rename).  Must be called with the GIL held.  `subtype_traverse` is the
+ * tp_traverse of class statements (see hs_types_init); `check` makes every
+ * object's references reconcile against tp_traverse and records the
+ * surprises in meta (tests).  Returns 0, or -1 with the reason in err; on
+ * failure no file is left under either name.
+ */
+int hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
+            int check, struct hs_dump_result *res, char *err, size_t errlen);
+
+#endif /* HS_AGENT_H */

@@ -1,0 +1,828 @@
+/*
+ * compat.h: every CPython-version difference the agent depends on, and the
+ * only file with PY_VERSION_HEX tests.  Supported: 3.8 - 3.13 with the GIL.
+ * Free-threaded builds and 3.14+ are refused at import time (module.c)
+ * until their layouts are handled here.
+ *
+ * The agent reads interpreter internals (gc lists, interpreter frames,
+ * inline attribute values) through the internal headers, which
+ * Py_BUILD_CORE_MODULE unlocks.  Each accessor below reads memory only: it
+ * allocates nothing, runs no Python code and changes no reference count.
+ * Layout notes cite ../shared/research/cpython-internals.md (P1 - P14).
+ */
+#ifndef HS_COMPAT_H
+#define HS_COMPAT_H
+
+#define PY_SSIZE_T_CLEAN
+#ifndef Py_BUILD_CORE_MODULE
+#define Py_BUILD_CORE_MODULE 1
+#endif
+#include <Python.h>
+#include <frameobject.h>
+#include <structmember.h>
+
+#if PY_VERSION_HEX < 0x03080000 || PY_VERSION_HEX >= 0x030E0000
+#error "heapsnap's agent supports CPython 3.8 to 3.13"
+#endif
+#ifdef Py_GIL_DISABLED
+#error "heapsnap's agent does not support free-threaded builds yet"
+#endif
+
+#if PY_VERSION_HEX >= 0x03090000
+#include "internal/pycore_gc.h"
+#include "internal/pycore_interp.h"
+#else
+#include "internal/pycore_pystate.h"
+#endif
+#if PY_VERSION_HEX >= 0x030A0000
+#include "internal/pycore_moduleobject.h"
+#endif
+#if PY_VERSION_HEX >= 0x030B0000
+#include "internal/pycore_code.h"
+#include "internal/pycore_dict.h"
+#include "internal/pycore_frame.h"
+#include "internal/pycore_object.h"
+#endif
+#if PY_VERSION_HEX >= 0x030C0000
+#include "internal/pycore_long.h"
+#endif
+#if PY_VERSION_HEX >= 0x030D0000
+#include "internal/pycore_genobject.h"
+#endif
+
+#define HS_PY_AT_LEAST(hex) (PY_VERSION_HEX >= (hex))
+
+/* ---- the cyclic gc's object lists (section 1.1) ------------------------ */
+
+typedef struct _gc_runtime_state hs_gcstate_t;
+
+static inline hs_gcstate_t *
+hs_gcstate(void)
+{
+#if HS_PY_AT_LEAST(0x03090000)
+    return &PyInterpreterState_Get()->gc;
+#else
+    return &_PyRuntime.gc;
+#endif
+}
+
+/* List head of generation i (0..2), or of the permanent generation (3). */
+static inline PyGC_Head *
+hs_gc_list(hs_gcstate_t *st, int i)
+{
+    return i < NUM_GENERATIONS ? &st->generations[i].head
+                               : &st->permanent_generation.head;
+}
+
+static inline PyGC_Head *
+hs_gc_next(PyGC_Head *g)
+{
+    return (PyGC_Head *)(g->_gc_next & ~(uintptr_t)3);
+}
+
+static inline PyObject *
+hs_gc_object(PyGC_Head *g)
+{
+    return (PyObject *)(g + 1);
+}
+
+static inline int
+hs_gc_is_tracked(PyObject *o)
+{
+    return ((PyGC_Head *)o - 1)->_gc_next != 0;
+}
+
+/* The collector ran the finalizer of this tracked object (PEP 442). */
+static inline int
+hs_gc_finalized(PyObject *o)
+{
+    return (((PyGC_Head *)o - 1)->_gc_prev & 1) != 0;
+}
+
+/* ---- reference counts (P13) -------------------------------------------- */
+
+/*
+ * Objects that are never freed and whose refcount means nothing: 3.12+
+ * immortals, and on 3.11 the statically allocated objects (deep-frozen
+ * code, _Py_ID strings, small ints), which start at a refcount of
+ * 999999999 (_PyObject_IMMORTAL_REFCNT) and drift from there.
+ */
+static inline int
+hs_is_immortal(PyObject *o)
+{
+#if HS_PY_AT_LEAST(0x030C0000)
+    return _Py_IsImmortal(o);
+#elif HS_PY_AT_LEAST(0x030B0000)
+    /* _PyObject_IMMORTAL_INIT in pycore_object.h spells it out. */
+    return Py_REFCNT(o) > 999999999 / 2;
+#else
+    (void)o;
+    return 0;
+#endif
+}
+
+/*
+ * The cached small int for v (-5 <= v < 257) where the cache is an array
+ * of pointers (3.9, 3.10); NULL elsewhere.  3.11+ small ints are
+ * immortal-style statics; 3.8's cache is private (walk.c asks
+ * PyLong_FromLong before the walk instead).
+ */
+static inline PyObject *
+hs_small_int(long v)
+{
+#if HS_PY_AT_LEAST(0x03090000) && !HS_PY_AT_LEAST(0x030B0000)
+    return (PyObject *)PyInterpreterState_Get()->small_ints[v + 5];
+#else
+    (void)v;
+    return NULL;
+#endif
+}
+
+/* ---- interpreter state ---------------------------------------------------- */
+
+static inline PyObject *
+hs_interp_modules(PyInterpreterState *in)
+{
+#if HS_PY_AT_LEAST(0x030C0000)
+    return in->imports.modules;
+#else
+    return in->modules;
+#endif
+}
+
+static inline PyObject *
+hs_interp_modules_by_index(PyInterpreterState *in)
+{
+#if HS_PY_AT_LEAST(0x030C0000)
+    return in->imports.modules_by_index;
+#else
+    return in->modules_by_index;
+#endif
+}
+
+static inline PyObject *
+hs_interp_importlib(PyInterpreterState *in)
+{
+#if HS_PY_AT_LEAST(0x030C0000)
+    return in->imports.importlib;
+#else
+    return in->importlib;
+#endif
+}
+
+/*
+ * References the interpreter state owns beyond sys.modules, with a label
+ * each: fills labels[] / refs[] (NULL entries allowed); returns how many.
+ */
+#define HS_INTERP_REFS_MAX 16
+static inline int
+hs_interp_refs(PyInterpreterState *in, const char **labels, PyObject **refs)
+{
+    int n = 0;
+
+#define HS_REF(label, field) (labels[n] = (label), refs[n++] = (field))
+    HS_REF("modules_by_index", hs_interp_modules_by_index(in));
+    HS_REF("sys.__dict__", in->sysdict);
+    HS_REF("importlib", hs_interp_importlib(in));
+#if HS_PY_AT_LEAST(0x030D0000)
+    HS_REF("codec search path", in->codecs.search_path);
+    HS_REF("codec search cache", in->codecs.search_cache);
+    HS_REF("codec error registry", in->codecs.error_registry);
+#else
+    HS_REF("codec search path", in->codec_search_path);
+    HS_REF("codec search cache", in->codec_search_cache);
+    HS_REF("codec error registry", in->codec_error_registry);
+#endif
+    HS_REF("interpreter dict", in->dict);
+    HS_REF("builtins copy", in->builtins_copy);
+#if HS_PY_AT_LEAST(0x030C0000)
+    HS_REF("sys.__dict__ copy", in->sysdict_copy);
+    HS_REF("__import__", in->imports.import_func);
+#else
+    HS_REF("__import__", in->import_func);
+#endif
+    HS_REF("os.register_at_fork before", in->before_forkers);
+    HS_REF("os.register_at_fork after (parent)", in->after_forkers_parent);
+    HS_REF("os.register_at_fork after (child)", in->after_forkers_child);
+    HS_REF("audit hooks", in->audit_hooks);
+#undef HS_REF
+    return n;
+}
+
+/* References a thread state owns besides its frames; returns how many. */
+#define HS_TSTATE_REFS_MAX 16
+static inline int
+hs_tstate_refs(PyThreadState *ts, const char **labels, PyObject **refs)
+{
+    int n = 0;
+
+#define HS_REF(label, field) (labels[n] = (label), refs[n++] = (field))
+    HS_REF("thread state dict", ts->dict);
+    HS_REF("async exception", ts->async_exc);
+#if HS_PY_AT_LEAST(0x030C0000)
+    HS_REF("exception being raised", ts->current_exception);
+#else
+    HS_REF("exception being raised (type)", ts->curexc_type);
+    HS_REF("exception being raised", ts->curexc_value);
+    HS_REF("exception being raised (traceback)", ts->curexc_traceback);
+#endif
+    HS_REF("exception being handled", ts->exc_state.exc_value);
+#if !HS_PY_AT_LEAST(0x030B0000)
+    HS_REF("exception being handled (type)", ts->exc_state.exc_type);
+    HS_REF("exception being handled (traceback)",
+           ts->exc_state.exc_traceback);
+#endif
+    HS_REF("profiler", ts->c_profileobj);
+    HS_REF("tracer", ts->c_traceobj);
+    HS_REF("contextvars context", ts->context);
+    HS_REF("async generator firstiter hook", ts->async_gen_firstiter);
+    HS_REF("async generator finalizer hook", ts->async_gen_finalizer);
+#if HS_PY_AT_LEAST(0x030D0000)
+    HS_REF("threading.local key", ts->threading_local_key);
+    HS_REF("threading.local sentinel", ts->threading_local_sentinel);
+#endif
+#undef HS_REF
+    return n;
+}
+
+/* ---- threads ------------------------------------------------------------------ */
+
+static inline unsigned long
+hs_tstate_native_id(PyThreadState *ts)
+{
+#if HS_PY_AT_LEAST(0x030B0000)
+    return ts->native_thread_id;
+#else
+    (void)ts;
+    return 0;
+#endif
+}
+
+/* ---- frames (P10, P11) ------------------------------------------------------- */
+
+#if HS_PY_AT_LEAST(0x030B0000)
+typedef _PyInterpreterFrame hs_frame_t; /* not an object */
+#else
+typedef PyFrameObject hs_frame_t; /* an (untracked) frame object */
+#endif
+
+/* Innermost frame of ts, or NULL. */
+static inline hs_frame_t *
+hs_tstate_frame(PyThreadState *ts)
+{
+#if HS_PY_AT_LEAST(0x030D0000)
+    return ts->current_frame;
+#elif HS_PY_AT_LEAST(0x030B0000)
+    return ts->cframe ? ts->cframe->current_frame : NULL;
+#else
+    return ts->frame;
+#endif
+}
+
+static inline hs_frame_t *
+hs_frame_back(hs_frame_t *f)
+{
+#if HS_PY_AT_LEAST(0x030B0000)
+    return f->previous;
+#else
+    return f->f_back;
+#endif
+}
+
+/* The frame's code object, or NULL when it has none (3.13 shim frames). */
+static inline PyCodeObject *
+hs_frame_code(hs_frame_t *f)
+{
+#if HS_PY_AT_LEAST(0x030D0000)
+    return PyCode_Check(f->f_executable) ? (PyCodeObject *)f->f_executable
+                                          : NULL;
+#else
+    return f->f_code;
+#endif
+}
+
+/*
+ * Whether the frame belongs on a thread's stack listing: 3.12+ shim
+ * frames owned by the C stack and 3.11+ frames still being set up are
+ * skipped, as PyFrame_GetBack() skips them.
+ */
+static inline int
+hs_frame_listed(hs_frame_t *f)
+{
+#if HS_PY_AT_LEAST(0x030C0000)
+    if (f->owner == FRAME_OWNED_BY_CSTACK || !hs_frame_code(f))
+        return 0;
+#endif
+#if HS_PY_AT_LEAST(0x030B0000)
+    return !_PyFrame_IsIncomplete(f);
+#else
+    (void)f;
+    return 1;
+#endif
+}
+
+/* 3.11+: the frame's references belong to a generator, not the thread. */
+static inline int
+hs_frame_owned_by_generator(hs_frame_t *f)
+{
+#if HS_PY_AT_LEAST(0x030B0000)
+    return f->owner == FRAME_OWNED_BY_GENERATOR;
+#else
+    return f->f_gen != NULL;
+#endif
+}
+
+/* Current line of a frame, computed without allocating. */
+static inline int
+hs_frame_line(hs_frame_t *f)
+{
+#if HS_PY_AT_LEAST(0x030C0000)
+    return PyUnstable_InterpreterFrame_GetLine(f);
+#elif HS_PY_AT_LEAST(0x030B0000)
+    return PyCode_Addr2Line(f->f_code,
+                            _PyInterpreterFrame_LASTI(f) *
+                                (int)sizeof(_Py_CODEUNIT));
+#else
+    return PyFrame_GetLineNumber(f);
+#endif
+}
+
+#if HS_PY_AT_LEAST(0x030B0000)
+/* 3.11+ interpreter frame fields that hold strong references. */
+static inline PyObject *
+hs_iframe_func(_PyInterpreterFrame *f)
+{
+#if HS_PY_AT_LEAST(0x030C0000)
+    return f->f_funcobj;
+#else
+    return (PyObject *)f->f_func;
+#endif
+}
+
+static inline PyObject *
+hs_iframe_executable(_PyInterpreterFrame *f)
+{
+#if HS_PY_AT_LEAST(0x030D0000)
+    return f->f_executable;
+#else
+    return (PyObject *)f->f_code;
+#endif
+}
+#endif
+
+/* ---- code objects ------------------------------------------------------------ */
+
+/*
+ * Number of named fast slots of a code object (locals, cells, free
+ * variables), and the name of slot i (a borrowed str).
+ */
+static inline Py_ssize_t
+hs_code_nslots(PyCodeObject *co)
+{
+#if HS_PY_AT_LEAST(0x030B0000)
+    return co->co_nlocalsplus;
+#else
+    return co->co_nlocals + PyTuple_GET_SIZE(co->co_cellvars) +
+           PyTuple_GET_SIZE(co->co_freevars);
+#endif
+}
+
+static inline PyObject *
+hs_code_slot_name(PyCodeObject *co, Py_ssize_t i)
+{
+#if HS_PY_AT_LEAST(0x030B0000)
+    return PyTuple_GET_ITEM(co->co_localsplusnames, i);
+#else
+    Py_ssize_t ncells = PyTuple_GET_SIZE(co->co_cellvars);
+
+    if (i < co->co_nlocals)
+        return PyTuple_GET_ITEM(co->co_varnames, i);
+    i -= co->co_nlocals;
+    if (i < ncells)
+        return PyTuple_GET_ITEM(co->co_cellvars, i);
+    return PyTuple_GET_ITEM(co->co_freevars, i - ncells);
+#endif
+}
+
+/* The free variable names of a code object, in closure order. */
+static inline Py_ssize_t
+hs_code_nfree(PyCodeObject *co)
+{
+#if HS_PY_AT_LEAST(0x030B0000)
+    return co->co_nfreevars;
+#else
+    return PyTuple_GET_SIZE(co->co_freevars);
+#endif
+}
+
+static inline PyObject *
+hs_code_free_name(PyCodeObject *co, Py_ssize_t i)
+{
+#if HS_PY_AT_LEAST(0x030B0000)
+    return PyTuple_GET_ITEM(co->co_localsplusnames,
+                            co->co_nlocalsplus - co->co_nfreevars + i);
+#else
+    return PyTuple_GET_ITEM(co->co_freevars, i);
+#endif
+}
+
+static inline PyObject *
+hs_code_qualname(PyCodeObject *co)
+{
+#if HS_PY_AT_LEAST(0x030B0000)
+    return co->co_qualname;
+#else
+    return co->co_name;
+#endif
+}
+
+/*
+ * Strong references of a code object that are not exposed as members:
+ * cached co_code / co_varnames / co_cellvars / co_freevars objects (3.11+)
+ * and the locals tables.  Fills names[] / refs[]; returns how many.
+ */
+static inline int
+hs_code_hidden_refs(PyCodeObject *co, const char *names[6], PyObject *refs[6])
+{
+    int n = 0;
+
+#if HS_PY_AT_LEAST(0x030B0000)
+    names[n] = "co_localsplusnames";
+    refs[n++] = co->co_localsplusnames;
+    names[n] = "co_localspluskinds";
+    refs[n++] = co->co_localspluskinds;
+#endif
+#if HS_PY_AT_LEAST(0x030C0000)
+    if (co->_co_cached) {
+        names[n] = "co_code";
+        refs[n++] = co->_co_cached->_co_code;
+        names[n] = "co_varnames";
+        refs[n++] = co->_co_cached->_co_varnames;
+        names[n] = "co_cellvars";
+        refs[n++] = co->_co_cached->_co_cellvars;
+        names[n] = "co_freevars";
+        refs[n++] = co->_co_cached->_co_freevars;
+    }
+#elif HS_PY_AT_LEAST(0x030B0000)
+    names[n] = "co_code";
+    refs[n++] = co->_co_code;
+#else
+    (void)co;
+    (void)names;
+    (void)refs;
+#endif
+    return n;
+}
+
+/* ---- generators and coroutines ---------------------------------------------- */
+
+/* 1 for generator, coroutine and async generator objects. */
+static inline int
+hs_is_generator(PyObject *o)
+{
+    return PyGen_Check(o) || PyCoro_CheckExact(o) ||
+           PyAsyncGen_CheckExact(o);
+}
+
+#if HS_PY_AT_LEAST(0x030B0000)
+/* The frame embedded in a generator, or NULL once it was cleared. */
+static inline _PyInterpreterFrame *
+hs_gen_iframe(PyObject *gen)
+{
+    PyGenObject *g = (PyGenObject *)gen;
+
+    if (g->gi_frame_state >= FRAME_CLEARED)
+        return NULL;
+    return (_PyInterpreterFrame *)g->gi_iframe;
+}
+#endif
+
+/* ---- dicts and instance attributes (P5, P6) -------------------------------- */
+
+enum hs_dict_layout {
+    HS_DICT_COMBINED, /* the dict owns its keys and values */
+    HS_DICT_SPLIT,    /* keys are shared with a type; the dict owns values */
+    HS_DICT_EMBEDDED  /* 3.13: the values live in (and belong to) an object */
+};
+
+static inline enum hs_dict_layout
+hs_dict_layout(PyDictObject *d)
+{
+    if (!d->ma_values)
+        return HS_DICT_COMBINED;
+#if HS_PY_AT_LEAST(0x030D0000)
+    if (d->ma_values->embedded)
+        return HS_DICT_EMBEDDED;
+#endif
+    return HS_DICT_SPLIT;
+}
+
+/*
+ * Whether the dict's traverse visits its keys: 1 yes, 0 no, -1 unknown
+ * (3.8 - 3.10 decide by a private lookup function pointer).
+ */
+static inline int
+hs_dict_traverses_keys(PyDictObject *d)
+{
+#if HS_PY_AT_LEAST(0x030B0000)
+    return !d->ma_values && d->ma_keys->dk_kind == DICT_KEYS_GENERAL;
+#else
+    (void)d;
+    return -1;
+#endif
+}
+
+/*
+ * An instance's attribute storage without materialising __dict__:
+ * `*values` and `*keys` give the inline/shared-key values (NULL when the
+ * instance has none) with `*nvalues` slots; the return value is the
+ * instance dict, or NULL.  On 3.13 both may be set at once (P6).
+ */
+static inline PyObject *
+hs_instance_storage(PyObject *o, PyObject ***values, Py_ssize_t *nvalues,
+                    PyObject **names_keys)
+{
+    PyTypeObject *tp = Py_TYPE(o);
+
+    *values = NULL;
+    *nvalues = 0;
+    *names_keys = NULL;
+#if HS_PY_AT_LEAST(0x030B0000)
+    if (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) {
+        PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
+        PyObject *dict = NULL;
+        PyDictValues *v = NULL;
+#if HS_PY_AT_LEAST(0x030D0000)
+        dict = (PyObject *)_PyObject_GetManagedDict(o);
+        if ((tp->tp_flags & Py_TPFLAGS_INLINE_VALUES) &&
+            _PyObject_InlineValues(o)->valid)
+            v = _PyObject_InlineValues(o);
+#elif HS_PY_AT_LEAST(0x030C0000)
+        PyDictOrValues dorv = *_PyObject_DictOrValuesPointer(o);
+
+        if (_PyDictOrValues_IsValues(dorv))
+            v = _PyDictOrValues_GetValues(dorv);
+        else
+            dict = dorv.dict;
+#else
+        v = *_PyObject_ValuesPointer(o);
+        dict = *_PyObject_ManagedDictPointer(o);
+#endif
+        if (v && keys) {
+            *values = v->values;
+            *nvalues = keys->dk_nentries;
+            *names_keys = (PyObject *)keys;
+        }
+        return dict;
+    }
+#endif
+    if (tp->tp_dictoffset != 0) {
+        PyObject **dp = _PyObject_GetDictPtr(o);
+
+        return dp ? *dp : NULL;
+    }
+    return NULL;
+}
+
+/* Name of shared-key slot i (names_keys from hs_instance_storage). */
+static inline PyObject *
+hs_shared_key_name(PyObject *names_keys, Py_ssize_t i)
+{
+#if HS_PY_AT_LEAST(0x030B0000)
+    PyDictKeysObject *keys = (PyDictKeysObject *)names_keys;
+
+    return DK_UNICODE_ENTRIES(keys)[i].me_key;
+#else
+    (void)names_keys;
+    (void)i;
+    return NULL;
+#endif
+}
+
+/*
+ * The key strings of a heap type's shared-key table (held by the type):
+ * calls fn(key, arg) for each.  Before 3.11 split tables are dicts'
+ * business and reached through them.
+ */
+static inline void
+hs_type_cached_keys(PyTypeObject *tp, void (*fn)(PyObject *, void *),
+                    void *arg)
+{
+#if HS_PY_AT_LEAST(0x030B0000)
+    PyDictKeysObject *keys;
+
+    if (!(tp->tp_flags & Py_TPFLAGS_HEAPTYPE))
+        return;
+    keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
+    if (!keys)
+        return;
+    for (Py_ssize_t i = 0; i < keys->dk_nentries; i++) {
+        PyObject *k = DK_UNICODE_ENTRIES(keys)[i].me_key;
+
+        if (k)
+            fn(k, arg);
+    }
+#else
+    (void)tp;
+    (void)fn;
+    (void)arg;
+#endif
+}
+
+/* ---- modules ---------------------------------------------------------------------- */
+
+#if !HS_PY_AT_LEAST(0x030A0000)
+/* 3.8 and 3.9 keep PyModuleObject private to moduleobject.c; its layout is
+ * the one 3.10 published in pycore_moduleobject.h. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *md_dict;
+    struct PyModuleDef *md_def;
+    void *md_state;
+    PyObject *md_weaklist;
+    PyObject *md_name;
+} PyModuleObject;
+#endif
+
+/* The module's own reference to its name (set for modules made from a
+ * PyModuleDef), or NULL.  Owned, and not visited by module_traverse. */
+static inline PyObject *
+hs_module_name_field(PyObject *m)
+{
+    return ((PyModuleObject *)m)->md_name;
+}
+
+/* ---- types ------------------------------------------------------------------------ */
+
+/*
+ * The dict of a type.  Static builtin types keep it in interpreter state
+ * on 3.12+; PyType_GetDict returns a new reference there, which is dropped
+ * at once (the interpreter keeps it alive), so the net refcount change is
+ * zero.
+ */
+static inline PyObject *
+hs_type_dict(PyTypeObject *tp)
+{
+#if HS_PY_AT_LEAST(0x030C0000)
+    PyObject *d = PyType_GetDict(tp);
+
+    Py_XDECREF(d);
+    return d;
+#else
+    return tp->tp_dict;
+#endif
+}
+
+/*
+ * tp_subclasses (a dict of weak references to subclasses), or NULL.  On
+ * 3.12+ static builtin types keep an index there, not a pointer.
+ */
+static inline PyObject *
+hs_type_subclasses(PyTypeObject *tp)
+{
+#if HS_PY_AT_LEAST(0x030C0000)
+    /* Static builtin types (and 3.13's managed static extension types)
+     * keep index + 1 in tp_subclasses; the objects live in the
+     * interpreter's state, which owns them. */
+    uintptr_t index = (uintptr_t)tp->tp_subclasses;
+    struct types_state *ts = &PyInterpreterState_Get()->types;
+
+    if (index && index < 4096) {
+#if HS_PY_AT_LEAST(0x030D0000)
+        if (tp->tp_flags & _Py_TPFLAGS_STATIC_BUILTIN)
+            return index <= _Py_MAX_MANAGED_STATIC_BUILTIN_TYPES
+                       ? ts->builtins.initialized[index - 1].tp_subclasses
+                       : NULL;
+        return index <= _Py_MAX_MANAGED_STATIC_EXT_TYPES
+                   ? ts->for_extensions.initialized[index - 1].tp_subclasses
+                   : NULL;
+#else
+        return index <= _Py_MAX_STATIC_BUILTIN_TYPES
+                   ? ts->builtins[index - 1].tp_subclasses
+                   : NULL;
+#endif
+    }
+#endif
+    return (PyObject *)tp->tp_subclasses;
+}
+
+/* ---- sizes (section 3) ----------------------------------------------------------- */
+
+/* What sys.getsizeof adds to __sizeof__ for object o. */
+static inline size_t
+hs_sizeof_preheader(PyObject *o)
+{
+#if HS_PY_AT_LEAST(0x030D0000)
+    if (PyType_Check(o) &&
+        !(((PyTypeObject *)o)->tp_flags & Py_TPFLAGS_HEAPTYPE))
+        return 0;
+    return _PyType_PreHeaderSize(Py_TYPE(o));
+#elif HS_PY_AT_LEAST(0x030B0000)
+    return _PyType_PreHeaderSize(Py_TYPE(o));
+#else
+    return PyObject_IS_GC(o) ? sizeof(PyGC_Head) : 0;
+#endif
+}
+
+/* int.__sizeof__ */
+static inline size_t
+hs_sizeof_long(PyObject *o)
+{
+#if HS_PY_AT_LEAST(0x030C0000)
+    Py_ssize_t n = (Py_ssize_t)_PyLong_DigitCount((PyLongObject *)o);
+
+    return offsetof(PyLongObject, long_value.ob_digit) +
+           (size_t)(n > 1 ? n : 1) * sizeof(digit);
+#elif HS_PY_AT_LEAST(0x030B0000)
+    Py_ssize_t n = Py_ABS(Py_SIZE(o));
+
+    return offsetof(PyLongObject, ob_digit) +
+           (size_t)(n > 1 ? n : 1) * sizeof(digit);
+#else
+    return offsetof(PyLongObject, ob_digit) +
+           (size_t)Py_ABS(Py_SIZE(o)) * sizeof(digit);
+#endif
+}
+
+/* str.__sizeof__ */
+static inline size_t
+hs_sizeof_str(PyObject *o)
+{
+    size_t size;
+    Py_ssize_t len = PyUnicode_GET_LENGTH(o);
+
+#if !HS_PY_AT_LEAST(0x030C0000)
+    if (!PyUnicode_IS_READY(o))
+        return sizeof(PyUnicodeObject);
+#endif
+    if (PyUnicode_IS_COMPACT_ASCII(o)) {
+        size = sizeof(PyASCIIObject) + (size_t)len + 1;
+    } else if (PyUnicode_IS_COMPACT(o)) {
+        size = sizeof(PyCompactUnicodeObject) +
+               (size_t)(len + 1) * PyUnicode_KIND(o);
+    } else {
+        size = sizeof(PyUnicodeObject);
+        if (((PyUnicodeObject *)o)->data.any)
+            size += (size_t)(len + 1) * PyUnicode_KIND(o);
+    }
+    if (!PyUnicode_IS_COMPACT_ASCII(o)) {
+        PyCompactUnicodeObject *c = (PyCompactUnicodeObject *)o;
+
+        if (c->utf8 && c->utf8 != PyUnicode_DATA(o))
+            size += (size_t)c->utf8_length + 1;
+    }
+#if !HS_PY_AT_LEAST(0x030C0000)
+    {
+        PyASCIIObject *a = (PyASCIIObject *)o;
+
+        if (a->wstr && a->wstr != PyUnicode_DATA(o)) {
+            Py_ssize_t wlen = PyUnicode_IS_COMPACT_ASCII(o)
+                                  ? a->length
+                                  : ((PyCompactUnicodeObject *)o)->wstr_length;
+
+            size += (size_t)(wlen + 1) * sizeof(wchar_t);
+        }
+    }
+#endif
+    return size;
+}
+
+/* The C helper behind sys.getsizeof: calls __sizeof__ (Python code). */
+#if HS_PY_AT_LEAST(0x030D0000)
+extern size_t _PySys_GetSizeOf(PyObject *);
+#endif
+
+/* The magnitude digits (base 2**PyLong_SHIFT, least significant first) and
+ * sign of an int, read in place. */
+static inline const digit *
+hs_long_digits(PyObject *o, Py_ssize_t *ndigits, int *negative)
+{
+    PyLongObject *l = (PyLongObject *)o;
+
+#if HS_PY_AT_LEAST(0x030C0000)
+    *ndigits = (Py_ssize_t)_PyLong_DigitCount(l);
+    *negative = _PyLong_IsNegative(l);
+    return l->long_value.ob_digit;
+#else
+    *ndigits = Py_ABS(Py_SIZE(o));
+    *negative = Py_SIZE(o) < 0;
+    return l->ob_digit;
+#endif
+}
+
+/* 1 when str o's characters can be read (always on 3.12+). */
+static inline int
+hs_str_ready(PyObject *o)
+{
+#if HS_PY_AT_LEAST(0x030C0000)
+    (void)o;
+    return 1;
+#else
+    return PyUnicode_IS_READY(o);
+#endif
+}
+
+/* ---- misc ------------------------------------------------------------------------ */
+
+
+#endif /* HS_COMPAT_H */

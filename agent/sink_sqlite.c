@@ -1,0 +1,940 @@
+/*
+ * sink_sqlite.c: the agent's only door to SQLite.  It creates the snapshot
+ * file (mode 0600) from the compiled-in schema and writes every row inside
+ * one transaction with prepared, multi-row INSERT statements.
+ *
+ * The walk (holding the GIL) encodes rows into chunks; a writer thread
+ * decodes them and talks to SQLite, so the walk and the writes overlap.
+ * The queue is bounded (HS_MAX_QUEUED chunks), so memory stays constant
+ * whatever the heap size: the walk waits when the writer falls behind.
+ * The writer never touches Python; chunks come back to the walk through a
+ * free list, so only the walk's thread allocates (through hs_alloc).
+ *
+ * Locking: the queue, the free list and the state flags are protected by
+ * `mu`.  The SQLite connection belongs to the writer thread once it runs
+ * (to the caller's thread in the synchronous fallback).
+ */
+#include "agent.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+extern const char hs_schema_sql[];
+
+#define HS_CHUNK_SIZE (256 * 1024)
+#define HS_MAX_QUEUED 8
+#define HS_EDGE_BATCH 64
+#define HS_OBJECT_BATCH 32
+
+enum rec {
+    REC_EDGE = 1,
+    REC_NAME,
+    REC_OBJECT,
+    REC_TYPE,
+    REC_ROOT,
+    REC_THREAD,
+    REC_FRAME,
+    REC_META_TEXT,
+    REC_META_INT,
+    REC_META_REAL,
+    REC_OBJECT_SIZE
+};
+
+struct chunk {
+    struct chunk *next;   /* queue or free-list link */
+    size_t len;           /* bytes of records */
+    unsigned char data[HS_CHUNK_SIZE];
+};
+
+struct edge_row {
+    uint32_t src, dst;
+    int64_t arg;
+    uint8_t kind;
+};
+
+struct object_row {
+    uint32_t id, type_id, flags;
+    uint64_t address;
+    int64_t size, refcount, length;
+    const char *value;
+    uint32_t value_len;
+    uint8_t has_value;
+};
+
+struct hs_sink {
+    sqlite3 *db;                  /* the snapshot being written */
+    sqlite3_stmt *st_edges;       /* HS_EDGE_BATCH rows */
+    sqlite3_stmt *st_edge;        /* one row */
+    sqlite3_stmt *st_objects;     /* HS_OBJECT_BATCH rows */
+    sqlite3_stmt *st_object;      /* one row */
+    sqlite3_stmt *st_name, *st_type, *st_root, *st_thread, *st_frame;
+    sqlite3_stmt *st_meta, *st_size;
+
+    struct edge_row edges[HS_EDGE_BATCH];   /* writer: pending edges */
+    int nedges;
+    struct object_row objs[HS_OBJECT_BATCH]; /* writer: pending objects,
+                                                 pointing into the chunk
+                                                 being written */
+    int nobjs;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv_work;       /* writer: a chunk was queued, or done */
+    pthread_cond_t cv_space;      /* walk: the queue has room */
+    struct chunk *head, *tail;    /* queued chunks, oldest first */
+    int queued;                   /* chunks in the queue */
+    struct chunk *free_list;      /* chunks ready for reuse */
+    int done;                     /* the walk is finished (or aborting) */
+    int abort;                    /* drop everything, do not commit */
+    pthread_t thread;
+    int threaded;                 /* the writer thread is running */
+
+    struct chunk *cur;            /* walk: the chunk being filled */
+    volatile int failed;          /* a write failed, or memory ran out */
+    char errmsg[512];             /* the first failure */
+};
+
+/* Peak of SQLite's own memory, kept after the connection closed. */
+static size_t sqlite_peak; /* protected by the GIL (set by the walk) */
+
+size_t
+hs_sink_peak_memory(void)
+{
+    return sqlite_peak;
+}
+
+/* ---- failure ------------------------------------------------------------------- */
+
+/* Records the first failure (either thread). */
+static void
+set_failed(struct hs_sink *s, const char *what, const char *why)
+{
+    pthread_mutex_lock(&s->mu);
+    if (!s->failed) {
+        snprintf(s->errmsg, sizeof(s->errmsg), "%s: %s", what, why);
+        s->failed = 1;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void
+sql_failed(struct hs_sink *s, const char *what)
+{
+    set_failed(s, what, sqlite3_errmsg(s->db));
+}
+
+int
+hs_sink_failed(struct hs_sink *s)
+{
+    return s->failed;
+}
+
+/* ---- the writer side ---------------------------------------------------------------- */
+
+static int
+step(struct hs_sink *s, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        sql_failed(s, what);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+bind_edge(sqlite3_stmt *st, int base, const struct edge_row *e)
+{
+    sqlite3_bind_int64(st, base + 1, e->src);
+    sqlite3_bind_int64(st, base + 2, e->dst);
+    sqlite3_bind_int(st, base + 3, e->kind);
+    if (e->arg < 0)
+        sqlite3_bind_null(st, base + 4);
+    else
+        sqlite3_bind_int64(st, base + 4, e->arg);
+}
+
+static void
+flush_edges(struct hs_sink *s)
+{
+    if (s->nedges == HS_EDGE_BATCH) {
+        for (int i = 0; i < HS_EDGE_BATCH; i++)
+            bind_edge(s->st_edges, i * 4, &s->edges[i]);
+        step(s, s->st_edges, "cannot write references");
+    } else {
+        for (int i = 0; i < s->nedges; i++) {
+            bind_edge(s->st_edge, 0, &s->edges[i]);
+            if (step(s, s->st_edge, "cannot write references") < 0)
+                break;
+        }
+    }
+    s->nedges = 0;
+}
+
+static void
+bind_object(sqlite3_stmt *st, int base, const struct object_row *o)
+{
+    sqlite3_bind_int64(st, base + 1, o->id);
+    sqlite3_bind_int64(st, base + 2, (sqlite3_int64)o->address);
+    sqlite3_bind_int64(st, base + 3, o->type_id);
+    sqlite3_bind_int64(st, base + 4, o->size);
+    sqlite3_bind_int64(st, base + 5, o->refcount);
+    if (o->length < 0)
+        sqlite3_bind_null(st, base + 6);
+    else
+        sqlite3_bind_int64(st, base + 6, o->length);
+    if (o->has_value)
+        sqlite3_bind_text(st, base + 7, o->value, (int)o->value_len,
+                          SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, base + 7);
+    sqlite3_bind_int64(st, base + 8, o->flags);
+}
+
+static void
+flush_objects(struct hs_sink *s)
+{
+    if (s->nobjs == HS_OBJECT_BATCH) {
+        for (int i = 0; i < HS_OBJECT_BATCH; i++)
+            bind_object(s->st_objects, i * 8, &s->objs[i]);
+        step(s, s->st_objects, "cannot write objects");
+    } else {
+        for (int i = 0; i < s->nobjs; i++) {
+            bind_object(s->st_object, 0, &s->objs[i]);
+            if (step(s, s->st_object, "cannot write objects") < 0)
+                break;
+        }
+    }
+    s->nobjs = 0;
+}
+
+/* Little-endian field readers over a record. */
+struct reader {
+    const unsigned char *p, *end;
+};
+
+static uint64_t
+rd_u64(struct reader *r)
+{
+    uint64_t v;
+
+    memcpy(&v, r->p, 8);
+    r->p += 8;
+    return v;
+}
+
+static uint32_t
+rd_u32(struct reader *r)
+{
+    uint32_t v;
+
+    memcpy(&v, r->p, 4);
+    r->p += 4;
+    return v;
+}
+
+static uint8_t
+rd_u8(struct reader *r)
+{
+    return *r->p++;
+}
+
+/* A length-prefixed string; *len = UINT32_MAX for NULL. */
+static const char *
+rd_str(struct reader *r, uint32_t *len)
+{
+    const char *p;
+
+    *len = rd_u32(r);
+    if (*len == UINT32_MAX)
+        return NULL;
+    p = (const char *)r->p;
+    r->p += *len;
+    return p;
+}
+
+static void
+bind_text_or_null(sqlite3_stmt *st, int i, const char *p, uint32_t len)
+{
+    if (p)
+        sqlite3_bind_text(st, i, p, (int)len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static void
+bind_opt_int(sqlite3_stmt *st, int i, int64_t v)
+{
+    if (v < 0)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_int64(st, i, v);
+}
+
+/* Writes the records of one chunk.  Pending object rows point into the
+ * chunk, so they are flushed before it is handed back. */
+static void
+write_chunk(struct hs_sink *s, struct chunk *c)
+{
+    struct reader r = { c->data, c->data + c->len };
+
+    while (r.p < r.end && !s->failed) {
+        enum rec tag = (enum rec)rd_u8(&r);
+        uint32_t l1, l2, l3;
+        const char *t1, *t2, *t3;
+
+        if (tag != REC_EDGE && s->nedges)
+            flush_edges(s);
+        if (tag != REC_OBJECT && s->nobjs)
+            flush_objects(s);
+        switch (tag) {
+        case REC_EDGE: {
+            struct edge_row *e = &s->edges[s->nedges++];
+
+            e->src = rd_u32(&r);
+            e->dst = rd_u32(&r);
+            e->kind = rd_u8(&r);
+            e->arg = (int64_t)rd_u64(&r);
+            if (s->nedges == HS_EDGE_BATCH)
+                flush_edges(s);
+            break;
+        }
+        case REC_OBJECT: {
+            struct object_row *o = &s->objs[s->nobjs++];
+
+            o->id = rd_u32(&r);
+            o->address = rd_u64(&r);
+            o->type_id = rd_u32(&r);
+            o->size = (int64_t)rd_u64(&r);
+            o->refcount = (int64_t)rd_u64(&r);
+            o->length = (int64_t)rd_u64(&r);
+            o->flags = rd_u32(&r);
+            o->value = rd_str(&r, &o->value_len);
+            o->has_value = o->value != NULL;
+            if (s->nobjs == HS_OBJECT_BATCH)
+                flush_objects(s);
+            break;
+        }
+        case REC_NAME:
+            sqlite3_bind_int64(s->st_name, 1, rd_u32(&r));
+            t1 = rd_str(&r, &l1);
+            bind_text_or_null(s->st_name, 2, t1 ? t1 : "", t1 ? l1 : 0);
+            step(s, s->st_name, "cannot write names");
+            break;
+        case REC_TYPE:
+            sqlite3_bind_int64(s->st_type, 1, rd_u32(&r));
+            sqlite3_bind_int64(s->st_type, 5, rd_u32(&r));
+            t1 = rd_str(&r, &l1);
+            t2 = rd_str(&r, &l2);
+            t3 = rd_str(&r, &l3);
+            bind_text_or_null(s->st_type, 2, t1, l1);
+            bind_text_or_null(s->st_type, 3, t2, l2);
+            bind_text_or_null(s->st_type, 4, t3, l3);
+            step(s, s->st_type, "cannot write types");
+            break;
+        case REC_ROOT:
+            sqlite3_bind_int64(s->st_root, 1, rd_u32(&r));
+            bind_opt_int(s->st_root, 4, (int64_t)rd_u64(&r));
+            bind_opt_int(s->st_root, 5, (int64_t)rd_u64(&r));
+            t1 = rd_str(&r, &l1);
+            t2 = rd_str(&r, &l2);
+            bind_text_or_null(s->st_root, 2, t1, l1);
+            bind_text_or_null(s->st_root, 3, t2, l2);
+            step(s, s->st_root, "cannot write roots");
+            break;
+        case REC_THREAD:
+            sqlite3_bind_int64(s->st_thread, 1, rd_u32(&r));
+            sqlite3_bind_int64(s->st_thread, 2, (sqlite3_int64)rd_u64(&r));
+            bind_opt_int(s->st_thread, 3, (int64_t)rd_u64(&r));
+            sqlite3_bind_int(s->st_thread, 5, rd_u8(&r));
+            sqlite3_bind_int(s->st_thread, 6, rd_u8(&r));
+            bind_opt_int(s->st_thread, 7, (int64_t)rd_u64(&r));
+            t1 = rd_str(&r, &l1);
+            bind_text_or_null(s->st_thread, 4, t1, l1);
+            step(s, s->st_thread, "cannot write threads");
+            break;
+        case REC_FRAME:
+            sqlite3_bind_int64(s->st_frame, 1, rd_u32(&r));
+            sqlite3_bind_int64(s->st_frame, 2, rd_u32(&r));
+            sqlite3_bind_int64(s->st_frame, 3, rd_u32(&r));
+            bind_opt_int(s->st_frame, 6, (int64_t)rd_u64(&r));
+            bind_opt_int(s->st_frame, 7, (int64_t)rd_u64(&r));
+            bind_opt_int(s->st_frame, 8, (int64_t)rd_u64(&r));
+            t1 = rd_str(&r, &l1);
+            t2 = rd_str(&r, &l2);
+            bind_text_or_null(s->st_frame, 4, t1, l1);
+            bind_text_or_null(s->st_frame, 5, t2, l2);
+            step(s, s->st_frame, "cannot write frames");
+            break;
+        case REC_META_TEXT:
+        case REC_META_INT:
+        case REC_META_REAL:
+            t1 = rd_str(&r, &l1);
+            bind_text_or_null(s->st_meta, 1, t1, l1);
+            if (tag == REC_META_TEXT) {
+                t2 = rd_str(&r, &l2);
+                bind_text_or_null(s->st_meta, 2, t2, l2);
+            } else if (tag == REC_META_INT) {
+                sqlite3_bind_int64(s->st_meta, 2, (int64_t)rd_u64(&r));
+            } else {
+                uint64_t bits = rd_u64(&r);
+                double d;
+
+                memcpy(&d, &bits, sizeof(d));
+                sqlite3_bind_double(s->st_meta, 2, d);
+            }
+            step(s, s->st_meta, "cannot write metadata");
+            break;
+        case REC_OBJECT_SIZE:
+            sqlite3_bind_int64(s->st_size, 3, rd_u32(&r));
+            sqlite3_bind_int64(s->st_size, 1, (int64_t)rd_u64(&r));
+            sqlite3_bind_int64(s->st_size, 2, rd_u32(&r));
+            step(s, s->st_size, "cannot write object sizes");
+            break;
+        default:
+            set_failed(s, "internal error", "corrupt row buffer");
+            return;
+        }
+    }
+    if (s->nobjs && !s->failed)
+        flush_objects(s);
+    s->nobjs = 0;
+}
+
+/* Hands a written chunk back to the walk. */
+static void
+recycle(struct hs_sink *s, struct chunk *c)
+{
+    pthread_mutex_lock(&s->mu);
+    c->next = s->free_list;
+    s->free_list = c;
+    pthread_cond_signal(&s->cv_space);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void *
+writer_main(void *arg)
+{
+    struct hs_sink *s = arg;
+
+    for (;;) {
+        struct chunk *c;
+
+        pthread_mutex_lock(&s->mu);
+        while (!s->head && !s->done)
+            pthread_cond_wait(&s->cv_work, &s->mu);
+        c = s->head;
+        if (c) {
+            s->head = c->next;
+            if (!s->head)
+                s->tail = NULL;
+            s->queued--;
+            pthread_cond_signal(&s->cv_space);
+        }
+        pthread_mutex_unlock(&s->mu);
+        if (!c)
+            break;
+        if (!s->abort && !s->failed)
+            write_chunk(s, c);
+        recycle(s, c);
+    }
+    if (!s->abort && !s->failed && s->nedges)
+        flush_edges(s);
+    return NULL;
+}
+
+/* ---- the walk side -------------------------------------------------------------- */
+
+/* Queues the current chunk; waits while the queue is full.  In the
+ * synchronous fallback, writes it at once. */
+static void
+submit(struct hs_sink *s)
+{
+    struct chunk *c = s->cur;
+
+    s->cur = NULL;
+    if (!c)
+        return;
+    if (!s->threaded) {
+        if (!s->failed)
+            write_chunk(s, c);
+        recycle(s, c);
+        return;
+    }
+    pthread_mutex_lock(&s->mu);
+    while (s->queued >= HS_MAX_QUEUED && !s->failed)
+        pthread_cond_wait(&s->cv_space, &s->mu);
+    c->next = NULL;
+    if (s->tail)
+        s->tail->next = c;
+    else
+        s->head = c;
+    s->tail = c;
+    s->queued++;
+    pthread_cond_signal(&s->cv_work);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Room for `need` bytes of records; NULL after a failure. */
+static unsigned char *
+reserve(struct hs_sink *s, size_t need)
+{
+    unsigned char *p;
+
+    if (s->failed)
+        return NULL;
+    if (need > HS_CHUNK_SIZE) {
+        set_failed(s, "internal error", "row larger than a chunk");
+        return NULL;
+    }
+    if (s->cur && s->cur->len + need > HS_CHUNK_SIZE)
+        submit(s);
+    if (!s->cur) {
+        pthread_mutex_lock(&s->mu);
+        s->cur = s->free_list;
+        if (s->cur)
+            s->free_list = s->cur->next;
+        pthread_mutex_unlock(&s->mu);
+        if (!s->cur) {
+            s->cur = hs_alloc(sizeof(struct chunk));
+            if (!s->cur) {
+                set_failed(s, "out of memory", "row buffer");
+                return NULL;
+            }
+        }
+        s->cur->len = 0;
+        s->cur->next = NULL;
+    }
+    p = s->cur->data + s->cur->len;
+    s->cur->len += need;
+    return p;
+}
+
+static unsigned char *
+wr_u8(unsigned char *p, uint8_t v)
+{
+    *p = v;
+    return p + 1;
+}
+
+static unsigned char *
+wr_u32(unsigned char *p, uint32_t v)
+{
+    memcpy(p, &v, 4);
+    return p + 4;
+}
+
+static unsigned char *
+wr_u64(unsigned char *p, uint64_t v)
+{
+    memcpy(p, &v, 8);
+    return p + 8;
+}
+
+static unsigned char *
+wr_str(unsigned char *p, const char *s, size_t len)
+{
+    if (!s)
+        return wr_u32(p, UINT32_MAX);
+    p = wr_u32(p, (uint32_t)len);
+    memcpy(p, s, len);
+    return p + len;
+}
+
+#define STRLEN(s) ((s) ? strlen(s) : 0)
+/* Texts are capped so that any record fits in a chunk. */
+#define CAP(n) ((n) > 65536 ? 65536 : (n))
+
+void
+hs_sink_edge(struct hs_sink *s, uint32_t src, uint32_t dst, int kind,
+             int64_t arg)
+{
+    unsigned char *p = reserve(s, 18);
+
+    if (!p)
+        return;
+    p = wr_u8(p, REC_EDGE);
+    p = wr_u32(p, src);
+    p = wr_u32(p, dst);
+    p = wr_u8(p, (uint8_t)kind);
+    wr_u64(p, (uint64_t)arg);
+}
+
+void
+hs_sink_name(struct hs_sink *s, uint32_t id, const char *text, size_t len)
+{
+    unsigned char *p;
+
+    len = CAP(len);
+    p = reserve(s, 1 + 4 + 4 + len);
+    if (!p)
+        return;
+    p = wr_u8(p, REC_NAME);
+    p = wr_u32(p, id);
+    wr_str(p, text ? text : "", text ? len : 0);
+}
+
+void
+hs_sink_object(struct hs_sink *s, uint32_t id, uint64_t address,
+               uint32_t type_id, int64_t size, int64_t refcount,
+               int64_t length, const char *value, size_t value_len,
+               int has_value, uint32_t flags)
+{
+    unsigned char *p;
+
+    value_len = has_value ? CAP(value_len) : 0;
+    p = reserve(s, 1 + 4 + 8 + 4 + 8 + 8 + 8 + 4 + 4 + value_len);
+    if (!p)
+        return;
+    p = wr_u8(p, REC_OBJECT);
+    p = wr_u32(p, id);
+    p = wr_u64(p, address);
+    p = wr_u32(p, type_id);
+    p = wr_u64(p, (uint64_t)size);
+    p = wr_u64(p, (uint64_t)refcount);
+    p = wr_u64(p, (uint64_t)length);
+    p = wr_u32(p, flags);
+    wr_str(p, has_value ? (value ? value : "") : NULL, value_len);
+}
+
+void
+hs_sink_type(struct hs_sink *s, uint32_t id, const char *name,
+             const char *module, const char *qualname, uint32_t flags)
+{
+    size_t l1 = CAP(STRLEN(name)), l2 = CAP(STRLEN(module));
+    size_t l3 = CAP(STRLEN(qualname));
+    unsigned char *p = reserve(s, 1 + 4 + 4 + 12 + l1 + l2 + l3);
+
+    if (!p)
+        return;
+    p = wr_u8(p, REC_TYPE);
+    p = wr_u32(p, id);
+    p = wr_u32(p, flags);
+    p = wr_str(p, name, l1);
+    p = wr_str(p, module, l2);
+    wr_str(p, qualname, l3);
+}
+
+void
+hs_sink_root(struct hs_sink *s, uint32_t object_id, const char *kind,
+             const char *label, int64_t thread_id, int64_t frame_id)
+{
+    size_t l1 = CAP(STRLEN(kind)), l2 = CAP(STRLEN(label));
+    unsigned char *p = reserve(s, 1 + 4 + 16 + 8 + l1 + l2);
+
+    if (!p)
+        return;
+    p = wr_u8(p, REC_ROOT);
+    p = wr_u32(p, object_id);
+    p = wr_u64(p, (uint64_t)thread_id);
+    p = wr_u64(p, (uint64_t)frame_id);
+    p = wr_str(p, kind, l1);
+    wr_str(p, label, l2);
+}
+
+void
+hs_sink_thread(struct hs_sink *s, uint32_t id, uint64_t ident,
+               int64_t native_id, const char *name, int is_main,
+               int is_dumper, int64_t object_id)
+{
+    size_t l1 = CAP(STRLEN(name));
+    unsigned char *p = reserve(s, 1 + 4 + 8 + 8 + 2 + 8 + 4 + l1);
+
+    if (!p)
+        return;
+    p = wr_u8(p, REC_THREAD);
+    p = wr_u32(p, id);
+    p = wr_u64(p, ident);
+    p = wr_u64(p, (uint64_t)native_id);
+    p = wr_u8(p, (uint8_t)is_main);
+    p = wr_u8(p, (uint8_t)is_dumper);
+    p = wr_u64(p, (uint64_t)object_id);
+    wr_str(p, name, l1);
+}
+
+void
+hs_sink_frame(struct hs_sink *s, uint32_t id, uint32_t thread_id,
+              uint32_t depth, const char *function, const char *file,
+              int64_t line, int64_t code_id, int64_t object_id)
+{
+    size_t l1 = CAP(STRLEN(function)), l2 = CAP(STRLEN(file));
+    unsigned char *p = reserve(s, 1 + 12 + 24 + 8 + l1 + l2);
+
+    if (!p)
+        return;
+    p = wr_u8(p, REC_FRAME);
+    p = wr_u32(p, id);
+    p = wr_u32(p, thread_id);
+    p = wr_u32(p, depth);
+    p = wr_u64(p, (uint64_t)line);
+    p = wr_u64(p, (uint64_t)code_id);
+    p = wr_u64(p, (uint64_t)object_id);
+    p = wr_str(p, function, l1);
+    wr_str(p, file, l2);
+}
+
+void
+hs_sink_meta_text(struct hs_sink *s, const char *key, const char *v)
+{
+    size_t l1 = CAP(STRLEN(key)), l2 = CAP(STRLEN(v));
+    unsigned char *p = reserve(s, 1 + 8 + l1 + l2);
+
+    if (!p)
+        return;
+    p = wr_u8(p, REC_META_TEXT);
+    p = wr_str(p, key, l1);
+    wr_str(p, v, l2);
+}
+
+void
+hs_sink_meta_int(struct hs_sink *s, const char *key, int64_t v)
+{
+    size_t l1 = CAP(STRLEN(key));
+    unsigned char *p = reserve(s, 1 + 4 + 8 + l1);
+
+    if (!p)
+        return;
+    p = wr_u8(p, REC_META_INT);
+    p = wr_str(p, key, l1);
+    wr_u64(p, (uint64_t)v);
+}
+
+void
+hs_sink_meta_real(struct hs_sink *s, const char *key, double v)
+{
+    size_t l1 = CAP(STRLEN(key));
+    unsigned char *p = reserve(s, 1 + 4 + 8 + l1);
+    uint64_t bits;
+
+    if (!p)
+        return;
+    memcpy(&bits, &v, sizeof(bits));
+    p = wr_u8(p, REC_META_REAL);
+    p = wr_str(p, key, l1);
+    wr_u64(p, bits);
+}
+
+void
+hs_sink_object_size(struct hs_sink *s, uint32_t id, int64_t size,
+                    uint32_t flags)
+{
+    unsigned char *p = reserve(s, 1 + 4 + 8 + 4);
+
+    if (!p)
+        return;
+    p = wr_u8(p, REC_OBJECT_SIZE);
+    p = wr_u32(p, id);
+    p = wr_u64(p, (uint64_t)size);
+    wr_u32(p, flags);
+}
+
+/* ---- lifecycle ---------------------------------------------------------------------- */
+
+static int
+prepare(struct hs_sink *s, sqlite3_stmt **st, const char *sql)
+{
+    if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK) {
+        sql_failed(s, "cannot prepare");
+        return -1;
+    }
+    return 0;
+}
+
+/* "INSERT INTO t VALUES (?,?),(?,?)..." with `rows` rows of `cols`. */
+static int
+prepare_multi(struct hs_sink *s, sqlite3_stmt **st, const char *table,
+              int cols, int rows)
+{
+    struct hs_str sql = { NULL, 0, 0, 0 };
+    int rc;
+
+    hs_str_addf(&sql, "INSERT INTO %s VALUES ", table);
+    for (int r = 0; r < rows; r++) {
+        hs_str_adds(&sql, r ? ",(" : "(");
+        for (int c = 0; c < cols; c++)
+            hs_str_adds(&sql, c ? ",?" : "?");
+        hs_str_addch(&sql, ')');
+    }
+    if (sql.failed) {
+        set_failed(s, "out of memory", "statement text");
+        hs_str_release(&sql);
+        return -1;
+    }
+    rc = prepare(s, st, sql.data);
+    hs_str_release(&sql);
+    return rc;
+}
+
+static void
+finalize_all(struct hs_sink *s)
+{
+    sqlite3_stmt **all[] = { &s->st_edges, &s->st_edge,   &s->st_objects,
+                             &s->st_object, &s->st_name,  &s->st_type,
+                             &s->st_root,  &s->st_thread, &s->st_frame,
+                             &s->st_meta,  &s->st_size };
+
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+        sqlite3_finalize(*all[i]);
+        *all[i] = NULL;
+    }
+}
+
+static void
+free_chunks(struct hs_sink *s)
+{
+    struct chunk *lists[3] = { s->free_list, s->head, s->cur };
+
+    for (int i = 0; i < 3; i++) {
+        while (lists[i]) {
+            struct chunk *next = i == 2 ? NULL : lists[i]->next;
+
+            hs_free(lists[i]);
+            lists[i] = next;
+        }
+    }
+    s->free_list = s->head = s->tail = s->cur = NULL;
+}
+
+static void
+sink_free(struct hs_sink *s)
+{
+    size_t cur, peak;
+    int op = SQLITE_STATUS_MEMORY_USED;
+
+    finalize_all(s);
+    if (sqlite3_status64(op, (sqlite3_int64 *)&cur, (sqlite3_int64 *)&peak,
+                         0) == SQLITE_OK &&
+        peak > sqlite_peak)
+        sqlite_peak = peak;
+    sqlite3_close(s->db);
+    free_chunks(s);
+    pthread_cond_destroy(&s->cv_work);
+    pthread_cond_destroy(&s->cv_space);
+    pthread_mutex_destroy(&s->mu);
+    hs_free(s);
+}
+
+struct hs_sink *
+hs_sink_open(const char *tmp_path, char *err, size_t errlen)
+{
+    struct hs_sink *s = hs_alloc(sizeof(*s));
+    char *msg = NULL;
+    int fd;
+
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    memset(s, 0, sizeof(*s));
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv_work, NULL);
+    pthread_cond_init(&s->cv_space, NULL);
+    /* Heaps hold secrets: the file is private from its first byte.  A
+     * stale FILE.tmp from a crash is replaced; symlinks are refused. */
+    unlink(tmp_path);
+    fd = open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+              0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot create '%s': %s", tmp_path,
+                 strerror(errno));
+        sink_free(s);
+        return NULL;
+    }
+    close(fd);
+    if (sqlite3_open_v2(tmp_path, &s->db, SQLITE_OPEN_READWRITE, NULL) !=
+        SQLITE_OK) {
+        snprintf(err, errlen, "cannot open '%s': %s", tmp_path,
+                 s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        sink_free(s);
+        return NULL;
+    }
+    if (sqlite3_exec(s->db,
+                     "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+                     "PRAGMA locking_mode=EXCLUSIVE; PRAGMA cache_size=-4096;",
+                     NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_exec(s->db, hs_schema_sql, NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_exec(s->db, "BEGIN", NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot write '%s': %s", tmp_path,
+                 msg ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+        sink_free(s);
+        return NULL;
+    }
+    if (prepare_multi(s, &s->st_edges, "edge_list", 4, HS_EDGE_BATCH) ||
+        prepare_multi(s, &s->st_edge, "edge_list", 4, 1) ||
+        prepare_multi(s, &s->st_objects, "objects", 8, HS_OBJECT_BATCH) ||
+        prepare_multi(s, &s->st_object, "objects", 8, 1) ||
+        prepare_multi(s, &s->st_name, "names", 2, 1) ||
+        prepare_multi(s, &s->st_type, "types", 5, 1) ||
+        prepare_multi(s, &s->st_root, "roots", 5, 1) ||
+        prepare_multi(s, &s->st_thread, "threads", 7, 1) ||
+        prepare_multi(s, &s->st_frame, "frames", 8, 1) ||
+        prepare(s, &s->st_meta,
+                "INSERT OR REPLACE INTO meta VALUES (?, ?)") ||
+        prepare(s, &s->st_size,
+                "UPDATE objects SET size = ?1, flags = ?2 WHERE id = ?3")) {
+        snprintf(err, errlen, "cannot write '%s': %s", tmp_path, s->errmsg);
+        sink_free(s);
+        return NULL;
+    }
+    s->threaded = pthread_create(&s->thread, NULL, writer_main, s) == 0;
+    return s;
+}
+
+/* Stops the writer thread after what is queued (or dropped on abort). */
+static void
+stop_writer(struct hs_sink *s)
+{
+    if (s->cur && !s->abort)
+        submit(s);
+    if (!s->threaded) {
+        if (!s->abort && !s->failed && s->nedges)
+            flush_edges(s);
+        return;
+    }
+    pthread_mutex_lock(&s->mu);
+    s->done = 1;
+    pthread_cond_signal(&s->cv_work);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->thread, NULL);
+    s->threaded = 0;
+}
+
+int
+hs_sink_finish(struct hs_sink *s, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    int rc = 0;
+
+    stop_writer(s);
+    if (!s->failed &&
+        sqlite3_exec(s->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+        set_failed(s, "cannot commit", msg ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+    }
+    finalize_all(s);
+    if (!s->failed && sqlite3_close(s->db) != SQLITE_OK)
+        sql_failed(s, "cannot close");
+    else
+        s->db = NULL;
+    if (s->failed) {
+        snprintf(err, errlen, "%s", s->errmsg);
+        rc = -1;
+    }
+    sink_free(s);
+    return rc;
+}
+
+void
+hs_sink_abort(struct hs_sink *s)
+{
+    s->abort = 1;
+    stop_writer(s);
+    sink_free(s);
+}

@@ -1,0 +1,72 @@
+/*
+ * size.c: shallow sizes equal to sys.getsizeof(o), computed in C from the
+ * object's fields for every builtin whose __sizeof__ is known
+ * (object, int, str, list, dict, set, frozenset, bytearray and their
+ * subclasses that do not override it), with the per-version pre-header
+ * rules of compat.h (P7, P8).  Anything else (a user __sizeof__, C types
+ * with their own) is left to the walk's last phase, which calls
+ * __sizeof__ once every row is captured.
+ */
+#include "agent.h"
+
+Py_ssize_t
+hs_size_basic(PyObject *o)
+{
+    PyTypeObject *tp = Py_TYPE(o);
+    Py_ssize_t size = tp->tp_basicsize;
+
+    /* Py_SIZE of an int is not an item count on 3.12+. */
+    if (tp->tp_itemsize > 0 && !PyLong_Check(o))
+        size += Py_ABS(Py_SIZE(o)) * tp->tp_itemsize;
+    return size + (Py_ssize_t)hs_sizeof_preheader(o);
+}
+
+Py_ssize_t
+hs_size_of(struct hs_typeinfo *ti, PyObject *o)
+{
+    PyTypeObject *tp = Py_TYPE(o);
+    size_t size;
+
+    switch (ti->sizeof_kind) {
+    case HS_SZ_OBJECT:
+        if (PyLong_Check(o))
+            return -1;
+        size = (size_t)tp->tp_basicsize;
+        if (tp->tp_itemsize > 0)
+            size += (size_t)(Py_ABS(Py_SIZE(o)) * tp->tp_itemsize);
+        break;
+    case HS_SZ_INT:
+        size = hs_sizeof_long(o);
+        break;
+    case HS_SZ_STR:
+        size = hs_sizeof_str(o);
+        break;
+    case HS_SZ_LIST:
+        size = (size_t)tp->tp_basicsize +
+               (size_t)((PyListObject *)o)->allocated * sizeof(PyObject *);
+        break;
+    case HS_SZ_DICT: {
+        Py_ssize_t d = _PyDict_SizeOf((PyDictObject *)o);
+
+        if (d < 0)
+            return -1;
+        size = (size_t)d;
+        break;
+    }
+    case HS_SZ_SET: {
+        PySetObject *so = (PySetObject *)o;
+
+        size = (size_t)tp->tp_basicsize;
+        if (so->table != so->smalltable)
+            size += (size_t)(so->mask + 1) * sizeof(setentry);
+        break;
+    }
+    case HS_SZ_BYTEARRAY:
+        size = (size_t)tp->tp_basicsize +
+               (size_t)((PyByteArrayObject *)o)->ob_alloc;
+        break;
+    default:
+        return -1;
+    }
+    return (Py_ssize_t)(size + hs_sizeof_preheader(o));
+}

@@ -1,0 +1,267 @@
+/*
+ * text.c: rendering values as text without creating Python objects: str
+ * contents as UTF-8, Python-style reprs of str and bytes, ints of any size
+ * in decimal, floats as repr() does, and JSON string literals for meta
+ * rows.  Everything is appended to an hs_str; nothing here can fail except
+ * by running out of memory, which hs_str records.
+ */
+#include "agent.h"
+
+#include <string.h>
+
+/* Appends code point c as UTF-8 (surrogates become U+FFFD). */
+static void
+add_utf8(struct hs_str *out, Py_UCS4 c)
+{
+    char b[4];
+
+    if (c >= 0xD800 && c <= 0xDFFF)
+        c = 0xFFFD;
+    if (c < 0x80) {
+        hs_str_addch(out, (char)c);
+    } else if (c < 0x800) {
+        b[0] = (char)(0xC0 | (c >> 6));
+        b[1] = (char)(0x80 | (c & 0x3F));
+        hs_str_add(out, b, 2);
+    } else if (c < 0x10000) {
+        b[0] = (char)(0xE0 | (c >> 12));
+        b[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+        b[2] = (char)(0x80 | (c & 0x3F));
+        hs_str_add(out, b, 3);
+    } else {
+        b[0] = (char)(0xF0 | (c >> 18));
+        b[1] = (char)(0x80 | ((c >> 12) & 0x3F));
+        b[2] = (char)(0x80 | ((c >> 6) & 0x3F));
+        b[3] = (char)(0x80 | (c & 0x3F));
+        hs_str_add(out, b, 4);
+    }
+}
+
+int
+hs_text_str(struct hs_str *out, PyObject *o, Py_ssize_t limit)
+{
+    Py_ssize_t len, n;
+    int kind;
+    const void *data;
+
+    if (!hs_str_ready(o))
+        return 1;
+    len = PyUnicode_GET_LENGTH(o);
+    n = len < limit ? len : limit;
+    kind = PyUnicode_KIND(o);
+    data = PyUnicode_DATA(o);
+    if (kind == PyUnicode_1BYTE_KIND && PyUnicode_IS_ASCII(o)) {
+        hs_str_add(out, data, (size_t)n);
+    } else {
+        for (Py_ssize_t i = 0; i < n; i++)
+            add_utf8(out, PyUnicode_READ(kind, data, i));
+    }
+    return len > limit;
+}
+
+/* Appends an escape for a character that repr() would not show as is. */
+static int
+add_escape(struct hs_str *out, Py_UCS4 c, char quote)
+{
+    switch (c) {
+    case '\\':
+        hs_str_add(out, "\\\\", 2);
+        return 1;
+    case '\n':
+        hs_str_add(out, "\\n", 2);
+        return 1;
+    case '\r':
+        hs_str_add(out, "\\r", 2);
+        return 1;
+    case '\t':
+        hs_str_add(out, "\\t", 2);
+        return 1;
+    default:
+        break;
+    }
+    if (c == (Py_UCS4)quote) {
+        hs_str_addch(out, '\\');
+        hs_str_addch(out, quote);
+        return 1;
+    }
+    if (c < 0x20 || c == 0x7F || (c >= 0x80 && c < 0xA0)) {
+        hs_str_addf(out, "\\x%02x", (unsigned)c);
+        return 1;
+    }
+    if (c >= 0xD800 && c <= 0xDFFF) {
+        hs_str_addf(out, "\\u%04x", (unsigned)c);
+        return 1;
+    }
+    return 0;
+}
+
+int
+hs_text_str_repr(struct hs_str *out, PyObject *o, Py_ssize_t limit)
+{
+    Py_ssize_t len, n;
+    int kind, has_single = 0, has_double = 0;
+    const void *data;
+    char quote;
+
+    if (!hs_str_ready(o)) {
+        hs_str_adds(out, "'...'");
+        return 1;
+    }
+    len = PyUnicode_GET_LENGTH(o);
+    n = len < limit ? len : limit;
+    kind = PyUnicode_KIND(o);
+    data = PyUnicode_DATA(o);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+
+        has_single |= c == '\'';
+        has_double |= c == '"';
+    }
+    quote = has_single && !has_double ? '"' : '\'';
+    hs_str_addch(out, quote);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+
+        if (!add_escape(out, c, quote))
+            add_utf8(out, c);
+    }
+    if (len > limit)
+        hs_str_adds(out, "...");
+    hs_str_addch(out, quote);
+    return len > limit;
+}
+
+int
+hs_text_bytes_repr(struct hs_str *out, const char *p, Py_ssize_t len,
+                   Py_ssize_t limit)
+{
+    Py_ssize_t n = len < limit ? len : limit;
+    int has_single = 0, has_double = 0;
+    char quote;
+
+    for (Py_ssize_t i = 0; i < n; i++) {
+        has_single |= p[i] == '\'';
+        has_double |= p[i] == '"';
+    }
+    quote = has_single && !has_double ? '"' : '\'';
+    hs_str_addch(out, 'b');
+    hs_str_addch(out, quote);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+
+        if (c >= 0x80) {
+            hs_str_addf(out, "\\x%02x", c);
+        } else if (!add_escape(out, c, quote)) {
+            hs_str_addch(out, (char)c);
+        }
+    }
+    if (len > limit)
+        hs_str_adds(out, "...");
+    hs_str_addch(out, quote);
+    return len > limit;
+}
+
+/* Ints above this many bits are summarised instead of converted. */
+#define HS_INT_MAX_BITS 65536
+
+void
+hs_text_int(struct hs_str *out, PyObject *o, Py_ssize_t limit)
+{
+    int overflow = 0, negative;
+    long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+    Py_ssize_t ndigits, nlimbs, ndec = 0;
+    const digit *d;
+    uint32_t *limbs, *dec;
+    char *text;
+
+    if (!overflow) {
+        hs_str_addf(out, "%lld", v);
+        return;
+    }
+    d = hs_long_digits(o, &ndigits, &negative);
+    if ((size_t)ndigits * PyLong_SHIFT > HS_INT_MAX_BITS) {
+        hs_str_addf(out, "<int of about %zd digits>",
+                    (Py_ssize_t)((double)ndigits * PyLong_SHIFT * 0.30103));
+        return;
+    }
+    /* Repack the magnitude into 30-bit limbs (most significant first),
+     * then divide by 10^9 repeatedly: O(digits^2), fine up to the cap. */
+    nlimbs = ndigits;
+    limbs = hs_alloc((size_t)nlimbs * sizeof(*limbs));
+    dec = hs_alloc(((size_t)nlimbs * 2 + 2) * sizeof(*dec));
+    if (!limbs || !dec) {
+        hs_free(limbs);
+        hs_free(dec);
+        out->failed = 1;
+        return;
+    }
+    for (Py_ssize_t i = 0; i < nlimbs; i++)
+        limbs[i] = (uint32_t)d[nlimbs - 1 - i];
+    for (Py_ssize_t first = 0; first < nlimbs;) {
+        uint64_t rem = 0;
+
+        for (Py_ssize_t i = first; i < nlimbs; i++) {
+            uint64_t cur = (rem << PyLong_SHIFT) | limbs[i];
+
+            limbs[i] = (uint32_t)(cur / 1000000000u);
+            rem = cur % 1000000000u;
+        }
+        dec[ndec++] = (uint32_t)rem;
+        while (first < nlimbs && limbs[first] == 0)
+            first++;
+    }
+    text = hs_alloc((size_t)ndec * 9 + 2);
+    if (text) {
+        size_t n = 0;
+
+        if (negative)
+            text[n++] = '-';
+        n += (size_t)snprintf(text + n, 11, "%u", dec[ndec - 1]);
+        for (Py_ssize_t i = ndec - 2; i >= 0; i--)
+            n += (size_t)snprintf(text + n, 10, "%09u", dec[i]);
+        if ((Py_ssize_t)n > limit) {
+            hs_str_add(out, text, (size_t)limit);
+            hs_str_adds(out, "...");
+        } else {
+            hs_str_add(out, text, n);
+        }
+        hs_free(text);
+    } else {
+        out->failed = 1;
+    }
+    hs_free(limbs);
+    hs_free(dec);
+}
+
+void
+hs_text_float(struct hs_str *out, double v)
+{
+    char *s = PyOS_double_to_string(v, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
+
+    if (!s) {
+        PyErr_Clear();
+        hs_str_addf(out, "%.17g", v);
+        return;
+    }
+    hs_str_adds(out, s);
+    PyMem_Free(s);
+}
+
+void
+hs_text_json_string(struct hs_str *out, const char *p, size_t n)
+{
+    hs_str_addch(out, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+
+        if (c == '"' || c == '\\') {
+            hs_str_addch(out, '\\');
+            hs_str_addch(out, (char)c);
+        } else if (c < 0x20) {
+            hs_str_addf(out, "\\u%04x", c);
+        } else {
+            hs_str_addch(out, (char)c);
+        }
+    }
+    hs_str_addch(out, '"');
+}

@@ -1,0 +1,929 @@
+/*
+ * walk.c: one dump, from the first object to the renamed file.
+ *
+ *  0. setup     gc off (its lists must not move, P3), roots listed, every
+ *               gc-tracked object of every generation (the permanent one
+ *               too, P1) given an id; closures noted for labelling.
+ *  1. edges     objects in id order; each object's labelled references go
+ *               to the writer and give their targets ids, which appends
+ *               them to the same order: the id array is the work queue.
+ *               Each strong reference lowers its target's "balance"
+ *               (refcount minus references found).
+ *  2. roots     a positive balance is a reference from outside the heap:
+ *               an "external" (or "interned") root.  Static and immortal
+ *               containers are roots too.  Then everything reachable from
+ *               a root is marked; the rest is cyclic garbage.
+ *  3. objects   one row per object (type, size, refcount, value, flags),
+ *               types, roots, threads, frames, meta.
+ *  4. sizes     objects whose size only __sizeof__ knows: called now,
+ *               once every other fact is captured (this may run Python).
+ *
+ * Phases 0-3 run no Python code, allocate no Python object and change no
+ * reference count, so the heap holds still while it is read.  Memory: 8
+ * bytes per object for the id array, 4-8 for its hash, 4 for the balance,
+ * 1 for flags; rows stream through the writer's bounded queue.
+ */
+#include "agent.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Per-object bits (struct walk.bits). */
+#define B_HAS_OUT 0x01 /* holds at least one strong reference */
+#define B_HAS_IN 0x02  /* is held by at least one object */
+#define B_REACHED 0x04 /* reachable from a root */
+#define B_FROZEN 0x08  /* in the permanent generation */
+#define B_ROOT 0x10    /* named as a root */
+
+/* A small pointer -> pointer map (closure tuples -> code objects). */
+struct ptrmap {
+    PyObject **keys;
+    PyObject **vals;
+    uint32_t cap, count; /* cap is a power of two */
+};
+
+struct walk {
+    const struct hs_dump_options *opts;
+    struct hs_sink *sink;
+    struct hs_idmap ids;
+    int32_t *balance;      /* per id - 1: refcount minus refs found */
+    uint8_t *bits;         /* per id - 1: B_* */
+    uint32_t cap;          /* entries in balance and bits */
+    struct hs_types types;
+    struct hs_refctx refctx;
+    struct hs_refs refs;
+    struct hs_names names;
+    struct hs_roots roots;
+    struct ptrmap closures;
+    PyObject **deferred;   /* objects whose size needs __sizeof__ */
+    uint32_t *deferred_id;
+    uint32_t *deferred_flags;
+    size_t ndeferred, deferred_cap;
+    PyObject *small_ints[262]; /* the cached ints -5..256 */
+    uint64_t edges;        /* rows of edge_list */
+    uint32_t nroots;       /* rows of roots */
+    size_t negative;       /* balances below zero (check mode) */
+    struct hs_str value;   /* scratch for value texts */
+    struct hs_str t1, t2, t3; /* scratch for type names */
+    char *err;             /* the caller's message buffer */
+    size_t errlen;
+    int failed;
+};
+
+static int
+fail(struct walk *w, const char *what)
+{
+    if (!w->failed)
+        snprintf(w->err, w->errlen, "%s", what);
+    w->failed = 1;
+    return -1;
+}
+
+static double
+now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ---- the closure map -------------------------------------------------------------- */
+
+static inline uint32_t
+ptr_hash(PyObject *p, uint32_t mask)
+{
+    uint64_t h = ((uint64_t)(uintptr_t)p >> 4) * 0x9E3779B97F4A7C15ULL;
+
+    return (uint32_t)(h >> 32) & mask;
+}
+
+static int
+ptrmap_put(struct ptrmap *m, PyObject *k, PyObject *v)
+{
+    uint32_t i;
+
+    if ((m->count + 1) * 2 > m->cap) {
+        uint32_t cap = m->cap ? m->cap * 2 : 1024;
+        PyObject **keys = hs_alloc(cap * sizeof(*keys));
+        PyObject **vals = hs_alloc(cap * sizeof(*vals));
+
+        if (!keys || !vals) {
+            hs_free(keys);
+            hs_free(vals);
+            return -1;
+        }
+        memset(keys, 0, cap * sizeof(*keys));
+        for (uint32_t j = 0; j < m->cap; j++) {
+            if (!m->keys[j])
+                continue;
+            i = ptr_hash(m->keys[j], cap - 1);
+            while (keys[i])
+                i = (i + 1) & (cap - 1);
+            keys[i] = m->keys[j];
+            vals[i] = m->vals[j];
+        }
+        hs_free(m->keys);
+        hs_free(m->vals);
+        m->keys = keys;
+        m->vals = vals;
+        m->cap = cap;
+    }
+    i = ptr_hash(k, m->cap - 1);
+    while (m->keys[i] && m->keys[i] != k)
+        i = (i + 1) & (m->cap - 1);
+    if (!m->keys[i])
+        m->count++;
+    m->keys[i] = k;
+    m->vals[i] = v;
+    return 0;
+}
+
+static PyCodeObject *
+closure_code(void *arg, PyObject *tuple)
+{
+    struct ptrmap *m = arg;
+    uint32_t i;
+
+    if (!m->count)
+        return NULL;
+    for (i = ptr_hash(tuple, m->cap - 1); m->keys[i];
+         i = (i + 1) & (m->cap - 1)) {
+        if (m->keys[i] == tuple)
+            return (PyCodeObject *)m->vals[i];
+    }
+    return NULL;
+}
+
+/* ---- ids ----------------------------------------------------------------------------- */
+
+/* The id of o, giving it one (and side-array entries) if new; 0 on OOM. */
+static uint32_t
+discover(struct walk *w, PyObject *o)
+{
+    int added;
+    uint32_t id = hs_idmap_add(&w->ids, o, &added);
+
+    if (!id) {
+        fail(w, "out of memory (object table)");
+        return 0;
+    }
+    if (!added)
+        return id;
+    if (id > w->cap) {
+        uint32_t cap = w->cap ? w->cap * 2 : 1u << 16;
+        int32_t *balance = hs_realloc(w->balance, cap * sizeof(*balance));
+        uint8_t *bits;
+
+        if (!balance) {
+            fail(w, "out of memory (object table)");
+            return 0;
+        }
+        w->balance = balance;
+        bits = hs_realloc(w->bits, cap);
+        if (!bits) {
+            fail(w, "out of memory (object table)");
+            return 0;
+        }
+        w->bits = bits;
+        w->cap = cap;
+    }
+    {
+        Py_ssize_t rc = Py_REFCNT(o);
+
+        w->balance[id - 1] = rc > INT32_MAX ? INT32_MAX : (int32_t)rc;
+    }
+    w->bits[id - 1] = 0;
+    return id;
+}
+
+/* ---- phase 0: seeds ------------------------------------------------------------------- */
+
+static int
+seed(struct walk *w)
+{
+    hs_gcstate_t *gc = hs_gcstate();
+
+    for (size_t i = 0; i < w->roots.n; i++) {
+        if (!discover(w, w->roots.v[i].obj))
+            return -1;
+    }
+    for (int gen = 0; gen <= NUM_GENERATIONS; gen++) {
+        PyGC_Head *head = hs_gc_list(gc, gen);
+
+        for (PyGC_Head *g = hs_gc_next(head); g != head; g = hs_gc_next(g)) {
+            PyObject *o = hs_gc_object(g);
+            uint32_t id = discover(w, o);
+
+            if (!id)
+                return -1;
+            if (gen == NUM_GENERATIONS)
+                w->bits[id - 1] |= B_FROZEN;
+            if (PyFunction_Check(o)) {
+                PyObject *cl = ((PyFunctionObject *)o)->func_closure;
+                PyObject *co = ((PyFunctionObject *)o)->func_code;
+
+                if (cl && PyTuple_Check(cl) && co && PyCode_Check(co) &&
+                    ptrmap_put(&w->closures, cl, co) < 0)
+                    return fail(w, "out of memory (closures)");
+            }
+        }
+    }
+    return 0;
+}
+
+/* ---- phase 1: edges ------------------------------------------------------------------- */
+
+static int64_t
+label_arg(struct walk *w, const struct hs_ref *x)
+{
+    switch (x->lbl) {
+    case HS_L_INDEX:
+        return x->u.index;
+    case HS_L_CSTR:
+        return hs_names_cstr(&w->names, x->u.cstr);
+    case HS_L_IDENT:
+    case HS_L_KEY:
+        return hs_names_object(&w->names, x->u.obj, x->lbl);
+    default:
+        return -1;
+    }
+}
+
+static int
+edges(struct walk *w)
+{
+    for (uint32_t id = 1; id <= w->ids.count; id++) {
+        PyObject *o = w->ids.objs[id - 1];
+        struct hs_typeinfo *ti;
+        uint32_t tid;
+
+        tid = discover(w, (PyObject *)Py_TYPE(o));
+        ti = hs_types_get(&w->types, Py_TYPE(o));
+        if (!tid || !ti)
+            return fail(w, "out of memory (types)");
+        ti->id = tid;
+        if (hs_referents(&w->refctx, o, &w->refs) < 0)
+            return fail(w, "out of memory (references)");
+        for (size_t i = 0; i < w->refs.n; i++) {
+            const struct hs_ref *x = &w->refs.v[i];
+            uint32_t did = discover(w, x->dst);
+
+            if (!did)
+                return -1;
+            hs_sink_edge(w->sink, id, did, x->kind, label_arg(w, x));
+            if (x->kind != HS_K_WEAK) {
+                w->balance[did - 1]--;
+                w->bits[did - 1] |= B_HAS_IN;
+                w->bits[id - 1] |= B_HAS_OUT;
+            }
+        }
+        w->edges += w->refs.n;
+        if (!(id & 0xFFF) && hs_sink_failed(w->sink))
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- phase 2: roots and reachability ------------------------------------------------- */
+
+/* Learns where the small-int cache lives, before the walk: asking for a
+ * cached int allocates nothing and leaves its refcount as it was. */
+static void
+find_small_ints(struct walk *w)
+{
+    for (long v = -5; v <= 256; v++) {
+        PyObject *o = hs_small_int(v);
+
+        if (!o) {
+            o = PyLong_FromLong(v);
+            if (!o) {
+                PyErr_Clear();
+                continue;
+            }
+            Py_DECREF(o);
+        }
+        w->small_ints[v + 5] = o;
+    }
+}
+
+/* Statically allocated, or cached for the interpreter's lifetime. */
+static int
+is_static(struct walk *w, PyObject *o)
+{
+    if (PyLong_CheckExact(o)) {
+        int overflow;
+        long v = PyLong_AsLongAndOverflow(o, &overflow);
+
+        return !overflow && v >= -5 && v <= 256 && w->small_ints[v + 5] == o;
+    }
+    return (PyType_Check(o) &&
+            !(((PyTypeObject *)o)->tp_flags & Py_TPFLAGS_HEAPTYPE)) ||
+           o == Py_None || o == Py_True || o == Py_False ||
+           o == Py_Ellipsis || o == Py_NotImplemented;
+}
+
+static void
+write_root(struct walk *w, uint32_t id, const char *kind, const char *label,
+           int64_t thread, int64_t frame)
+{
+    hs_sink_root(w->sink, id, kind, label, thread, frame);
+    w->bits[id - 1] |= B_ROOT;
+    w->nroots++;
+}
+
+static void
+roots(struct walk *w)
+{
+    char label[64];
+
+    for (size_t i = 0; i < w->roots.n; i++) {
+        const struct hs_root_entry *e = &w->roots.v[i];
+        uint32_t id = hs_idmap_find(&w->ids, e->obj);
+
+        if (e->owns)
+            w->balance[id - 1]--;
+        write_root(w, id, e->kind, hs_roots_label(&w->roots, e),
+                   e->thread >= 0 ? e->thread + 1 : -1,
+                   e->frame >= 0 ? e->frame + 1 : -1);
+    }
+    for (uint32_t id = 1; id <= w->ids.count; id++) {
+        PyObject *o = w->ids.objs[id - 1];
+        uint8_t b = w->bits[id - 1];
+        int32_t bal = w->balance[id - 1];
+
+        if (hs_is_immortal(o) || is_static(w, o)) {
+            /* Never freed: a root when it holds something, or when
+             * nothing in the heap holds it. */
+            if ((b & B_HAS_OUT) || !(b & B_HAS_IN))
+                write_root(w, id,
+                           PyUnicode_CheckExact(o) &&
+                                   PyUnicode_CHECK_INTERNED(o)
+                               ? "interned"
+                               : "static",
+                           hs_is_immortal(o) ? "immortal"
+                                             : "statically allocated",
+                           -1, -1);
+            continue;
+        }
+        if (bal < 0)
+            w->negative++;
+        if (bal <= 0)
+            continue;
+        snprintf(label, sizeof(label), "%d reference%s from outside the heap",
+                 bal, bal == 1 ? "" : "s");
+        write_root(w, id,
+                   PyUnicode_CheckExact(o) && PyUnicode_CHECK_INTERNED(o)
+                       ? "interned"
+                       : "external",
+                   label, -1, -1);
+    }
+}
+
+/* Marks what the roots reach.  The balance array, no longer needed, is
+ * the explicit stack.  O(objects + references). */
+static int
+reach(struct walk *w)
+{
+    uint32_t *stack = (uint32_t *)w->balance;
+    uint32_t top = 0;
+
+    for (uint32_t id = 1; id <= w->ids.count; id++) {
+        if (w->bits[id - 1] & B_ROOT) {
+            w->bits[id - 1] |= B_REACHED;
+            stack[top++] = id;
+        }
+    }
+    while (top) {
+        uint32_t id = stack[--top];
+
+        if (!(w->bits[id - 1] & B_HAS_OUT))
+            continue;
+        if (hs_referents(&w->refctx, w->ids.objs[id - 1], &w->refs) < 0)
+            return fail(w, "out of memory (references)");
+        for (size_t i = 0; i < w->refs.n; i++) {
+            const struct hs_ref *x = &w->refs.v[i];
+            uint32_t did;
+
+            if (x->kind == HS_K_WEAK)
+                continue;
+            did = hs_idmap_find(&w->ids, x->dst);
+            if (did && !(w->bits[did - 1] & B_REACHED)) {
+                w->bits[did - 1] |= B_REACHED;
+                stack[top++] = did;
+            }
+        }
+    }
+    return 0;
+}
+
+/* ---- phase 3: rows -------------------------------------------------------------------- */
+
+static int64_t
+length_of(PyObject *o)
+{
+    if (PyUnicode_Check(o))
+        return hs_str_ready(o) ? PyUnicode_GET_LENGTH(o) : -1;
+    if (PyBytes_Check(o))
+        return PyBytes_GET_SIZE(o);
+    if (PyByteArray_Check(o))
+        return PyByteArray_GET_SIZE(o);
+    if (PyList_Check(o) || PyTuple_Check(o))
+        return Py_SIZE(o);
+    if (PyDict_Check(o))
+        return PyDict_GET_SIZE(o);
+    if (PyAnySet_Check(o))
+        return PySet_GET_SIZE(o);
+    return -1;
+}
+
+/* The short value of o into w->value; returns the flags it implies and
+ * sets *has to 1 when there is a value. */
+static uint32_t
+value_of(struct walk *w, PyObject *o, int *has)
+{
+    struct hs_str *s = &w->value;
+    Py_ssize_t limit = w->opts->value_limit;
+    uint32_t flags = 0;
+    PyObject *name = NULL;
+
+    hs_str_reset(s);
+    *has = 1;
+    if (PyUnicode_Check(o)) {
+        /* Interned strings are identifiers from code, not data. */
+        if (w->opts->redact && !PyUnicode_CHECK_INTERNED(o))
+            flags |= HS_F_REDACTED;
+        else if (hs_text_str(s, o, limit))
+            flags |= HS_F_VALUE_TRUNCATED;
+    } else if (PyBytes_Check(o) || PyByteArray_Check(o)) {
+        if (w->opts->redact)
+            flags |= HS_F_REDACTED;
+        else if (PyBytes_Check(o) ? hs_text_bytes_repr(s, PyBytes_AS_STRING(o),
+                                                        PyBytes_GET_SIZE(o),
+                                                        limit)
+                                  : hs_text_bytes_repr(
+                                        s, PyByteArray_AS_STRING(o),
+                                        PyByteArray_GET_SIZE(o), limit))
+            flags |= HS_F_VALUE_TRUNCATED;
+    } else if (PyBool_Check(o)) {
+        hs_str_adds(s, o == Py_True ? "True" : "False");
+    } else if (PyLong_Check(o)) {
+        hs_text_int(s, o, limit);
+    } else if (PyFloat_Check(o)) {
+        hs_text_float(s, PyFloat_AS_DOUBLE(o));
+    } else if (PyComplex_Check(o)) {
+        Py_complex c = ((PyComplexObject *)o)->cval;
+
+        hs_str_addch(s, '(');
+        hs_text_float(s, c.real);
+        hs_str_adds(s, c.imag < 0 ? "-" : "+");
+        hs_text_float(s, c.imag < 0 ? -c.imag : c.imag);
+        hs_str_adds(s, "j)");
+    } else if (o == Py_None) {
+        hs_str_adds(s, "None");
+    } else if (PyType_Check(o)) {
+        PyTypeObject *tp = (PyTypeObject *)o;
+
+        if (tp->tp_flags & Py_TPFLAGS_HEAPTYPE)
+            name = ((PyHeapTypeObject *)tp)->ht_qualname;
+        else
+            hs_str_adds(s, tp->tp_name);
+    } else if (PyFunction_Check(o)) {
+        name = ((PyFunctionObject *)o)->func_qualname;
+    } else if (PyCode_Check(o)) {
+        name = hs_code_qualname((PyCodeObject *)o);
+    } else if (PyModule_Check(o)) {
+        name = hs_module_name_field(o);
+        if (!name)
+            name = hs_instance_attr(o, "__name__");
+    } else if (PyMethod_Check(o)) {
+        PyObject *f = PyMethod_GET_FUNCTION(o);
+
+        if (PyFunction_Check(f))
+            name = ((PyFunctionObject *)f)->func_qualname;
+    } else if (PyCFunction_Check(o)) {
+        PyCFunctionObject *f = (PyCFunctionObject *)o;
+
+        if (f->m_ml && f->m_ml->ml_name)
+            hs_str_adds(s, f->m_ml->ml_name);
+    } else if (hs_is_generator(o)) {
+        name = ((PyGenObject *)o)->gi_qualname;
+    } else if (PyFrame_Check(o)) {
+#if !HS_PY_AT_LEAST(0x030B0000)
+        name = hs_code_qualname(((PyFrameObject *)o)->f_code);
+#endif
+    } else {
+        *has = 0;
+    }
+    if (name && PyUnicode_Check(name))
+        hs_text_str(s, name, limit);
+    else if (name)
+        *has = 0;
+    if (flags & HS_F_REDACTED)
+        *has = 0;
+    return flags;
+}
+
+static int
+defer_size(struct walk *w, PyObject *o, uint32_t id, uint32_t flags)
+{
+    if (w->ndeferred == w->deferred_cap) {
+        size_t cap = w->deferred_cap ? w->deferred_cap * 2 : 256;
+        PyObject **d = hs_realloc(w->deferred, cap * sizeof(*d));
+        uint32_t *di, *df;
+
+        if (!d)
+            return fail(w, "out of memory (sizes)");
+        w->deferred = d;
+        di = hs_realloc(w->deferred_id, cap * sizeof(*di));
+        if (!di)
+            return fail(w, "out of memory (sizes)");
+        w->deferred_id = di;
+        df = hs_realloc(w->deferred_flags, cap * sizeof(*df));
+        if (!df)
+            return fail(w, "out of memory (sizes)");
+        w->deferred_flags = df;
+        w->deferred_cap = cap;
+    }
+    /* Kept alive until its __sizeof__ ran; its refcount was read already. */
+    Py_INCREF(o);
+    w->deferred[w->ndeferred] = o;
+    w->deferred_id[w->ndeferred] = id;
+    w->deferred_flags[w->ndeferred++] = flags & ~HS_F_SIZE_FALLBACK;
+    return 0;
+}
+
+static void
+type_row(struct walk *w, struct hs_typeinfo *ti)
+{
+    hs_str_reset(&w->t1);
+    hs_str_reset(&w->t2);
+    hs_str_reset(&w->t3);
+    hs_types_names(&w->types, ti->tp, &w->t1, &w->t2, &w->t3);
+    hs_sink_type(w->sink, ti->id, w->t1.data ? w->t1.data : "?",
+                 w->t2.data, w->t3.data, ti->flags);
+    ti->row_done = 1;
+}
+
+static int
+objects(struct walk *w)
+{
+    for (uint32_t id = 1; id <= w->ids.count; id++) {
+        PyObject *o = w->ids.objs[id - 1];
+        struct hs_typeinfo *ti = hs_types_get(&w->types, Py_TYPE(o));
+        uint8_t b = w->bits[id - 1];
+        uint32_t flags = 0;
+        Py_ssize_t size;
+        int has_value;
+
+        if (!ti)
+            return fail(w, "out of memory (types)");
+        if (!ti->row_done)
+            type_row(w, ti);
+        flags |= value_of(w, o, &has_value);
+        if (PyObject_IS_GC(o) && hs_gc_is_tracked(o)) {
+            flags |= HS_F_GC_TRACKED;
+            if (hs_gc_finalized(o))
+                flags |= HS_F_FINALIZED;
+        }
+        if (hs_is_immortal(o))
+            flags |= HS_F_IMMORTAL;
+        if (is_static(w, o))
+            flags |= HS_F_STATIC;
+        if (ti->flags & HS_TF_HAS_DEL)
+            flags |= HS_F_HAS_DEL;
+        if (!(b & B_REACHED))
+            flags |= HS_F_UNREACHABLE;
+        if (PyUnicode_Check(o) && PyUnicode_CHECK_INTERNED(o))
+            flags |= HS_F_INTERNED;
+        if (b & B_FROZEN)
+            flags |= HS_F_FROZEN;
+        size = hs_size_of(ti, o);
+        if (size < 0) {
+            size = hs_size_basic(o);
+            flags |= HS_F_SIZE_FALLBACK;
+        }
+        hs_sink_object(w->sink, id, (uint64_t)(uintptr_t)o, ti->id, size,
+                       (int64_t)Py_REFCNT(o), length_of(o), w->value.data,
+                       w->value.len, has_value && !w->value.failed, flags);
+        if ((flags & HS_F_SIZE_FALLBACK) && defer_size(w, o, id, flags) < 0)
+            return -1;
+        if (!(id & 0xFFF) && hs_sink_failed(w->sink))
+            return -1;
+    }
+    return 0;
+}
+
+static void
+threads_and_frames(struct walk *w)
+{
+    struct hs_str name = { NULL, 0, 0, 0 }, file = { NULL, 0, 0, 0 };
+
+    for (size_t i = 0; i < w->roots.nthreads; i++) {
+        const struct hs_thread_entry *t = &w->roots.threads[i];
+
+        hs_str_reset(&name);
+        if (t->name)
+            hs_text_str(&name, t->name, 200);
+        hs_sink_thread(w->sink, (uint32_t)i + 1, t->ident,
+                       t->native_id ? (int64_t)t->native_id : -1,
+                       t->name ? (name.data ? name.data : "") : NULL,
+                       t->is_main, t->is_dumper,
+                       t->thread_obj
+                           ? (int64_t)hs_idmap_find(&w->ids, t->thread_obj)
+                           : -1);
+    }
+    for (size_t i = 0; i < w->roots.nframes; i++) {
+        const struct hs_frame_entry *f = &w->roots.frames[i];
+        uint32_t code_id = f->code ? hs_idmap_find(&w->ids,
+                                                    (PyObject *)f->code)
+                                   : 0;
+        uint32_t obj_id = f->frame_obj ? hs_idmap_find(&w->ids, f->frame_obj)
+                                       : 0;
+
+        hs_str_reset(&name);
+        hs_str_reset(&file);
+        if (f->code) {
+            hs_text_str(&name, hs_code_qualname(f->code), 200);
+            hs_text_str(&file, f->code->co_filename, 4096);
+        }
+        hs_sink_frame(w->sink, (uint32_t)i + 1, (uint32_t)f->thread + 1,
+                      f->depth, name.data, file.data, f->line,
+                      code_id ? (int64_t)code_id : -1,
+                      obj_id ? (int64_t)obj_id : -1);
+    }
+    hs_str_release(&name);
+    hs_str_release(&file);
+}
+
+/* ---- meta --------------------------------------------------------------------------- */
+
+static int64_t
+rss_bytes(void)
+{
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+
+    if (!f)
+        return -1;
+    if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+        resident = -1;
+    fclose(f);
+    return resident < 0 ? -1 : (int64_t)resident * sysconf(_SC_PAGESIZE);
+}
+
+/* Facts read before the walk (no allocation happens after this). */
+struct facts {
+    int gc_enabled;
+    int thresholds[NUM_GENERATIONS], counts[NUM_GENERATIONS];
+    int64_t rss;
+    struct timeval created;
+};
+
+static void
+read_facts(struct facts *f, hs_gcstate_t *gc)
+{
+    f->gc_enabled = gc->enabled;
+    for (int i = 0; i < NUM_GENERATIONS; i++) {
+        f->thresholds[i] = gc->generations[i].threshold;
+        f->counts[i] = gc->generations[i].count;
+    }
+    f->rss = rss_bytes();
+    gettimeofday(&f->created, NULL);
+}
+
+/* sys.argv as JSON, sys.executable as text: read from the sys dict. */
+static void
+meta(struct walk *w, const struct facts *f, double t0, double walk_seconds)
+{
+    PyInterpreterState *in = PyThreadState_Get()->interp;
+    struct hs_str s = { NULL, 0, 0, 0 };
+    PyObject *argv = NULL, *exe = NULL, *k, *v;
+    Py_ssize_t pos = 0;
+    struct tm tm;
+    time_t secs = f->created.tv_sec;
+    char when[64];
+    const char *version = Py_GetVersion();
+
+    while (in->sysdict && PyDict_Next(in->sysdict, &pos, &k, &v)) {
+        if (!PyUnicode_Check(k))
+            continue;
+        if (!PyUnicode_CompareWithASCIIString(k, "argv"))
+            argv = v;
+        else if (!PyUnicode_CompareWithASCIIString(k, "executable"))
+            exe = v;
+    }
+    hs_sink_meta_int(w->sink, "format_version", 1);
+    hs_sink_meta_text(w->sink, "agent_version", HS_AGENT_VERSION);
+    hs_str_add(&s, version, strcspn(version, " "));
+    hs_sink_meta_text(w->sink, "python_version", s.data);
+    hs_sink_meta_text(w->sink, "python_implementation", "CPython");
+    hs_str_reset(&s);
+    if (exe && PyUnicode_Check(exe)) {
+        hs_text_str(&s, exe, 4096);
+        hs_sink_meta_text(w->sink, "python_executable", s.data ? s.data : "");
+    }
+    hs_str_reset(&s);
+    hs_str_addch(&s, '[');
+    for (Py_ssize_t i = 0; argv && PyList_Check(argv) &&
+                           i < PyList_GET_SIZE(argv);
+         i++) {
+        struct hs_str a = { NULL, 0, 0, 0 };
+        PyObject *item = PyList_GET_ITEM(argv, i);
+
+        if (PyUnicode_Check(item))
+            hs_text_str(&a, item, 4096);
+        if (i)
+            hs_str_adds(&s, ", ");
+        hs_text_json_string(&s, a.data ? a.data : "", a.len);
+        hs_str_release(&a);
+    }
+    hs_str_addch(&s, ']');
+    hs_sink_meta_text(w->sink, "argv", s.data);
+    hs_sink_meta_int(w->sink, "pid", (int64_t)getpid());
+    gmtime_r(&secs, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    hs_sink_meta_text(w->sink, "created_at", when);
+    hs_sink_meta_real(w->sink, "created_unix",
+                      (double)f->created.tv_sec +
+                          (double)f->created.tv_usec * 1e-6);
+    hs_sink_meta_text(w->sink, "trigger", w->opts->trigger);
+    if (f->rss >= 0)
+        hs_sink_meta_int(w->sink, "rss_bytes", f->rss);
+    hs_sink_meta_int(w->sink, "gc_enabled", f->gc_enabled);
+    hs_str_reset(&s);
+    hs_str_addf(&s, "[%d, %d, %d]", f->thresholds[0], f->thresholds[1],
+                f->thresholds[2]);
+    hs_sink_meta_text(w->sink, "gc_thresholds", s.data);
+    hs_str_reset(&s);
+    hs_str_addf(&s, "[%d, %d, %d]", f->counts[0], f->counts[1],
+                f->counts[2]);
+    hs_sink_meta_text(w->sink, "gc_counts", s.data);
+    hs_sink_meta_int(w->sink, "gc_collected", w->opts->collected);
+    hs_sink_meta_int(w->sink, "redacted", w->opts->redact);
+    hs_sink_meta_int(w->sink, "value_limit", w->opts->value_limit);
+    hs_sink_meta_int(w->sink, "pointer_size", (int64_t)sizeof(void *));
+    hs_sink_meta_int(w->sink, "object_count", w->ids.count);
+    hs_sink_meta_int(w->sink, "edge_count", (int64_t)w->edges);
+    hs_sink_meta_int(w->sink, "root_count", w->nroots);
+    hs_sink_meta_real(w->sink, "walk_seconds", walk_seconds);
+    hs_sink_meta_real(w->sink, "dump_seconds", now() - t0);
+    if (w->refctx.check) {
+        hs_sink_meta_int(w->sink, "check_mismatches",
+                         (int64_t)w->refctx.mismatches);
+        hs_sink_meta_int(w->sink, "check_negative_balances",
+                         (int64_t)w->negative);
+    }
+    hs_str_release(&s);
+}
+
+/* ---- phase 4: sizes only __sizeof__ knows ------------------------------------------- */
+
+static void
+deferred_sizes(struct walk *w)
+{
+    for (size_t i = 0; i < w->ndeferred; i++) {
+        size_t size = _PySys_GetSizeOf(w->deferred[i]);
+
+        if (size == (size_t)-1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            continue;
+        }
+        hs_sink_object_size(w->sink, w->deferred_id[i], (int64_t)size,
+                            w->deferred_flags[i]);
+    }
+}
+
+static void
+release_deferred(struct walk *w)
+{
+    for (size_t i = 0; i < w->ndeferred; i++)
+        Py_DECREF(w->deferred[i]);
+    hs_free(w->deferred);
+    hs_free(w->deferred_id);
+    hs_free(w->deferred_flags);
+    w->deferred = NULL;
+    w->deferred_id = NULL;
+    w->deferred_flags = NULL;
+    w->ndeferred = w->deferred_cap = 0;
+}
+
+/* ---- the dump ------------------------------------------------------------------------ */
+
+static void
+walk_release(struct walk *w)
+{
+    hs_idmap_release(&w->ids);
+    hs_free(w->balance);
+    hs_free(w->bits);
+    hs_types_release(&w->types);
+    hs_refs_release(&w->refs);
+    hs_names_release(&w->names);
+    hs_roots_release(&w->roots);
+    hs_free(w->closures.keys);
+    hs_free(w->closures.vals);
+    release_deferred(w);
+    hs_str_release(&w->value);
+    hs_str_release(&w->t1);
+    hs_str_release(&w->t2);
+    hs_str_release(&w->t3);
+}
+
+int
+hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
+        int check, struct hs_dump_result *res, char *err, size_t errlen)
+{
+    hs_gcstate_t *gc = hs_gcstate();
+    struct walk w;
+    struct facts facts;
+    char *tmp;
+    double t0 = now(), t1;
+    int gc_was_enabled = gc->enabled;
+    size_t tmplen = strlen(opts->path) + 5;
+    int rc = -1;
+
+    memset(&w, 0, sizeof(w));
+    w.opts = opts;
+    w.err = err;
+    w.errlen = errlen;
+    if (gc->collecting) {
+        snprintf(err, errlen, "cannot dump while the garbage collector "
+                              "runs (from a __del__ method or a gc "
+                              "callback)");
+        return -1;
+    }
+    tmp = hs_alloc(tmplen);
+    if (!tmp) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    snprintf(tmp, tmplen, "%s.tmp", opts->path);
+    if (hs_types_init(&w.types, subtype_traverse) < 0) {
+        PyErr_Clear();
+        snprintf(err, errlen, "out of memory");
+        hs_free(tmp);
+        return -1;
+    }
+    find_small_ints(&w);
+    /* Nothing below allocates a Python object until phase 4. */
+    gc->enabled = 0;
+    read_facts(&facts, gc);
+    facts.gc_enabled = gc_was_enabled;
+    w.sink = hs_sink_open(tmp, err, errlen);
+    if (!w.sink) {
+        w.failed = 1;
+        goto done;
+    }
+    w.refctx.types = &w.types;
+    w.refctx.closure_code = closure_code;
+    w.refctx.arg = &w.closures;
+    w.refctx.check = check;
+    if (hs_idmap_init(&w.ids, 1u << 16) < 0 ||
+        hs_names_init(&w.names, w.sink, opts->redact) < 0) {
+        fail(&w, "out of memory");
+        goto done;
+    }
+    if (hs_roots_collect(&w.roots, opts->main_ident) < 0) {
+        fail(&w, "out of memory (roots)");
+        goto done;
+    }
+    if (seed(&w) < 0 || edges(&w) < 0)
+        goto done;
+    roots(&w);
+    if (reach(&w) < 0 || objects(&w) < 0)
+        goto done;
+    threads_and_frames(&w);
+    t1 = now();
+    deferred_sizes(&w);
+    meta(&w, &facts, t0, t1 - t0);
+    res->objects = w.ids.count;
+    res->edges = w.edges;
+    res->roots = w.nroots;
+    res->walk_seconds = t1 - t0;
+done:
+    if (w.sink) {
+        if (w.failed)
+            hs_sink_abort(w.sink);
+        else if (hs_sink_finish(w.sink, err, errlen) == 0)
+            rc = 0;
+        w.sink = NULL;
+    }
+    release_deferred(&w);
+    gc->enabled = gc_was_enabled;
+    if (rc == 0 && rename(tmp, opts->path) != 0) {
+        snprintf(err, errlen, "cannot rename '%s' to '%s': %s", tmp,
+                 opts->path, strerror(errno));
+        rc = -1;
+    }
+    if (rc != 0)
+        unlink(tmp);
+    res->seconds = now() - t0;
+    res->peak_memory = hs_mem_peak() + hs_sink_peak_memory();
+    walk_release(&w);
+    hs_free(tmp);
+    return rc;
+}
