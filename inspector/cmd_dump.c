@@ -15,6 +15,7 @@
 #include "launch.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +86,44 @@ check_writable(const char *dir)
     return 0;
 }
 
+/* What the program reported about its snapshots (see heapsnap._report). */
+struct reports {
+    int exit_ok;   /* the exit snapshot was written */
+    int exit_fail; /* it was attempted and failed */
+    int written;   /* snapshots written in all */
+};
+
+/* Reads the report lines "ok|fail TAB trigger TAB path TAB detail". */
+static void
+read_reports(int fd, struct reports *r)
+{
+    struct hs_buf b = HS_BUF_INIT;
+    char chunk[4096];
+    ssize_t n;
+    char *line, *nl;
+
+    memset(r, 0, sizeof(*r));
+    while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            break;
+        hs_buf_add(&b, chunk, (size_t)n);
+    }
+    for (line = b.buf; (nl = strchr(line, '\n')); line = nl + 1) {
+        int ok = !strncmp(line, "ok\t", 3);
+        int at_exit = !strncmp(line + (ok ? 3 : 5), "exit\t", 5);
+
+        *nl = '\0';
+        r->written += ok;
+        if (at_exit) {
+            r->exit_ok |= ok;
+            r->exit_fail |= !ok;
+        }
+    }
+    hs_buf_release(&b);
+}
+
 int
 cmd_dump(int argc, const char **argv)
 {
@@ -101,12 +140,14 @@ cmd_dump(int argc, const char **argv)
         { HS_OPT_END, 0, NULL, NULL, NULL, NULL, NULL },
     };
     struct hs_python py;
+    struct reports rep;
     char *interp = NULL, *agent = NULL, *out_abs = NULL, *dir = NULL;
     char *pythonpath = NULL;
     const char *old_pp;
     const char *env[32];
+    char fdnum[16];
     size_t ne = 0;
-    int n, rc, writable;
+    int n, rc, writable, pipefd[2] = { -1, -1 };
     struct stat st;
 
     memset(&py, 0, sizeof(py));
@@ -141,6 +182,12 @@ cmd_dump(int argc, const char **argv)
             dir[strlen(dir) - 2] = '\0';
     }
     writable = check_writable(dir) == 0;
+    if (pipe2(pipefd, O_CLOEXEC)) {
+        rc = hs_error(HS_EXIT_IO, "cannot create a pipe: %s",
+                      strerror(errno));
+        goto cleanup;
+    }
+    snprintf(fdnum, sizeof(fdnum), "%d", pipefd[1]);
 
     old_pp = getenv("PYTHONPATH");
     pythonpath = hs_xasprintf("%s/heapsnap/_boot:%s%s%s", agent, agent,
@@ -162,15 +209,32 @@ cmd_dump(int argc, const char **argv)
     env[ne++] = collect ? "1" : "0";
     env[ne++] = "HEAPSNAP_REDACT";
     env[ne++] = redact ? "1" : "0";
+    env[ne++] = "HEAPSNAP_REPORT_FD";
+    env[ne++] = fdnum;
     env[ne] = NULL;
 
     fflush(stdout);
-    rc = hs_run_program(argv, env);
-    if (rc < 0)
+    rc = hs_run_program(argv, env, pipefd[1]);
+    close(pipefd[1]);
+    pipefd[1] = -1;
+    read_reports(pipefd[0], &rep);
+    if (rc < 0) {
         rc = hs_error_status();
-    else if (rc == 0 && !writable)
+        goto cleanup;
+    }
+    if (writable && !rep.exit_ok && !rep.exit_fail)
+        hs_warn("the program ended without running its exit handlers "
+                "(os._exit, a signal or a crash): no snapshot at exit%s",
+                rep.written ? "" : ", and none was written");
+    /* The program's status wins; a clean exit without the snapshot the
+     * user asked for is an I/O failure. */
+    if (rc == 0 && (!writable || rep.exit_fail))
         rc = HS_EXIT_IO;
 cleanup:
+    if (pipefd[0] >= 0)
+        close(pipefd[0]);
+    if (pipefd[1] >= 0)
+        close(pipefd[1]);
     hs_python_release(&py);
     free(interp);
     free(agent);

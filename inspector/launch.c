@@ -418,7 +418,8 @@ forward_signal(int sig)
 }
 
 int
-hs_run_program(const char *const *argv, const char *const *setenv_pairs)
+hs_run_program(const char *const *argv, const char *const *setenv_pairs,
+               int keep_fd)
 {
     static const int forwarded[] = { SIGTERM, SIGHUP, SIGUSR1, SIGUSR2 };
     struct sigaction sa, old[HS_ARRAY_SIZE(forwarded)], old_int, old_quit;
@@ -451,6 +452,8 @@ hs_run_program(const char *const *argv, const char *const *setenv_pairs)
         sigaction(SIGINT, &dfl, NULL);
         sigaction(SIGQUIT, &dfl, NULL);
         signal(SIGPIPE, SIG_DFL);
+        if (keep_fd >= 0)
+            fcntl(keep_fd, F_SETFD, 0);
         for (size_t i = 0; setenv_pairs && setenv_pairs[i]; i += 2) {
             if (setenv_pairs[i + 1])
                 setenv(setenv_pairs[i], setenv_pairs[i + 1], 1);

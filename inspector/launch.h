@@ -55,10 +55,12 @@ char *hs_agent_dir(const struct hs_python *py);
 /*
  * Runs `argv` with `setenv_pairs` (NAME, VALUE, ..., NULL; a NULL value
  * unsets) added to the environment, forwarding SIGTERM, SIGHUP, SIGUSR1 and
- * SIGUSR2 to it, and waits.  Returns its exit status, 128 + N when signal N
- * killed it, or -1 after an error (it could not be started: exit 2 for a
- * missing program, 4 otherwise).
+ * SIGUSR2 to it, and waits.  `keep_fd` (or -1) is a descriptor the program
+ * inherits.  Returns its exit status, 128 + N when signal N killed it, or
+ * -1 after an error (it could not be started: exit 2 for a missing
+ * program, 4 otherwise).
  */
-int hs_run_program(const char *const *argv, const char *const *setenv_pairs);
+int hs_run_program(const char *const *argv, const char *const *setenv_pairs,
+                   int keep_fd);
 
 #endif /* HS_LAUNCH_H */

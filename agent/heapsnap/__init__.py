@@ -106,7 +106,8 @@ def install(signum=None, path=None, *, collect=False, redact=False):
     def on_signal(sig, frame):
         counter[0] += 1
         target = _numbered(base, counter[0])
-        _report(target, _safe_dump(target, collect, redact, "signal"))
+        _report(target, _safe_dump(target, collect, redact, "signal"),
+                "signal")
 
     previous = signal.signal(signum, on_signal)
     _install_state = (signum, previous, base, counter)
@@ -123,9 +124,10 @@ def _safe_dump(path, collect, redact, trigger):
         return e
 
 
-def _report(path, result):
+def _report(path, result, trigger):
     out = _sys.__stderr__ or _sys.stderr
-    if isinstance(result, BaseException):
+    failed = isinstance(result, BaseException)
+    if failed:
         msg = "heapsnap: error: cannot write snapshot '%s': %s" % (path, result)
     else:
         msg = "heapsnap: wrote '%s' (%d objects, %d references, %.2f s)" % (
@@ -135,14 +137,12 @@ def _report(path, result):
         out.flush()
     except Exception:
         pass
-    fd = _report_fd
-    if fd is not None:
-        line = "%s\t%s\t%s\n" % (
-            "fail" if isinstance(result, BaseException) else "ok", path,
-            str(result).replace("\n", " ") if isinstance(
-                result, BaseException) else result["objects"])
+    if _report_fd is not None:
+        detail = str(result) if failed else str(result["objects"])
+        line = "\t".join(("fail" if failed else "ok", trigger, path,
+                          detail.replace("\t", " ").replace("\n", " ")))
         try:
-            _os.write(fd, line.encode("utf-8", "replace"))
+            _os.write(_report_fd, (line + "\n").encode("utf-8", "replace"))
         except OSError:
             pass
 
@@ -184,7 +184,7 @@ def _start_from_environment():
     def at_exit():
         # A forked child inherits this handler; only the program dumps.
         if _os.getpid() == pid:
-            _report(base, _safe_dump(base, collect, redact, "exit"))
+            _report(base, _safe_dump(base, collect, redact, "exit"), "exit")
 
     import atexit
     atexit.register(at_exit)

@@ -19,13 +19,17 @@ def _heapsnap_boot():
         sys.stderr.write("heapsnap: error: cannot start the agent: %s\n" % e)
     sys.path[:] = [p for p in sys.path
                    if os.path.abspath(p or os.curdir) != here]
-    del sys.modules["sitecustomize"]
+    # The import that is running this file expects sys.modules to hold a
+    # "sitecustomize" when it returns: the program's own, or this one.
+    me = sys.modules.pop("sitecustomize", None)
     spec = importlib.util.find_spec("sitecustomize")
     if spec is not None and spec.origin and \
             os.path.dirname(os.path.abspath(spec.origin)) != here:
         module = importlib.util.module_from_spec(spec)
         sys.modules["sitecustomize"] = module
         spec.loader.exec_module(module)
+    else:
+        sys.modules["sitecustomize"] = me
 
 
 _heapsnap_boot()
