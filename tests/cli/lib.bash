@@ -1,0 +1,37 @@
+# Helpers shared by the CLI tests (bats).  Load with: load lib
+#
+#   $HEAPSNAP          the binary under test (tests/run.sh exports it)
+#   make_snapshot F N  builds snapshot N.db in $BATS_TEST_TMPDIR from the
+#                      schema plus tests/fixtures/F.sql; prints its path
+#   python_for V       the interpreter for Python V (3.12), from config.mk
+#   check_json         stdin must parse as JSON
+
+ROOT=${ROOT:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
+BUILD=${BUILD:-build}
+HEAPSNAP=${HEAPSNAP:-$ROOT/$BUILD/heapsnap}
+
+make_snapshot() {
+    local fixture=$1 name=${2:-$1}
+    local out="$BATS_TEST_TMPDIR/$name.db"
+    rm -f "$out"
+    sqlite3 "$out" < "$ROOT/schema/heapsnap.sql" || return 1
+    sqlite3 "$out" < "$ROOT/tests/fixtures/$fixture.sql" || return 1
+    echo "$out"
+}
+
+python_for() {
+    sed -n "s/^PY_$1_EXE := //p" "$ROOT/$BUILD/config.mk"
+}
+
+# Every Python the build made an agent for, one "VERSION EXE" per line.
+pythons() {
+    sed -n 's/^PY_\([0-9.]*\)_EXE := \(.*\)$/\1 \2/p' "$ROOT/$BUILD/config.mk"
+}
+
+default_python() {
+    python_for "$(pythons | tail -1 | cut -d' ' -f1)"
+}
+
+check_json() {
+    python3 -c 'import json, sys; json.load(sys.stdin)'
+}

@@ -1,0 +1,242 @@
+#!/usr/bin/env bats
+# heapsnap dump -- PROGRAM: running a Python program with the agent, the
+# snapshots it writes, its exit status, and every refusal.
+
+load lib
+
+setup() {
+    PY=$(default_python)
+    cd "$BATS_TEST_TMPDIR"
+    cat > app.py <<'PY'
+import sys
+class Leaky:
+    pass
+HOARD = [Leaky() for _ in range(123)]
+print("app says hi", len(HOARD))
+sys.exit(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
+PY
+}
+
+count_type() { # FILE TYPE
+    sqlite3 "$1" "select count(*) from objects o join types t on t.id = o.type_id where t.name = '$2'"
+}
+
+@test "dump: snapshots at exit; the program runs as usual" {
+    run "$HEAPSNAP" dump -o out.db -- "$PY" app.py
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"app says hi 123"* ]]
+    [[ "$output" == *"heapsnap: wrote '$BATS_TEST_TMPDIR/out.db' ("*" objects, "*" references, "*" s)"* ]]
+    [ "$(count_type out.db Leaky)" -eq 123 ]
+    [ "$(stat -c %a out.db)" = "600" ]
+    [ ! -e out.db.tmp ]
+    run "$HEAPSNAP" info -f out.db
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"trigger exit"* ]]
+}
+
+@test "dump: the program's exit status is passed through" {
+    run "$HEAPSNAP" dump -o out.db -- "$PY" app.py 3
+    [ "$status" -eq 3 ]
+    [ "$(count_type out.db Leaky)" -eq 123 ]
+}
+
+@test "dump: a program killed by a signal exits 128+N" {
+    run "$HEAPSNAP" dump -o out.db -- "$PY" -c 'import os, signal; os.kill(os.getpid(), signal.SIGTERM)'
+    [ "$status" -eq 143 ]
+}
+
+@test "dump: default name heapsnap-<pid>-<time>.db in the current folder" {
+    run "$HEAPSNAP" dump -- "$PY" app.py
+    [ "$status" -eq 0 ]
+    f=$(ls heapsnap-*.db)
+    [[ "$f" =~ ^heapsnap-[0-9]+-[0-9]{8}-[0-9]{6}\.db$ ]]
+    pid=$(sqlite3 "$f" "select value from meta where key = 'pid'")
+    [[ "$f" == "heapsnap-$pid-"* ]]
+}
+
+@test "dump: SIGUSR2 writes numbered snapshots while the program runs" {
+    cat > sig.py <<'PY'
+import os, signal, time
+DATA = [bytearray(10) for _ in range(50)]
+for n in range(2):
+    os.kill(os.getpid(), signal.SIGUSR2)
+    time.sleep(0.3)
+PY
+    run "$HEAPSNAP" dump -o snap.db -- "$PY" sig.py
+    [ "$status" -eq 0 ]
+    [ -f snap.1.db ] && [ -f snap.2.db ] && [ -f snap.db ]
+    [ "$(sqlite3 snap.1.db "select value from meta where key='trigger'")" = signal ]
+    [ "$(sqlite3 snap.db "select value from meta where key='trigger'")" = exit ]
+}
+
+@test "dump: SIGUSR2 sent to heapsnap itself is forwarded to the program" {
+    cat > wait.py <<'PY'
+import os, time
+open("ready", "w").close()
+for _ in range(100):
+    if os.path.exists("snap.1.db"):
+        break
+    time.sleep(0.05)
+PY
+    "$HEAPSNAP" dump -o snap.db -- "$PY" wait.py &
+    pid=$!
+    for _ in $(seq 100); do [ -e ready ] && break; sleep 0.05; done
+    kill -USR2 $pid
+    wait $pid
+    [ -f snap.1.db ]
+}
+
+@test "dump: 'import heapsnap' works in the program" {
+    run "$HEAPSNAP" dump -o out.db -- "$PY" -c 'import heapsnap; p = heapsnap.dump("mine.db"); print("wrote", p)'
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"wrote mine.db"* ]]
+    [ -f mine.db ] && [ -f out.db ]
+}
+
+@test "dump: stdin, stdout and arguments reach the program untouched" {
+    run bash -c "echo 'from stdin' | '$HEAPSNAP' dump -o out.db -- '$PY' -c 'import sys; print(input(), sys.argv[1:])' a 'b c'"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"from stdin ['a', 'b c']"* ]]
+}
+
+@test "dump: child processes do not inherit the agent" {
+    cat > parent.py <<'PY'
+import os, subprocess, sys
+out = subprocess.check_output([sys.executable, "-c",
+    "import os, sys; print(sorted(k for k in os.environ if k.startswith('HEAPSNAP')), 'heapsnap' in sys.modules)"])
+print("child:", out.decode().strip())
+PY
+    run env PYTHONPATH=/nonexistent "$HEAPSNAP" dump -o out.db -- "$PY" parent.py
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"child: [] False"* ]]
+    [ "$(ls *.db)" = "out.db" ]
+}
+
+@test "dump: the program's own sitecustomize still runs" {
+    mkdir site && echo 'import builtins; builtins.SITE_RAN = True' > site/sitecustomize.py
+    run env PYTHONPATH=site "$HEAPSNAP" dump -o out.db -- "$PY" -c 'print("site ran:", SITE_RAN)'
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"site ran: True"* ]]
+}
+
+@test "dump: a script with a python #! line runs through its interpreter" {
+    printf '#!/usr/bin/env python3\nX = [1, 2]\nprint("shebang ok")\n' > tool.py
+    chmod +x tool.py
+    run "$HEAPSNAP" dump -o out.db -- ./tool.py
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"shebang ok"* ]]
+    [ -f out.db ]
+}
+
+@test "dump: --collect drops cyclic garbage, by default it is kept and flagged" {
+    cat > cyc.py <<'PY'
+import gc
+gc.disable()
+class Node: pass
+for _ in range(10):
+    a, b = Node(), Node(); a.peer, b.peer = b, a
+del a, b
+PY
+    "$HEAPSNAP" dump -o keep.db -- "$PY" cyc.py
+    "$HEAPSNAP" dump -o clean.db --collect -- "$PY" cyc.py
+    [ "$(sqlite3 keep.db "select count(*) from objects o join types t on t.id=o.type_id where t.name='Node' and o.flags & 16")" -eq 20 ]
+    [ "$(count_type clean.db Node)" -eq 0 ]
+    [ "$(sqlite3 clean.db "select value from meta where key='gc_collected'")" -eq 1 ]
+}
+
+@test "dump: --redact stores no str contents" {
+    run "$HEAPSNAP" dump -o red.db --redact -- "$PY" -c 'SECRET = "hunter2-" + "x" * 3'
+    [ "$status" -eq 0 ]
+    [ "$(sqlite3 red.db "select count(*) from objects where value like 'hunter2%'")" -eq 0 ]
+    [ "$(sqlite3 red.db "select value from meta where key='redacted'")" -eq 1 ]
+}
+
+@test "dump: no program is a usage error" {
+    run "$HEAPSNAP" dump -o out.db
+    [ "$status" -eq 2 ]
+    [ "${lines[0]}" = "heapsnap: error: no program to run (heapsnap dump -- python3 app.py)" ]
+}
+
+@test "dump: a program that does not exist (2)" {
+    run "$HEAPSNAP" dump -- no-such-python app.py
+    [ "$status" -eq 2 ]
+    [ "$output" = "heapsnap: error: cannot run 'no-such-python': command not found" ]
+}
+
+@test "dump: a program that is not Python is refused before it runs (2)" {
+    run "$HEAPSNAP" dump -- touch should-not-exist
+    [ "$status" -eq 2 ]
+    [[ "$output" == "heapsnap: error: 'touch' is not a Python interpreter or a Python script"* ]]
+    [ ! -e should-not-exist ]
+}
+
+@test "dump: Python older than 3.8 is refused (2)" {
+    old=$(ls -d /root/.pyenv/versions/3.7*/bin/python3.7 /root/.pyenv/versions/3.6*/bin/python3.6 2>/dev/null | head -1)
+    [ -n "$old" ] || skip "no Python older than 3.8 here"
+    run "$HEAPSNAP" dump -- "$old" app.py
+    [ "$status" -eq 2 ]
+    [[ "$output" == "heapsnap: error: '$old' is Python 3."*"; heapsnap needs CPython 3.8 or newer" ]]
+}
+
+@test "dump: Python 2 is refused (2)" {
+    old=$(ls -d /root/.pyenv/versions/2.7*/bin/python2.7 2>/dev/null | head -1)
+    [ -n "$old" ] || skip "no Python 2 here"
+    run "$HEAPSNAP" dump -- "$old" app.py
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"is Python 2.7"*"heapsnap needs CPython 3.8 or newer" ]]
+}
+
+@test "dump: -I, -E and -S would hide the agent and are refused (2)" {
+    for flag in -I -E -S -IS; do
+        run "$HEAPSNAP" dump -- "$PY" $flag app.py
+        [ "$status" -eq 2 ]
+        [[ "$output" == "heapsnap: error: python option -"?" keeps heapsnap from loading its agent"* ]]
+    done
+}
+
+@test "dump: no agent built for that Python says how to build one (2)" {
+    mkdir bin && cp "$HEAPSNAP" bin/heapsnap
+    run env -u HEAPSNAP_AGENT_DIR bin/heapsnap dump -- "$PY" app.py
+    [ "$status" -eq 2 ]
+    [[ "$output" == "heapsnap: error: no heapsnap agent for Python 3."*"build it with 'make'"* ]]
+}
+
+@test "dump: an output folder that does not exist: the program still runs (4)" {
+    run "$HEAPSNAP" dump -o missing/out.db -- "$PY" app.py
+    [ "$status" -eq 4 ]
+    [[ "$output" == *"heapsnap: error: cannot write snapshots to '$BATS_TEST_TMPDIR/missing': No such file or directory (the program runs without them)"* ]]
+    [[ "$output" == *"app says hi 123"* ]]
+}
+
+@test "dump: a read-only output folder: the program still runs (4)" {
+    mkdir ro
+    unshare -m true 2>/dev/null || skip "cannot make a mount namespace here"
+    run unshare -m bash -c "mount -t tmpfs -o ro,size=1m tmpfs ro || exit 99; '$HEAPSNAP' dump -o ro/out.db -- '$PY' app.py"
+    [ "$status" -ne 99 ] || skip "cannot mount a read-only folder here"
+    [ "$status" -eq 4 ]
+    [[ "$output" == *"cannot write snapshots to '$BATS_TEST_TMPDIR/ro': Read-only file system (the program runs without them)"* ]]
+    [[ "$output" == *"app says hi 123"* ]]
+}
+
+@test "dump: -o naming a folder is a usage error" {
+    mkdir adir
+    run "$HEAPSNAP" dump -o adir -- "$PY" app.py
+    [ "$status" -eq 2 ]
+    [ "${lines[0]}" = "heapsnap: error: -o 'adir' is a folder; give a file name" ]
+}
+
+@test "dump: a program that skips its exit handlers gets a warning" {
+    run "$HEAPSNAP" dump -o out.db -- "$PY" -c 'import os; os._exit(7)'
+    [ "$status" -eq 7 ]
+    [[ "$output" == *"heapsnap: warning: the program ended without running its exit handlers"* ]]
+    [ ! -e out.db ]
+}
+
+@test "dump: works with every Python the build made an agent for" {
+    while read -r ver exe; do
+        run "$HEAPSNAP" dump -o "v$ver.db" -- "$exe" app.py
+        [ "$status" -eq 0 ]
+        [ "$(count_type "v$ver.db" Leaky)" -eq 123 ]
+        [[ "$(sqlite3 "v$ver.db" "select value from meta where key='python_version'")" == "$ver".* ]]
+    done < <(pythons)
+}
