@@ -420,6 +420,8 @@ struct hs_dump_result {
     uint32_t roots;
     double seconds;
     double walk_seconds;
+    double phase[6];    /* seconds: seed, edges, roots+reach, objects,
+                           sizes+meta, writer finishing */
     size_t peak_memory; /* agent's own peak bytes */
 };
 

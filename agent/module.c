@@ -110,12 +110,13 @@ hs_dump_py(PyObject *module, PyObject *args, PyObject *kwargs)
         PyErr_SetString(st->error, err);
         return NULL;
     }
-    return Py_BuildValue("{s:I,s:K,s:I,s:d,s:d,s:n}", "objects",
-                         res.objects, "edges",
-                         (unsigned long long)res.edges, "roots", res.roots,
-                         "seconds", res.seconds, "walk_seconds",
-                         res.walk_seconds, "peak_memory",
-                         (Py_ssize_t)res.peak_memory);
+    return Py_BuildValue(
+        "{s:I,s:K,s:I,s:d,s:d,s:n,s:(dddddd)}", "objects", res.objects,
+        "edges", (unsigned long long)res.edges, "roots", res.roots,
+        "seconds", res.seconds, "walk_seconds", res.walk_seconds,
+        "peak_memory", (Py_ssize_t)res.peak_memory, "phases", res.phase[0],
+        res.phase[1], res.phase[2], res.phase[3], res.phase[4],
+        res.phase[5]);
 }
 
 static PyMethodDef methods[] = {

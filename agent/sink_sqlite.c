@@ -847,7 +847,9 @@ hs_sink_open(const char *tmp_path, char *err, size_t errlen)
         return NULL;
     }
     close(fd);
-    if (sqlite3_open_v2(tmp_path, &s->db, SQLITE_OPEN_READWRITE, NULL) !=
+    /* One thread at a time uses the connection: no per-call mutex. */
+    if (sqlite3_open_v2(tmp_path, &s->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
         SQLITE_OK) {
         snprintf(err, errlen, "cannot open '%s': %s", tmp_path,
                  s->db ? sqlite3_errmsg(s->db) : "out of memory");

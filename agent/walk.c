@@ -891,15 +891,28 @@ hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
         fail(&w, "out of memory (roots)");
         goto done;
     }
-    if (seed(&w) < 0 || edges(&w) < 0)
+    t1 = now();
+    if (seed(&w) < 0)
         goto done;
+    res->phase[0] = now() - t1;
+    t1 = now();
+    if (edges(&w) < 0)
+        goto done;
+    res->phase[1] = now() - t1;
+    t1 = now();
     roots(&w);
-    if (reach(&w) < 0 || objects(&w) < 0)
+    if (reach(&w) < 0)
+        goto done;
+    res->phase[2] = now() - t1;
+    t1 = now();
+    if (objects(&w) < 0)
         goto done;
     threads_and_frames(&w);
+    res->phase[3] = now() - t1;
     t1 = now();
     deferred_sizes(&w);
     meta(&w, &facts, t0, t1 - t0);
+    res->phase[4] = now() - t1;
     res->objects = w.ids.count;
     res->edges = w.edges;
     res->roots = w.nroots;
@@ -908,8 +921,12 @@ done:
     if (w.sink) {
         if (w.failed)
             hs_sink_abort(w.sink);
-        else if (hs_sink_finish(w.sink, err, errlen) == 0)
-            rc = 0;
+        else {
+            t1 = now();
+            if (hs_sink_finish(w.sink, err, errlen) == 0)
+                rc = 0;
+            res->phase[5] = now() - t1;
+        }
         w.sink = NULL;
     }
     release_deferred(&w);

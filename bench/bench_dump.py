@@ -1,0 +1,78 @@
+"""Agent benchmark (make bench): dump a ~1M-object service-like heap and
+compare with a pure-Python gc.get_objects() + gc.get_referents() walk of
+the same heap in the same process.  Prints numbers; never fails on time.
+
+usage: python bench_dump.py [SCALE] [OUT.db]
+"""
+
+import gc
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import workload  # noqa: E402
+import heapsnap  # noqa: E402
+
+
+def python_walk():
+    """Every object reachable from the gc lists, the way a pure-Python
+    tool must find them: gc.get_objects() then gc.get_referents()."""
+    objs = gc.get_objects()
+    seen = set(map(id, objs))
+    stack = objs
+    edges = 0
+    count = 0
+    while stack:
+        o = stack.pop()
+        count += 1
+        refs = gc.get_referents(o)
+        edges += len(refs)
+        for r in refs:
+            if id(r) not in seen:
+                seen.add(id(r))
+                stack.append(r)
+    return count, edges
+
+
+def rss_peak():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def main():
+    scale = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
+    out = sys.argv[2] if len(sys.argv) > 2 else "bench-dump.db"
+    svc = workload.build(scale)
+    gc.collect()
+    gc.disable()
+    # The dump first, so the pure-Python walk's own allocations are not
+    # in the snapshot.
+    t0 = time.perf_counter()
+    facts = heapsnap._heapsnap._dump(out, trigger="api")
+    t_dump = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    n, e = python_walk()
+    t_walk = time.perf_counter() - t0
+    size = os.path.getsize(out)
+    objs = facts["objects"]
+    print("python            %s" % sys.version.split()[0])
+    print("objects           %d (python walk: %d), references %d (python walk: %d)"
+          % (objs, n, facts["edges"], e))
+    print("dump              %.2f s  (%.0f objects/s)" % (t_dump, objs / t_dump))
+    print("  phases          seed %.2f, edges %.2f, roots %.2f, objects %.2f,"
+          " sizes %.2f, writer finishing %.2f" % tuple(facts["phases"]))
+    print("python walk       %.2f s" % t_walk)
+    print("ratio dump/walk   %.2f   (target <= 1.0)" % (t_dump / t_walk))
+    print("snapshot          %.1f MiB, %.1f bytes/object   (target <= 80)"
+          % (size / 2 ** 20, size / objs))
+    print("agent peak memory %.1f MiB, %.1f bytes/object  (target <= 32)"
+          % (facts["peak_memory"] / 2 ** 20, facts["peak_memory"] / objs))
+    del svc
+
+
+if __name__ == "__main__":
+    main()
