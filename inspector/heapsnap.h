@@ -40,9 +40,11 @@ enum hs_exit {
 
 #if defined(__GNUC__)
 #define HS_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define HS_VPRINTF(f) __attribute__((format(printf, f, 0)))
 #define HS_NORETURN __attribute__((noreturn))
 #else
 #define HS_PRINTF(f, a)
+#define HS_VPRINTF(f)
 #define HS_NORETURN
 #endif
 
@@ -128,7 +130,8 @@ void hs_buf_add(struct hs_buf *b, const void *data, size_t len);
 void hs_buf_adds(struct hs_buf *b, const char *s);
 void hs_buf_addch(struct hs_buf *b, int c);
 void hs_buf_addf(struct hs_buf *b, const char *fmt, ...) HS_PRINTF(2, 3);
-void hs_buf_vaddf(struct hs_buf *b, const char *fmt, va_list ap);
+void hs_buf_vaddf(struct hs_buf *b, const char *fmt, va_list ap)
+    HS_VPRINTF(2);
 /* Returns the contents as a malloc'd string the caller owns; resets b. */
 char *hs_buf_detach(struct hs_buf *b);
 

@@ -19,6 +19,9 @@ char hs_buf_empty[1];
 /* Exit code of the first error reported; 0 while none was. */
 static int recorded_status;
 
+static void vreport(const char *prefix, const char *fmt, va_list ap)
+    HS_VPRINTF(2);
+
 static void
 vreport(const char *prefix, const char *fmt, va_list ap)
 {
