@@ -1,0 +1,208 @@
+/*
+ * paths.h: why is an object alive?  The model behind `heapsnap why`:
+ *  - the retention BFS: one shortest retaining path from a root to every
+ *    reachable node, preferring user-level roots (hs_bfs_*);
+ *  - grouping many objects (all instances of a type) by the shape of
+ *    their paths (hs_paths_group);
+ *  - for an object no root reaches, the reference cycles that keep it
+ *    (hs_paths_explain_unreachable).
+ * Only retaining edges (hs_graph_retains()) are ever followed.  Nothing
+ * here recurses; costs are stated per function.
+ */
+#ifndef HS_PATHS_H
+#define HS_PATHS_H
+
+#include "graph.h"
+
+/* dist and root of a node no root reaches; parent_edge of a root. */
+#define HS_BFS_NONE UINT32_MAX
+
+/*
+ * The BFS forest.  Invariants: a reached node v has dist[v] edges on its
+ * path, root[v] names the root its path starts at, and unless dist[v] is 0
+ * parent_edge[v] is a retaining edge u -> v with dist[u] = dist[v] - 1 and
+ * root[u] = root[v].  Unreached nodes have all three HS_BFS_NONE.
+ */
+struct hs_bfs {
+    uint32_t n;            /* nodes of the graph */
+    uint32_t *parent_edge; /* n: edge number (graph.h) reaching v */
+    uint32_t *root;        /* n: index into g->roots */
+    uint32_t *dist;        /* n: edges from the root */
+    uint32_t nreached[3];  /* reached nodes per root preference class */
+};
+
+/*
+ * Runs the retention BFS over `g` into `out` (released by the caller with
+ * hs_bfs_release()).
+ *
+ * The search is layered by root preference class (hs_root_class()): a
+ * multi-source BFS from all class-0 roots (modules, frames, threads) first;
+ * then the nodes it did not reach get their paths from class-1 roots
+ * (interpreter internals), then class 2 (external references).  So an
+ * object reachable from a module is explained from the module even when an
+ * interpreter-internal root is closer.  Within a class a path has the
+ * fewest edges; among equally short paths the one chosen is the first by
+ * (root index in g->roots, then edge numbers from the root down), i.e. the
+ * lexicographically smallest.  A node held by several roots belongs to the
+ * first of them in g->roots.
+ *
+ * Cost: O(n + m) time; 12 bytes per node kept, 4 more while it runs.
+ * Can't fail (dies only when out of memory).
+ */
+void hs_bfs_run(const struct hs_graph *g, struct hs_bfs *out);
+
+/* Frees what `b` holds; the struct itself is the caller's. */
+void hs_bfs_release(struct hs_bfs *b);
+
+static inline int
+hs_bfs_reached(const struct hs_bfs *b, uint32_t v)
+{
+    return b->dist[v] != HS_BFS_NONE;
+}
+
+/* The preference class (0, 1, 2) of the root explaining v, -1 if none. */
+static inline int
+hs_bfs_class(const struct hs_graph *g, const struct hs_bfs *b, uint32_t v)
+{
+    if (b->root[v] == HS_BFS_NONE)
+        return -1;
+    return hs_root_class((enum hs_root_kind)g->roots[b->root[v]].kind);
+}
+
+/*
+ * The path to a reached node v: writes the b->dist[v] edge numbers from
+ * the root down to v into edges[0 .. b->dist[v] - 1] (nothing for a root)
+ * and returns the root's index in g->roots.  OUT: edges, which the caller
+ * sizes.  O(dist * log n) (each step finds its edge's source by binary
+ * search).  Can't fail; v must be reached.
+ */
+uint32_t hs_bfs_path(const struct hs_graph *g, const struct hs_bfs *b,
+                     uint32_t v, uint32_t *edges);
+
+/* ---- grouping paths by shape ---------------------------------------------- */
+
+/*
+ * One step of a path shape: the edge's kind and name, and the type of the
+ * object it leads to.  Positions are wildcarded: the index of `item` and
+ * `other` edges always, and the key of `value` edges when the dict holding
+ * them is a collection (more than HS_PATHS_RECORD_MAX references) rather
+ * than a record.
+ */
+struct hs_path_step {
+    uint32_t arg;  /* names.id of the edge's name for value, attr, key,
+                      local and closure edges; 0 when wild or nameless */
+    uint32_t type; /* index into g->types of the object reached */
+    uint8_t kind;  /* enum hs_edge_kind */
+    uint8_t wild;  /* 1: the position was wildcarded ([*]) */
+};
+
+/* Out-degree above which a dict is a collection: its keys are data. */
+#define HS_PATHS_RECORD_MAX 64
+
+/*
+ * Shapes form a trie: a shape is its parent's shape plus one step.  A top
+ * shape (parent HS_BFS_NONE, depth 0) is a root: step.kind holds the
+ * root's enum hs_root_kind and step.type the type of the root object.
+ * Sharing prefixes keeps the output linear even when thousands of
+ * targets sit at different depths of one linked list.
+ */
+struct hs_path_shape {
+    struct hs_path_step step; /* the last step, or the root (see above) */
+    uint32_t parent;          /* shape without the last step */
+    uint32_t depth;           /* steps */
+};
+
+/*
+ * A group of targets whose paths have the same shape: the root's kind and
+ * the type of the root object, then the steps.  Targets the BFS did not
+ * reach form one group of their own, with `unreachable` set and no shape.
+ */
+struct hs_path_group {
+    uint64_t bytes;     /* total shallow size of the group's targets */
+    uint32_t count;     /* targets in the group */
+    uint32_t example;   /* the group's smallest node */
+    uint32_t shape;     /* index into shapes[], HS_BFS_NONE if unreachable */
+    uint32_t nsteps;    /* path length (the shape's depth) */
+    uint32_t root_kind; /* enum hs_root_kind of the root */
+    uint32_t root_type; /* index into g->types of the root object */
+    int unreachable;    /* the group of unreached targets */
+};
+
+struct hs_path_groups {
+    struct hs_path_group *groups; /* by bytes desc, count desc, example */
+    uint32_t ngroups;
+    struct hs_path_shape *shapes; /* the trie the groups point into */
+    uint32_t nshapes;
+    uint32_t *group_of; /* per target, in the order given: the index of
+                           its group in groups[] */
+};
+
+/*
+ * Groups `targets` (ntargets nodes in any order; a node given twice counts
+ * twice) by the shape of their BFS paths.  Edge names come from edge_arg
+ * (m entries, edge_list.arg per edge number) when given; otherwise from
+ * the snapshot g->snap, reading only the edges the shapes need; otherwise
+ * (a graph built without a file) every name is 0.
+ *
+ * Cost: O(T + P log n) for T targets and the P distinct nodes on their
+ * paths (each BFS tree edge is looked at once, however many targets share
+ * it), plus the name lookups (P rowid lookups or one scan of edge_list,
+ * whichever is cheaper), plus O(G log G) to sort the G groups.  Memory:
+ * 4 bytes per graph node while it runs, O(T + P) kept.  Returns 0, or -1
+ * after an error reading the snapshot (exit 4), in which case `out` holds
+ * nothing.  Release with hs_path_groups_release().
+ */
+int hs_paths_group(const struct hs_graph *g, const struct hs_bfs *b,
+                   const uint32_t *targets, uint32_t ntargets,
+                   const uint32_t *edge_arg, struct hs_path_groups *out);
+
+/*
+ * The steps of group k from the root down into steps[0 .. nsteps), which
+ * the caller sizes by groups[k].nsteps; returns nsteps.  O(nsteps).
+ */
+uint32_t hs_path_groups_steps(const struct hs_path_groups *pg, uint32_t k,
+                              struct hs_path_step *steps);
+
+void hs_path_groups_release(struct hs_path_groups *pg);
+
+/* ---- explaining unreachable objects --------------------------------------- */
+
+/*
+ * What keeps an unreached object: the components (strongly connected,
+ * over retaining edges between unreached objects) among its unreached
+ * ancestors that nothing unreached outside them retains.  Usually these
+ * are reference cycles awaiting the cyclic gc; a component that is not a
+ * cycle is an object nothing else in the heap holds (kept by a reference
+ * the snapshot does not show).
+ */
+struct hs_unreach_holders {
+    uint32_t nancestors; /* unreached objects that reach v, v included */
+    uint32_t ncomp;      /* key components */
+    uint32_t *off;       /* ncomp + 1: members of component c are
+                            members[off[c] .. off[c + 1] - 1] */
+    uint32_t *members;   /* nodes, ascending within each component */
+    uint64_t *bytes;     /* ncomp: total shallow size of the members */
+    uint32_t *flags;     /* ncomp: HS_SCC_CYCLE, HS_SCC_SELF_LOOP and
+                            HS_SCC_HAS_DEL (scc.h) */
+};
+
+/*
+ * Finds what keeps v alive when the BFS `b` did not reach it: a reverse
+ * search from v over retaining references between unreached objects, then
+ * the components of those ancestors (hs_scc_csr()), keeping those with no
+ * retaining reference from an unreached object outside them.  Components
+ * come cycles first, then by bytes descending, then by smallest member.
+ * When b reached v, `out` is empty.  Release with
+ * hs_unreach_holders_release().
+ *
+ * Cost: O(E + A log A) time and O(A + E) memory for the A ancestors and
+ * the E retaining references into them, independent of the graph's size
+ * (the log is the sorting of members).  Can't fail.
+ */
+void hs_paths_explain_unreachable(const struct hs_graph *g,
+                                  const struct hs_bfs *b, uint32_t v,
+                                  struct hs_unreach_holders *out);
+
+void hs_unreach_holders_release(struct hs_unreach_holders *h);
+
+#endif /* HS_PATHS_H */
