@@ -121,6 +121,7 @@ struct shape {
     uint32_t type;    /* type of the object reached */
     uint8_t kind;     /* edge kind, or root kind at the top */
     uint8_t wild;     /* position wildcarded */
+    uint8_t repeat;   /* the step was taken several times in a row */
     uint32_t depth;   /* steps from the top */
     uint32_t top;     /* the top shape above it (itself at the top) */
     uint32_t count;   /* targets ending here */
@@ -204,6 +205,15 @@ shape_intern(struct shape_set *s, uint32_t parent, uint8_t kind, uint8_t wild,
     uint32_t j = (uint32_t)shape_hash(parent, kind, wild, arg, type) & s->mask;
     struct shape *p;
 
+    /* The same step again (down a linked list): the same shape. */
+    if (parent != HS_BFS_NONE && s->shapes[parent].parent != HS_BFS_NONE) {
+        p = &s->shapes[parent];
+        if (p->kind == kind && p->wild == wild && p->arg == arg &&
+            p->type == type) {
+            p->repeat = 1;
+            return parent;
+        }
+    }
     for (; s->slot[j] != HS_BFS_NONE; j = (j + 1) & s->mask) {
         p = &s->shapes[s->slot[j]];
         if (p->parent == parent && p->kind == kind && p->wild == wild &&
@@ -520,6 +530,7 @@ build_groups(struct shape_set *set, const struct group_key *unreach,
         q->step.wild = p->wild;
         q->step.arg = p->arg;
         q->step.type = p->type;
+        q->step.repeat = p->repeat;
     }
     group_of_shape =
         hs_xmalloc(hs_st_mult((size_t)set->nshapes + 1, sizeof(uint32_t)));

@@ -89,17 +89,23 @@ uint32_t hs_bfs_path(const struct hs_graph *g, const struct hs_bfs *b,
  * than a record.
  */
 struct hs_path_step {
-    uint32_t arg;  /* names.id of the edge's name for value, attr, key,
-                      local and closure edges; 0 when wild or nameless */
-    uint32_t type; /* index into g->types of the object reached */
-    uint8_t kind;  /* enum hs_edge_kind */
-    uint8_t wild;  /* 1: the position was wildcarded ([*]) */
+    uint32_t arg;   /* names.id of the edge's name for value, attr, key,
+                       local and closure edges; 0 when wild or nameless */
+    uint32_t type;  /* index into g->types of the object reached */
+    uint8_t kind;   /* enum hs_edge_kind */
+    uint8_t wild;   /* 1: the position was wildcarded ([*]) */
+    uint8_t repeat; /* 1: paths through this shape may take the step
+                       several times in a row ("(.next -> Node)+") */
 };
 
 /* Out-degree above which a dict is a collection: its keys are data. */
 #define HS_PATHS_RECORD_MAX 64
 
 /*
+ * A run of identical steps (the same kind, name and type several times in
+ * a row, as down a linked list) is one step with `repeat` set, so every
+ * node of a linked list shares one shape rather than one per depth.
+ *
  * Shapes form a trie: a shape is its parent's shape plus one step.  A top
  * shape (parent HS_BFS_NONE, depth 0) is a root: step.kind holds the
  * root's enum hs_root_kind and step.type the type of the root object.

@@ -302,10 +302,15 @@ oracle_shape(const struct hs_graph *g, const struct oracle *o,
                     kind == HS_EDGE_KEY || kind == HS_EDGE_LOCAL ||
                     kind == HS_EDGE_CLOSURE;
 
-        s->w[s->len++] = kind;
-        s->w[s->len++] = (uint32_t)wild;
-        s->w[s->len++] = named && !wild && arg ? arg[e] : 0;
-        s->w[s->len++] = g->type[g->out_dst[e]];
+        uint32_t step[4] = { kind, (uint32_t)wild,
+                             named && !wild && arg ? arg[e] : 0,
+                             g->type[g->out_dst[e]] };
+
+        /* A run of identical steps is one step. */
+        if (s->len > 2 && !memcmp(&s->w[s->len - 4], step, sizeof(step)))
+            continue;
+        memcpy(&s->w[s->len], step, sizeof(step));
+        s->len += 4;
     }
 }
 
@@ -935,8 +940,10 @@ test_paths__million_chain(void **state)
     for (uint32_t k = 0; k < BIG - 1; k++)
         assert_int_equal(path[k], k);
     assert_int_equal(hs_paths_group(g, &b, targets, 3, NULL, &pg), 0);
-    assert_int_equal(pg.ngroups, 3);
-    assert_int_equal(pg.groups[pg.group_of[0]].nsteps, BIG - 1);
+    /* The root alone, and the two deep nodes sharing one repeated step. */
+    assert_int_equal(pg.ngroups, 2);
+    assert_int_equal(pg.groups[pg.group_of[0]].nsteps, 1);
+    assert_int_equal(pg.groups[pg.group_of[0]].count, 2);
     hs_path_groups_release(&pg);
     hs_paths_explain_unreachable(g, &b, BIG - 1, &h);
     assert_int_equal(h.ncomp, 0);
@@ -962,35 +969,37 @@ test_paths__million_chain(void **state)
 static void
 test_paths__group_linked_list(void **state)
 {
-    /* Every node of a million-node chain is a target: a million groups,
-     * one per depth, found in linear time and memory thanks to the
-     * shared trie (a copy of each path would be 5 * 10^11 steps). */
+    /* Every node of a million-node chain is a target.  The steps down the
+     * chain are all alike, so they collapse into one repeated step: two
+     * groups (the root alone, and everyone below it), found in linear
+     * time and memory. */
     struct hs_graph *g = big_chain(0, 1);
     struct hs_bfs b;
     struct hs_path_groups pg;
     uint32_t *targets = malloc(BIG * sizeof(*targets));
-    struct hs_path_step *steps = malloc(BIG * sizeof(*steps));
+    struct hs_path_step steps[4];
 
     (void)state;
     for (uint32_t v = 0; v < BIG; v++)
         targets[v] = BIG - 1 - v;
     hs_bfs_run(g, &b);
     assert_int_equal(hs_paths_group(g, &b, targets, BIG, NULL, &pg), 0);
-    assert_int_equal(pg.ngroups, BIG);
-    assert_int_equal(pg.nshapes, BIG);
-    for (uint32_t k = 0; k < BIG; k++) {
-        /* Equal bytes and counts: ordered by example, node k. */
-        assert_int_equal(pg.groups[k].example, k);
-        assert_int_equal(pg.groups[k].nsteps, k);
-        assert_int_equal(pg.group_of[BIG - 1 - k], k);
-    }
-    assert_int_equal(hs_path_groups_steps(&pg, BIG - 1, steps), BIG - 1);
+    assert_int_equal(pg.ngroups, 2);
+    assert_int_equal(pg.groups[0].count, BIG - 1);
+    assert_int_equal(pg.groups[0].example, 1);
+    assert_int_equal(pg.groups[0].nsteps, 1);
+    assert_int_equal(pg.groups[1].count, 1);
+    assert_int_equal(pg.groups[1].example, 0);
+    assert_int_equal(pg.groups[1].nsteps, 0);
+    assert_int_equal(pg.group_of[BIG - 1], 1);
+    assert_int_equal(pg.group_of[0], 0);
+    assert_int_equal(hs_path_groups_steps(&pg, 0, steps), 1);
     assert_int_equal(steps[0].kind, HS_EDGE_ATTR);
+    assert_int_equal(steps[0].repeat, 1);
     hs_path_groups_release(&pg);
     hs_bfs_release(&b);
     hs_graph_free(g);
     free(targets);
-    free(steps);
 }
 
 static void
@@ -1377,18 +1386,38 @@ test_paths__heap_like_million(void **state)
         assert_int_equal(gr->unreachable, !hs_bfs_reached(&b, v));
         if (gr->unreachable)
             continue;
-        assert_int_equal(gr->nsteps, b.dist[v]);
         assert_true(b.dist[v] < 64);
         root = hs_bfs_path(g, &b, v, path);
         assert_int_equal(gr->root_kind, g->roots[root].kind);
         hs_path_groups_steps(&pg, pg.group_of[i], steps);
-        for (uint32_t s = 0; s < gr->nsteps; s++) {
-            const struct hs_path_step *st = &steps[s];
+        /* The path, with runs of identical steps collapsed, is the shape. */
+        {
+            uint32_t k = 0, prev[4] = { UINT32_MAX, 0, 0, 0 };
 
-            assert_int_equal(st->kind, g->out_kind[path[s]]);
-            assert_int_equal(st->type, g->type[g->out_dst[path[s]]]);
-            if (!st->wild && st->kind != HS_EDGE_CLASS)
-                assert_int_equal(st->arg, arg[path[s]]);
+            for (uint32_t s = 0; s < b.dist[v]; s++) {
+                uint32_t e = path[s], u = hs_graph_edge_src(g, e);
+                uint8_t kind = g->out_kind[e];
+                int wild = kind == HS_EDGE_ITEM || kind == HS_EDGE_OTHER ||
+                           (kind == HS_EDGE_VALUE &&
+                            g->out_off[u + 1] - g->out_off[u] > 64);
+                int named = kind == HS_EDGE_VALUE || kind == HS_EDGE_ATTR ||
+                            kind == HS_EDGE_KEY || kind == HS_EDGE_LOCAL ||
+                            kind == HS_EDGE_CLOSURE;
+                uint32_t cur[4] = { kind, (uint32_t)wild,
+                                    named && !wild ? arg[e] : 0,
+                                    g->type[g->out_dst[e]] };
+
+                if (!memcmp(cur, prev, sizeof(cur)))
+                    continue;
+                memcpy(prev, cur, sizeof(cur));
+                assert_true(k < gr->nsteps);
+                assert_int_equal(steps[k].kind, cur[0]);
+                assert_int_equal(steps[k].wild, cur[1]);
+                assert_int_equal(steps[k].arg, cur[2]);
+                assert_int_equal(steps[k].type, cur[3]);
+                k++;
+            }
+            assert_int_equal(k, gr->nsteps);
         }
     }
     hs_scc_release(&scc);
