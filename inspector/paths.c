@@ -477,9 +477,13 @@ shape_paths(const struct hs_graph *g, const struct hs_bfs *b,
             uint8_t kind;
 
             if (up == HS_BFS_NONE) {
-                w->memo[x] =
-                    shape_intern(set, HS_BFS_NONE, g->roots[b->root[x]].kind,
-                                 0, 0, g->type[x]);
+                uint8_t rk = g->roots[b->root[x]].kind;
+
+                /* Paths from different modules are different stories;
+                 * other roots group by kind and type. */
+                w->memo[x] = shape_intern(set, HS_BFS_NONE, rk, 0,
+                                          rk == HS_ROOT_MODULE ? x + 1 : 0,
+                                          g->type[x]);
                 continue;
             }
             kind = g->out_kind[e];
@@ -546,6 +550,7 @@ build_groups(struct shape_set *set, const struct group_key *unreach,
             gr->unreachable = 1;
             gr->root_kind = HS_ROOT_OTHER;
             gr->root_type = HS_BFS_NONE;
+            gr->root_node = HS_BFS_NONE;
             group_of_shape[set->nshapes] = k;
             continue;
         }
@@ -554,6 +559,8 @@ build_groups(struct shape_set *set, const struct group_key *unreach,
         top = set->shapes[s].top;
         gr->root_kind = set->shapes[top].kind;
         gr->root_type = set->shapes[top].type;
+        gr->root_node = set->shapes[top].arg ? set->shapes[top].arg - 1
+                                             : HS_BFS_NONE;
     }
     /* group_of holds each target's shape until here. */
     for (uint32_t i = 0; i < ntargets; i++) {

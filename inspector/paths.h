@@ -120,7 +120,8 @@ struct hs_path_shape {
 
 /*
  * A group of targets whose paths have the same shape: the root's kind and
- * the type of the root object, then the steps.  Targets the BFS did not
+ * the type of the root object (and which module, for module roots), then
+ * the steps.  Targets the BFS did not
  * reach form one group of their own, with `unreachable` set and no shape.
  */
 struct hs_path_group {
@@ -131,6 +132,9 @@ struct hs_path_group {
     uint32_t nsteps;    /* path length (the shape's depth) */
     uint32_t root_kind; /* enum hs_root_kind of the root */
     uint32_t root_type; /* index into g->types of the root object */
+    uint32_t root_node; /* the module, for module roots (paths from two
+                           modules never share a group); else
+                           HS_BFS_NONE */
     int unreachable;    /* the group of unreached targets */
 };
 

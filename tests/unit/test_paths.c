@@ -277,10 +277,11 @@ check_bfs(const struct hs_graph *g, const struct hs_bfs *b,
 
 /* ---- the grouping oracle -------------------------------------------------- */
 
-/* A shape as plain numbers: root kind, root type, then 4 per step. */
+/* A shape as plain numbers: root kind, root type, the module (for module
+ * roots), then 4 per step. */
 struct oshape {
     uint32_t len;
-    uint32_t w[2 + 4 * MAXN];
+    uint32_t w[3 + 4 * MAXN];
 };
 
 static void
@@ -292,6 +293,7 @@ oracle_shape(const struct hs_graph *g, const struct oracle *o,
     s->len = 0;
     s->w[s->len++] = root->kind;
     s->w[s->len++] = g->type[root->node];
+    s->w[s->len++] = root->kind == HS_ROOT_MODULE ? root->node : UINT32_MAX;
     for (uint32_t k = 1; k <= o->dist[v]; k++) {
         uint32_t e = o->seq[v][k], u = oracle_src(g, e);
         uint8_t kind = g->out_kind[e];
@@ -307,7 +309,7 @@ oracle_shape(const struct hs_graph *g, const struct oracle *o,
                              g->type[g->out_dst[e]] };
 
         /* A run of identical steps is one step. */
-        if (s->len > 2 && !memcmp(&s->w[s->len - 4], step, sizeof(step)))
+        if (s->len > 3 && !memcmp(&s->w[s->len - 4], step, sizeof(step)))
             continue;
         memcpy(&s->w[s->len], step, sizeof(step));
         s->len += 4;
@@ -402,17 +404,18 @@ check_groups(const struct hs_graph *g, const struct oracle *o,
             }
             assert_int_equal(y->root_kind, x->shape.w[0]);
             assert_int_equal(y->root_type, x->shape.w[1]);
-            assert_int_equal(y->nsteps, (x->shape.len - 2) / 4);
+            assert_int_equal(y->root_node, x->shape.w[2]);
+            assert_int_equal(y->nsteps, (x->shape.len - 3) / 4);
             assert_true(y->shape < pg->nshapes);
             assert_int_equal(pg->shapes[y->shape].depth, y->nsteps);
             assert_int_equal(hs_path_groups_steps(pg, k, steps), y->nsteps);
             for (uint32_t s = 0; s < y->nsteps; s++) {
                 const struct hs_path_step *st = &steps[s];
 
-                assert_int_equal(st->kind, x->shape.w[2 + 4 * s]);
-                assert_int_equal(st->wild, x->shape.w[3 + 4 * s]);
-                assert_int_equal(st->arg, x->shape.w[4 + 4 * s]);
-                assert_int_equal(st->type, x->shape.w[5 + 4 * s]);
+                assert_int_equal(st->kind, x->shape.w[3 + 4 * s]);
+                assert_int_equal(st->wild, x->shape.w[4 + 4 * s]);
+                assert_int_equal(st->arg, x->shape.w[5 + 4 * s]);
+                assert_int_equal(st->type, x->shape.w[6 + 4 * s]);
             }
         }
         for (uint32_t i = 0; i < nt; i++)
