@@ -20,6 +20,9 @@
 static const struct hs_cmd commands[] = {
     { "dump", cmd_dump, "run a Python program and snapshot its heap" },
     { "info", cmd_info, "metadata and totals of a snapshot" },
+    { "top", cmd_top, "the types with the most instances or memory" },
+    { "why", cmd_why, "why an object (or every object of a type) is alive" },
+    { "show", cmd_show, "one object: facts, referrers and referents" },
 };
 
 static const char *const exit_codes_help[] = {

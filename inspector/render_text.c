@@ -16,6 +16,7 @@ struct hs_table {
     size_t nrows;          /* rows in use */
     size_t alloc_cells;    /* capacity of cells */
     size_t alloc_rule;     /* capacity of rule */
+    int indent;            /* spaces before each line */
 };
 
 size_t
@@ -82,6 +83,12 @@ hs_table_rule(struct hs_table *t)
 }
 
 void
+hs_table_indent(struct hs_table *t, int n)
+{
+    t->indent = n < 0 ? 0 : n;
+}
+
+void
 hs_table_print(const struct hs_table *t, FILE *out)
 {
     size_t *width = hs_xcalloc((size_t)t->ncols, sizeof(*width));
@@ -120,7 +127,7 @@ hs_table_print(const struct hs_table *t, FILE *out)
         }
         while (line.len && line.buf[line.len - 1] == ' ')
             line.buf[--line.len] = '\0';
-        fprintf(out, "%s\n", line.buf);
+        fprintf(out, "%*s%s\n", t->indent, "", line.buf);
     }
     hs_buf_release(&line);
     free(width);

@@ -23,6 +23,9 @@ void hs_table_rowv(struct hs_table *t, ...);
 /* Appends a line of dashes across the table. */
 void hs_table_rule(struct hs_table *t);
 
+/* Indents every printed line by `n` spaces (default 0). */
+void hs_table_indent(struct hs_table *t, int n);
+
 /* Prints with columns separated by two spaces; trailing blanks trimmed. */
 void hs_table_print(const struct hs_table *t, FILE *out);
 

@@ -1,0 +1,472 @@
+/*
+ * COMMAND: why
+ * USAGE:   heapsnap why OBJ [-f FILE] [--paths N] [--full] [--json]
+ *
+ * Why is OBJ alive?  For one object: its shortest retention path from the
+ * roots, every step labelled, preferring user-level roots (module globals,
+ * thread locals) over interpreter internals and both over references from
+ * outside the heap; or, for an object no root reaches, the reference cycle
+ * that holds it.  For a type: its instances grouped by the shape of their
+ * paths, biggest group first, one example each.
+ */
+#include "heapsnap.h"
+#include "naming.h"
+#include "objspec.h"
+#include "paths.h"
+#include "render_json.h"
+#include "render_path.h"
+#include "scc.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const why_usage[] = {
+    "usage: heapsnap why OBJ [-f FILE] [--paths N] [--full] [--json]",
+    "",
+    "Explains why OBJ is alive: the shortest chain of references from a",
+    "root (a module, a thread's local variable, ...) to it, every step",
+    "labelled.  OBJ is an address (0x7f...), a decimal address, an object",
+    "id (@1234) or a type name (Foo, module.Foo): for a type, its instances",
+    "are grouped by the shape of their paths, biggest group first.",
+    NULL,
+};
+
+/* Paths longer than this are cut in the middle unless --full. */
+#define WHY_MAX_STEPS 12
+
+struct why {
+    struct hs_graph *g;
+    struct hs_naming *names;
+    struct hs_bfs bfs;
+    int full;          /* print whole paths */
+    int npaths;        /* groups to show for a type */
+    struct hs_json *json; /* the document, with --json */
+};
+
+static const char *
+describe_root_kind(enum hs_root_kind k)
+{
+    switch (k) {
+    case HS_ROOT_MODULE:
+        return "a module in sys.modules";
+    case HS_ROOT_FRAME:
+        return "a running frame";
+    case HS_ROOT_THREAD:
+        return "per-thread interpreter state";
+    case HS_ROOT_SYS:
+    case HS_ROOT_BUILTINS:
+    case HS_ROOT_GC:
+        return "interpreter state";
+    case HS_ROOT_INTERNED:
+        return "the interned-string table";
+    case HS_ROOT_STATIC:
+        return "statically allocated or immortal, never freed";
+    case HS_ROOT_EXTERNAL:
+        return "references from outside the Python heap: C code or a "
+               "refcount leak";
+    default:
+        return "a root";
+    }
+}
+
+/* "LeakedRequest @0x7f3a2c1d5e10 (48 B)" */
+static void
+headline(struct why *w, uint32_t v, struct hs_buf *out)
+{
+    char size[32];
+
+    hs_naming_object(w->names, v, 0, out);
+    hs_buf_addf(out, " @0x%" PRIx64 " (%s)", w->g->address[v],
+                hs_human_size(w->g->size[v], size, sizeof(size)));
+}
+
+static struct hs_json *
+json_node(struct why *w, uint32_t v)
+{
+    struct hs_json *o = hs_json_object();
+    struct hs_objfacts f;
+    char name[256];
+
+    hs_json_set_int(o, "id", hs_graph_object_id(v));
+    hs_json_set_addr(o, "address", w->g->address[v]);
+    hs_json_set_str(o, "type", hs_naming_type(w->g, v, 1, name, sizeof(name)));
+    hs_json_set_int(o, "size", (int64_t)w->g->size[v]);
+    if (hs_naming_facts(w->names, v, &f) == 0) {
+        if (f.value)
+            hs_json_set_str(o, "value", f.value);
+        if (f.length >= 0)
+            hs_json_set_int(o, "length", f.length);
+        hs_objfacts_release(&f);
+    }
+    return o;
+}
+
+static struct hs_json *
+json_root(struct why *w, uint32_t r)
+{
+    struct hs_json *o = hs_json_object();
+    struct hs_rootinfo ri;
+    struct hs_buf b = HS_BUF_INIT;
+
+    hs_json_set_str(o, "kind",
+                    hs_root_kind_name((enum hs_root_kind)w->g->roots[r].kind));
+    hs_naming_root(w->names, r, &b);
+    hs_json_set_str(o, "description", b.buf);
+    hs_buf_release(&b);
+    if (hs_naming_rootinfo(w->names, r, &ri) == 0) {
+        hs_json_set_str(o, "label", ri.label);
+        if (ri.thread || ri.thread_ident >= 0) {
+            hs_json_set_str(o, "thread", ri.thread);
+            hs_json_set_str(o, "function", ri.function);
+            hs_json_set_str(o, "file", ri.file);
+            if (ri.line >= 0)
+                hs_json_set_int(o, "line", ri.line);
+        }
+    }
+    hs_rootinfo_release(&ri);
+    hs_json_set(o, "object", json_node(w, w->g->roots[r].node));
+    return o;
+}
+
+/* "2 CycleNode objects" or "3 objects (2 CycleNode, 1 dict)". */
+static void
+describe_members(struct why *w, const uint32_t *members, uint32_t n,
+                 struct hs_buf *out)
+{
+    uint32_t types[3], counts[3], ntypes = 0, other = 0;
+
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t t = w->g->type[members[i]], k;
+
+        for (k = 0; k < ntypes && types[k] != t; k++)
+            ;
+        if (k < ntypes) {
+            counts[k]++;
+        } else if (ntypes < 3) {
+            types[ntypes] = t;
+            counts[ntypes++] = 1;
+        } else {
+            other++;
+        }
+    }
+    if (ntypes == 1 && !other) {
+        hs_buf_addf(out, "%u %s object%s", n, w->g->types[types[0]].name,
+                    n == 1 ? "" : "s");
+        return;
+    }
+    hs_buf_addf(out, "%u objects (", n);
+    for (uint32_t k = 0; k < ntypes; k++)
+        hs_buf_addf(out, "%s%u %s", k ? ", " : "", counts[k],
+                    w->g->types[types[k]].name);
+    if (other)
+        hs_buf_addf(out, ", %u more", other);
+    hs_buf_addch(out, ')');
+}
+
+/* OBJ no root reaches: the cycles that hold it. */
+static void
+why_unreachable(struct why *w, uint32_t v, struct hs_json *doc)
+{
+    struct hs_unreach_holders h;
+    struct hs_json *cycles = hs_json_array();
+    struct hs_buf b = HS_BUF_INIT;
+    char size[32];
+
+    hs_paths_explain_unreachable(w->g, &w->bfs, v, &h);
+    headline(w, v, &b);
+    if (!doc)
+        printf("%s is unreachable", b.buf);
+    for (uint32_t c = 0; c < h.ncomp; c++) {
+        const uint32_t *m = h.members + h.off[c];
+        uint32_t n = h.off[c + 1] - h.off[c];
+        int inside = 0;
+        struct hs_json *jc = hs_json_object();
+
+        for (uint32_t i = 0; i < n; i++)
+            inside |= m[i] == v;
+        hs_buf_reset(&b);
+        describe_members(w, m, n, &b);
+        hs_json_set_bool(jc, "cycle", (h.flags[c] & HS_SCC_CYCLE) != 0);
+        hs_json_set_bool(jc, "contains_object", inside);
+        hs_json_set_int(jc, "members", n);
+        hs_json_set_int(jc, "bytes", (int64_t)h.bytes[c]);
+        hs_json_set_str(jc, "description", b.buf);
+        hs_json_set_bool(jc, "has_del", (h.flags[c] & HS_SCC_HAS_DEL) != 0);
+        hs_json_push(cycles, jc);
+        if (doc)
+            continue;
+        printf("%s", c ? ";\n  also " : ": ");
+        if (h.flags[c] & HS_SCC_CYCLE)
+            printf("%s a reference cycle of %s, %s, awaiting the cyclic gc",
+                   inside ? "in" : "held by", b.buf,
+                   hs_human_size(h.bytes[c], size, sizeof(size)));
+        else
+            printf("held by %s that nothing in the snapshot holds (a "
+                   "reference the snapshot does not show)",
+                   b.buf);
+        if (h.flags[c] & HS_SCC_HAS_DEL)
+            printf(" (a member's type defines __del__)");
+    }
+    if (!doc)
+        printf("%s\n", h.ncomp ? "." : ": nothing in the snapshot holds it.");
+    if (doc) {
+        hs_json_set_str(doc, "reason", "unreachable");
+        hs_json_set(doc, "held_by", cycles);
+    } else {
+        hs_json_free(cycles);
+    }
+    hs_unreach_holders_release(&h);
+    hs_buf_release(&b);
+}
+
+static void
+why_one(struct why *w, uint32_t v, struct hs_json *doc)
+{
+    struct hs_graph *g = w->g;
+    struct hs_buf b = HS_BUF_INIT;
+    uint32_t *edges, r, d;
+    const struct hs_root *root;
+
+    if (doc)
+        hs_json_set(doc, "object", json_node(w, v));
+    if (!hs_bfs_reached(&w->bfs, v)) {
+        why_unreachable(w, v, doc);
+        return;
+    }
+    d = w->bfs.dist[v];
+    edges = hs_xmalloc(hs_st_mult(d ? d : 1, sizeof(*edges)));
+    r = hs_bfs_path(g, &w->bfs, v, edges);
+    root = &g->roots[r];
+    if (doc) {
+        struct hs_json *steps = hs_json_array();
+
+        hs_json_set_str(doc, "reason", d ? "path" : "root");
+        hs_json_set(doc, "root", json_root(w, r));
+        for (uint32_t i = 0; i < d; i++) {
+            struct hs_json *s = hs_json_object();
+
+            hs_buf_reset(&b);
+            hs_naming_edge(w->names, edges[i], &b);
+            hs_json_set_str(s, "kind",
+                            hs_naming_kind(w->names, g->out_kind[edges[i]]));
+            hs_json_set_str(s, "label", b.buf);
+            hs_json_set(s, "to", json_node(w, g->out_dst[edges[i]]));
+            hs_json_push(steps, s);
+        }
+        hs_json_set(doc, "path", steps);
+        hs_buf_reset(&b);
+        hs_render_path(w->names, r, edges, d, 0, &b);
+        hs_json_set_str(doc, "text", b.buf);
+    } else if (d == 0) {
+        headline(w, v, &b);
+        printf("%s is a root: ", b.buf);
+        hs_buf_reset(&b);
+        hs_naming_root(w->names, r, &b);
+        if (root->kind == HS_ROOT_EXTERNAL)
+            printf("held by %s (C code or a refcount leak).\n", b.buf);
+        else
+            printf("%s (%s).\n", b.buf,
+                   describe_root_kind((enum hs_root_kind)root->kind));
+    } else {
+        headline(w, v, &b);
+        printf("%s is alive because:\n", b.buf);
+        hs_buf_reset(&b);
+        hs_render_path(w->names, r, edges, d, w->full ? 0 : WHY_MAX_STEPS,
+                       &b);
+        printf("  %s\n", b.buf);
+        printf("  root: %s\n",
+               describe_root_kind((enum hs_root_kind)root->kind));
+    }
+    free(edges);
+    hs_buf_release(&b);
+}
+
+/* The example path of a group: one line. */
+static void
+example_path(struct why *w, uint32_t v, struct hs_buf *out)
+{
+    uint32_t d = w->bfs.dist[v], r;
+    uint32_t *edges = hs_xmalloc(hs_st_mult(d ? d : 1, sizeof(*edges)));
+
+    r = hs_bfs_path(w->g, &w->bfs, v, edges);
+    hs_render_path(w->names, r, edges, d, w->full ? 0 : WHY_MAX_STEPS, out);
+    free(edges);
+}
+
+static int
+why_many(struct why *w, const struct hs_objset *set, const char *spec,
+         struct hs_json *doc)
+{
+    struct hs_graph *g = w->g;
+    struct hs_path_groups pg;
+    struct hs_path_step *steps = NULL;
+    size_t steps_alloc = 0;
+    struct hs_buf b = HS_BUF_INIT;
+    struct hs_json *groups = hs_json_array();
+    uint64_t total = 0;
+    uint32_t shown = 0, more = 0, more_count = 0;
+    char size[32], size2[32], count[32], name[256];
+
+    if (hs_paths_group(g, &w->bfs, set->nodes, set->n, NULL, &pg) < 0) {
+        hs_json_free(groups);
+        return -1;
+    }
+    for (uint32_t i = 0; i < set->n; i++)
+        total += g->size[set->nodes[i]];
+    if (doc) {
+        hs_json_set_str(doc, "query", spec);
+        if (set->is_type)
+            hs_json_set_str(doc, "type",
+                            hs_type_display_name(&g->types[set->type], name,
+                                                 sizeof(name)));
+        hs_json_set_int(doc, "count", set->n);
+        hs_json_set_int(doc, "bytes", (int64_t)total);
+    } else {
+        printf("%s %s object%s (%s) %s alive because:\n",
+               hs_group_digits(set->n, count, sizeof(count)),
+               set->is_type ? g->types[set->type].name : spec,
+               set->n == 1 ? "" : "s",
+               hs_human_size(total, size, sizeof(size)),
+               set->n == 1 ? "is" : "are");
+    }
+    for (uint32_t k = 0; k < pg.ngroups; k++) {
+        const struct hs_path_group *gr = &pg.groups[k];
+        double share = total ? 100.0 * (double)gr->bytes / (double)total : 0;
+
+        if ((int)shown >= w->npaths) {
+            more++;
+            more_count += gr->count;
+            continue;
+        }
+        shown++;
+        hs_buf_reset(&b);
+        if (!gr->unreachable) {
+            HS_ALLOC_GROW(steps, (size_t)gr->nsteps + 1, steps_alloc);
+            hs_path_groups_steps(&pg, k, steps);
+            hs_render_shape(w->names, gr, steps, &b);
+        }
+        if (doc) {
+            struct hs_json *jg = hs_json_object();
+            struct hs_buf ex = HS_BUF_INIT;
+
+            hs_json_set_int(jg, "count", gr->count);
+            hs_json_set_int(jg, "bytes", (int64_t)gr->bytes);
+            hs_json_set_num(jg, "share", share / 100.0);
+            hs_json_set_bool(jg, "unreachable", gr->unreachable);
+            if (!gr->unreachable) {
+                hs_json_set_str(jg, "shape", b.buf);
+                hs_json_set_str(jg, "root_kind",
+                                hs_root_kind_name(
+                                    (enum hs_root_kind)gr->root_kind));
+                example_path(w, gr->example, &ex);
+            }
+            {
+                struct hs_json *e = json_node(w, gr->example);
+
+                if (!gr->unreachable)
+                    hs_json_set_str(e, "path", ex.buf);
+                hs_json_set(jg, "example", e);
+            }
+            hs_buf_release(&ex);
+            hs_json_push(groups, jg);
+            continue;
+        }
+        printf("\n  %s object%s, %s (%.1f%%)",
+               hs_group_digits(gr->count, count, sizeof(count)),
+               gr->count == 1 ? "" : "s",
+               hs_human_size(gr->bytes, size, sizeof(size)), share);
+        if (gr->unreachable) {
+            printf(": unreachable (cyclic garbage awaiting the collector; "
+                   "'heapsnap why @%" PRId64 "' names the cycle)\n",
+                   hs_graph_object_id(gr->example));
+            continue;
+        }
+        printf(" via:\n    %s\n", b.buf);
+        hs_buf_reset(&b);
+        example_path(w, gr->example, &b);
+        printf("    e.g. @0x%" PRIx64 " (%s): %s\n", g->address[gr->example],
+               hs_human_size(g->size[gr->example], size2, sizeof(size2)),
+               b.buf);
+    }
+    if (doc) {
+        hs_json_set(doc, "groups", groups);
+        hs_json_set_int(doc, "groups_not_shown", more);
+    } else {
+        hs_json_free(groups);
+        if (more)
+            printf("\n  and %u more group%s (%s objects); --paths N shows "
+                   "more\n",
+                   more, more == 1 ? "" : "s",
+                   hs_group_digits(more_count, count, sizeof(count)));
+    }
+    free(steps);
+    hs_buf_release(&b);
+    hs_path_groups_release(&pg);
+    return 0;
+}
+
+int
+cmd_why(int argc, const char **argv)
+{
+    const char *file = NULL;
+    int json = 0, full = 0, npaths = 5;
+    const struct hs_option opts[] = {
+        HS_OPT_FILE(&file),
+        { HS_OPT_INT, 0, "paths", &npaths, "N",
+          "for a type: how many path groups to show (default 5)", NULL },
+        { HS_OPT_FLAG, 0, "full", &full, NULL,
+          "print long paths whole instead of cutting the middle", NULL },
+        HS_OPT_JSON(&json),
+        { HS_OPT_END, 0, NULL, NULL, NULL, NULL, NULL },
+    };
+    struct hs_snapshot *snap = NULL;
+    struct hs_objset set = { NULL, 0, 0, 0 };
+    struct why w;
+    char *path = NULL;
+    int n, rc = HS_EXIT_OK;
+
+    memset(&w, 0, sizeof(w));
+    n = hs_parse_options(argc, argv, opts, why_usage, 0);
+    if (n < 0)
+        return n == -2 ? HS_EXIT_OK : HS_EXIT_USAGE;
+    if (n != 1) {
+        hs_usage_error("why", n ? "one object at a time, please"
+                                : "which object? (an address, @id or a "
+                                  "type name)");
+        return HS_EXIT_USAGE;
+    }
+    if (npaths < 1) {
+        hs_usage_error("why", "--paths must be at least 1");
+        return HS_EXIT_USAGE;
+    }
+    w.full = full;
+    w.npaths = npaths;
+    path = hs_snapshot_pick(file);
+    if (!path || !(snap = hs_snapshot_open(path, HS_SNAP_READONLY)) ||
+        !(w.g = hs_graph_load(snap)) ||
+        hs_objspec_resolve(w.g, argv[0], &set) < 0 ||
+        !(w.names = hs_naming_new(w.g))) {
+        rc = hs_error_status();
+        goto cleanup;
+    }
+    hs_bfs_run(w.g, &w.bfs);
+    w.json = json ? hs_json_object() : NULL;
+    if (!set.is_type && set.n == 1) {
+        why_one(&w, set.nodes[0], w.json);
+    } else if (why_many(&w, &set, argv[0], w.json) < 0) {
+        rc = hs_error_status();
+        goto cleanup;
+    }
+    if (w.json && hs_json_print(w.json, stdout) < 0)
+        rc = hs_error_status();
+cleanup:
+    hs_json_free(w.json);
+    hs_naming_free(w.names);
+    hs_bfs_release(&w.bfs);
+    hs_objset_release(&set);
+    hs_graph_free(w.g);
+    hs_snapshot_close(snap);
+    free(path);
+    return rc;
+}

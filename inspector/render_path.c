@@ -1,0 +1,201 @@
+/*
+ * render_path.c: paths and path shapes as text (render_path.h).  A path is
+ * first turned into tokens (a label and the type it leads to), the
+ * shortenings are applied to the token list, then the tokens are printed.
+ * Cost: one label lookup per step shown.
+ */
+#include "render_path.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct token {
+    char *label;   /* ".name", "['k']", "[3]" (malloc'd) */
+    char *type;    /* type of what the step leads to (malloc'd) */
+    int repeat;    /* shapes: the step repeats */
+};
+
+struct tokens {
+    struct token *v;
+    size_t n, alloc;
+};
+
+static void
+push(struct tokens *t, char *label, char *type, int repeat)
+{
+    HS_ALLOC_GROW(t->v, t->n + 1, t->alloc);
+    t->v[t->n].label = label;
+    t->v[t->n].type = type;
+    t->v[t->n].repeat = repeat;
+    t->n++;
+}
+
+static void
+tokens_release(struct tokens *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        free(t->v[i].label);
+        free(t->v[i].type);
+    }
+    free(t->v);
+}
+
+/* "['name']" with an identifier inside: returns a malloc'd ".name". */
+static char *
+key_as_attribute(const char *label)
+{
+    size_t len = strlen(label);
+
+    if (len < 5 || label[0] != '[' || label[1] != '\'' ||
+        label[len - 1] != ']' || label[len - 2] != '\'')
+        return NULL;
+    if (!isalpha((unsigned char)label[2]) && label[2] != '_')
+        return NULL;
+    for (size_t i = 2; i < len - 2; i++) {
+        if (!isalnum((unsigned char)label[i]) && label[i] != '_')
+            return NULL;
+    }
+    return hs_xasprintf(".%.*s", (int)(len - 4), label + 2);
+}
+
+/* The two shortenings of render_path.h, in place. */
+static void
+shorten(struct tokens *t)
+{
+    size_t out = 0;
+
+    for (size_t i = 0; i < t->n; i++) {
+        struct token *a = &t->v[i];
+        char *attr;
+
+        if (!a->repeat && !strcmp(a->label, ".__dict__") && i + 1 < t->n &&
+            !t->v[i + 1].repeat &&
+            (attr = key_as_attribute(t->v[i + 1].label))) {
+            free(a->label);
+            free(a->type);
+            free(t->v[i + 1].label);
+            t->v[out].label = attr;
+            t->v[out].type = t->v[i + 1].type;
+            t->v[out].repeat = 0;
+            out++;
+            i++;
+            continue;
+        }
+        if (!a->repeat && !strcmp(a->label, ".__closure__") &&
+            i + 2 < t->n && !strncmp(t->v[i + 1].label, "closure ", 8) &&
+            !strcmp(t->v[i + 2].label, ".cell_contents") &&
+            !t->v[i + 1].repeat && !t->v[i + 2].repeat) {
+            free(a->label);
+            free(a->type);
+            free(t->v[i + 1].type);
+            free(t->v[i + 2].label);
+            t->v[out].label = t->v[i + 1].label;
+            t->v[out].type = t->v[i + 2].type;
+            t->v[out].repeat = 0;
+            out++;
+            i += 2;
+            continue;
+        }
+        t->v[out++] = *a;
+    }
+    t->n = out;
+}
+
+static void
+print_tokens(const struct tokens *t, uint32_t max_steps, struct hs_buf *out)
+{
+    size_t skip_from = t->n, skip_to = t->n;
+
+    if (max_steps && t->n > max_steps) {
+        skip_from = max_steps / 2;
+        skip_to = t->n - (max_steps - max_steps / 2);
+    }
+    for (size_t i = 0; i < t->n; i++) {
+        if (i == skip_from) {
+            hs_buf_addf(out, " \xE2\x80\xA6 %zu more steps \xE2\x80\xA6",
+                        skip_to - skip_from);
+            i = skip_to - 1;
+            continue;
+        }
+        if (t->v[i].repeat)
+            hs_buf_addf(out, " (%s " HS_ARROW " %s)+", t->v[i].label,
+                        t->v[i].type);
+        else
+            hs_buf_addf(out, " %s " HS_ARROW " %s", t->v[i].label,
+                        t->v[i].type);
+    }
+}
+
+void
+hs_render_path_start(struct hs_naming *n, uint32_t r, struct hs_buf *out)
+{
+    const struct hs_graph *g = hs_naming_graph(n);
+    const struct hs_root *root = &g->roots[r];
+    char name[256];
+
+    if (root->kind == HS_ROOT_MODULE) {
+        hs_naming_object(n, root->node, 0, out);
+        return;
+    }
+    hs_naming_root(n, r, out);
+    /* A 3.8-3.10 frame root is the frame object: its locals follow as
+     * steps.  Other roots hold the object the path starts at. */
+    if (root->kind == HS_ROOT_FRAME &&
+        !strcmp(hs_graph_type_of(g, root->node)->name, "frame"))
+        return;
+    hs_buf_addf(out, " " HS_ARROW " %s",
+                hs_naming_type(g, root->node, 0, name, sizeof(name)));
+}
+
+void
+hs_render_path(struct hs_naming *n, uint32_t r, const uint32_t *edges,
+               uint32_t nedges, uint32_t max_steps, struct hs_buf *out)
+{
+    struct tokens t = { NULL, 0, 0 };
+    struct hs_buf label = HS_BUF_INIT;
+    char name[256];
+
+    hs_render_path_start(n, r, out);
+    for (uint32_t i = 0; i < nedges; i++) {
+        hs_buf_reset(&label);
+        hs_naming_edge(n, edges[i], &label);
+        push(&t, hs_xstrdup(label.buf),
+             hs_xstrdup(hs_naming_type(hs_naming_graph(n),
+                                       hs_naming_graph(n)->out_dst[edges[i]], 0,
+                                       name, sizeof(name))),
+             0);
+    }
+    shorten(&t);
+    print_tokens(&t, max_steps, out);
+    tokens_release(&t);
+    hs_buf_release(&label);
+}
+
+void
+hs_render_shape(struct hs_naming *n, const struct hs_path_group *grp,
+                const struct hs_path_step *steps, struct hs_buf *out)
+{
+    const struct hs_graph *g = hs_naming_graph(n);
+    struct tokens t = { NULL, 0, 0 };
+    struct hs_buf label = HS_BUF_INIT;
+
+    if (grp->root_node != HS_BFS_NONE)
+        hs_naming_object(n, grp->root_node, 0, out);
+    else if (grp->root_kind == HS_ROOT_MODULE)
+        hs_buf_adds(out, "module");
+    else
+        hs_buf_addf(out, "%s root " HS_ARROW " %s",
+                    hs_root_kind_name((enum hs_root_kind)grp->root_kind),
+                    g->types[grp->root_type].name);
+    for (uint32_t i = 0; i < grp->nsteps; i++) {
+        hs_buf_reset(&label);
+        hs_naming_step(n, steps[i].kind, steps[i].arg, steps[i].wild, &label);
+        push(&t, hs_xstrdup(label.buf),
+             hs_xstrdup(g->types[steps[i].type].name), steps[i].repeat);
+    }
+    shorten(&t);
+    print_tokens(&t, 0, out);
+    tokens_release(&t);
+    hs_buf_release(&label);
+}
