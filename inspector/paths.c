@@ -121,7 +121,8 @@ struct shape {
     uint32_t type;    /* type of the object reached */
     uint8_t kind;     /* edge kind, or root kind at the top */
     uint8_t wild;     /* position wildcarded */
-    uint8_t repeat;   /* the step was taken several times in a row */
+    uint8_t repeat;   /* 1: this step was taken several times in a row;
+                         2: this step and the one before it were */
     uint32_t depth;   /* steps from the top */
     uint32_t top;     /* the top shape above it (itself at the top) */
     uint32_t count;   /* targets ending here */
@@ -196,6 +197,14 @@ shape_set_grow(struct shape_set *s)
     }
 }
 
+static int
+same_step(const struct shape *p, uint8_t kind, uint8_t wild, uint32_t arg,
+          uint32_t type)
+{
+    return p->kind == kind && p->wild == wild && p->arg == arg &&
+           p->type == type;
+}
+
 /* The shape extending `parent` by one step, created on first use.  O(1)
  * expected. */
 static uint32_t
@@ -205,13 +214,25 @@ shape_intern(struct shape_set *s, uint32_t parent, uint8_t kind, uint8_t wild,
     uint32_t j = (uint32_t)shape_hash(parent, kind, wild, arg, type) & s->mask;
     struct shape *p;
 
-    /* The same step again (down a linked list): the same shape. */
+    /* Down a linked list the same step comes again: the same shape, so
+     * every node of the list shares one.  Period 1 (x x) and period 2
+     * (a b a b: an instance dict in between, on 3.8-3.10) are recognised;
+     * only steps count, never the root. */
     if (parent != HS_BFS_NONE && s->shapes[parent].parent != HS_BFS_NONE) {
+        uint32_t gp = s->shapes[parent].parent, ggp;
+
         p = &s->shapes[parent];
-        if (p->kind == kind && p->wild == wild && p->arg == arg &&
-            p->type == type) {
-            p->repeat = 1;
+        if (same_step(p, kind, wild, arg, type)) {
+            if (!p->repeat)
+                p->repeat = 1;
             return parent;
+        }
+        ggp = s->shapes[gp].parent;
+        if (ggp != HS_BFS_NONE && s->shapes[ggp].parent != HS_BFS_NONE &&
+            same_step(&s->shapes[gp], kind, wild, arg, type) &&
+            same_step(&s->shapes[ggp], p->kind, p->wild, p->arg, p->type)) {
+            s->shapes[gp].repeat = 2;
+            return gp;
         }
     }
     for (; s->slot[j] != HS_BFS_NONE; j = (j + 1) & s->mask) {

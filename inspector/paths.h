@@ -95,7 +95,9 @@ struct hs_path_step {
     uint8_t kind;   /* enum hs_edge_kind */
     uint8_t wild;   /* 1: the position was wildcarded ([*]) */
     uint8_t repeat; /* 1: paths through this shape may take the step
-                       several times in a row ("(.next -> Node)+") */
+                       several times in a row ("(.next -> Node)+");
+                       2: the same for this step and the one before it
+                       together ("(.__dict__ -> dict ['next'] -> Node)+") */
 };
 
 /* Out-degree above which a dict is a collection: its keys are data. */
@@ -104,7 +106,9 @@ struct hs_path_step {
 /*
  * A run of identical steps (the same kind, name and type several times in
  * a row, as down a linked list) is one step with `repeat` set, so every
- * node of a linked list shares one shape rather than one per depth.
+ * node of a linked list shares one shape rather than one per depth; a run
+ * of an identical pair of steps (a linked list through instance dicts) is
+ * the pair, marked on its second step.
  *
  * Shapes form a trie: a shape is its parent's shape plus one step.  A top
  * shape (parent HS_BFS_NONE, depth 0) is a root: step.kind holds the

@@ -13,7 +13,8 @@
 struct token {
     char *label;   /* ".name", "['k']", "[3]" (malloc'd) */
     char *type;    /* type of what the step leads to (malloc'd) */
-    int repeat;    /* shapes: the step repeats */
+    int repeat;    /* shapes: 1 the step repeats, 2 it and the one before
+                      it repeat together */
 };
 
 struct tokens {
@@ -70,14 +71,17 @@ shorten(struct tokens *t)
         char *attr;
 
         if (!a->repeat && !strcmp(a->label, ".__dict__") && i + 1 < t->n &&
-            !t->v[i + 1].repeat &&
+            t->v[i + 1].repeat != 1 &&
             (attr = key_as_attribute(t->v[i + 1].label))) {
+            /* A repeated pair becomes one repeated step. */
+            int repeat = t->v[i + 1].repeat ? 1 : 0;
+
             free(a->label);
             free(a->type);
             free(t->v[i + 1].label);
             t->v[out].label = attr;
             t->v[out].type = t->v[i + 1].type;
-            t->v[out].repeat = 0;
+            t->v[out].repeat = repeat;
             out++;
             i++;
             continue;
@@ -118,12 +122,14 @@ print_tokens(const struct tokens *t, uint32_t max_steps, struct hs_buf *out)
             i = skip_to - 1;
             continue;
         }
-        if (t->v[i].repeat)
-            hs_buf_addf(out, " (%s " HS_ARROW " %s)+", t->v[i].label,
-                        t->v[i].type);
-        else
-            hs_buf_addf(out, " %s " HS_ARROW " %s", t->v[i].label,
-                        t->v[i].type);
+        {
+            int opens = t->v[i].repeat == 1 ||
+                        (i + 1 < t->n && t->v[i + 1].repeat == 2);
+            int closes = t->v[i].repeat != 0;
+
+            hs_buf_addf(out, " %s%s " HS_ARROW " %s%s", opens ? "(" : "",
+                        t->v[i].label, t->v[i].type, closes ? ")+" : "");
+        }
     }
 }
 
