@@ -23,6 +23,7 @@ static const struct hs_cmd commands[] = {
     { "top", cmd_top, "the types with the most instances or memory" },
     { "why", cmd_why, "why an object (or every object of a type) is alive" },
     { "show", cmd_show, "one object: facts, referrers and referents" },
+    { "cycles", cmd_cycles, "reference cycles, biggest first" },
 };
 
 static const char *const exit_codes_help[] = {

@@ -137,7 +137,7 @@ group_members(struct hs_scc *s)
  */
 static void
 fill_info(const struct hs_graph *g, const struct hs_bfs *reach,
-          struct hs_scc *s)
+          const uint8_t *kind, const uint8_t *is_class, struct hs_scc *s)
 {
     uint8_t *modtype = hs_xcalloc(g->ntypes ? g->ntypes : 1, 1);
     uint8_t *is_type_node = hs_xcalloc(s->n ? s->n : 1, 1);
@@ -163,10 +163,11 @@ fill_info(const struct hs_graph *g, const struct hs_bfs *reach,
             in->flags &= ~HS_SCC_UNREACHABLE;
         if (g->flags[v] & HS_OBJ_HAS_DEL)
             in->flags |= HS_SCC_HAS_DEL;
-        if ((g->type[v] < g->ntypes && modtype[g->type[v]]) || is_type_node[v])
+        if ((g->type[v] < g->ntypes && modtype[g->type[v]]) ||
+            is_type_node[v] || (is_class && (is_class[v / 8] >> (v % 8)) & 1))
             in->nmodule_type++;
         for (uint32_t e = g->out_off[v]; e < g->out_off[v + 1]; e++) {
-            if (g->out_dst[e] == v && hs_graph_retains(g, g->out_kind[e]))
+            if (g->out_dst[e] == v && hs_graph_retains(g, kind[e]))
                 in->flags |= HS_SCC_SELF_LOOP | HS_SCC_CYCLE;
         }
     }
@@ -184,7 +185,67 @@ hs_scc_run(const struct hs_graph *g, const struct hs_bfs *reach,
     out->ncomp = scc_pearce(g->n, g->out_off, g->out_dst, g->out_kind,
                             g->retains, out->comp);
     group_members(out);
-    fill_info(g, reach, out);
+    fill_info(g, reach, g->out_kind, NULL, out);
+}
+
+void
+hs_scc_run_data(const struct hs_graph *g, const struct hs_bfs *reach,
+                struct hs_scc *out)
+{
+    uint8_t *kind = hs_xmalloc(g->m ? g->m : 1);
+    uint8_t *modular = hs_xcalloc((size_t)g->n / 8 + 1, 1);
+
+    /* Modules, and the dicts a module holds as attributes (its __dict__). */
+    for (uint32_t v = 0; v < g->n; v++) {
+        const struct hs_type *t = hs_graph_type_of(g, v);
+
+        if (strcmp(t->name, "module") ||
+            (t->module && strcmp(t->module, "builtins")))
+            continue;
+        modular[v / 8] |= (uint8_t)(1u << (v % 8));
+        for (uint32_t e = g->out_off[v]; e < g->out_off[v + 1]; e++) {
+            uint32_t d = g->out_dst[e];
+
+            if (g->out_kind[e] == HS_EDGE_ATTR &&
+                !strcmp(hs_graph_type_of(g, d)->name, "dict"))
+                modular[d / 8] |= (uint8_t)(1u << (d % 8));
+        }
+    }
+    for (uint32_t e = 0; e < g->m; e++) {
+        uint32_t d = g->out_dst[e];
+
+        kind[e] = g->out_kind[e] == HS_EDGE_CLASS ||
+                          (modular[d / 8] & (1u << (d % 8)))
+                      ? HS_EDGE_WEAK
+                      : g->out_kind[e];
+    }
+    /* Classes, whatever their metaclass: a class's __mro__ is a tuple
+     * whose first item is the class itself.  Reuses the bitmap. */
+    memset(modular, 0, (size_t)g->n / 8 + 1);
+    for (uint32_t t = 0; t < g->n; t++) {
+        uint32_t cls;
+
+        if (g->out_off[t] == g->out_off[t + 1] ||
+            g->out_kind[g->out_off[t]] != HS_EDGE_ITEM ||
+            strcmp(hs_graph_type_of(g, t)->name, "tuple"))
+            continue;
+        cls = g->out_dst[g->out_off[t]];
+        for (uint32_t e = g->out_off[cls]; e < g->out_off[cls + 1]; e++) {
+            if (g->out_dst[e] == t && g->out_kind[e] == HS_EDGE_ATTR) {
+                modular[cls / 8] |= (uint8_t)(1u << (cls % 8));
+                break;
+            }
+        }
+    }
+    memset(out, 0, sizeof(*out));
+    out->n = g->n;
+    out->comp = hs_xmalloc(hs_st_mult(g->n ? g->n : 1, 4));
+    out->ncomp = scc_pearce(g->n, g->out_off, g->out_dst, kind, g->retains,
+                            out->comp);
+    group_members(out);
+    fill_info(g, reach, kind, modular, out);
+    free(kind);
+    free(modular);
 }
 
 void

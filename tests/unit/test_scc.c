@@ -428,6 +428,82 @@ test_scc__huge_fan_in(void **state)
     free(dst);
 }
 
+/* Sets node v's type to a new type named `name` (module `mod`). */
+static void
+set_type(struct hs_graph *g, uint32_t v, const char *name, const char *mod)
+{
+    uint32_t t;
+
+    for (t = 0; t < g->ntypes; t++) {
+        if (!strcmp(g->types[t].name, name))
+            break;
+    }
+    if (t == g->ntypes) {
+        g->types = hs_xrealloc(g->types, (g->ntypes + 1) * sizeof(*g->types));
+        memset(&g->types[t], 0, sizeof(g->types[t]));
+        g->types[t].name = hs_xstrdup(name);
+        g->types[t].module = hs_xstrdup(mod);
+        g->types[t].node = UINT32_MAX;
+        g->ntypes++;
+    }
+    g->type[v] = t;
+}
+
+static void
+test_scc__data_cycles(void **state)
+{
+    /*
+     * 0 module M --attr--> 1 dict D (its __dict__) --value--> 2 A;
+     * 2 A --class--> 3 T; 3 T --attr--> 4 tuple MRO --item--> 3 T;
+     * 3 T --attr--> 5 dict TD --value--> 6 function F --attr--> 1 D
+     * (__globals__); 2 A --attr--> 7 list L --item--> 2 A.
+     * Over all references, A, T, TD, F, D and L are one component with M's
+     * dict.  Over data references: {A, L} is a cycle without classes or
+     * modules; {T, MRO} is a cycle that holds a class; D and F are alone.
+     */
+    const uint32_t src[] = { 0, 1, 2, 3, 4, 3, 5, 6, 2, 7 };
+    const uint32_t dst[] = { 1, 2, 3, 4, 3, 5, 6, 1, 7, 2 };
+    const uint8_t kind[] = { HS_EDGE_ATTR,  HS_EDGE_VALUE, HS_EDGE_CLASS,
+                             HS_EDGE_ATTR,  HS_EDGE_ITEM,  HS_EDGE_ATTR,
+                             HS_EDGE_VALUE, HS_EDGE_ATTR,  HS_EDGE_ATTR,
+                             HS_EDGE_ITEM };
+    const uint32_t roots[] = { 0 };
+    struct hs_graph_spec spec = { 8, 10, src, dst, kind, NULL, roots, NULL,
+                                  1 };
+    struct hs_graph *g = hs_graph_build(&spec);
+    struct hs_scc all, data;
+
+    (void)state;
+    set_type(g, 0, "module", "builtins");
+    set_type(g, 1, "dict", "builtins");
+    set_type(g, 2, "Foo", "__main__");
+    set_type(g, 3, "type", "builtins");
+    set_type(g, 4, "tuple", "builtins");
+    set_type(g, 5, "dict", "builtins");
+    set_type(g, 6, "function", "builtins");
+    set_type(g, 7, "list", "builtins");
+    /* The class T is recognised by its __mro__, not by its type: make its
+     * type a metaclass the test does not name. */
+    set_type(g, 3, "SomeMeta", "meta");
+    hs_scc_run(g, NULL, &all);
+    assert_int_equal(all.comp[1], all.comp[2]);
+    assert_int_equal(all.comp[2], all.comp[6]);
+    hs_scc_run_data(g, NULL, &data);
+    assert_int_equal(data.comp[2], data.comp[7]);
+    assert_int_equal(hs_scc_size(&data, data.comp[2]), 2);
+    assert_true(data.info[data.comp[2]].flags & HS_SCC_CYCLE);
+    assert_int_equal(data.info[data.comp[2]].nmodule_type, 0);
+    assert_int_equal(data.comp[3], data.comp[4]);
+    assert_int_equal(hs_scc_size(&data, data.comp[3]), 2);
+    assert_true(data.info[data.comp[3]].nmodule_type > 0);
+    assert_int_equal(hs_scc_size(&data, data.comp[1]), 1);
+    assert_int_equal(hs_scc_size(&data, data.comp[6]), 1);
+    assert_int_not_equal(data.comp[1], data.comp[2]);
+    hs_scc_release(&all);
+    hs_scc_release(&data);
+    hs_graph_free(g);
+}
+
 int
 main(void)
 {
@@ -438,6 +514,7 @@ main(void)
         cmocka_unit_test(test_scc__million_chain),
         cmocka_unit_test(test_scc__million_ring),
         cmocka_unit_test(test_scc__huge_fan_in),
+        cmocka_unit_test(test_scc__data_cycles),
     };
 
     return cmocka_run_group_tests_name("scc", tests, NULL, NULL);

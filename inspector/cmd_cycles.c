@@ -1,0 +1,375 @@
+/*
+ * COMMAND: cycles
+ * USAGE:   heapsnap cycles [-f FILE] [-n N] [--garbage] [--all] [--json]
+ *
+ * Reference cycles: strongly connected components of two or more objects
+ * (or one that holds itself), biggest total size first, with their member
+ * types, whether the cycle is unreachable (garbage awaiting the cyclic
+ * collector) and whether a member's type defines __del__.  Cycles are
+ * computed over data references (hs_scc_run_data: not an instance's class
+ * reference, not references to modules and their dicts), else every
+ * object would share one cycle with its module.  Reachable cycles holding
+ * a module or a class are interpreter machinery (a class with its dict and
+ * descriptors) and summarised, not listed, unless --all.  Unreachable
+ * cycles are always listed: they are garbage.
+ */
+#include "heapsnap.h"
+#include "naming.h"
+#include "paths.h"
+#include "render_json.h"
+#include "scc.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const cycles_usage[] = {
+    "usage: heapsnap cycles [-f FILE] [-n N] [--garbage] [--all] [--json]",
+    "",
+    "Lists reference cycles (groups of objects that reference each other),",
+    "biggest first: their members' types, whether nothing reaches them",
+    "(garbage the cyclic gc will free) and whether a member has __del__.",
+    NULL,
+};
+
+/* A shown cycle's member types: up to this many, most frequent first. */
+#define CYCLE_TYPES 4
+/* The example loop is searched for in components up to this size. */
+#define LOOP_SEARCH_MAX 100000
+
+struct cycles {
+    struct hs_graph *g;
+    struct hs_naming *names;
+    struct hs_scc scc;
+    struct hs_bfs bfs;
+    uint32_t *via; /* n entries, for find_loop: the edge that reached a
+                      member (only members' entries are ever read) */
+};
+
+/*
+ * Is component c interpreter machinery: reachable, and holding a module or
+ * a class (every class is a cycle with its dict and descriptors, and every
+ * module with its functions' __globals__)?  Unreachable cycles are always
+ * interesting: they are garbage.
+ */
+static int
+is_machinery(const struct cycles *cy, uint32_t c)
+{
+    const struct hs_scc_info *info = &cy->scc.info[c];
+
+    return info->nmodule_type > 0 && !(info->flags & HS_SCC_UNREACHABLE);
+}
+
+/* "CycleNode ×2, dict ×2" (types by count, the first CYCLE_TYPES). */
+static void
+member_types(const struct cycles *cy, uint32_t c, struct hs_buf *out,
+             struct hs_json *json)
+{
+    uint32_t types[64], counts[64], ntypes = 0, other = 0;
+
+    for (uint32_t i = cy->scc.off[c]; i < cy->scc.off[c + 1]; i++) {
+        uint32_t t = cy->g->type[cy->scc.members[i]], k;
+
+        for (k = 0; k < ntypes && types[k] != t; k++)
+            ;
+        if (k < ntypes) {
+            counts[k]++;
+        } else if (ntypes < 64) {
+            types[ntypes] = t;
+            counts[ntypes++] = 1;
+        } else {
+            other++;
+        }
+    }
+    /* Most frequent first: a few types, a selection sort is enough. */
+    for (uint32_t i = 0; i < ntypes; i++) {
+        for (uint32_t j = i + 1; j < ntypes; j++) {
+            if (counts[j] > counts[i]) {
+                uint32_t tc = counts[i], tt = types[i];
+
+                counts[i] = counts[j];
+                types[i] = types[j];
+                counts[j] = tc;
+                types[j] = tt;
+            }
+        }
+    }
+    for (uint32_t i = 0; i < ntypes; i++) {
+        char name[256];
+
+        hs_type_display_name(&cy->g->types[types[i]], name, sizeof(name));
+        if (json)
+            hs_json_set_int(json, name, counts[i]);
+        if (i < CYCLE_TYPES)
+            hs_buf_addf(out, "%s%s \xC3\x97%u", i ? ", " : "",
+                        cy->g->types[types[i]].name, counts[i]);
+    }
+    if (ntypes > CYCLE_TYPES || other)
+        hs_buf_adds(out, ", ...");
+}
+
+/*
+ * One loop through the component's smallest member, as edge numbers:
+ * a BFS inside the component from that member until an edge leads back
+ * to it.  O(component size); NULL for huge components.
+ */
+static uint32_t *
+find_loop(struct cycles *cy, uint32_t c, uint32_t *len)
+{
+    const struct hs_graph *g = cy->g;
+    uint32_t start = cy->scc.members[cy->scc.off[c]];
+    uint32_t size = hs_scc_size(&cy->scc, c);
+    uint32_t *queue, *via, head = 0, tail = 0, *loop = NULL;
+
+    *len = 0;
+    if (size > LOOP_SEARCH_MAX)
+        return NULL;
+    queue = hs_xmalloc(hs_st_mult(size, sizeof(*queue)));
+    if (!cy->via)
+        cy->via = hs_xmalloc(hs_st_mult(g->n ? g->n : 1, sizeof(*cy->via)));
+    via = cy->via;
+    for (uint32_t i = cy->scc.off[c]; i < cy->scc.off[c + 1]; i++)
+        via[cy->scc.members[i]] = UINT32_MAX;
+    queue[tail++] = start;
+    while (head < tail && !loop) {
+        uint32_t u = queue[head++];
+
+        for (uint32_t e = g->out_off[u]; e < g->out_off[u + 1]; e++) {
+            uint32_t v = g->out_dst[e];
+
+            /* Every edge of the loop must be one the components were
+             * computed over: ignored edges never join two members of a
+             * component, except class and module references, skipped. */
+            if (!hs_graph_retains(g, g->out_kind[e]) ||
+                g->out_kind[e] == HS_EDGE_CLASS || cy->scc.comp[v] != c)
+                continue;
+            if (v == start) {
+                /* Walk back from u to start. */
+                uint32_t n = 1, x = u;
+
+                while (x != start) {
+                    n++;
+                    x = hs_graph_edge_src(g, via[x]);
+                }
+                loop = hs_xmalloc(hs_st_mult(n, sizeof(*loop)));
+                loop[n - 1] = e;
+                for (uint32_t k = n - 1, y = u; k > 0; k--) {
+                    loop[k - 1] = via[y];
+                    y = hs_graph_edge_src(g, via[y]);
+                }
+                *len = n;
+                break;
+            }
+            if (via[v] == UINT32_MAX) {
+                via[v] = e;
+                queue[tail++] = v;
+            }
+        }
+    }
+    free(queue);
+    return loop;
+}
+
+static void
+loop_text(struct cycles *cy, const uint32_t *loop, uint32_t len,
+          struct hs_buf *out)
+{
+    char name[256];
+
+    for (uint32_t i = 0; i < len; i++) {
+        uint32_t src = hs_graph_edge_src(cy->g, loop[i]);
+
+        if (i == 0)
+            hs_buf_addf(out, "%s @0x%" PRIx64,
+                        hs_naming_type(cy->g, src, 0, name, sizeof(name)),
+                        cy->g->address[src]);
+        hs_buf_addch(out, ' ');
+        hs_naming_edge(cy->names, loop[i], out);
+        if (i + 1 < len) {
+            uint32_t dst = cy->g->out_dst[loop[i]];
+
+            hs_buf_addf(out, " \xE2\x86\x92 %s",
+                        hs_naming_type(cy->g, dst, 0, name, sizeof(name)));
+        } else {
+            hs_buf_adds(out, " \xE2\x86\x92 back");
+        }
+    }
+}
+
+int
+cmd_cycles(int argc, const char **argv)
+{
+    const char *file = NULL;
+    int json = 0, limit = 10, garbage = 0, all = 0;
+    const struct hs_option opts[] = {
+        HS_OPT_FILE(&file),
+        { HS_OPT_INT, 'n', "limit", &limit, "N",
+          "cycles to list (default 10; 0 for all)", NULL },
+        { HS_OPT_FLAG, 0, "garbage", &garbage, NULL,
+          "only unreachable cycles (garbage awaiting the collector)", NULL },
+        { HS_OPT_FLAG, 0, "all", &all, NULL,
+          "also list the interpreter's own web of modules and functions",
+          NULL },
+        HS_OPT_JSON(&json),
+        { HS_OPT_END, 0, NULL, NULL, NULL, NULL, NULL },
+    };
+    struct hs_snapshot *snap = NULL;
+    struct cycles cy;
+    struct hs_json *doc = NULL, *arr = NULL;
+    struct hs_buf b = HS_BUF_INIT;
+    uint32_t *ids = NULL, ncycles = 0, shown = 0, listed = 0;
+    uint32_t web = 0, web_members = 0, nunreach = 0;
+    uint64_t bytes = 0, unreach_bytes = 0, web_bytes = 0;
+    char *path = NULL;
+    char s1[32], s2[32];
+    int n, rc = HS_EXIT_OK;
+
+    memset(&cy, 0, sizeof(cy));
+    n = hs_parse_options(argc, argv, opts, cycles_usage, 0);
+    if (n < 0)
+        return n == -2 ? HS_EXIT_OK : HS_EXIT_USAGE;
+    if (n > 0) {
+        hs_usage_error("cycles", "unexpected argument '%s'", argv[0]);
+        return HS_EXIT_USAGE;
+    }
+    if (limit < 0) {
+        hs_usage_error("cycles", "-n must not be negative");
+        return HS_EXIT_USAGE;
+    }
+    path = hs_snapshot_pick(file);
+    if (!path || !(snap = hs_snapshot_open(path, HS_SNAP_READONLY)) ||
+        !(cy.g = hs_graph_load(snap)) || !(cy.names = hs_naming_new(cy.g))) {
+        rc = hs_error_status();
+        goto cleanup;
+    }
+    hs_bfs_run(cy.g, &cy.bfs);
+    hs_scc_run_data(cy.g, &cy.bfs, &cy.scc);
+    ids = hs_scc_cycles(&cy.scc, &ncycles);
+    for (uint32_t i = 0; i < ncycles; i++) {
+        uint32_t c = ids[i];
+
+        bytes += cy.scc.info[c].bytes;
+        if (cy.scc.info[c].flags & HS_SCC_UNREACHABLE) {
+            nunreach++;
+            unreach_bytes += cy.scc.info[c].bytes;
+        }
+    }
+    if (json) {
+        doc = hs_json_object();
+        arr = hs_json_array();
+    } else {
+        printf("%u reference cycle%s (%s); %u unreachable (%s) awaiting the "
+               "cyclic gc\n",
+               ncycles, ncycles == 1 ? "" : "s",
+               hs_human_size(bytes, s1, sizeof(s1)), nunreach,
+               hs_human_size(unreach_bytes, s2, sizeof(s2)));
+    }
+    for (uint32_t i = 0; i < ncycles; i++) {
+        uint32_t c = ids[i], len;
+        const struct hs_scc_info *info = &cy.scc.info[c];
+        int unreachable = (info->flags & HS_SCC_UNREACHABLE) != 0;
+        uint32_t *loop;
+        struct hs_json *jc, *jt;
+
+        if (garbage && !unreachable)
+            continue;
+        if (!all && is_machinery(&cy, c)) {
+            web++;
+            web_members += hs_scc_size(&cy.scc, c);
+            web_bytes += info->bytes;
+            continue;
+        }
+        listed++;
+        if (limit && shown >= (uint32_t)limit)
+            continue;
+        shown++;
+        hs_buf_reset(&b);
+        jt = json ? hs_json_object() : NULL;
+        member_types(&cy, c, &b, jt);
+        loop = find_loop(&cy, c, &len);
+        if (json) {
+            struct hs_json *jl = hs_json_array();
+
+            jc = hs_json_object();
+            hs_json_set_int(jc, "members", hs_scc_size(&cy.scc, c));
+            hs_json_set_int(jc, "bytes", (int64_t)info->bytes);
+            hs_json_set_bool(jc, "unreachable", unreachable);
+            hs_json_set_bool(jc, "has_del",
+                             (info->flags & HS_SCC_HAS_DEL) != 0);
+            hs_json_set_bool(jc, "self_loop",
+                             (info->flags & HS_SCC_SELF_LOOP) != 0);
+            hs_json_set(jc, "types", jt);
+            for (uint32_t k = 0; loop && k < len; k++) {
+                struct hs_json *step = hs_json_object();
+                struct hs_buf l = HS_BUF_INIT;
+                uint32_t src = hs_graph_edge_src(cy.g, loop[k]);
+
+                hs_naming_edge(cy.names, loop[k], &l);
+                hs_json_set_int(step, "from", hs_graph_object_id(src));
+                hs_json_set_str(step, "label", l.buf);
+                hs_json_set_int(step, "to",
+                                hs_graph_object_id(cy.g->out_dst[loop[k]]));
+                hs_json_push(jl, step);
+                hs_buf_release(&l);
+            }
+            hs_json_set(jc, "loop", jl);
+            hs_json_push(arr, jc);
+        } else {
+            uint32_t size = hs_scc_size(&cy.scc, c);
+
+            printf("\n  #%u  %u object%s, %s%s%s: %s\n", shown, size,
+                   size == 1 ? "" : "s",
+                   hs_human_size(info->bytes, s1, sizeof(s1)),
+                   unreachable ? ", unreachable" : "",
+                   info->flags & HS_SCC_HAS_DEL ? ", a member has __del__"
+                                                : "",
+                   b.buf);
+            if (loop) {
+                hs_buf_reset(&b);
+                loop_text(&cy, loop, len, &b);
+                printf("      %s\n", b.buf);
+            }
+        }
+        free(loop);
+    }
+    if (json) {
+        struct hs_json *jw = hs_json_object();
+
+        hs_json_set(doc, "cycles", arr);
+        hs_json_set_int(doc, "total", ncycles);
+        hs_json_set_int(doc, "total_bytes", (int64_t)bytes);
+        hs_json_set_int(doc, "unreachable", nunreach);
+        hs_json_set_int(doc, "unreachable_bytes", (int64_t)unreach_bytes);
+        hs_json_set_int(doc, "not_shown", listed - shown);
+        hs_json_set_int(jw, "cycles", web);
+        hs_json_set_int(jw, "members", web_members);
+        hs_json_set_int(jw, "bytes", (int64_t)web_bytes);
+        hs_json_set(doc, "machinery", jw);
+        if (hs_json_print(doc, stdout) < 0)
+            rc = hs_error_status();
+    } else {
+        if (listed > shown)
+            printf("\n  and %u more (-n 0 lists all)\n", listed - shown);
+        if (web)
+            printf("\n  not listed: %u cycle%s of interpreter machinery "
+                   "(modules and classes with their functions, dicts and "
+                   "descriptors): %u objects, %s; --all lists %s\n",
+                   web, web == 1 ? "" : "s", web_members,
+                   hs_human_size(web_bytes, s1, sizeof(s1)),
+                   web == 1 ? "it" : "them");
+        if (!listed && !web)
+            printf("\n  none\n");
+    }
+cleanup:
+    hs_json_free(doc);
+    hs_buf_release(&b);
+    free(ids);
+    free(cy.via);
+    hs_scc_release(&cy.scc);
+    hs_bfs_release(&cy.bfs);
+    hs_naming_free(cy.names);
+    hs_graph_free(cy.g);
+    hs_snapshot_close(snap);
+    free(path);
+    return rc;
+}
