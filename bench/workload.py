@@ -1,6 +1,7 @@
 """A deterministic, service-like heap for benchmarks.
 
-build(scale) returns a Service holding about scale * 1,000,000 objects:
+build(scale) returns a Service holding about scale * 1,300,000 objects,
+scale * 100,000 of them LeakedRequest:
 users, sessions, requests with headers and bodies, a request cache that
 never evicts (the "leak"), listeners as bound methods, parent/child cycles.
 Shared by the agent benchmark (bench_dump.py), the analyzer benchmark and
@@ -58,7 +59,7 @@ def build(scale=1.0, seed=1):
     rnd = random.Random(seed)
     svc = Service()
     nusers = max(10, int(5000 * scale))
-    nreq = max(100, int(45000 * scale))
+    nreq = max(100, int(100000 * scale))
     for uid in range(nusers):
         svc.users[uid] = User(uid, rnd)
     for s in range(nusers):
@@ -76,3 +77,10 @@ def build(scale=1.0, seed=1):
     for _ in range(100):
         svc.listeners.append(svc.on_event)
     return svc
+
+
+def target(svc):
+    """The object every tool is asked about: a request in the middle of
+    the cache (the same one in every process, the workload being
+    deterministic)."""
+    return svc.cache["req-%d" % (len(svc.cache) // 2)]

@@ -1,0 +1,81 @@
+"""Analyzer benchmark (make bench): heapsnap's answers on the ~1.3M-object
+benchmark heap, cold (a fresh process that loads the snapshot each time),
+against objgraph answering live in the process that holds the heap.
+
+usage: python bench_analyzer.py HEAPSNAP SNAPSHOT TARGET_ADDRESS [SCALE]
+(bench/run.sh provides the snapshot and the target's address.)
+Prints seconds and ratios; never fails on a time.
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def timed(argv):
+    t0 = time.perf_counter()
+    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       universal_newlines=True)
+    t = time.perf_counter() - t0
+    if p.returncode != 0:
+        print("  %s failed: %s" % (" ".join(argv[1:3]), p.stderr.strip()))
+    return t, p.stdout
+
+
+def best(argv, runs=3):
+    times = []
+    out = ""
+    for _ in range(runs):
+        t, out = timed(argv)
+        times.append(t)
+    return min(times), out
+
+
+def main():
+    heapsnap, snap, addr = sys.argv[1:4]
+    scale = sys.argv[4] if len(sys.argv) > 4 else "1.0"
+    env_note = os.path.basename(snap)
+    print("analyzer on %s (%.1f MiB)" % (env_note,
+                                         os.path.getsize(snap) / 2 ** 20))
+    t_why, out = best([heapsnap, "why", "-f", snap, addr])
+    print("  why OBJ (cold, load included)   %.3f s" % t_why)
+    print("    " + (out.splitlines()[1].strip() if out.count("\n") > 1
+                    else out.strip()))
+    t_type, out = best([heapsnap, "why", "-f", snap, "LeakedRequest"])
+    print("  why LeakedRequest (~100k)       %.3f s   (target <= 2 s)"
+          % t_type)
+    t_top, _ = best([heapsnap, "top", "-f", snap])
+    print("  top                             %.3f s" % t_top)
+    t_cyc, _ = best([heapsnap, "cycles", "-f", snap])
+    print("  cycles                          %.3f s   (target <= 1 s)"
+          % t_cyc)
+    py = "/usr/bin/python3"
+    if not os.path.exists(py):
+        print("  objgraph: no Debian python3 here")
+        return
+    p = subprocess.run([py, os.path.join(HERE, "bench_objgraph.py"), scale],
+                       stdout=subprocess.PIPE, universal_newlines=True)
+    og = dict()
+    for line in p.stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[0] == "objgraph":
+            og[parts[1]] = float(parts[2])
+        else:
+            print("  " + line)
+    if "find_backref_chain" in og:
+        t = og["find_backref_chain"]
+        print("  objgraph find_backref_chain (live, same heap)  %.3f s" % t)
+        print("  ratio heapsnap why (cold) / objgraph (live)    %.2f   "
+              "(target <= 1.0)" % (t_why / t))
+    if "show_most_common_types" in og:
+        t = og["show_most_common_types"]
+        print("  objgraph show_most_common_types (live)         %.3f s" % t)
+        print("  ratio heapsnap top (cold) / objgraph (live)    %.2f"
+              % (t_top / t))
+
+
+if __name__ == "__main__":
+    main()
