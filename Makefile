@@ -58,12 +58,15 @@ GEN := $(BUILD)/gen
 $(GEN)/schema_sql.c: schema/heapsnap.sql tools/embed.sh
 	$(Q)mkdir -p $(GEN)
 	$(Q)tools/embed.sh $< hs_schema_sql > $@.tmp && mv $@.tmp $@
+$(GEN)/derived_sql.c: schema/derived.sql tools/embed.sh
+	$(Q)mkdir -p $(GEN)
+	$(Q)tools/embed.sh $< hs_derived_sql > $@.tmp && mv $@.tmp $@
 
 # ---------------------------------------------------------------------------
 # The inspector: build/heapsnap.
 INSPECTOR_SRC := $(wildcard inspector/*.c)
 INSPECTOR_OBJ := $(INSPECTOR_SRC:inspector/%.c=$(BUILD)/inspector/%.o) \
-	$(BUILD)/inspector/schema_sql.o
+	$(BUILD)/inspector/schema_sql.o $(BUILD)/inspector/derived_sql.o
 INSPECTOR_LIB_OBJ := $(filter-out $(BUILD)/inspector/heapsnap.o,$(INSPECTOR_OBJ))
 INSPECTOR_CFLAGS = $(BASE_CFLAGS) -Iinspector $(DEPS_CFLAGS)
 
@@ -83,6 +86,10 @@ $(BUILD)/inspector/%.o: inspector/%.c $(CONFIG)
 GEN_CFLAGS = $(BASE_CFLAGS) -Wno-overlength-strings
 
 $(BUILD)/inspector/schema_sql.o: $(GEN)/schema_sql.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(GEN_CFLAGS) -c -o $@ $<
+
+$(BUILD)/inspector/derived_sql.o: $(GEN)/derived_sql.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(GEN_CFLAGS) -c -o $@ $<
 
@@ -139,6 +146,14 @@ $(BUILD)/tests/%: tests/unit/%.c $(INSPECTOR_LIB_OBJ)
 
 unit-tests: $(UNIT_BIN)
 
+# Benchmarks link the inspector objects like unit tests; they are built and
+# run on request only, never by `make test`.
+$(BUILD)/bench/bench_dominators: bench/bench_dominators.c $(INSPECTOR_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(INSPECTOR_CFLAGS) -o $@ $< $(INSPECTOR_LIB_OBJ) \
+		$(DEPS_LIBS) -lm
+
 test: all unit-tests
 	$(Q)tools/deps.sh test
 	$(Q)BUILD=$(BUILD) SAN=$(SAN) tests/run.sh
@@ -159,6 +174,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/heapsnap \
 		$(DESTDIR)$(PREFIX)/share/heapsnap/web
 	install -m 755 $(BUILD)/heapsnap $(DESTDIR)$(PREFIX)/bin/heapsnap
+	install -m 644 $(INJECT_SO) $(DESTDIR)$(PREFIX)/lib/heapsnap/
 	for v in $(PYTHONS); do \
 		rm -rf $(DESTDIR)$(PREFIX)/lib/heapsnap/py$$v; \
 		cp -R $(BUILD)/py$$v $(DESTDIR)$(PREFIX)/lib/heapsnap/py$$v; \
@@ -169,7 +185,7 @@ install: all
 # ---------------------------------------------------------------------------
 # Hygiene.
 FORMAT_SRC = $(wildcard agent/*.c agent/*.h inspector/*.c inspector/*.h \
-	tests/unit/*.c tests/unit/*.h)
+	inject/*.c tests/unit/*.c tests/unit/*.h)
 
 format:
 	clang-format -i $(FORMAT_SRC)

@@ -169,8 +169,13 @@ hs_snapshot_open(const char *path, unsigned flags)
     }
     s = hs_xcalloc(1, sizeof(*s));
     s->path = hs_xstrdup(path);
-    s->writable = (flags & HS_SNAP_DERIVED) && !access(path, W_OK);
-    oflags = s->writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
+    /* A file without write bits stays read-only even for root, whom
+     * access() lets write anything: the owner asked for it. */
+    s->writable = (flags & HS_SNAP_DERIVED) && !access(path, W_OK) &&
+                  (st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH));
+    /* One thread uses the connection: SQLite's per-call mutex is waste. */
+    oflags = (s->writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) |
+             SQLITE_OPEN_NOMUTEX;
     rc = sqlite3_open_v2(path, &s->db, oflags, NULL);
     if (rc != SQLITE_OK) {
         hs_error(HS_EXIT_IO, "cannot open '%s': %s", path,
@@ -178,6 +183,8 @@ hs_snapshot_open(const char *path, unsigned flags)
         goto fail;
     }
     sqlite3_busy_timeout(s->db, 2000);
+    /* Whole-table scans read pages straight from the file's mapping. */
+    sqlite3_exec(s->db, "PRAGMA mmap_size = 4294967296", NULL, NULL, NULL);
     if (pragma_int(s, "application_id", &app_id) < 0)
         goto fail;
     if (app_id != hs_schema_application_id()) {
