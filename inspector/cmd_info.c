@@ -194,9 +194,9 @@ print_text(const struct hs_summary *sum)
     hs_table_rowv(t, "unreachable", b.buf);
     hs_table_rowv(t, "retained", sum->has_retained
                                      ? "computed (stored in the snapshot)"
-                                     : "not computed yet (heapsnap top "
-                                       "--by retained computes and stores "
-                                       "it)");
+                                     : "not computed yet (the first show, "
+                                       "why or top --by retained computes "
+                                       "and stores it)");
     for (size_t i = 0; i < sum->nthreads; i++) {
         const struct hs_thread_info *th = &sum->threads[i];
 

@@ -7,14 +7,20 @@
  * thread locals) over interpreter internals and both over references from
  * outside the heap; or, for an object no root reaches, the reference cycle
  * that holds it.  For a type: its instances grouped by the shape of their
- * paths, biggest group first, one example each.
+ * paths, biggest group first, one example each.  Retained sizes (what
+ * freeing an object would free) come with the target, every step of its
+ * path and every group; they are computed on first use and stored in the
+ * snapshot (retained.h).
  */
 #include "heapsnap.h"
+#include "dominators.h"
 #include "naming.h"
 #include "objspec.h"
 #include "paths.h"
 #include "render_json.h"
 #include "render_path.h"
+#include "render_text.h"
+#include "retained.h"
 #include "scc.h"
 
 #include <inttypes.h>
@@ -29,6 +35,8 @@ static const char *const why_usage[] = {
     "labelled.  OBJ is an address (0x7f...), a decimal address, an object",
     "id (@1234) or a type name (Foo, module.Foo): for a type, its instances",
     "are grouped by the shape of their paths, biggest group first.",
+    "Each object on the path comes with its retained size: what freeing",
+    "it would free.",
     NULL,
 };
 
@@ -39,6 +47,7 @@ struct why {
     struct hs_graph *g;
     struct hs_naming *names;
     struct hs_bfs bfs;
+    struct hs_dominators dom; /* retained sizes */
     int full;          /* print whole paths */
     int npaths;        /* groups to show for a type */
     struct hs_json *json; /* the document, with --json */
@@ -70,15 +79,16 @@ describe_root_kind(enum hs_root_kind k)
     }
 }
 
-/* "LeakedRequest @0x7f3a2c1d5e10 (48 B)" */
+/* "LeakedRequest @0x7f3a2c1d5e10 (48 B, retains 1.2 KiB)" */
 static void
 headline(struct why *w, uint32_t v, struct hs_buf *out)
 {
-    char size[32];
+    char size[32], ret[32];
 
     hs_naming_object(w->names, v, 0, out);
-    hs_buf_addf(out, " @0x%" PRIx64 " (%s)", w->g->address[v],
-                hs_human_size(w->g->size[v], size, sizeof(size)));
+    hs_buf_addf(out, " @0x%" PRIx64 " (%s, retains %s)", w->g->address[v],
+                hs_human_size(w->g->size[v], size, sizeof(size)),
+                hs_human_size(w->dom.retained[v], ret, sizeof(ret)));
 }
 
 static struct hs_json *
@@ -92,6 +102,7 @@ json_node(struct why *w, uint32_t v)
     hs_json_set_addr(o, "address", w->g->address[v]);
     hs_json_set_str(o, "type", hs_naming_type(w->g, v, 1, name, sizeof(name)));
     hs_json_set_int(o, "size", (int64_t)w->g->size[v]);
+    hs_json_set_int(o, "retained_size", (int64_t)w->dom.retained[v]);
     if (hs_naming_facts(w->names, v, &f) == 0) {
         if (f.value)
             hs_json_set_str(o, "value", f.value);
@@ -220,6 +231,63 @@ why_unreachable(struct why *w, uint32_t v, struct hs_json *doc)
     hs_buf_release(&b);
 }
 
+/* One row of the step table: retained size, then the reference that leads
+ * to the object and the object. */
+static void
+step_row(struct why *w, struct hs_table *t, uint32_t e, uint32_t v,
+         struct hs_buf *b)
+{
+    char ret[32];
+
+    hs_buf_reset(b);
+    if (e != UINT32_MAX) {
+        hs_naming_edge(w->names, e, b);
+        hs_buf_adds(b, " \xE2\x86\x92 ");
+    }
+    hs_naming_object(w->names, v, 0, b);
+    hs_buf_addf(b, " @0x%" PRIx64, w->g->address[v]);
+    hs_table_rowv(t, hs_human_size(w->dom.retained[v], ret, sizeof(ret)),
+                  b->buf);
+}
+
+/*
+ * The path again, one object per line with its retained size: where the
+ * memory that would be freed sits along the way.  Long paths lose their
+ * middle unless --full, as the one-line path does.
+ */
+static void
+step_table(struct why *w, uint32_t r, const uint32_t *edges, uint32_t d)
+{
+    static const enum hs_align align[] = { HS_ALIGN_RIGHT, HS_ALIGN_LEFT };
+    struct hs_table *t = hs_table_new(2, align);
+    struct hs_buf b = HS_BUF_INIT;
+    uint32_t head = d, tail = 0;
+
+    if (!w->full && d > WHY_MAX_STEPS) {
+        head = WHY_MAX_STEPS / 2;
+        tail = WHY_MAX_STEPS - head;
+    }
+    hs_table_rowv(t, "retains", "object");
+    step_row(w, t, UINT32_MAX, w->g->roots[r].node, &b);
+    for (uint32_t i = 0; i < d; i++) {
+        if (i == head && tail) {
+            char rows[64];
+
+            snprintf(rows, sizeof(rows), "\xE2\x80\xA6 %u more steps "
+                                         "\xE2\x80\xA6",
+                     d - head - tail);
+            hs_table_rowv(t, "", rows);
+            i = d - tail;
+        }
+        step_row(w, t, edges[i], w->g->out_dst[edges[i]], &b);
+    }
+    printf("\n");
+    hs_table_indent(t, 2);
+    hs_table_print(t, stdout);
+    hs_table_free(t);
+    hs_buf_release(&b);
+}
+
 static void
 why_one(struct why *w, uint32_t v, struct hs_json *doc)
 {
@@ -277,6 +345,7 @@ why_one(struct why *w, uint32_t v, struct hs_json *doc)
         printf("  %s\n", b.buf);
         printf("  root: %s\n",
                describe_root_kind((enum hs_root_kind)root->kind));
+        step_table(w, r, edges, d);
     }
     free(edges);
     hs_buf_release(&b);
@@ -304,16 +373,36 @@ why_many(struct why *w, const struct hs_objset *set, const char *spec,
     size_t steps_alloc = 0;
     struct hs_buf b = HS_BUF_INIT;
     struct hs_json *groups = hs_json_array();
-    uint64_t total = 0;
+    uint64_t total = 0, retained = 0, *group_retained;
+    uint8_t *member, *outer;
     uint32_t shown = 0, more = 0, more_count = 0;
-    char size[32], size2[32], count[32], name[256];
+    char size[32], size2[32], ret[32], count[32], name[256];
 
     if (hs_paths_group(g, &w->bfs, set->nodes, set->n, NULL, &pg) < 0) {
         hs_json_free(groups);
         return -1;
     }
+    /* Retained sizes of the set and of each group, counting members held
+     * inside other members once (a node given twice counts once). */
+    member = hs_xcalloc(g->n ? g->n : 1, 1);
+    outer = hs_xmalloc(g->n ? g->n : 1);
+    group_retained = hs_xcalloc(pg.ngroups ? pg.ngroups : 1,
+                                sizeof(*group_retained));
     for (uint32_t i = 0; i < set->n; i++)
-        total += g->size[set->nodes[i]];
+        member[set->nodes[i]] = 1;
+    hs_dominators_outermost(&w->dom, member, outer);
+    for (uint32_t i = 0; i < set->n; i++) {
+        uint32_t v = set->nodes[i];
+
+        total += g->size[v];
+        if (outer[v]) {
+            outer[v] = 0;
+            retained += w->dom.retained[v];
+            group_retained[pg.group_of[i]] += w->dom.retained[v];
+        }
+    }
+    free(member);
+    free(outer);
     if (doc) {
         hs_json_set_str(doc, "query", spec);
         if (set->is_type)
@@ -322,12 +411,14 @@ why_many(struct why *w, const struct hs_objset *set, const char *spec,
                                                  sizeof(name)));
         hs_json_set_int(doc, "count", set->n);
         hs_json_set_int(doc, "bytes", (int64_t)total);
+        hs_json_set_int(doc, "retained_size", (int64_t)retained);
     } else {
-        printf("%s %s object%s (%s) %s alive because:\n",
+        printf("%s %s object%s (%s, retaining %s) %s alive because:\n",
                hs_group_digits(set->n, count, sizeof(count)),
                set->is_type ? g->types[set->type].name : spec,
                set->n == 1 ? "" : "s",
                hs_human_size(total, size, sizeof(size)),
+               hs_human_size(retained, ret, sizeof(ret)),
                set->n == 1 ? "is" : "are");
     }
     for (uint32_t k = 0; k < pg.ngroups; k++) {
@@ -352,6 +443,7 @@ why_many(struct why *w, const struct hs_objset *set, const char *spec,
 
             hs_json_set_int(jg, "count", gr->count);
             hs_json_set_int(jg, "bytes", (int64_t)gr->bytes);
+            hs_json_set_int(jg, "retained_size", (int64_t)group_retained[k]);
             hs_json_set_num(jg, "share", share / 100.0);
             hs_json_set_bool(jg, "unreachable", gr->unreachable);
             if (!gr->unreachable) {
@@ -372,10 +464,11 @@ why_many(struct why *w, const struct hs_objset *set, const char *spec,
             hs_json_push(groups, jg);
             continue;
         }
-        printf("\n  %s object%s, %s (%.1f%%)",
+        printf("\n  %s object%s, %s (%.1f%%), retaining %s",
                hs_group_digits(gr->count, count, sizeof(count)),
                gr->count == 1 ? "" : "s",
-               hs_human_size(gr->bytes, size, sizeof(size)), share);
+               hs_human_size(gr->bytes, size, sizeof(size)), share,
+               hs_human_size(group_retained[k], ret, sizeof(ret)));
         if (gr->unreachable) {
             printf(": unreachable (cyclic garbage awaiting the collector; "
                    "'heapsnap why @%" PRId64 "' names the cycle)\n",
@@ -385,8 +478,10 @@ why_many(struct why *w, const struct hs_objset *set, const char *spec,
         printf(" via:\n    %s\n", b.buf);
         hs_buf_reset(&b);
         example_path(w, gr->example, &b);
-        printf("    e.g. @0x%" PRIx64 " (%s): %s\n", g->address[gr->example],
+        printf("    e.g. @0x%" PRIx64 " (%s, retains %s): %s\n",
+               g->address[gr->example],
                hs_human_size(g->size[gr->example], size2, sizeof(size2)),
+               hs_human_size(w->dom.retained[gr->example], ret, sizeof(ret)),
                b.buf);
     }
     if (doc) {
@@ -401,6 +496,7 @@ why_many(struct why *w, const struct hs_objset *set, const char *spec,
                    hs_group_digits(more_count, count, sizeof(count)));
     }
     free(steps);
+    free(group_retained);
     hs_buf_release(&b);
     hs_path_groups_release(&pg);
     return 0;
@@ -442,11 +538,12 @@ cmd_why(int argc, const char **argv)
     }
     w.full = full;
     w.npaths = npaths;
+    hs_dominators_init(&w.dom);
     path = hs_snapshot_pick(file);
-    if (!path || !(snap = hs_snapshot_open(path, HS_SNAP_READONLY)) ||
+    if (!path || !(snap = hs_snapshot_open(path, HS_SNAP_DERIVED)) ||
         !(w.g = hs_graph_load(snap)) ||
         hs_objspec_resolve(w.g, argv[0], &set) < 0 ||
-        !(w.names = hs_naming_new(w.g))) {
+        !(w.names = hs_naming_new(w.g)) || hs_retained_get(w.g, &w.dom) < 0) {
         rc = hs_error_status();
         goto cleanup;
     }
@@ -463,6 +560,7 @@ cmd_why(int argc, const char **argv)
 cleanup:
     hs_json_free(w.json);
     hs_naming_free(w.names);
+    hs_dominators_release(&w.dom);
     hs_bfs_release(&w.bfs);
     hs_objset_release(&set);
     hs_graph_free(w.g);

@@ -464,3 +464,45 @@ hs_dominators_type_retained(const struct hs_graph *g, struct hs_dominators *d)
     free(active);
     return bytes;
 }
+
+void
+hs_dominators_outermost(struct hs_dominators *d, const uint8_t *member,
+                        uint8_t *out)
+{
+    uint32_t *stack = NULL; /* per level: next child position */
+    size_t depth = 0, alloc = 0;
+    uint32_t n = d->n, cur = n, active = 0; /* members on the way down */
+    const uint32_t *unused;
+
+    memset(out, 0, n);
+    hs_dominators_children(d, HS_DOM_ROOT, &unused);
+    HS_ALLOC_GROW(stack, 1, alloc);
+    stack[depth++] = d->child_off[n];
+    while (depth) {
+        uint32_t pos = stack[depth - 1];
+
+        if (pos < d->child_off[cur + 1]) {
+            uint32_t c = d->child[pos];
+
+            stack[depth - 1] = pos + 1;
+            if (member[c]) {
+                out[c] = active == 0;
+                active++;
+            }
+            HS_ALLOC_GROW(stack, depth + 1, alloc);
+            stack[depth++] = d->child_off[c];
+            cur = c;
+        } else {
+            depth--;
+            if (cur != n) {
+                active -= member[cur] != 0;
+                cur = d->idom[cur] == HS_DOM_ROOT ? n : d->idom[cur];
+            }
+        }
+    }
+    for (uint32_t v = 0; v < n; v++) {
+        if (d->idom[v] == HS_DOM_UNREACHABLE && member[v])
+            out[v] = 1;
+    }
+    free(stack);
+}

@@ -120,4 +120,15 @@ uint32_t hs_dominators_accumulation_point(struct hs_dominators *d, uint32_t v,
 uint64_t *hs_dominators_type_retained(const struct hs_graph *g,
                                       struct hs_dominators *d);
 
+/*
+ * The members of a set that no other member dominates: out[v] = 1 when
+ * member[v] and no proper dominator of v is a member, else 0 (both arrays
+ * have d->n entries).  Unreachable members are dominated by nothing and
+ * are outermost.  Summing the retained sizes of the outermost members
+ * gives the set's retained size without counting nested members twice.
+ * Same walk as hs_dominators_type_retained(): O(n).
+ */
+void hs_dominators_outermost(struct hs_dominators *d, const uint8_t *member,
+                             uint8_t *out);
+
 #endif /* HS_DOMINATORS_H */

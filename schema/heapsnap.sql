@@ -119,7 +119,7 @@ INSERT INTO edge_kinds VALUES
   (5,  'local',   1, 'name',  'local ', '', 'local variable of a frame: local buf'),
   (6,  'cell',    1, 'none',  '.cell_contents', '', 'the value held by a closure cell'),
   (7,  'closure', 1, 'name',  'closure ', '', 'closure cell of a function, by free variable name'),
-  (8,  'class',   1, 'none',  '__class__', '', 'an instance''s reference to its heap type'),
+  (8,  'class',   1, 'none',  '.__class__', '', 'an instance''s reference to its heap type'),
   (9,  'weak',    0, 'none',  '(weak)', '', 'weak reference to its referent; never retains'),
   (10, 'other',   1, 'index', '<ref #', '>', 'reference reported only by tp_traverse, without a name');
 

@@ -28,9 +28,31 @@ each_python() { # oldest and newest
     snap=$(make_snapshot leak)
     run "$HEAPSNAP" why -f "$snap" @17
     [ "$status" -eq 0 ]
-    [ "${lines[0]}" = "Foo @0x11000 (48 B) is alive because:" ]
+    [ "${lines[0]}" = "Foo @0x11000 (48 B, retains 92 B) is alive because:" ]
     [ "${lines[1]}" = "  module __main__ .CACHE → dict ['users'] → list [1] → Foo" ]
     [ "${lines[2]}" = "  root: a module in sys.modules" ]
+}
+
+@test "why: the retained size of every object on the path" {
+    snap=$(make_snapshot leak)
+    run "$HEAPSNAP" why -f "$snap" @17
+    [ "$status" -eq 0 ]
+    # (bats drops the empty line before the table)
+    [ "${lines[3]}" = "  retains  object" ]
+    [ "${lines[4]}" = "  2.0 KiB  module __main__ @0xa000" ]
+    [ "${lines[5]}" = "  1.9 KiB  .__dict__ → dict (6 items) @0xb000" ]
+    [ "${lines[6]}" = "    601 B  ['CACHE'] → dict (1 item) @0xd000" ]
+    [ "${lines[7]}" = "    363 B  ['users'] → list (3 items) @0xf000" ]
+    [ "${lines[8]}" = "     92 B  [1] → Foo @0x11000" ]
+    [ "${#lines[@]}" -eq 9 ]
+    run "$HEAPSNAP" why -f "$snap" @17 --json
+    echo "$output" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["object"]["retained_size"] == 92
+assert d["root"]["object"]["retained_size"] == 2006
+assert [s["to"]["retained_size"] for s in d["path"]] == [1934, 601, 363, 92]
+'
 }
 
 @test "why: the same object by hex address, decimal address and id" {
@@ -45,10 +67,10 @@ each_python() { # oldest and newest
     snap=$(make_snapshot leak)
     run "$HEAPSNAP" why -f "$snap" Foo
     [ "$status" -eq 0 ]
-    [ "${lines[0]}" = "3 Foo objects (144 B) are alive because:" ]
-    [ "${lines[1]}" = "  3 objects, 144 B (100.0%) via:" ]
+    [ "${lines[0]}" = "3 Foo objects (144 B, retaining 275 B) are alive because:" ]
+    [ "${lines[1]}" = "  3 objects, 144 B (100.0%), retaining 275 B via:" ]
     [ "${lines[2]}" = "    module __main__ .CACHE → dict ['users'] → list [*] → Foo" ]
-    [[ "${lines[3]}" == "    e.g. @0x10000 (48 B): module __main__ .CACHE → dict ['users'] → list [0] → Foo" ]]
+    [[ "${lines[3]}" == "    e.g. @0x10000 (48 B, retains 92 B): module __main__ .CACHE → dict ['users'] → list [0] → Foo" ]]
 }
 
 @test "why: a qualified type name works too" {
@@ -62,14 +84,14 @@ each_python() { # oldest and newest
     snap=$(make_snapshot leak)
     run "$HEAPSNAP" why -f "$snap" @22
     [ "$status" -eq 0 ]
-    [ "$output" = "CycleNode @0x16000 (48 B) is unreachable: in a reference cycle of 2 CycleNode objects, 96 B, awaiting the cyclic gc." ]
+    [ "$output" = "CycleNode @0x16000 (48 B, retains 48 B) is unreachable: in a reference cycle of 2 CycleNode objects, 96 B, awaiting the cyclic gc." ]
 }
 
 @test "why: an object held only from outside the heap says so" {
     snap=$(make_snapshot leak)
     run "$HEAPSNAP" why -f "$snap" @25
     [ "$status" -eq 0 ]
-    [ "$output" = "str 'held from C' @0x19000 (52 B) is a root: held by 1 reference from outside the heap (C code or a refcount leak)." ]
+    [ "$output" = "str 'held from C' @0x19000 (52 B, retains 52 B) is a root: held by 1 reference from outside the heap (C code or a refcount leak)." ]
 }
 
 @test "why: weak references never explain anything" {

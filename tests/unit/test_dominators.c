@@ -377,6 +377,44 @@ test_dominators__type_retained_vs_oracle(void **state)
     }
 }
 
+/* Outermost members of a random set: members no other member dominates,
+ * against the oracle's dominator sets. */
+static void
+test_dominators__outermost_vs_oracle(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 3000; seed++) {
+        struct test_rng r = { seed * 0x9E3779B97F4A7C15ULL + 11 };
+        struct rgraph rg;
+        struct hs_graph *g;
+        struct hs_dominators d;
+        struct oracle o;
+        uint8_t member[MAXN], out[MAXN];
+
+        gen_graph(&r, &rg, (int)(seed % NSHAPES));
+        g = build(&rg);
+        oracle_compute(g, &o);
+        for (uint32_t v = 0; v < g->n; v++)
+            member[v] = test_rng_below(&r, 3) == 0;
+        hs_dominators_compute(g, &d);
+        hs_dominators_outermost(&d, member, out);
+        for (uint32_t v = 0; v < g->n; v++) {
+            int nested = 0;
+
+            for (uint32_t u = 0; u < g->n; u++)
+                nested |= u != v && member[u] && (o.dom[u] >> v & 1);
+            if (out[v] != (member[v] && !nested)) {
+                fprintf(stderr, "seed %llu node %u: outermost %u, want %u\n",
+                        (unsigned long long)seed, v, out[v],
+                        member[v] && !nested);
+                fail();
+            }
+        }
+        hs_dominators_release(&d);
+        hs_graph_free(g);
+    }
+}
+
 /* The walk of hs_dominators_accumulation_point() on the oracle's tree. */
 static uint32_t
 oracle_accumulation(const struct hs_graph *g, const struct oracle *o,
@@ -1011,6 +1049,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dominators__random_vs_oracle),
         cmocka_unit_test(test_dominators__type_retained_vs_oracle),
+        cmocka_unit_test(test_dominators__outermost_vs_oracle),
         cmocka_unit_test(test_dominators__accumulation_vs_oracle),
         cmocka_unit_test(test_dominators__accumulation_point_cache),
         cmocka_unit_test(test_dominators__weak_only_is_unreachable),
