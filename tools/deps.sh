@@ -5,7 +5,7 @@
 # packages to install and exits 1.  Never vendors a library.
 set -u
 
-want_build="gcc make pkg-config libsqlite3-dev libgraphviz-dev libcjson-dev libmicrohttpd-dev"
+want_build="gcc make pkg-config libsqlite3-dev libgraphviz-dev libcjson-dev libmicrohttpd-dev fonts-dejavu-core"
 want_test="bats sqlite3 libcmocka-dev libxml2-utils curl"
 want_bench="python3-objgraph"
 want_web="chromium nodejs npm"
