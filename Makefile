@@ -96,6 +96,22 @@ $(BUILD)/inspector/derived_sql.o: $(GEN)/derived_sql.c
 -include $(INSPECTOR_OBJ:.o=.d)
 
 # ---------------------------------------------------------------------------
+# The loader `heapsnap dump --pid` makes a running Python dlopen(): one
+# library for every Python version (no libpython, no Python.h).  Never built
+# with sanitizers: it is loaded into processes that have no ASan runtime.
+INJECT_SO := $(BUILD)/inject/libheapsnap_inject.so
+
+$(INJECT_SO): inject/inject.c $(CONFIG)
+	@mkdir -p $(dir $@)
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(WARNINGS) -O2 -g -D_GNU_SOURCE -MMD -MP -fPIC \
+		-fvisibility=hidden -shared -pthread -o $@ $< -ldl
+
+inspector: $(INJECT_SO)
+
+-include $(INJECT_SO:.so=.d)
+
+# ---------------------------------------------------------------------------
 # The agent, once per Python: build/pyX.Y/heapsnap/ is an importable package.
 # $(PYTHONS) is "3.8 3.9 ..."; PY_<ver>_EXE, _INC and _EXT come from config.
 AGENT_SRC := $(wildcard agent/*.c)
@@ -148,7 +164,7 @@ unit-tests: $(UNIT_BIN)
 
 # Benchmarks link the inspector objects like unit tests; they are built and
 # run on request only, never by `make test`.
-$(BUILD)/bench/bench_dominators: bench/bench_dominators.c $(INSPECTOR_LIB_OBJ)
+$(BUILD)/bench/%: bench/%.c $(INSPECTOR_LIB_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(INSPECTOR_CFLAGS) -o $@ $< $(INSPECTOR_LIB_OBJ) \

@@ -1,17 +1,21 @@
 /*
  * COMMAND: dump
  * USAGE:   heapsnap dump [-o FILE] [--collect] [--redact] -- PROGRAM [ARGS...]
+ *          heapsnap dump --pid PID [-o FILE] [--timeout S] [--collect]
+ *                        [--redact]
  *
  * Runs a Python command line with the agent for that interpreter on its
  * path (`import heapsnap` works in the program), snapshots the heap when the
  * program finishes (before interpreter teardown) and each time it receives
- * SIGUSR2, and exits with the program's exit status.
+ * SIGUSR2, and exits with the program's exit status.  With --pid it
+ * snapshots a running process instead (attach.c).
  *
  * The agent is preloaded through a sitecustomize module (agent/heapsnap/
  * _boot) put first on PYTHONPATH; settings travel in HEAPSNAP_* variables,
  * which the agent removes again so that child processes are not affected.
  */
 #include "heapsnap.h"
+#include "attach.h"
 #include "launch.h"
 
 #include <errno.h>
@@ -25,11 +29,22 @@
 static const char *const dump_usage[] = {
     "usage: heapsnap dump [-o FILE] [--collect] [--redact] -- PROGRAM "
     "[ARGS...]",
+    "   or: heapsnap dump --pid PID [-o FILE] [--timeout S] [--collect] "
+    "[--redact]",
     "",
     "Runs PROGRAM (python3 app.py, /path/to/python3.12 -m pkg, ./script.py)",
     "with the heapsnap agent preloaded.  It writes a snapshot when the",
     "program finishes and one each time it receives SIGUSR2 (FILE.1.db,",
     "FILE.2.db, ...), and exits with the program's exit status.",
+    "",
+    "With --pid, snapshots a running CPython 3.8+ process that never",
+    "imported heapsnap: heapsnap stops one of its threads for a few",
+    "milliseconds with ptrace to load its agent, which dumps from a thread",
+    "of its own holding the GIL; the process then runs on as before.  This",
+    "needs the right to ptrace it: the same user (with",
+    "/proc/sys/kernel/yama/ptrace_scope 0) or root (CAP_SYS_PTRACE).",
+    "Exit status: 0 written, 2 no such process, not CPython, or no agent",
+    "for its version, 4 not permitted, timed out, or the dump failed.",
     "",
     "Default FILE: heapsnap-<pid>-<time>.db in the current folder.",
     NULL,
@@ -86,6 +101,84 @@ check_writable(const char *dir)
     return 0;
 }
 
+/*
+ * The default snapshot name for process `pid`: heapsnap-<pid>-<time>.db in
+ * the current folder, with -2, -3... if that exists (malloc'd, absolute).
+ */
+static char *
+default_output(int pid)
+{
+    char stamp[32] = "0";
+    time_t now = time(NULL);
+    struct tm tm;
+    char *path, *base;
+
+    if (localtime_r(&now, &tm))
+        strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+    base = hs_xasprintf("heapsnap-%d-%s", pid, stamp);
+    path = hs_xasprintf("%s.db", base);
+    for (int n = 2; !access(path, F_OK); n++) {
+        free(path);
+        path = hs_xasprintf("%s-%d.db", base, n);
+    }
+    free(base);
+    base = absolute(path);
+    free(path);
+    return base;
+}
+
+/* Parses --timeout: seconds, a positive decimal number; -1 if not. */
+static int
+parse_seconds(const char *s, double *out)
+{
+    char *end;
+
+    errno = 0;
+    *out = strtod(s, &end);
+    if (errno || end == s || *end || !(*out > 0) || *out > 1e6)
+        return -1;
+    return 0;
+}
+
+/*
+ * `heapsnap dump --pid PID` (attach.h).  Returns the exit code: 0, the
+ * recorded error's code, or 128 + N when signal N interrupted it.
+ */
+static int
+dump_pid(int pid, const char *output, const char *timeout, int collect,
+         int redact)
+{
+    struct hs_attach_options opts;
+    struct hs_attach_result res;
+    char objects[32], edges[32];
+    char *out_abs;
+    int rc;
+
+    memset(&opts, 0, sizeof(opts));
+    opts.pid = pid;
+    opts.timeout = 30;
+    opts.collect = collect;
+    opts.redact = redact;
+    if (timeout && parse_seconds(timeout, &opts.timeout) < 0) {
+        hs_usage_error("dump", "--timeout expects seconds, not '%s'", timeout);
+        return HS_EXIT_USAGE;
+    }
+    out_abs = output ? absolute(output) : default_output(pid);
+    opts.output = out_abs;
+    rc = hs_attach_dump(&opts, &res);
+    if (res.signal)
+        rc = 128 + res.signal;
+    else if (rc == 0)
+        hs_note("wrote '%s' (%s objects, %s references, %.2f s; attached "
+                "to Python %s in %.0f ms, one thread stopped %.1f ms)",
+                out_abs,
+                hs_group_digits(res.objects, objects, sizeof(objects)),
+                hs_group_digits(res.edges, edges, sizeof(edges)), res.dump_s,
+                res.version, res.gil_ms, res.stop_ms);
+    free(out_abs);
+    return rc < 0 ? hs_error_status() : rc;
+}
+
 /* What the program reported about its snapshots (see heapsnap._report). */
 struct reports {
     int exit_ok;   /* the exit snapshot was written */
@@ -127,11 +220,15 @@ read_reports(int fd, struct reports *r)
 int
 cmd_dump(int argc, const char **argv)
 {
-    const char *output = NULL;
-    int collect = 0, redact = 0;
+    const char *output = NULL, *timeout = NULL;
+    int collect = 0, redact = 0, pid = INT_MIN; /* INT_MIN: no --pid */
     const struct hs_option opts[] = {
         { HS_OPT_STRING, 'o', "output", &output, "FILE",
           "snapshot file (default heapsnap-<pid>-<time>.db)", NULL },
+        { HS_OPT_INT, 0, "pid", &pid, "PID",
+          "snapshot this running Python process", NULL },
+        { HS_OPT_STRING, 0, "timeout", &timeout, "S",
+          "with --pid: give up after S seconds (default 30)", NULL },
         { HS_OPT_FLAG, 0, "collect", &collect, NULL,
           "run gc.collect() before each snapshot (default: keep garbage)",
           NULL },
@@ -155,17 +252,33 @@ cmd_dump(int argc, const char **argv)
                          HS_PARSE_STOP_AT_NON_OPTION);
     if (n < 0)
         return n == -2 ? HS_EXIT_OK : HS_EXIT_USAGE;
+    if (output && !stat(output, &st) && S_ISDIR(st.st_mode)) {
+        hs_usage_error("dump", "-o '%s' is a folder; give a file name",
+                       output);
+        return HS_EXIT_USAGE;
+    }
+    if (pid != INT_MIN || timeout) {
+        if (pid == INT_MIN) {
+            hs_usage_error("dump", "--timeout needs --pid");
+            return HS_EXIT_USAGE;
+        }
+        if (pid <= 0) {
+            hs_usage_error("dump", "--pid expects a process id, not %d", pid);
+            return HS_EXIT_USAGE;
+        }
+        if (n > 0) {
+            hs_usage_error("dump", "--pid snapshots a running process; it "
+                                   "takes no program to run");
+            return HS_EXIT_USAGE;
+        }
+        return dump_pid(pid, output, timeout, collect, redact);
+    }
     if (n == 0) {
         hs_usage_error("dump", "no program to run (heapsnap dump -- python3 "
                                "app.py)");
         return HS_EXIT_USAGE;
     }
     argv[n] = NULL;
-    if (output && !stat(output, &st) && S_ISDIR(st.st_mode)) {
-        hs_usage_error("dump", "-o '%s' is a folder; give a file name",
-                       output);
-        return HS_EXIT_USAGE;
-    }
     interp = hs_program_interpreter(argv);
     if (!interp || hs_check_python_flags(argv) < 0 ||
         hs_python_probe(interp, &py) < 0 || !(agent = hs_agent_dir(&py))) {
