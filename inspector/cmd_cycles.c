@@ -237,7 +237,7 @@ cmd_cycles(int argc, const char **argv)
         return HS_EXIT_USAGE;
     }
     path = hs_snapshot_pick(file);
-    if (!path || !(snap = hs_snapshot_open(path, HS_SNAP_READONLY)) ||
+    if (!path || !(snap = hs_snapshot_open(path, HS_SNAP_DERIVED)) ||
         !(cy.g = hs_graph_load(snap)) || !(cy.names = hs_naming_new(cy.g))) {
         rc = hs_error_status();
         goto cleanup;

@@ -105,6 +105,10 @@ print_json(const struct hs_summary *sum)
     }
     hs_json_set(root, "threads", threads);
     hs_json_set_bool(derived, "retained", sum->has_retained);
+    if (sum->graph_cache_bytes >= 0)
+        hs_json_set_int(derived, "graph_cache_bytes", sum->graph_cache_bytes);
+    else
+        hs_json_set_null(derived, "graph_cache_bytes");
     hs_json_set(root, "derived", derived);
     rc = hs_json_print(root, stdout);
     hs_json_free(root);
@@ -197,12 +201,21 @@ print_text(const struct hs_summary *sum)
                                      : "not computed yet (the first show, "
                                        "why or top --by retained computes "
                                        "and stores it)");
+    hs_buf_reset(&b);
+    if (sum->graph_cache_bytes >= 0)
+        hs_buf_addf(&b, "stored (%s of the file)",
+                    hs_human_size((uint64_t)sum->graph_cache_bytes, n1,
+                                  sizeof(n1)));
+    else
+        hs_buf_adds(&b, "not stored yet (the first command that loads the "
+                        "graph stores it, when it can write the file)");
+    hs_table_rowv(t, "graph cache", b.buf);
     for (size_t i = 0; i < sum->nthreads; i++) {
         const struct hs_thread_info *th = &sum->threads[i];
 
         hs_buf_reset(&b);
         hs_buf_addf(&b, "%s (ident %" PRId64 "%s%s), %" PRId64 " frames",
-                    th->name ? th->name : "?", th->ident,
+                    th->name ? th->name : "unnamed thread", th->ident,
                     th->is_main ? ", main" : "",
                     th->is_dumper ? ", ran the dump" : "", th->frames);
         if (th->where)

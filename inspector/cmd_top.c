@@ -576,8 +576,7 @@ cmd_top(int argc, const char **argv)
     t.limit = limit;
     path = hs_snapshot_pick(file);
     if (!path ||
-        !(snap = hs_snapshot_open(path, need_dom ? HS_SNAP_DERIVED
-                                                 : HS_SNAP_READONLY)) ||
+        !(snap = hs_snapshot_open(path, HS_SNAP_DERIVED)) ||
         !(t.g = hs_graph_load(snap))) {
         rc = hs_error_status();
         goto cleanup;

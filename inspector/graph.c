@@ -6,6 +6,7 @@
  * destination.  Nothing here recurses; every pass is O(n + m).
  */
 #include "graph.h"
+#include "graph_cache.h"
 #include "progress.h"
 
 #include <stdlib.h>
@@ -247,6 +248,16 @@ load_types(struct hs_graph *g, uint32_t **type_of_node)
     return rc;
 }
 
+/* Per-type instance counts and bytes, from g->type and g->size. */
+static void
+count_types(struct hs_graph *g)
+{
+    for (uint32_t v = 0; v < g->n; v++) {
+        g->types[g->type[v]].count++;
+        g->types[g->type[v]].bytes += g->size[v];
+    }
+}
+
 static int
 load_objects(struct hs_graph *g, const uint32_t *type_of_node)
 {
@@ -436,6 +447,7 @@ hs_graph_load(struct hs_snapshot *s)
     struct hs_graph *g;
     uint32_t *type_of_node = NULL;
     int64_t n, maxid, m;
+    int cached = 0;
 
     n = hs_snapshot_int(s, "SELECT count(*) FROM objects", -1);
     maxid = hs_snapshot_int(s, "SELECT max(id) FROM objects", 0);
@@ -456,10 +468,28 @@ hs_graph_load(struct hs_snapshot *s)
         goto fail;
     }
     if (load_kinds(g) < 0 || load_types(g, &type_of_node) < 0 ||
-        load_objects(g, type_of_node) < 0 || load_edges(g) < 0 ||
-        load_roots(g) < 0)
+        (cached = hs_graph_cache_load(g)) < 0)
+        goto fail;
+    if (cached) {
+        count_types(g);
+    } else {
+        memset(g->out_off, 0, ((size_t)g->n + 1) * sizeof(*g->out_off));
+        if (load_objects(g, type_of_node) < 0 || load_edges(g) < 0)
+            goto fail;
+    }
+    if (load_roots(g) < 0)
         goto fail;
     free(type_of_node);
+    /* Stored after a load from the tables, for the next command.  A file
+     * whose references are not in src order (edge_row) is not cached. */
+    if (!cached && !g->edge_row) {
+        if (!hs_snapshot_writable(s))
+            hs_snapshot_note_readonly(s);
+        else if (hs_graph_cache_store(g) < 0)
+            hs_warn("the graph cache is not stored in '%s'; the next "
+                    "command reads the tables again",
+                    hs_snapshot_path(s));
+    }
     build_reverse(g);
     return g;
 fail:
@@ -589,6 +619,14 @@ hs_graph_node_of_address(struct hs_graph *g, uint64_t addr)
 {
     uint32_t lo = 0, hi;
 
+    /* One lookup (the usual command) scans: O(n) beats sorting. */
+    if (!g->addr_sorted && !g->addr_lookups++) {
+        for (uint32_t v = 0; v < g->n; v++) {
+            if (g->address[v] == addr)
+                return v;
+        }
+        return -1;
+    }
     if (!g->addr_sorted) {
         g->addr_sorted = hs_xmalloc(hs_st_mult(g->n ? g->n : 1, 8));
         g->addr_node = hs_xmalloc(hs_st_mult(g->n ? g->n : 1, 4));

@@ -132,8 +132,10 @@ struct hs_graph {
     struct hs_root *roots; /* every row of roots, by preference class */
     uint32_t nroots;
 
-    uint64_t *addr_sorted; /* lazily built: every address, sorted */
+    uint64_t *addr_sorted; /* built on the second lookup: every address,
+                              sorted */
     uint32_t *addr_node;   /* node of addr_sorted[i] */
+    uint32_t addr_lookups; /* hs_graph_node_of_address() calls so far */
 };
 
 /* Arrays that describe a graph without a file (tests, benchmarks). */
@@ -218,8 +220,8 @@ hs_graph_object_id(uint32_t v)
 }
 int64_t hs_graph_node_of_id(const struct hs_graph *g, int64_t object_id);
 
-/* The node at address `addr`, or -1.  O(log n) after an O(n log n) index
- * built on first use. */
+/* The node at address `addr`, or -1.  The first lookup scans, O(n); the
+ * second builds an index, O(n log n), and later ones take O(log n). */
 int64_t hs_graph_node_of_address(struct hs_graph *g, uint64_t addr);
 
 /* The type of node v. */

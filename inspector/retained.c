@@ -21,58 +21,15 @@
 
 #define META_KEY "derived_retained"
 
-char *
-hs_derived_section(const char *name)
-{
-    static const char marker[] = "-- derived: ";
-    const char *p = hs_derived_sql, *end;
-    size_t nlen = strlen(name);
-
-    for (;;) {
-        p = strstr(p, marker);
-        if (!p)
-            return NULL;
-        if ((p == hs_derived_sql || p[-1] == '\n') &&
-            !strncmp(p + strlen(marker), name, nlen) &&
-            p[strlen(marker) + nlen] == '\n')
-            break;
-        p += strlen(marker);
-    }
-    end = strstr(p + 1, "\n-- derived: ");
-    return end ? hs_xstrndup(p, (size_t)(end - p) + 1) : hs_xstrdup(p);
-}
-
-/* The integer after "\"key\":" in a flat JSON object, or -1. */
-static int64_t
-json_int(const char *json, const char *key)
-{
-    char needle[64];
-    const char *p;
-    char *end;
-    long long v;
-
-    snprintf(needle, sizeof(needle), "\"%s\":", key);
-    p = strstr(json, needle);
-    if (!p)
-        return -1;
-    v = strtoll(p + strlen(needle), &end, 10);
-    return end == p + strlen(needle) ? -1 : (int64_t)v;
-}
-
 /* 1 if the meta row describes a table computed for g in our format. */
 static int
 meta_matches(const struct hs_graph *g)
 {
-    char *json = hs_snapshot_meta(g->snap, META_KEY);
-    int ok;
-
-    if (!json)
-        return 0;
-    ok = json_int(json, "format") == HS_RETAINED_FORMAT &&
-         json_int(json, "objects") == (int64_t)g->n &&
-         json_int(json, "edges") == (int64_t)g->m;
-    free(json);
-    return ok;
+    return hs_derived_meta_int(g->snap, META_KEY, "format") ==
+               HS_RETAINED_FORMAT &&
+           hs_derived_meta_int(g->snap, META_KEY, "objects") ==
+               (int64_t)g->n &&
+           hs_derived_meta_int(g->snap, META_KEY, "edges") == (int64_t)g->m;
 }
 
 /*
@@ -311,6 +268,8 @@ hs_retained_get(const struct hs_graph *g, struct hs_dominators *out)
     if (rc != 0)
         return rc < 0 ? -1 : 0;
     hs_dominators_compute(g, out);
+    if (g->snap && !hs_snapshot_writable(g->snap))
+        hs_snapshot_note_readonly(g->snap);
     if (g->snap && hs_snapshot_writable(g->snap)) {
         if (hs_retained_store(g, out) == 0)
             out->origin = HS_DOM_STORED;

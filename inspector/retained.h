@@ -13,9 +13,7 @@
 #define HS_RETAINED_H
 
 #include "dominators.h"
-
-/* schema/derived.sql, compiled in (build/gen/derived_sql.c). */
-extern const char hs_derived_sql[];
+#include "snapshot.h"
 
 /* Version of the `retained` section of derived.sql; stored in meta. */
 #define HS_RETAINED_FORMAT 1
@@ -47,11 +45,5 @@ int hs_retained_load(const struct hs_graph *g, struct hs_dominators *out);
  * error (exit 4).  O(n) rows.
  */
 int hs_retained_store(const struct hs_graph *g, const struct hs_dominators *d);
-
-/*
- * The DDL section "-- derived: NAME" of derived.sql as a malloc'd string,
- * or NULL if there is none.
- */
-char *hs_derived_section(const char *name);
 
 #endif /* HS_RETAINED_H */

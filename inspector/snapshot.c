@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,8 @@ struct hs_snapshot {
     sqlite3 *db;  /* open connection */
     char *path;   /* as given by the user */
     int writable; /* opened read-write for derived tables */
+    int wanted_derived; /* opened with HS_SNAP_DERIVED */
+    int noted_readonly; /* hs_snapshot_note_readonly() has spoken */
 };
 
 struct hs_query {
@@ -171,6 +174,7 @@ hs_snapshot_open(const char *path, unsigned flags)
     s->path = hs_xstrdup(path);
     /* A file without write bits stays read-only even for root, whom
      * access() lets write anything: the owner asked for it. */
+    s->wanted_derived = (flags & HS_SNAP_DERIVED) != 0;
     s->writable = (flags & HS_SNAP_DERIVED) && !access(path, W_OK) &&
                   (st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH));
     /* One thread uses the connection: SQLite's per-call mutex is waste. */
@@ -210,9 +214,6 @@ hs_snapshot_open(const char *path, unsigned flags)
     }
     if (check_tables(s) < 0)
         goto fail;
-    if ((flags & HS_SNAP_DERIVED) && !s->writable)
-        hs_note("'%s' is read-only: derived data is computed, not stored",
-                path);
     return s;
 fail:
     hs_snapshot_close(s);
@@ -418,4 +419,88 @@ hs_query_free(struct hs_query *q)
         return;
     sqlite3_finalize(q->stmt);
     free(q);
+}
+
+int
+hs_snapshot_blob_read(struct hs_snapshot *s, const char *table,
+                      const char *column, int64_t rowid, void *dst,
+                      size_t len)
+{
+    sqlite3_blob *blob = NULL;
+    int rc = sqlite3_blob_open(s->db, "main", table, column, rowid, 0, &blob);
+
+    if (rc != SQLITE_OK) {
+        sqlite3_blob_close(blob);
+        /* A missing row or a column that is not a blob: not ours. */
+        if (rc == SQLITE_ERROR)
+            return 0;
+        return hs_error(HS_EXIT_IO, "cannot read '%s': %s", s->path,
+                        sqlite3_errmsg(s->db));
+    }
+    if ((size_t)sqlite3_blob_bytes(blob) != len) {
+        sqlite3_blob_close(blob);
+        return 0;
+    }
+    if (len > INT_MAX)
+        rc = SQLITE_TOOBIG;
+    else if (len)
+        rc = sqlite3_blob_read(blob, dst, (int)len, 0);
+    sqlite3_blob_close(blob);
+    if (rc != SQLITE_OK)
+        return hs_error(HS_EXIT_IO, "cannot read '%s': %s", s->path,
+                        sqlite3_errstr(rc));
+    return 1;
+}
+
+/* ---- derived tables ---------------------------------------------------------- */
+
+char *
+hs_derived_section(const char *name)
+{
+    static const char marker[] = "-- derived: ";
+    const char *p = hs_derived_sql, *end;
+    size_t nlen = strlen(name);
+
+    for (;;) {
+        p = strstr(p, marker);
+        if (!p)
+            return NULL;
+        if ((p == hs_derived_sql || p[-1] == '\n') &&
+            !strncmp(p + strlen(marker), name, nlen) &&
+            p[strlen(marker) + nlen] == '\n')
+            break;
+        p += strlen(marker);
+    }
+    end = strstr(p + 1, "\n-- derived: ");
+    return end ? hs_xstrndup(p, (size_t)(end - p) + 1) : hs_xstrdup(p);
+}
+
+int64_t
+hs_derived_meta_int(struct hs_snapshot *s, const char *key, const char *field)
+{
+    char needle[64], *json = hs_snapshot_meta(s, key), *end;
+    const char *p;
+    long long v = -1;
+
+    if (!json)
+        return -1;
+    snprintf(needle, sizeof(needle), "\"%s\":", field);
+    p = strstr(json, needle);
+    if (p) {
+        v = strtoll(p + strlen(needle), &end, 10);
+        if (end == p + strlen(needle))
+            v = -1;
+    }
+    free(json);
+    return (int64_t)v;
+}
+
+void
+hs_snapshot_note_readonly(struct hs_snapshot *s)
+{
+    if (s->noted_readonly || !s->wanted_derived)
+        return;
+    s->noted_readonly = 1;
+    hs_note("'%s' is read-only: derived data is computed, not stored",
+            s->path);
 }

@@ -103,4 +103,41 @@ const void *hs_query_blob(struct hs_query *q, int col, size_t *len);
 /* Finalizes; NULL is allowed. */
 void hs_query_free(struct hs_query *q);
 
+/*
+ * Copies `len` bytes of the blob in column `column` of row `rowid` of
+ * `table` into dst, straight from the file (no intermediate buffer, as
+ * hs_query_blob() would need).  The blob must be exactly `len` bytes.
+ * Returns 1, 0 when the row is missing or its blob has another length,
+ * -1 after a read error (exit 4).
+ */
+int hs_snapshot_blob_read(struct hs_snapshot *s, const char *table,
+                          const char *column, int64_t rowid, void *dst,
+                          size_t len);
+
+/* ---- derived tables ---------------------------------------------------------- */
+
+/* schema/derived.sql, compiled in (build/gen/derived_sql.c). */
+extern const char hs_derived_sql[];
+
+/*
+ * The DDL section "-- derived: NAME" of derived.sql as a malloc'd string,
+ * or NULL if there is none.
+ */
+char *hs_derived_section(const char *name);
+
+/*
+ * The integer field `field` of the flat JSON object stored in meta under
+ * `key` (the description of a derived table), or -1 when the row or the
+ * field is missing or not an integer.
+ */
+int64_t hs_derived_meta_int(struct hs_snapshot *s, const char *key,
+                            const char *field);
+
+/*
+ * Says once per snapshot, as a note, that derived data is computed but not
+ * stored because the file is read-only; silent when the snapshot was opened
+ * read-only on purpose.  For the derived-table writers.
+ */
+void hs_snapshot_note_readonly(struct hs_snapshot *s);
+
 #endif /* HS_SNAPSHOT_H */

@@ -129,6 +129,10 @@ hs_summary_load(struct hs_snapshot *s, struct hs_summary *out)
     if (load_root_kinds(s, out) < 0 || load_threads(s, out) < 0)
         return -1;
     out->has_retained = hs_snapshot_has_table(s, "retained");
+    out->graph_cache_bytes =
+        hs_snapshot_has_table(s, "graph_cache")
+            ? hs_derived_meta_int(s, "derived_graph_cache", "bytes")
+            : -1;
     return 0;
 }
 

@@ -44,6 +44,7 @@ struct hs_summary {
     struct hs_thread_info *threads;
     size_t nthreads;
     int has_retained;         /* the retained table is present */
+    int64_t graph_cache_bytes; /* size of the graph cache, -1 if absent */
 };
 
 /* Fills `out` from `s`; 0, or -1 after an error. */

@@ -42,3 +42,24 @@ CREATE TABLE retained (
                                      -- it dominates; just its own size when
                                      -- no root reaches it
 );
+
+-- derived: graph_cache
+-- The arrays of the in-memory graph (inspector/graph.c), so that later
+-- commands load a snapshot with a few large reads instead of one SQLite
+-- row per object and per reference.  Each array is cut into parts of at
+-- most 16 MiB, in native byte order; meta 'derived_graph_cache' holds
+-- {"format":1, "heapsnap":VERSION, "computed_at":ISO-8601 UTC,
+-- "objects":N, "edges":M, "types":T, "byte_order":1234 (little-endian),
+-- "bytes":B}.  The arrays, per object: address (8 bytes), size (8), type
+-- (4: index among types ordered by id), flags (4), out_off (4, plus one
+-- more: where each object's references start); per reference, in
+-- edge_list order: out_dst (4: the target's id - 1), out_kind (1).
+-- About 28 bytes per object and 5 per reference; to give the space back:
+-- sqlite3 FILE "DROP TABLE graph_cache; VACUUM" (the next command that can
+-- write the file stores it again; a read-only file is never written).
+CREATE TABLE graph_cache (
+    name  TEXT NOT NULL,     -- the array
+    part  INTEGER NOT NULL,  -- its part, from 0
+    data  BLOB NOT NULL,     -- the part's bytes
+    PRIMARY KEY (name, part)
+);

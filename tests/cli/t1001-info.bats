@@ -33,7 +33,32 @@ assert d["meta"]["pid"] == 4242
 assert d["meta"]["python_version"] == "3.12.1"
 assert d["threads"][0]["name"] == "MainThread"
 assert d["derived"]["retained"] is False
+assert d["derived"]["graph_cache_bytes"] is None
 '
+}
+
+@test "info: says whether the graph cache and retained sizes are stored" {
+    snap=$(make_snapshot leak)
+    run "$HEAPSNAP" info -f "$snap"
+    [[ "$output" == *"graph cache  not stored yet"* ]]
+    # Any command that loads the graph stores the cache; retained sizes
+    # come with the commands that show them.
+    "$HEAPSNAP" top -f "$snap" > /dev/null
+    run "$HEAPSNAP" info -f "$snap"
+    [[ "$output" == *"retained     not computed yet"* ]]
+    [[ "$output" == *"graph cache  stored ("*" of the file)"* ]]
+    "$HEAPSNAP" why -f "$snap" Foo > /dev/null
+    run "$HEAPSNAP" info -f "$snap" --json
+    echo "$output" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)["derived"]
+# 27 objects x 28 bytes + 28 (the extra offset) ... + 21 references x 5
+assert d["graph_cache_bytes"] == 27 * 28 + 4 + 21 * 5, d
+assert d["retained"] is True
+'
+    # The cached graph answers as the tables did.
+    run "$HEAPSNAP" why -f "$snap" @17
+    [ "${lines[1]}" = "  module __main__ .CACHE → dict ['users'] → list [1] → Foo" ]
 }
 
 @test "info: without -f reads the newest heapsnap-*.db here and says so" {
