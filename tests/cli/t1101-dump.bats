@@ -103,12 +103,12 @@ PY
     cat > parent.py <<'PY'
 import os, subprocess, sys
 out = subprocess.check_output([sys.executable, "-c",
-    "import os, sys; print(sorted(k for k in os.environ if k.startswith('HEAPSNAP')), 'heapsnap' in sys.modules)"])
+    "import os, sys; print(sorted(k for k in os.environ if k.startswith('HEAPSNAP_') and k not in ('HEAPSNAP_AGENT_DIR', 'HEAPSNAP_NO_PROGRESS')), 'heapsnap' in sys.modules, os.environ.get('PYTHONPATH'))"])
 print("child:", out.decode().strip())
 PY
     run env PYTHONPATH=/nonexistent "$HEAPSNAP" dump -o out.db -- "$PY" parent.py
     [ "$status" -eq 0 ]
-    [[ "$output" == *"child: [] False"* ]]
+    [[ "$output" == *"child: [] False /nonexistent"* ]]
     [ "$(ls *.db)" = "out.db" ]
 }
 

@@ -178,9 +178,14 @@ each_python() {
     local ver exe
     read -r ver exe <<<"$(head -n1 <<<"$PYTHONS")"
     # The target sees its own empty /tmp and no heapsnap build folder.
+    # Its script is copied out of the checkout, which may itself be under
+    # /tmp; the build folder is hidden first for the same reason.
+    TARGET_PY=$(mktemp /dev/shm/target.XXXXXX.py)
+    OUTSIDE_DIRS+=("$TARGET_PY")
+    cp "$ROOT/tests/attach/target.py" "$TARGET_PY"
     TDIR_BASE=/dev/shm start_target "$exe" threads 55 \
         unshare --mount --propagation private sh -c \
-        'mount -t tmpfs none /tmp && mount -t tmpfs none "$0" && exec "$@"' \
+        'mount -t tmpfs none "$0" && mount -t tmpfs none /tmp && exec "$@"' \
         "$ROOT/$BUILD"
     [ ! -e "/proc/$TPID/root$ROOT/$BUILD/heapsnap" ]
     before=$(progress)
