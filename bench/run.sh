@@ -25,6 +25,10 @@ for part in $BENCH; do
         echo "== analyzer vs objgraph (scale $SCALE)"
         addr=$("$PY" bench/dump_workload.py "$OUT/heap.db" "$SCALE" 2>/dev/null | tail -1)
         "$PY" bench/bench_analyzer.py "$BUILD/heapsnap" "$OUT/heap.db" "$addr" "$SCALE"
+        if make -s "$BUILD/bench/bench_load" >/dev/null 2>&1; then
+            echo "== what every command pays first (same snapshot, caches stored)"
+            "$BUILD/bench/bench_load" "$OUT/heap.db"
+        fi
         ;;
     dominators)
         if [ -x "$BUILD/bench/bench_dominators" ] || make -s "$BUILD/bench/bench_dominators" >/dev/null 2>&1; then

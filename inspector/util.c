@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 char hs_buf_empty[1];
@@ -97,6 +98,22 @@ out_of_memory(size_t size)
            size);
 }
 
+/* Big arrays (graphs of millions of objects) asked to be backed by huge
+ * pages: a 2 MiB page costs one fault where 4 KiB pages cost 512, and on
+ * a virtual machine the faults were a third of a command's time. */
+#define HUGE_ARRAY ((size_t)4 << 20)
+#define HUGE_PAGE ((uintptr_t)2 << 20)
+
+static void
+advise_huge(void *p, size_t size)
+{
+    uintptr_t start = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+    uintptr_t end = ((uintptr_t)p + size) & ~(HUGE_PAGE - 1);
+
+    if (size >= HUGE_ARRAY && end > start)
+        madvise((void *)start, end - start, MADV_HUGEPAGE);
+}
+
 void *
 hs_xmalloc(size_t size)
 {
@@ -104,6 +121,7 @@ hs_xmalloc(size_t size)
 
     if (!p)
         out_of_memory(size);
+    advise_huge(p, size);
     return p;
 }
 
@@ -114,6 +132,7 @@ hs_xcalloc(size_t nmemb, size_t size)
 
     if (!p)
         out_of_memory(hs_st_mult(nmemb, size));
+    advise_huge(p, hs_st_mult(nmemb, size));
     return p;
 }
 
