@@ -85,7 +85,8 @@ struct hs_str {
 void hs_str_add(struct hs_str *s, const void *p, size_t n);
 void hs_str_adds(struct hs_str *s, const char *p);
 void hs_str_addch(struct hs_str *s, char c);
-void hs_str_addf(struct hs_str *s, const char *fmt, ...);
+void hs_str_addf(struct hs_str *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 void hs_str_reset(struct hs_str *s);
 void hs_str_release(struct hs_str *s);
 
@@ -199,8 +200,13 @@ enum hs_lbl {
     HS_L_KEY    /* a dict key object of any type: labelled by its repr */
 };
 
-/* Does tp_traverse report this reference? */
-enum hs_trav { HS_T_NO, HS_T_YES, HS_T_MAYBE };
+/*
+ * Does tp_traverse report this reference?  HS_T_MEMBER: a C member
+ * (PyMemberDef) of a type we know nothing else about; when tp_traverse
+ * does not report it and it points to a gc object, it is taken for a
+ * borrowed pointer and dropped (referents.c).
+ */
+enum hs_trav { HS_T_NO, HS_T_YES, HS_T_MAYBE, HS_T_MEMBER };
 
 struct hs_ref {
     PyObject *dst;   /* the referent */
@@ -261,6 +267,7 @@ struct hs_names {
     uint32_t count;       /* names handed out */
     struct hs_str arena;  /* text of content-interned names */
     struct hs_str scratch; /* the label being built */
+    int oom;              /* memory ran out: some label was lost */
 };
 
 int hs_names_init(struct hs_names *n, struct hs_sink *sink, int redact);

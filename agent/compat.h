@@ -675,35 +675,61 @@ hs_type_dict(PyTypeObject *tp)
 
 /*
  * tp_subclasses (a dict of weak references to subclasses), or NULL.  On
- * 3.12+ static builtin types keep an index there, not a pointer.
+ * 3.12+ static builtin types (and 3.13's managed static extension types,
+ * datetime's for one) keep index + 1 there, not a pointer; the dict lives
+ * in the interpreter's state, in one of two tables.  The index alone does
+ * not say which table (3.13 extension types do not carry
+ * _Py_TPFLAGS_STATIC_BUILTIN reliably), so the entry whose `type` is tp
+ * wins; an index that matches neither gives NULL rather than another
+ * type's dict.
  */
 static inline PyObject *
 hs_type_subclasses(PyTypeObject *tp)
 {
 #if HS_PY_AT_LEAST(0x030C0000)
-    /* Static builtin types (and 3.13's managed static extension types)
-     * keep index + 1 in tp_subclasses; the objects live in the
-     * interpreter's state, which owns them. */
     uintptr_t index = (uintptr_t)tp->tp_subclasses;
     struct types_state *ts = &PyInterpreterState_Get()->types;
 
     if (index && index < 4096) {
 #if HS_PY_AT_LEAST(0x030D0000)
-        if (tp->tp_flags & _Py_TPFLAGS_STATIC_BUILTIN)
-            return index <= _Py_MAX_MANAGED_STATIC_BUILTIN_TYPES
-                       ? ts->builtins.initialized[index - 1].tp_subclasses
-                       : NULL;
-        return index <= _Py_MAX_MANAGED_STATIC_EXT_TYPES
-                   ? ts->for_extensions.initialized[index - 1].tp_subclasses
-                   : NULL;
+        if (index <= _Py_MAX_MANAGED_STATIC_BUILTIN_TYPES &&
+            ts->builtins.initialized[index - 1].type == tp)
+            return ts->builtins.initialized[index - 1].tp_subclasses;
+        if (index <= _Py_MAX_MANAGED_STATIC_EXT_TYPES &&
+            ts->for_extensions.initialized[index - 1].type == tp)
+            return ts->for_extensions.initialized[index - 1].tp_subclasses;
+        return NULL;
 #else
-        return index <= _Py_MAX_STATIC_BUILTIN_TYPES
+        return index <= _Py_MAX_STATIC_BUILTIN_TYPES &&
+                       ts->builtins[index - 1].type == tp
                    ? ts->builtins[index - 1].tp_subclasses
                    : NULL;
 #endif
     }
 #endif
     return (PyObject *)tp->tp_subclasses;
+}
+
+/*
+ * The name a property was assigned to (3.10+ prop_name, set by
+ * __set_name__), or NULL.  propertyobject is private to descrobject.c;
+ * prop_name follows the four fields its tp_members expose.
+ */
+static inline PyObject *
+hs_property_name(PyObject *o)
+{
+#if HS_PY_AT_LEAST(0x030A0000)
+    typedef struct {
+        PyObject_HEAD
+        PyObject *prop_get, *prop_set, *prop_del, *prop_doc;
+        PyObject *prop_name;
+    } hs_property_t;
+
+    return ((hs_property_t *)o)->prop_name;
+#else
+    (void)o;
+    return NULL;
+#endif
 }
 
 /* ---- sizes (section 3) ----------------------------------------------------------- */

@@ -115,7 +115,9 @@ hs_str_add(struct hs_str *s, const void *p, size_t n)
 {
     if (grow(s, n) < 0)
         return;
-    memcpy(s->data + s->len, p, n);
+    /* p may be NULL when n is 0 (an empty label), which memcpy forbids. */
+    if (n)
+        memcpy(s->data + s->len, p, n);
     s->len += n;
     s->data[s->len] = '\0';
 }

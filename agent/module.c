@@ -8,6 +8,10 @@
  *   _dump(path, ...) writes a snapshot; returns a dict of facts
  *   Error            raised for every failure, with the cause
  *
+ * Errors: heapsnap.Error with the cause; MemoryError when memory is too
+ * short even for that message, or for the dict of facts after the file
+ * was written (the file is then removed: the caller was told it failed).
+ *
  * Module state: `Error`, the traverse function, and `dumping`, which
  * refuses re-entrant dumps (a signal handler firing during a dump).  It is
  * protected by the GIL, which _dump() never releases.
@@ -15,6 +19,7 @@
 #include "agent.h"
 
 #include <string.h>
+#include <unistd.h>
 
 typedef struct {
     PyObject *error;               /* heapsnap.Error */
@@ -70,7 +75,7 @@ hs_dump_py(PyObject *module, PyObject *args, PyObject *kwargs)
     module_state *st = get_state(module);
     struct hs_dump_options opts;
     struct hs_dump_result res;
-    PyObject *path_obj = NULL, *path_bytes = NULL;
+    PyObject *path_obj = NULL, *path_bytes = NULL, *result;
     const char *trigger = "api";
     int redact = 0, collected = 0, check = 0, rc;
     Py_ssize_t value_limit = 200;
@@ -105,18 +110,24 @@ hs_dump_py(PyObject *module, PyObject *args, PyObject *kwargs)
     st->dumping = 1;
     rc = hs_dump(&opts, st->subtype_traverse, check, &res, err, sizeof(err));
     st->dumping = 0;
-    Py_DECREF(path_bytes);
     if (rc < 0) {
+        Py_DECREF(path_bytes);
         PyErr_SetString(st->error, err);
         return NULL;
     }
-    return Py_BuildValue(
+    result = Py_BuildValue(
         "{s:I,s:K,s:I,s:d,s:d,s:n,s:(dddddd)}", "objects", res.objects,
         "edges", (unsigned long long)res.edges, "roots", res.roots,
         "seconds", res.seconds, "walk_seconds", res.walk_seconds,
         "peak_memory", (Py_ssize_t)res.peak_memory, "phases", res.phase[0],
         res.phase[1], res.phase[2], res.phase[3], res.phase[4],
         res.phase[5]);
+    /* The caller sees a failure (MemoryError), so the file it cannot know
+     * about must not stay under the final name either. */
+    if (!result)
+        unlink(PyBytes_AS_STRING(path_bytes));
+    Py_DECREF(path_bytes);
+    return result;
 }
 
 static PyMethodDef methods[] = {

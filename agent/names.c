@@ -124,16 +124,20 @@ by_content(struct hs_names *n, const char *text, size_t len)
         i = (i + 1) & mask;
     }
     if ((n->used + 1) * 2 > n->cap) {
-        if (grow_tab(n) < 0)
+        if (grow_tab(n) < 0) {
+            n->oom = 1;
             return 0;
+        }
         return by_content(n, text, len);
     }
     tab[i].hash = h;
     tab[i].len = (uint32_t)len;
     tab[i].off = n->arena.len;
     hs_str_add(&n->arena, text, len);
-    if (n->arena.failed)
+    if (n->arena.failed) {
+        n->oom = 1;
         return 0;
+    }
     n->used++;
     tab[i].id = fresh(n, text, len);
     return tab[i].id;
@@ -253,8 +257,10 @@ hs_names_object(struct hs_names *n, PyObject *o, int mode)
     } else {
         id = fresh(n, n->scratch.data, n->scratch.len);
     }
-    if (!id || n->scratch.failed)
+    if (!id || n->scratch.failed) {
+        n->oom = 1;
         return -1;
+    }
     e->obj = o;
     e->mode = (uint8_t)mode;
     e->id = id;

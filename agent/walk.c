@@ -17,6 +17,13 @@
  *               types, roots, threads, frames, meta.
  *  4. sizes     objects whose size only __sizeof__ knows: called now,
  *               once every other fact is captured (this may run Python).
+ *               That Python code may free, create or change objects, or
+ *               run a signal handler (a dump it asks for is refused);
+ *               the snapshot still shows the heap as phases 0-3 saw it.
+ *
+ * Out of memory anywhere in phases 0-3, including a label or value text,
+ * fails the whole dump (no silently missing rows); in phase 4 it leaves
+ * the object's size_fallback flag.
  *
  * Phases 0-3 run no Python code, allocate no Python object and change no
  * reference count, so the heap holds still while it is read.  Memory: 8
@@ -276,6 +283,8 @@ edges(struct walk *w)
             if (!did)
                 return -1;
             hs_sink_edge(w->sink, id, did, x->kind, label_arg(w, x));
+            if (w->names.oom)
+                return fail(w, "out of memory (names)");
             if (x->kind != HS_K_WEAK) {
                 w->balance[did - 1]--;
                 w->bits[did - 1] |= B_HAS_IN;
@@ -585,6 +594,10 @@ objects(struct walk *w)
         if (!ti->row_done)
             type_row(w, ti);
         flags |= value_of(w, o, &has_value);
+        /* A value or type name lost to a failed allocation would be a
+         * silently wrong row: fail the dump instead. */
+        if (w->value.failed || w->t1.failed || w->t2.failed || w->t3.failed)
+            return fail(w, "out of memory (values)");
         if (PyObject_IS_GC(o) && hs_gc_is_tracked(o)) {
             flags |= HS_F_GC_TRACKED;
             if (hs_gc_finalized(o))
@@ -609,7 +622,7 @@ objects(struct walk *w)
         }
         hs_sink_object(w->sink, id, (uint64_t)(uintptr_t)o, ti->id, size,
                        (int64_t)Py_REFCNT(o), length_of(o), w->value.data,
-                       w->value.len, has_value && !w->value.failed, flags);
+                       w->value.len, has_value, flags);
         if ((flags & HS_F_SIZE_FALLBACK) && defer_size(w, o, id, flags) < 0)
             return -1;
         if (!(id & 0xFFF) && hs_sink_failed(w->sink))
@@ -618,10 +631,11 @@ objects(struct walk *w)
     return 0;
 }
 
-static void
+static int
 threads_and_frames(struct walk *w)
 {
     struct hs_str name = { NULL, 0, 0, 0 }, file = { NULL, 0, 0, 0 };
+    int rc = 0;
 
     for (size_t i = 0; i < w->roots.nthreads; i++) {
         const struct hs_thread_entry *t = &w->roots.threads[i];
@@ -656,8 +670,11 @@ threads_and_frames(struct walk *w)
                       code_id ? (int64_t)code_id : -1,
                       obj_id ? (int64_t)obj_id : -1);
     }
+    if (name.failed || file.failed)
+        rc = fail(w, "out of memory (frames)");
     hs_str_release(&name);
     hs_str_release(&file);
+    return rc;
 }
 
 /* ---- meta --------------------------------------------------------------------------- */
@@ -696,12 +713,14 @@ read_facts(struct facts *f, hs_gcstate_t *gc)
     gettimeofday(&f->created, NULL);
 }
 
-/* sys.argv as JSON, sys.executable as text: read from the sys dict. */
-static void
+/* sys.argv as JSON, sys.executable as text: read from the sys dict.
+ * 0, or -1 when memory ran out (hs_str keeps its failure across resets). */
+static int
 meta(struct walk *w, const struct facts *f, double t0, double walk_seconds)
 {
     PyInterpreterState *in = PyThreadState_Get()->interp;
     struct hs_str s = { NULL, 0, 0, 0 };
+    int lost = 0;
     PyObject *argv = NULL, *exe = NULL, *k, *v;
     Py_ssize_t pos = 0;
     struct tm tm;
@@ -740,6 +759,7 @@ meta(struct walk *w, const struct facts *f, double t0, double walk_seconds)
         if (i)
             hs_str_adds(&s, ", ");
         hs_text_json_string(&s, a.data ? a.data : "", a.len);
+        lost |= a.failed;
         hs_str_release(&a);
     }
     hs_str_addch(&s, ']');
@@ -778,7 +798,9 @@ meta(struct walk *w, const struct facts *f, double t0, double walk_seconds)
         hs_sink_meta_int(w->sink, "check_negative_balances",
                          (int64_t)w->negative);
     }
+    lost |= s.failed;
     hs_str_release(&s);
+    return lost ? fail(w, "out of memory (metadata)") : 0;
 }
 
 /* ---- phase 4: sizes only __sizeof__ knows ------------------------------------------- */
@@ -907,11 +929,13 @@ hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
     t1 = now();
     if (objects(&w) < 0)
         goto done;
-    threads_and_frames(&w);
+    if (threads_and_frames(&w) < 0)
+        goto done;
     res->phase[3] = now() - t1;
     t1 = now();
     deferred_sizes(&w);
-    meta(&w, &facts, t0, t1 - t0);
+    if (meta(&w, &facts, t0, t1 - t0) < 0)
+        goto done;
     res->phase[4] = now() - t1;
     res->objects = w.ids.count;
     res->edges = w.edges;
