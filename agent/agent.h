@@ -418,6 +418,11 @@ struct hs_dump_options {
     int collected;         /* gc.collect() ran first (recorded in meta) */
     Py_ssize_t value_limit; /* characters of value text kept */
     unsigned long main_ident; /* ident of the main thread, or 0 */
+    long pid;              /* the process whose heap this is, for meta
+                              (a forked child's parent); 0: this one */
+    int no_python;         /* run no Python code at all (a forked child):
+                              sizes only __sizeof__ knows keep their
+                              fallback and flag */
 };
 
 /* Facts about the dump, for the caller. */

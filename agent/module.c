@@ -5,7 +5,9 @@
  *
  *   _init(cls)       remembers the tp_traverse of a class made by a class
  *                    statement (subtype_traverse is private to CPython)
- *   _dump(path, ...) writes a snapshot; returns a dict of facts
+ *   _dump(path, ...) writes a snapshot; returns a dict of facts, or with
+ *                    fork=True forks, lets the child write it and returns
+ *                    (pid, fd) at once (see fork_dump())
  *   Error            raised for every failure, with the cause
  *
  * Errors: heapsnap.Error with the cause; MemoryError when memory is too
@@ -18,6 +20,10 @@
  */
 #include "agent.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -62,30 +68,144 @@ hs_init(PyObject *module, PyObject *cls)
 
 PyDoc_STRVAR(dump_doc,
              "_dump(path, trigger='api', redact=False, collected=False,\n"
-             "      value_limit=200, main_ident=0, check=False)\n--\n\n"
+             "      value_limit=200, main_ident=0, check=False, fork=False,\n"
+             "      report_fd=-1)\n--\n\n"
              "Write a snapshot of the whole heap to path (internal; use\n"
-             "heapsnap.dump()).  Returns a dict of facts about the dump.");
+             "heapsnap.dump()).  Returns a dict of facts about the dump;\n"
+             "with fork=True, (pid, fd) of the child writing it.");
+
+/* Writes all of buf to fd, retrying on EINTR; errors are ignored (the
+ * reader sees a short line and treats it as a failure). */
+static void
+write_all(int fd, const char *buf, size_t len)
+{
+    while (len) {
+        ssize_t n = write(fd, buf, len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        buf += n;
+        len -= (size_t)n;
+    }
+}
+
+/*
+ * The forked child: walks the parent's heap as it was at fork(), which
+ * copy-on-write keeps still for it, writes the snapshot and exits without
+ * returning to Python.  Only this thread exists here, so nothing may wait
+ * for another thread's lock and no Python code may run (opts->no_python).
+ * The result goes to `status_fd` as one line, "ok\tOBJECTS\tEDGES\t
+ * SECONDS\tWALK_SECONDS" or "fail\tMESSAGE"; with report_fd >= 0 also the
+ * launcher's report line there and the human one on stderr.
+ */
+static void
+forked_child(struct hs_dump_options *opts, traverseproc subtype_traverse,
+             int check, int status_fd, int report_fd)
+{
+    struct hs_dump_result res;
+    char err[1024], line[1536];
+    int rc, n;
+
+    /* Ctrl-C in the terminal reaches the whole process group; the parent
+     * decides about itself, the child finishes its file. */
+    signal(SIGINT, SIG_IGN);
+    hs_mem_reset_peak();
+    memset(&res, 0, sizeof(res));
+    opts->no_python = 1;
+    rc = hs_dump(opts, subtype_traverse, check, &res, err, sizeof(err));
+    for (char *p = err; *p; p++)
+        if (*p == '\t' || *p == '\n')
+            *p = ' ';
+    if (rc == 0)
+        n = snprintf(line, sizeof(line), "ok\t%u\t%llu\t%.6f\t%.6f\n",
+                     res.objects, (unsigned long long)res.edges, res.seconds,
+                     res.walk_seconds);
+    else
+        n = snprintf(line, sizeof(line), "fail\t%s\n", err);
+    write_all(status_fd, line, (size_t)n);
+    if (report_fd >= 0) {
+        if (rc == 0)
+            n = snprintf(line, sizeof(line), "ok\t%s\t%s\t%u\n",
+                         opts->trigger, opts->path, res.objects);
+        else
+            n = snprintf(line, sizeof(line), "fail\t%s\t%s\t%s\n",
+                         opts->trigger, opts->path, err);
+        write_all(report_fd, line, (size_t)n);
+        if (rc == 0)
+            n = snprintf(line, sizeof(line),
+                         "heapsnap: wrote '%s' (%u objects, %llu references, "
+                         "%.2f s, forked)\n",
+                         opts->path, res.objects,
+                         (unsigned long long)res.edges, res.seconds);
+        else
+            n = snprintf(line, sizeof(line),
+                         "heapsnap: error: cannot write snapshot '%s': %s\n",
+                         opts->path, err);
+        write_all(2, line, (size_t)n);
+    }
+    _exit(rc == 0 ? 0 : 1);
+}
+
+/*
+ * fork=True: the parent pays for fork() (copying page tables, not pages)
+ * and returns (pid, fd); the child runs forked_child().  fd is the read
+ * end of the child's status pipe, close-on-exec; the caller reads the one
+ * line and reaps the child.  Raw fork(), not os.fork(): the at-fork hooks
+ * would run Python code in the child and take locks other threads hold.
+ */
+static PyObject *
+fork_dump(module_state *st, struct hs_dump_options *opts, int check,
+          int report_fd)
+{
+    int fds[2];
+    pid_t pid;
+
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        PyErr_Format(st->error, "cannot fork for the dump: pipe: %s",
+                     strerror(errno));
+        return NULL;
+    }
+    opts->pid = (long)getpid();
+    pid = fork();
+    if (pid < 0) {
+        int e = errno;
+
+        close(fds[0]);
+        close(fds[1]);
+        PyErr_Format(st->error, "cannot fork for the dump: %s", strerror(e));
+        return NULL;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        forked_child(opts, st->subtype_traverse, check, fds[1], report_fd);
+    }
+    close(fds[1]);
+    return Py_BuildValue("(ii)", (int)pid, fds[0]);
+}
 
 static PyObject *
 hs_dump_py(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = { "path",       "trigger",    "redact",
                               "collected",  "value_limit", "main_ident",
-                              "check",      NULL };
+                              "check",      "fork",       "report_fd",
+                              NULL };
     module_state *st = get_state(module);
     struct hs_dump_options opts;
     struct hs_dump_result res;
     PyObject *path_obj = NULL, *path_bytes = NULL, *result;
     const char *trigger = "api";
-    int redact = 0, collected = 0, check = 0, rc;
+    int redact = 0, collected = 0, check = 0, fork = 0, report_fd = -1, rc;
     Py_ssize_t value_limit = 200;
     unsigned long main_ident = 0;
     char err[1024];
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|sppnkp", kwlist,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|sppnkppi", kwlist,
                                      &path_obj, &trigger, &redact,
                                      &collected, &value_limit, &main_ident,
-                                     &check))
+                                     &check, &fork, &report_fd))
         return NULL;
     if (!st->subtype_traverse) {
         PyErr_SetString(st->error, "heapsnap._heapsnap._init() was not "
@@ -106,6 +226,11 @@ hs_dump_py(PyObject *module, PyObject *args, PyObject *kwargs)
     opts.collected = collected;
     opts.value_limit = value_limit > 0 ? value_limit : 200;
     opts.main_ident = main_ident;
+    if (fork) {
+        result = fork_dump(st, &opts, check, report_fd);
+        Py_DECREF(path_bytes);
+        return result;
+    }
     hs_mem_reset_peak();
     st->dumping = 1;
     rc = hs_dump(&opts, st->subtype_traverse, check, &res, err, sizeof(err));

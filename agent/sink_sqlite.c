@@ -857,8 +857,9 @@ hs_sink_open(const char *tmp_path, char *err, size_t errlen)
         return NULL;
     }
     if (sqlite3_exec(s->db,
-                     "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
-                     "PRAGMA locking_mode=EXCLUSIVE; PRAGMA cache_size=-4096;",
+                     "PRAGMA page_size=65536; PRAGMA journal_mode=OFF;"
+                     "PRAGMA synchronous=OFF; PRAGMA locking_mode=EXCLUSIVE;"
+                     "PRAGMA cache_size=-4096;",
                      NULL, NULL, &msg) != SQLITE_OK ||
         sqlite3_exec(s->db, hs_schema_sql, NULL, NULL, &msg) != SQLITE_OK ||
         sqlite3_exec(s->db, "BEGIN", NULL, NULL, &msg) != SQLITE_OK) {

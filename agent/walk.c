@@ -764,7 +764,9 @@ meta(struct walk *w, const struct facts *f, double t0, double walk_seconds)
     }
     hs_str_addch(&s, ']');
     hs_sink_meta_text(w->sink, "argv", s.data);
-    hs_sink_meta_int(w->sink, "pid", (int64_t)getpid());
+    hs_sink_meta_int(w->sink, "pid", w->opts->pid ? (int64_t)w->opts->pid
+                                                   : (int64_t)getpid());
+    hs_sink_meta_int(w->sink, "forked", w->opts->no_python ? 1 : 0);
     gmtime_r(&secs, &tm);
     strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
     hs_sink_meta_text(w->sink, "created_at", when);
@@ -933,7 +935,8 @@ hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
         goto done;
     res->phase[3] = now() - t1;
     t1 = now();
-    deferred_sizes(&w);
+    if (!opts->no_python)
+        deferred_sizes(&w);
     if (meta(&w, &facts, t0, t1 - t0) < 0)
         goto done;
     res->phase[4] = now() - t1;

@@ -35,6 +35,51 @@ def python_walk():
     return count, edges
 
 
+class Ticker:
+    """A thread that wakes every millisecond and remembers the longest
+    gap between two wake-ups: the pause the program itself sees while a
+    dump holds the GIL."""
+
+    def __init__(self):
+        import threading
+        self.gap = 0.0
+        self.stop = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        last = time.perf_counter()
+        while not self.stop:
+            time.sleep(0.001)
+            now = time.perf_counter()
+            self.gap = max(self.gap, now - last)
+            last = now
+
+    def __enter__(self):
+        self.thread.start()
+        time.sleep(0.05)
+        self.gap = 0.0
+        return self
+
+    def __exit__(self, *exc):
+        time.sleep(0.01)
+        self.stop = True
+        self.thread.join()
+
+
+def pauses(out):
+    """The longest pause the program sees during an in-place dump and
+    during a forked one (with how long the child took)."""
+    with Ticker() as t:
+        heapsnap.dump(out)
+    in_place = t.gap
+    with Ticker() as t:
+        t0 = time.perf_counter()
+        heapsnap.dump(out, fork=True)
+        heapsnap.wait()
+        child = time.perf_counter() - t0
+    return in_place, t.gap, child
+
+
 def rss_peak():
     with open("/proc/self/status") as f:
         for line in f:
@@ -71,6 +116,11 @@ def main():
           % (size / 2 ** 20, size / objs))
     print("agent peak memory %.1f MiB, %.1f bytes/object  (target <= 32)"
           % (facts["peak_memory"] / 2 ** 20, facts["peak_memory"] / objs))
+    in_place, forked, child = pauses(out)
+    os.unlink(out)
+    print("pause seen by the program: in-place %.0f ms, --fork %.1f ms "
+          "(target <= 50 ms; the child took %.2f s)"
+          % (in_place * 1000, forked * 1000, child))
     del svc
 
 

@@ -78,6 +78,7 @@ struct job {
     const char *python; /* libpython path, or "" for the executable */
     int collect;        /* gc.collect() first */
     int redact;         /* no str/bytes contents */
+    int fork;           /* a forked child of the target dumps */
 };
 
 /*
@@ -88,7 +89,7 @@ struct job {
  * import creates are removed again.
  */
 static const char payload[] =
-    "def _heapsnap_attach(agent_dir, output, collect, redact, tid):\n"
+    "def _heapsnap_attach(agent_dir, output, collect, redact, fork, tid):\n"
     "    import sys\n"
     "    name = '_heapsnap_attach_%d' % tid\n"
     "    pkg = agent_dir + '/heapsnap'\n"
@@ -102,7 +103,7 @@ static const char payload[] =
     "        mod = boot.module_from_spec(spec)\n"
     "        sys.modules[name] = mod\n"
     "        spec.loader.exec_module(mod)\n"
-    "        r = mod._dump(output, collect, redact, 'attach')\n"
+    "        r = mod._attach_dump(output, collect, redact, fork)\n"
     "        return 'ok\\t%d\\t%d\\t%.6f' % (r['objects'], r['edges'],\n"
     "                                     r['seconds'])\n"
     "    except BaseException as e:\n"
@@ -115,7 +116,7 @@ static const char payload[] =
     "        if not had_cache:\n"
     "            sys.path_importer_cache.pop(pkg, None)\n"
     "_heapsnap_result = _heapsnap_attach(_agent, _output, _collect, "
-    "_redact, _tid)\n"
+    "_redact, _fork, _tid)\n"
     "del _heapsnap_attach\n";
 
 static long long
@@ -249,6 +250,7 @@ run_payload(const struct pyapi *api, const struct job *job, char *out,
         set_item(api, globals, "_output", api->decode_fs(job->output)) < 0 ||
         set_item(api, globals, "_collect", api->long_from(job->collect)) < 0 ||
         set_item(api, globals, "_redact", api->long_from(job->redact)) < 0 ||
+        set_item(api, globals, "_fork", api->long_from(job->fork)) < 0 ||
         set_item(api, globals, "_tid",
                  api->long_from((long)syscall(SYS_gettid))) < 0)
         goto done;
@@ -295,6 +297,8 @@ parse_spec(struct job *job)
             job->collect = *eq == '1';
         else if (!strcmp(line, "redact"))
             job->redact = *eq == '1';
+        else if (!strcmp(line, "fork"))
+            job->fork = *eq == '1';
     }
 }
 
@@ -358,7 +362,7 @@ out:
 
 /*
  * Called by the CLI on a thread it hijacked.  `spec` holds "key=value"
- * lines: status, agent, output, python, collect, redact.  Opens the status
+ * lines: status, agent, output, python, collect, redact, fork.  Opens the status
  * file, copies the spec and starts the loader thread with all signals
  * blocked (signals stay with the program's threads), restoring this
  * thread's signal mask.  Returns 0, or an errno value; never blocks on

@@ -801,9 +801,9 @@ hs_attach_dump(const struct hs_attach_options *opts,
     t.stack_need = 256 + strlen(p.lib) + 1 + 64 + 64;
     hs_buf_addf(&spec,
                 "status=%s\nagent=%s\noutput=%s\npython=%s\ncollect=%d\n"
-                "redact=%d\n",
+                "redact=%d\nfork=%d\n",
                 p.status, p.agent, p.output, t.python_is_exe ? "" : t.python,
-                opts->collect, opts->redact);
+                opts->collect, opts->redact, opts->fork);
 
     t.stack_need += spec.len;
     if (stop_at_safe_point(&t, &tr, deadline, &sig) < 0)

@@ -18,6 +18,7 @@ struct hs_attach_options {
     double timeout;     /* give up after this many seconds (> 0) */
     int collect;        /* run gc.collect() in the target first */
     int redact;         /* store no str/bytes contents */
+    int fork;           /* a forked child of the target writes the file */
 };
 
 /* What happened, for the closing message and for benchmarks. */

@@ -1,8 +1,9 @@
 /*
  * COMMAND: dump
- * USAGE:   heapsnap dump [-o FILE] [--collect] [--redact] -- PROGRAM [ARGS...]
+ * USAGE:   heapsnap dump [-o FILE] [--collect] [--redact] [--fork] -- PROGRAM
+ *                        [ARGS...]
  *          heapsnap dump --pid PID [-o FILE] [--timeout S] [--collect]
- *                        [--redact]
+ *                        [--redact] [--fork]
  *
  * Runs a Python command line with the agent for that interpreter on its
  * path (`import heapsnap` works in the program), snapshots the heap when the
@@ -27,15 +28,18 @@
 #include <unistd.h>
 
 static const char *const dump_usage[] = {
-    "usage: heapsnap dump [-o FILE] [--collect] [--redact] -- PROGRAM "
-    "[ARGS...]",
+    "usage: heapsnap dump [-o FILE] [--collect] [--redact] [--fork] -- "
+    "PROGRAM [ARGS...]",
     "   or: heapsnap dump --pid PID [-o FILE] [--timeout S] [--collect] "
-    "[--redact]",
+    "[--redact] [--fork]",
     "",
     "Runs PROGRAM (python3 app.py, /path/to/python3.12 -m pkg, ./script.py)",
     "with the heapsnap agent preloaded.  It writes a snapshot when the",
     "program finishes and one each time it receives SIGUSR2 (FILE.1.db,",
-    "FILE.2.db, ...), and exits with the program's exit status.",
+    "FILE.2.db, ...), and exits with the program's exit status.  With",
+    "--fork, each SIGUSR2 snapshot is written by a forked child while the",
+    "program runs on: it pauses only for fork() (copy-on-write memory grows",
+    "with what the program writes meanwhile).",
     "",
     "With --pid, snapshots a running CPython 3.8+ process that never",
     "imported heapsnap: heapsnap stops one of its threads for a few",
@@ -43,6 +47,8 @@ static const char *const dump_usage[] = {
     "of its own holding the GIL; the process then runs on as before.  This",
     "needs the right to ptrace it: the same user (with",
     "/proc/sys/kernel/yama/ptrace_scope 0) or root (CAP_SYS_PTRACE).",
+    "With --fork the target forks and its child writes the snapshot: the",
+    "target holds the GIL only for fork() itself.",
     "Exit status: 0 written, 2 no such process, not CPython, or no agent",
     "for its version, 4 not permitted, timed out, or the dump failed.",
     "",
@@ -146,7 +152,7 @@ parse_seconds(const char *s, double *out)
  */
 static int
 dump_pid(int pid, const char *output, const char *timeout, int collect,
-         int redact)
+         int redact, int fork)
 {
     struct hs_attach_options opts;
     struct hs_attach_result res;
@@ -159,6 +165,7 @@ dump_pid(int pid, const char *output, const char *timeout, int collect,
     opts.timeout = 30;
     opts.collect = collect;
     opts.redact = redact;
+    opts.fork = fork;
     if (timeout && parse_seconds(timeout, &opts.timeout) < 0) {
         hs_usage_error("dump", "--timeout expects seconds, not '%s'", timeout);
         return HS_EXIT_USAGE;
@@ -221,7 +228,8 @@ int
 cmd_dump(int argc, const char **argv)
 {
     const char *output = NULL, *timeout = NULL;
-    int collect = 0, redact = 0, pid = INT_MIN; /* INT_MIN: no --pid */
+    int collect = 0, redact = 0, fork = 0;
+    int pid = INT_MIN; /* INT_MIN: no --pid */
     const struct hs_option opts[] = {
         { HS_OPT_STRING, 'o', "output", &output, "FILE",
           "snapshot file (default heapsnap-<pid>-<time>.db)", NULL },
@@ -234,6 +242,8 @@ cmd_dump(int argc, const char **argv)
           NULL },
         { HS_OPT_FLAG, 0, "redact", &redact, NULL,
           "store no str/bytes contents", NULL },
+        { HS_OPT_FLAG, 0, "fork", &fork, NULL,
+          "let a forked child write the snapshots (short pause)", NULL },
         { HS_OPT_END, 0, NULL, NULL, NULL, NULL, NULL },
     };
     struct hs_python py;
@@ -271,7 +281,7 @@ cmd_dump(int argc, const char **argv)
                                    "takes no program to run");
             return HS_EXIT_USAGE;
         }
-        return dump_pid(pid, output, timeout, collect, redact);
+        return dump_pid(pid, output, timeout, collect, redact, fork);
     }
     if (n == 0) {
         hs_usage_error("dump", "no program to run (heapsnap dump -- python3 "
@@ -322,6 +332,8 @@ cmd_dump(int argc, const char **argv)
     env[ne++] = collect ? "1" : "0";
     env[ne++] = "HEAPSNAP_REDACT";
     env[ne++] = redact ? "1" : "0";
+    env[ne++] = "HEAPSNAP_FORK";
+    env[ne++] = fork ? "1" : "0";
     env[ne++] = "HEAPSNAP_REPORT_FD";
     env[ne++] = fdnum;
     env[ne] = NULL;

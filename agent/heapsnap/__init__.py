@@ -2,6 +2,7 @@
 
     import heapsnap
     heapsnap.dump("app.db")        # every object, reference and root
+    heapsnap.dump("app.db", fork=True)  # a forked child writes it
     heapsnap.install()             # dump on SIGUSR2 from now on
 
 Then explain the snapshot offline with the `heapsnap` command:
@@ -19,7 +20,7 @@ import time as _time
 
 from . import _heapsnap
 
-__all__ = ["dump", "install", "Error"]
+__all__ = ["dump", "install", "wait", "Error"]
 __version__ = _heapsnap.agent_version
 
 Error = _heapsnap.Error
@@ -65,7 +66,81 @@ def _dump(path, collect, redact, trigger, check=False):
                            check=bool(check))
 
 
-def dump(path=None, *, collect=False, redact=False):
+class _Forked:
+    """A snapshot being written by a forked child (see dump(fork=True))."""
+
+    def __init__(self, path, collect, redact, trigger, report=False):
+        if collect:
+            _gc.collect()
+        self.path = path
+        self.pid, self._fd = _heapsnap._dump(
+            path, trigger=trigger, redact=bool(redact),
+            collected=bool(collect), main_ident=_main_ident(), fork=True,
+            report_fd=(_report_fd if report and _report_fd is not None
+                       else -1))
+        self._result = None
+
+    def wait(self):
+        """Waits for the child; returns the dict of facts or raises Error.
+        The GIL is released while waiting."""
+        if self._result is None:
+            self._result = self._collect()
+        if isinstance(self._result, Error):
+            raise self._result
+        return self._result
+
+    def _collect(self):
+        data = b""
+        try:
+            while True:
+                chunk = _os.read(self._fd, 4096)
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            _os.close(self._fd)
+        status = None
+        try:
+            status = _os.waitpid(self.pid, 0)[1]
+        except ChildProcessError:
+            pass  # reaped by someone else; the status line tells
+        fields = data.decode("utf-8", "replace").rstrip("\n").split("\t")
+        if fields[0] == "ok" and len(fields) == 5:
+            return {"objects": int(fields[1]), "edges": int(fields[2]),
+                    "seconds": float(fields[3]),
+                    "walk_seconds": float(fields[4]), "forked": True,
+                    "pid": self.pid}
+        if fields[0] == "fail" and len(fields) > 1:
+            return Error("\t".join(fields[1:]))
+        if status is not None and _os.WIFSIGNALED(status):
+            return Error("the forked child writing '%s' was killed by "
+                         "signal %d" % (self.path, _os.WTERMSIG(status)))
+        return Error("the forked child writing '%s' ended without a "
+                     "result" % self.path)
+
+
+_forked = []  # (_Forked, thread reaping it), oldest first
+
+
+def _start_forked(path, collect, redact, trigger, report=False):
+    """Forks a child that writes `path`; a daemon thread reaps it."""
+    import threading
+
+    job = _Forked(path, collect, redact, trigger, report)
+
+    def reap():
+        try:
+            job.wait()
+        except Error:
+            pass  # kept in job for wait() to raise
+
+    t = threading.Thread(target=reap, name="heapsnap-reaper", daemon=True)
+    t.start()
+    _forked.append((job, t))
+    return job
+
+
+def dump(path=None, *, collect=False, redact=False, fork=False):
     """Write a snapshot of the whole heap to `path` and return the path.
 
     path     the file to write (default: heapsnap-<pid>-<time>.db in the
@@ -74,13 +149,57 @@ def dump(path=None, *, collect=False, redact=False):
     collect  run gc.collect() first.  By default nothing is collected and
              unreachable objects (cyclic garbage) are kept and flagged.
     redact   store no str or bytes contents (identifiers are kept).
+    fork     let a forked child write the snapshot: the process pauses only
+             for fork() itself and carries on while the child walks the
+             heap as it was at that moment.  dump() returns at once; the
+             file appears, complete, when the child is done; wait() waits
+             for it.  Copy-on-write memory grows as the process writes
+             while the child runs; other threads do not exist in the child,
+             so their objects are snapshotted as they were; sizes that only
+             a Python __sizeof__ knows keep their fallback (flagged).
 
     Raises heapsnap.Error with the cause when the snapshot cannot be
     written; no file is left behind then.
     """
     path = _default_path() if path is None else _os.fspath(path)
-    _dump(path, collect, redact, "api")
+    if fork:
+        _start_forked(path, collect, redact, "api")
+    else:
+        _dump(path, collect, redact, "api")
     return path
+
+
+def wait(timeout=None):
+    """Wait for the snapshots that forked children are writing (dump(...,
+    fork=True), or signals with install(fork=True)); return their paths.
+    Raises heapsnap.Error for the first that failed, after waiting for all,
+    or when `timeout` seconds pass first."""
+    deadline = None if timeout is None else _time.monotonic() + timeout
+    paths, failure = [], None
+    while _forked:
+        job, thread = _forked[0]
+        thread.join(None if deadline is None
+                    else max(0.0, deadline - _time.monotonic()))
+        if thread.is_alive():
+            raise Error("a forked snapshot ('%s') is still being written "
+                        "after %s s" % (job.path, timeout))
+        _forked.pop(0)
+        try:
+            job.wait()
+            paths.append(job.path)
+        except Error as e:
+            failure = failure or e
+    if failure is not None:
+        raise failure
+    return paths
+
+
+def _attach_dump(path, collect, redact, fork=False):
+    """The entry point of `heapsnap dump --pid` (inject/inject.c): the
+    facts of a dump to `path`, in place or by a forked child waited for."""
+    if fork:
+        return _Forked(path, collect, redact, "attach").wait()
+    return _dump(path, collect, redact, "attach")
 
 
 def _numbered(base, n):
@@ -88,11 +207,13 @@ def _numbered(base, n):
     return "%s.%d%s" % (root, n, ext or ".db")
 
 
-def install(signum=None, path=None, *, collect=False, redact=False):
+def install(signum=None, path=None, *, collect=False, redact=False,
+            fork=False):
     """Snapshot the heap each time the process receives `signum`
     (default SIGUSR2).  The handler only runs between bytecodes of the
     main thread, a safe point; files are numbered: PATH.1.db, PATH.2.db...
-    (default PATH: heapsnap-<pid>-<time>.db here).  Returns the base path.
+    (default PATH: heapsnap-<pid>-<time>.db here).  With fork=True a
+    forked child writes each one (see dump()).  Returns the base path.
     """
     import signal
 
@@ -106,6 +227,13 @@ def install(signum=None, path=None, *, collect=False, redact=False):
     def on_signal(sig, frame):
         counter[0] += 1
         target = _numbered(base, counter[0])
+        if fork:
+            # The child reports itself: it may outlive this process.
+            try:
+                _start_forked(target, collect, redact, "signal", report=True)
+            except Exception as e:
+                _report(target, e, "signal")
+            return
         _report(target, _safe_dump(target, collect, redact, "signal"),
                 "signal")
 
@@ -162,6 +290,7 @@ def _start_from_environment():
     output = env.pop("HEAPSNAP_OUTPUT", None)
     directory = env.pop("HEAPSNAP_OUTPUT_DIR", None)
     collect = env.pop("HEAPSNAP_COLLECT", "0") == "1"
+    fork = env.pop("HEAPSNAP_FORK", "0") == "1"
     redact = env.pop("HEAPSNAP_REDACT", "0") == "1"
     fd = env.pop("HEAPSNAP_REPORT_FD", None)
     if env.pop("HEAPSNAP_PYTHONPATH_WAS_SET", "0") == "1":
@@ -179,7 +308,7 @@ def _start_from_environment():
         return  # the output folder is not writable: no snapshots
     base = output or _default_path(directory)
     pid = _os.getpid()
-    install(path=base, collect=collect, redact=redact)
+    install(path=base, collect=collect, redact=redact, fork=fork)
 
     def at_exit():
         # A forked child inherits this handler; only the program dumps.

@@ -69,6 +69,27 @@ PY
     [ "$(sqlite3 snap.db "select value from meta where key='trigger'")" = exit ]
 }
 
+@test "dump --fork: a forked child writes the SIGUSR2 snapshot as of the signal" {
+    cat > forky.py <<'PY'
+import os, signal, time
+class Blob:
+    pass
+keep = [Blob() for _ in range(500)]
+os.kill(os.getpid(), signal.SIGUSR2)
+time.sleep(0.1)
+del keep[:400]      # the child still sees all 500
+print("parent carried on")
+PY
+    run "$HEAPSNAP" dump --fork -o f.db -- "$PY" forky.py
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"parent carried on"* ]]
+    [[ "$output" == *"heapsnap: wrote '$BATS_TEST_TMPDIR/f.1.db' ("*", forked)"* ]]
+    [ "$(count_type f.1.db Blob)" -eq 500 ]
+    [ "$(count_type f.db Blob)" -eq 100 ]
+    [ "$(sqlite3 f.1.db "select value from meta where key = 'forked'")" = 1 ]
+    [ "$(stat -c %a f.1.db)" = "600" ]
+}
+
 @test "dump: SIGUSR2 sent to heapsnap itself is forwarded to the program" {
     cat > wait.py <<'PY'
 import os, time

@@ -115,6 +115,26 @@ each_python() {
     [ "$(target_report)" = "$report_before" ]
 }
 
+@test "attach --fork: a forked child of the target writes it; no zombie left" {
+    local ver exe
+    while read -r ver exe; do
+        start_target "$exe" threads 321
+        report_before=$(target_report)
+        before=$(progress)
+        run "$HEAPSNAP" dump --pid "$TPID" -o "$TDIR/f.db" --fork
+        echo "$ver: $output"
+        [ "$status" -eq 0 ]
+        [ "$(markers_in "$TDIR/f.db")" = 321 ]
+        [ "$(sqlite3 "$TDIR/f.db" "SELECT value FROM meta WHERE key = 'forked'")" = 1 ]
+        [ "$(sqlite3 "$TDIR/f.db" "SELECT value FROM meta WHERE key = 'pid'")" = "$TPID" ]
+        wait_progress "$before" 0 1 2 3 4
+        [ "$(target_report)" = "$report_before" ]
+        # The child was reaped by the loader: no zombie under the target.
+        ! grep -l "^PPid:[[:space:]]*$TPID\$" /proc/[0-9]*/status 2>/dev/null | grep -q .
+        stop_targets
+    done <<<"$(sed -n '1p;$p' <<<"$PYTHONS" | sort -u)"
+}
+
 @test "attach: a long time.sleep resumes (select before 3.11, clock_nanosleep after)" {
     local ver exe
     # The oldest and the newest Python: the two ways time.sleep blocks.
