@@ -9,8 +9,14 @@ Run it under heapsnap and ask why the requests are still alive:
 
     heapsnap dump -o leaky.db -- python3 examples/leaky_service.py
     heapsnap why -f leaky.db LeakedRequest
+
+With --midway it also asks for a snapshot (SIGUSR2) halfway through, so
+that `heapsnap diff leaky.1.db leaky.db` shows what the second half added.
 """
 
+import os
+import signal
+import sys
 import threading
 import weakref
 
@@ -70,6 +76,8 @@ def main():
     ready.wait()
     for rid in range(20000):
         handle(rid)
+        if rid == 9999 and "--midway" in sys.argv:
+            os.kill(os.getpid(), signal.SIGUSR2)
     print("served %d requests; %d still logged" % (20000, len(REQUEST_LOG)))
     stop.set()
     thread.join()

@@ -24,6 +24,7 @@ static const struct hs_cmd commands[] = {
     { "why", cmd_why, "why an object (or every object of a type) is alive" },
     { "show", cmd_show, "one object: facts, referrers and referents" },
     { "cycles", cmd_cycles, "reference cycles, biggest first" },
+    { "diff", cmd_diff, "what grew between two snapshots, and where" },
 };
 
 static const char *const exit_codes_help[] = {
