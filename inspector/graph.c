@@ -436,7 +436,7 @@ load_roots(struct hs_graph *g)
         r->kind = (uint8_t)hs_root_kind_parse(hs_query_text(q, 2));
     }
     hs_query_free(q);
-    if (rc == 0)
+    if (rc == 0 && g->nroots) /* qsort(NULL, 0) is undefined */
         qsort(g->roots, g->nroots, sizeof(*g->roots), root_cmp);
     return rc;
 }
