@@ -80,5 +80,6 @@ for suite in $SUITES; do
     esac
 done
 
-echo "$passed passed, $failed failed, $skipped skipped"
+echo "# $skipped skipped"
+echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
