@@ -1,6 +1,7 @@
 /*
  * COMMAND: cycles
  * USAGE:   heapsnap cycles [-f FILE] [-n N] [--garbage] [--all] [--json]
+ *                     [--svg FILE] [--dot FILE] [--max-nodes N]
  *
  * Reference cycles: strongly connected components of two or more objects
  * (or one that holds itself), biggest total size first, with their member
@@ -11,9 +12,11 @@
  * object would share one cycle with its module.  Reachable cycles holding
  * a module or a class are interpreter machinery (a class with its dict and
  * descriptors) and summarised, not listed, unless --all.  Unreachable
- * cycles are always listed: they are garbage.
+ * cycles are always listed: they are garbage.  --svg/--dot draw the
+ * listed cycles (draw.c).
  */
 #include "heapsnap.h"
+#include "draw.h"
 #include "naming.h"
 #include "paths.h"
 #include "render_json.h"
@@ -25,10 +28,14 @@
 
 static const char *const cycles_usage[] = {
     "usage: heapsnap cycles [-f FILE] [-n N] [--garbage] [--all] [--json]",
+    "                       [--svg FILE] [--dot FILE] [--max-nodes N]",
     "",
     "Lists reference cycles (groups of objects that reference each other),",
     "biggest first: their members' types, whether nothing reaches them",
     "(garbage the cyclic gc will free) and whether a member has __del__.",
+    "--svg FILE draws the listed cycles, their members and the references",
+    "between them (the format follows the extension: .svg .png .pdf .dot",
+    ".gv); --dot FILE writes the drawing's DOT text.",
     NULL,
 };
 
@@ -199,8 +206,9 @@ loop_text(struct cycles *cy, const uint32_t *loop, uint32_t len,
 int
 cmd_cycles(int argc, const char **argv)
 {
-    const char *file = NULL;
+    const char *file = NULL, *svg = NULL, *dot = NULL;
     int json = 0, limit = 10, garbage = 0, all = 0;
+    int max_nodes = HS_PICTURE_MAX_NODES;
     const struct hs_option opts[] = {
         HS_OPT_FILE(&file),
         { HS_OPT_INT, 'n', "limit", &limit, "N",
@@ -211,6 +219,13 @@ cmd_cycles(int argc, const char **argv)
           "also list the interpreter's own web of modules and functions",
           NULL },
         HS_OPT_JSON(&json),
+        { HS_OPT_STRING, 0, "svg", &svg, "FILE",
+          "also draw the listed cycles into FILE (format by extension)",
+          NULL },
+        { HS_OPT_STRING, 0, "dot", &dot, "FILE",
+          "also write the drawing's DOT text into FILE (.dot, .gv)", NULL },
+        { HS_OPT_INT, 0, "max-nodes", &max_nodes, "N",
+          "objects drawn at most (default 1000)", NULL },
         { HS_OPT_END, 0, NULL, NULL, NULL, NULL, NULL },
     };
     struct hs_snapshot *snap = NULL;
@@ -236,6 +251,12 @@ cmd_cycles(int argc, const char **argv)
         hs_usage_error("cycles", "-n must not be negative");
         return HS_EXIT_USAGE;
     }
+    if (max_nodes < 1) {
+        hs_usage_error("cycles", "--max-nodes must be at least 1");
+        return HS_EXIT_USAGE;
+    }
+    if (hs_draw_check_files("cycles", svg, dot) < 0)
+        return hs_error_status();
     path = hs_snapshot_pick(file);
     if (!path || !(snap = hs_snapshot_open(path, HS_SNAP_DERIVED)) ||
         !(cy.g = hs_graph_load(snap)) || !(cy.names = hs_naming_new(cy.g))) {
@@ -283,6 +304,7 @@ cmd_cycles(int argc, const char **argv)
         if (limit && shown >= (uint32_t)limit)
             continue;
         shown++;
+        ids[shown - 1] = c; /* ids[0 .. shown) are drawn (shown <= i) */
         hs_buf_reset(&b);
         jt = json ? hs_json_object() : NULL;
         member_types(&cy, c, &b, jt);
@@ -360,6 +382,10 @@ cmd_cycles(int argc, const char **argv)
         if (!listed && !web)
             printf("\n  none\n");
     }
+    if ((svg || dot) && hs_draw_cycles(cy.g, cy.names, &cy.bfs, &cy.scc, ids,
+                                       shown, (uint32_t)max_nodes, svg,
+                                       dot) < 0)
+        rc = hs_error_status();
 cleanup:
     hs_json_free(doc);
     hs_buf_release(&b);

@@ -1,6 +1,7 @@
 /*
  * COMMAND: why
  * USAGE:   heapsnap why OBJ [-f FILE] [--paths N] [--full] [--json]
+ *                  [--svg FILE] [--dot FILE]
  *
  * Why is OBJ alive?  For one object: its shortest retention path from the
  * roots, every step labelled, preferring user-level roots (module globals,
@@ -10,10 +11,11 @@
  * paths, biggest group first, one example each.  Retained sizes (what
  * freeing an object would free) come with the target, every step of its
  * path and every group; they are computed on first use and stored in the
- * snapshot (retained.h).
+ * snapshot (retained.h).  --svg/--dot draw the same answer (draw.c).
  */
 #include "heapsnap.h"
 #include "dominators.h"
+#include "draw.h"
 #include "naming.h"
 #include "objspec.h"
 #include "paths.h"
@@ -29,6 +31,7 @@
 
 static const char *const why_usage[] = {
     "usage: heapsnap why OBJ [-f FILE] [--paths N] [--full] [--json]",
+    "                        [--svg FILE] [--dot FILE]",
     "",
     "Explains why OBJ is alive: the shortest chain of references from a",
     "root (a module, a thread's local variable, ...) to it, every step",
@@ -36,7 +39,8 @@ static const char *const why_usage[] = {
     "id (@1234) or a type name (Foo, module.Foo): for a type, its instances",
     "are grouped by the shape of their paths, biggest group first.",
     "Each object on the path comes with its retained size: what freeing",
-    "it would free.",
+    "it would free.  --svg FILE draws the answer (the format follows the",
+    "extension: .svg .png .pdf .dot .gv); --dot FILE writes its DOT text.",
     NULL,
 };
 
@@ -505,7 +509,7 @@ why_many(struct why *w, const struct hs_objset *set, const char *spec,
 int
 cmd_why(int argc, const char **argv)
 {
-    const char *file = NULL;
+    const char *file = NULL, *svg = NULL, *dot = NULL;
     int json = 0, full = 0, npaths = 5;
     const struct hs_option opts[] = {
         HS_OPT_FILE(&file),
@@ -514,6 +518,10 @@ cmd_why(int argc, const char **argv)
         { HS_OPT_FLAG, 0, "full", &full, NULL,
           "print long paths whole instead of cutting the middle", NULL },
         HS_OPT_JSON(&json),
+        { HS_OPT_STRING, 0, "svg", &svg, "FILE",
+          "also draw the answer into FILE (format by extension)", NULL },
+        { HS_OPT_STRING, 0, "dot", &dot, "FILE",
+          "also write the drawing's DOT text into FILE (.dot, .gv)", NULL },
         { HS_OPT_END, 0, NULL, NULL, NULL, NULL, NULL },
     };
     struct hs_snapshot *snap = NULL;
@@ -536,6 +544,8 @@ cmd_why(int argc, const char **argv)
         hs_usage_error("why", "--paths must be at least 1");
         return HS_EXIT_USAGE;
     }
+    if (hs_draw_check_files("why", svg, dot) < 0)
+        return hs_error_status();
     w.full = full;
     w.npaths = npaths;
     hs_dominators_init(&w.dom);
@@ -556,6 +566,9 @@ cmd_why(int argc, const char **argv)
         goto cleanup;
     }
     if (w.json && hs_json_print(w.json, stdout) < 0)
+        rc = hs_error_status();
+    if ((svg || dot) && hs_draw_why(w.g, w.names, &w.dom, &w.bfs, &set,
+                                    argv[0], npaths, svg, dot) < 0)
         rc = hs_error_status();
 cleanup:
     hs_json_free(w.json);

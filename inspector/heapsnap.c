@@ -25,6 +25,8 @@ static const struct hs_cmd commands[] = {
     { "show", cmd_show, "one object: facts, referrers and referents" },
     { "cycles", cmd_cycles, "reference cycles, biggest first" },
     { "diff", cmd_diff, "what grew between two snapshots, and where" },
+    { "refs", cmd_refs, "draw what an object references" },
+    { "backrefs", cmd_backrefs, "draw what references an object" },
 };
 
 static const char *const exit_codes_help[] = {

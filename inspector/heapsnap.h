@@ -219,6 +219,8 @@ int cmd_show(int argc, const char **argv);
 int cmd_top(int argc, const char **argv);
 int cmd_cycles(int argc, const char **argv);
 int cmd_diff(int argc, const char **argv);
+int cmd_refs(int argc, const char **argv);
+int cmd_backrefs(int argc, const char **argv);
 
 /* The path of the running heapsnap binary's folder (for agents, web/). */
 const char *hs_exe_dir(void);
