@@ -29,11 +29,16 @@ WARNINGS := -std=c11 -Wall -Wextra -Werror -Wpedantic -Wshadow \
 ifeq ($(SAN),1)
 OPTFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
+# A sanitized agent needs the sanitizer runtimes loaded first in the Python
+# it runs in: `heapsnap dump --` of this build preloads them.
+SAN_DEFS := -DHS_SAN_PRELOAD='"$(shell $(CC) -print-file-name=libasan.so) \
+	$(shell $(CC) -print-file-name=libubsan.so)"'
 else
 OPTFLAGS ?= -O2 -g
+SAN_DEFS :=
 endif
 BASE_CFLAGS := $(WARNINGS) $(OPTFLAGS) -D_GNU_SOURCE -MMD -MP \
-	-DHS_VERSION='"$(VERSION)"'
+	-DHS_VERSION='"$(VERSION)"' $(SAN_DEFS)
 
 all: inspector agents
 

@@ -120,10 +120,12 @@ struct hs_sink;
 
 /*
  * Creates `tmp_path` with mode 0600 (replacing a stale one), creates the
- * schema in it and starts the writer thread.  On failure returns NULL and
- * puts the reason in `err` (a static or caller-owned buffer of errlen).
+ * schema in it and, when `threaded`, starts the writer thread (otherwise
+ * rows are written as they come).  On failure returns NULL and puts the
+ * reason in `err` (a static or caller-owned buffer of errlen).
  */
-struct hs_sink *hs_sink_open(const char *tmp_path, char *err, size_t errlen);
+struct hs_sink *hs_sink_open(const char *tmp_path, int threaded, char *err,
+                             size_t errlen);
 
 /* Row producers.  They never fail; a failure is reported by
  * hs_sink_failed() and by hs_sink_finish(). */

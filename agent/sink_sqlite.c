@@ -821,7 +821,7 @@ sink_free(struct hs_sink *s)
 }
 
 struct hs_sink *
-hs_sink_open(const char *tmp_path, char *err, size_t errlen)
+hs_sink_open(const char *tmp_path, int threaded, char *err, size_t errlen)
 {
     struct hs_sink *s = hs_alloc(sizeof(*s));
     char *msg = NULL;
@@ -886,7 +886,8 @@ hs_sink_open(const char *tmp_path, char *err, size_t errlen)
         sink_free(s);
         return NULL;
     }
-    s->threaded = pthread_create(&s->thread, NULL, writer_main, s) == 0;
+    s->threaded =
+        threaded && pthread_create(&s->thread, NULL, writer_main, s) == 0;
     return s;
 }
 

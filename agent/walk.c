@@ -897,7 +897,10 @@ hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
     gc->enabled = 0;
     read_facts(&facts, gc);
     facts.gc_enabled = gc_was_enabled;
-    w.sink = hs_sink_open(tmp, err, errlen);
+    /* A forked child has no writer thread: a new thread could be given
+     * the stack of one of the parent's threads that did not survive the
+     * fork, whose frames the walk is about to read. */
+    w.sink = hs_sink_open(tmp, !opts->no_python, err, errlen);
     if (!w.sink) {
         w.failed = 1;
         goto done;

@@ -249,7 +249,7 @@ cmd_dump(int argc, const char **argv)
     struct hs_python py;
     struct reports rep;
     char *interp = NULL, *agent = NULL, *out_abs = NULL, *dir = NULL;
-    char *pythonpath = NULL;
+    char *pythonpath = NULL, *asan_options = NULL;
     const char *old_pp;
     const char *env[32];
     char fdnum[16];
@@ -336,6 +336,21 @@ cmd_dump(int argc, const char **argv)
     env[ne++] = fork ? "1" : "0";
     env[ne++] = "HEAPSNAP_REPORT_FD";
     env[ne++] = fdnum;
+#ifdef HS_SAN_PRELOAD
+    /* A sanitizer build (make SAN=1): its agent needs the ASan runtime
+     * first in the program, Python's own allocator out of ASan's way, and
+     * no leak report for what the interpreter keeps at exit. */
+    asan_options = hs_xasprintf("%s%sdetect_leaks=0",
+                                getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS")
+                                                       : "",
+                                getenv("ASAN_OPTIONS") ? ":" : "");
+    env[ne++] = "LD_PRELOAD";
+    env[ne++] = HS_SAN_PRELOAD;
+    env[ne++] = "PYTHONMALLOC";
+    env[ne++] = "malloc";
+    env[ne++] = "ASAN_OPTIONS";
+    env[ne++] = asan_options;
+#endif
     env[ne] = NULL;
 
     fflush(stdout);
@@ -366,5 +381,6 @@ cleanup:
     free(out_abs);
     free(dir);
     free(pythonpath);
+    free(asan_options);
     return rc;
 }
