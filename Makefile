@@ -201,7 +201,7 @@ install: all
 		cp -R $(BUILD)/py$$v $(DESTDIR)$(PREFIX)/lib/heapsnap/py$$v; \
 		rm -rf $(DESTDIR)$(PREFIX)/lib/heapsnap/py$$v/obj; \
 	done
-	cp -R web/. $(DESTDIR)$(PREFIX)/share/heapsnap/web/
+	[ ! -d web ] || cp -R web/. $(DESTDIR)$(PREFIX)/share/heapsnap/web/
 
 # ---------------------------------------------------------------------------
 # Hygiene.
