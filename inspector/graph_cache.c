@@ -202,54 +202,41 @@ insert_parts(struct hs_query *q, const struct array *arrays, size_t narrays)
     return 0;
 }
 
+/* hs_derived_replace()'s fill: every part of every array. */
+struct store {
+    struct array arrays[7];
+    size_t narrays;
+};
+
+static int
+fill_parts(struct hs_snapshot *s, void *arg)
+{
+    struct store *st = arg;
+    struct hs_query *q = hs_query_prepare(s, "INSERT INTO graph_cache "
+                                             "(name, part, data) VALUES "
+                                             "(?1, ?2, ?3)");
+    int rc = q ? insert_parts(q, st->arrays, st->narrays) : -1;
+
+    hs_query_free(q);
+    return rc;
+}
+
 int
 hs_graph_cache_store(const struct hs_graph *g)
 {
-    struct hs_snapshot *s = g->snap;
-    struct array arrays[7];
-    size_t narrays = arrays_of(g, arrays), bytes = 0;
-    struct hs_query *q = NULL;
-    char *ddl, *json = NULL;
-    int rc = -1;
+    struct store st;
+    size_t bytes = 0;
+    char *json;
+    int rc;
 
-    if (!s)
+    if (!g->snap)
         return hs_error(HS_EXIT_INTERNAL, "no snapshot to store the graph "
                                           "cache in");
-    ddl = hs_derived_section("graph_cache");
-    if (!ddl)
-        return hs_error(HS_EXIT_INTERNAL, "derived.sql has no section "
-                                          "'graph_cache'");
-    for (size_t i = 0; i < narrays; i++)
-        bytes += arrays[i].bytes;
-    if (hs_snapshot_exec(s, "BEGIN IMMEDIATE") < 0) {
-        free(ddl);
-        return -1;
-    }
-    if (hs_snapshot_exec(s, "DROP TABLE IF EXISTS graph_cache") < 0 ||
-        hs_snapshot_exec(s, ddl) < 0)
-        goto rollback;
-    q = hs_query_prepare(s, "INSERT INTO graph_cache (name, part, data) "
-                            "VALUES (?1, ?2, ?3)");
-    if (!q || insert_parts(q, arrays, narrays) < 0)
-        goto rollback;
-    hs_query_free(q);
-    q = hs_query_prepare(s, "INSERT OR REPLACE INTO meta (key, value) "
-                            "VALUES ('" META_KEY "', ?1)");
+    st.narrays = arrays_of(g, st.arrays);
+    for (size_t i = 0; i < st.narrays; i++)
+        bytes += st.arrays[i].bytes;
     json = meta_json(g, bytes);
-    if (!q || hs_query_bind_text(q, 1, json) < 0 || hs_query_step(q) < 0)
-        goto rollback;
-    hs_query_free(q);
-    q = NULL;
-    if (hs_snapshot_exec(s, "COMMIT") < 0)
-        goto rollback;
-    rc = 0;
-    goto out;
-rollback:
-    hs_query_free(q);
-    q = NULL;
-    hs_snapshot_exec(s, "ROLLBACK");
-out:
+    rc = hs_derived_replace(g->snap, "graph_cache", fill_parts, &st, json);
     free(json);
-    free(ddl);
     return rc;
 }

@@ -203,60 +203,39 @@ insert_rows(struct hs_query *q, const struct hs_dominators *d)
     return rc;
 }
 
+/* hs_derived_replace()'s fill: one row per node. */
+static int
+fill_rows(struct hs_snapshot *s, void *arg)
+{
+    struct hs_query *q = hs_query_prepare(s, "INSERT INTO retained "
+                                             "(object_id, idom, "
+                                             "retained_size) VALUES "
+                                             "(?1, ?2, ?3)");
+    int rc = q ? insert_rows(q, arg) : -1;
+
+    hs_query_free(q);
+    return rc;
+}
+
 int
 hs_retained_store(const struct hs_graph *g, const struct hs_dominators *d)
 {
-    struct hs_snapshot *s = g->snap;
-    struct hs_query *q = NULL;
-    char *ddl, *json = NULL;
-    int rc = -1;
+    char *json;
+    int rc;
 
-    if (!s)
+    if (!g->snap)
         return hs_error(HS_EXIT_INTERNAL, "no snapshot to store retained "
                                           "sizes in");
-    ddl = hs_derived_section("retained");
-    if (!ddl)
-        return hs_error(HS_EXIT_INTERNAL, "derived.sql has no section "
-                                          "'retained'");
-    if (d->n != g->n) {
-        free(ddl);
+    if (d->n != g->n)
         return hs_error(HS_EXIT_INTERNAL,
                         "retained sizes of %" PRIu32
                         " objects for a snapshot of %" PRIu32,
                         d->n, g->n);
-    }
-    if (hs_snapshot_exec(s, "BEGIN IMMEDIATE") < 0) {
-        free(ddl);
-        return -1;
-    }
-    if (hs_snapshot_exec(s, "DROP TABLE IF EXISTS retained") < 0 ||
-        hs_snapshot_exec(s, ddl) < 0)
-        goto rollback;
-    q = hs_query_prepare(s, "INSERT INTO retained (object_id, idom, "
-                            "retained_size) VALUES (?1, ?2, ?3)");
-    if (!q || insert_rows(q, d) < 0)
-        goto rollback;
-    hs_query_free(q);
-    q = hs_query_prepare(s, "INSERT OR REPLACE INTO meta (key, value) "
-                            "VALUES ('" META_KEY "', ?1)");
     json = meta_json(g, d);
-    if (!q || hs_query_bind_text(q, 1, json) < 0 || hs_query_step(q) < 0)
-        goto rollback;
-    hs_query_free(q);
-    q = NULL;
-    if (hs_snapshot_exec(s, "COMMIT") < 0)
-        goto rollback;
-    rc = 0;
-    goto out;
-rollback:
-    hs_query_free(q);
-    q = NULL;
-    /* The cause is already printed.  After a failed COMMIT SQLite may
-     * have rolled back itself, and this prints one more line. */
-    hs_snapshot_exec(s, "ROLLBACK");
-out:
+    /* insert_rows only reads d; the fill's argument is untyped. */
+    rc = hs_derived_replace(g->snap, "retained", fill_rows,
+                            (void *)(uintptr_t)d, json);
     free(json);
-    free(ddl);
     return rc;
 }
 

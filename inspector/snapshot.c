@@ -495,6 +495,50 @@ hs_derived_meta_int(struct hs_snapshot *s, const char *key, const char *field)
     return (int64_t)v;
 }
 
+int
+hs_derived_replace(struct hs_snapshot *s, const char *name,
+                   int (*fill)(struct hs_snapshot *s, void *arg), void *arg,
+                   const char *meta_json)
+{
+    char *ddl = hs_derived_section(name), *sql = NULL;
+    struct hs_query *q = NULL;
+    int rc = -1;
+
+    if (!ddl)
+        return hs_error(HS_EXIT_INTERNAL, "derived.sql has no section '%s'",
+                        name);
+    if (hs_snapshot_exec(s, "BEGIN IMMEDIATE") < 0) {
+        free(ddl);
+        return -1;
+    }
+    sql = hs_xasprintf("DROP TABLE IF EXISTS %s", name);
+    if (hs_snapshot_exec(s, sql) < 0 || hs_snapshot_exec(s, ddl) < 0 ||
+        fill(s, arg) < 0)
+        goto rollback;
+    free(sql);
+    sql = hs_xasprintf("INSERT OR REPLACE INTO meta (key, value) VALUES "
+                       "('derived_%s', ?1)",
+                       name);
+    q = hs_query_prepare(s, sql);
+    if (!q || hs_query_bind_text(q, 1, meta_json) < 0 || hs_query_step(q) < 0)
+        goto rollback;
+    hs_query_free(q);
+    q = NULL;
+    if (hs_snapshot_exec(s, "COMMIT") < 0)
+        goto rollback;
+    rc = 0;
+    goto out;
+rollback:
+    hs_query_free(q);
+    /* The cause is already printed.  After a failed COMMIT SQLite may
+     * have rolled back itself, and this prints one more line. */
+    hs_snapshot_exec(s, "ROLLBACK");
+out:
+    free(sql);
+    free(ddl);
+    return rc;
+}
+
 void
 hs_snapshot_note_readonly(struct hs_snapshot *s)
 {

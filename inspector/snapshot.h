@@ -134,6 +134,18 @@ int64_t hs_derived_meta_int(struct hs_snapshot *s, const char *key,
                             const char *field);
 
 /*
+ * Replaces the derived table `name` and its meta row 'derived_NAME' in one
+ * transaction: drops the table, re-creates it from derived.sql's section
+ * NAME, calls fill(s, arg) to insert its rows, stores `meta_json` in meta
+ * and commits; anything failing rolls it all back, so the file keeps the
+ * old table or gets the new one.  Returns 0, or -1 after an error (exit 4;
+ * 5 when derived.sql has no such section).
+ */
+int hs_derived_replace(struct hs_snapshot *s, const char *name,
+                       int (*fill)(struct hs_snapshot *s, void *arg),
+                       void *arg, const char *meta_json);
+
+/*
  * Says once per snapshot, as a note, that derived data is computed but not
  * stored because the file is read-only; silent when the snapshot was opened
  * read-only on purpose.  For the derived-table writers.
