@@ -74,6 +74,18 @@ hs_gc_list(hs_gcstate_t *st, int i)
                                : &st->permanent_generation.head;
 }
 
+/* About how many objects the gc lists hold, for presizing (not a count):
+ * the oldest generation's survivors of its last collection, what survived
+ * into it since, and the youngest generation's net allocations.  */
+static inline size_t
+hs_gc_estimate(hs_gcstate_t *st)
+{
+    Py_ssize_t n = st->long_lived_total + st->long_lived_pending +
+                   st->generations[0].count;
+
+    return n > 0 ? (size_t)n : 0;
+}
+
 static inline PyGC_Head *
 hs_gc_next(PyGC_Head *g)
 {

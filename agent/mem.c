@@ -3,12 +3,21 @@
  * hookable by _testcapi.set_nomemory) and hs_str, the growable byte string
  * every row and label is built in.  hs_str never fails loudly: it sets
  * `failed` and ignores further additions, and the caller checks once.
+ *
+ * Big per-object arrays are struct hs_vmarr: address space for the largest
+ * size they could reach is reserved once (no memory), and pages are made
+ * usable as they grow, so they never move, are never copied and waste at
+ * most one commit step; past 4 MiB they ask for huge pages (the walk's
+ * lookups are random, and TLB misses would double their cost).  Committed
+ * bytes count in the peak like any allocation.
  */
 #include "agent.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 /* Bytes in use and their peak; protected by the GIL. */
 static size_t mem_current, mem_peak;
@@ -79,6 +88,118 @@ void
 hs_mem_reset_peak(void)
 {
     mem_peak = mem_current;
+}
+
+/* ---- arrays that grow in place ------------------------------------------ */
+
+#define SMALL_STEP ((size_t)64 << 10) /* commit granularity below 4 MiB */
+#define HUGE_PAGE ((size_t)2 << 20)
+#define HUGE_FROM ((size_t)4 << 20)   /* huge pages from this offset on */
+
+static size_t
+round_up(size_t n, size_t to)
+{
+    return (n + to - 1) / to * to;
+}
+
+int
+hs_vmarr_init(struct hs_vmarr *a, size_t max_bytes)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+    size_t cap = pages > 0 && psize > 0 ? (size_t)pages * (size_t)psize : 0;
+    void *p = MAP_FAILED;
+
+    memset(a, 0, sizeof(*a));
+    /* No array can outgrow the machine's memory. */
+    if (cap && max_bytes > cap)
+        max_bytes = cap;
+    max_bytes = round_up(max_bytes < HUGE_FROM ? HUGE_FROM : max_bytes,
+                         HUGE_PAGE);
+    /* Reserving takes no memory, but a limit on address space (ulimit
+     * -v) may refuse a big reservation: ask for less until one fits. */
+    while (max_bytes >= HUGE_FROM) {
+        p = mmap(NULL, max_bytes, PROT_NONE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p != MAP_FAILED)
+            break;
+        max_bytes = round_up(max_bytes / 2, HUGE_PAGE);
+    }
+    if (p == MAP_FAILED)
+        return -1;
+    a->base = p;
+    a->reserved = max_bytes;
+    {
+        uintptr_t from = round_up((uintptr_t)a->base + HUGE_FROM, HUGE_PAGE);
+        uintptr_t to = (uintptr_t)a->base + max_bytes;
+
+        /* Only a hint: without it the array still works, page by page. */
+        if (to > from)
+            madvise((void *)from, to - from, MADV_HUGEPAGE);
+    }
+    return 0;
+}
+
+int
+hs_vmarr_grow(struct hs_vmarr *a, size_t bytes)
+{
+    size_t want;
+    void *probe;
+
+    if (bytes <= a->committed)
+        return 0;
+    if (bytes > a->reserved)
+        return -1;
+    want = round_up(bytes, bytes < HUGE_FROM ? SMALL_STEP : HUGE_PAGE);
+    if (want > a->reserved)
+        want = a->reserved;
+    /* The raw allocator is asked too, so that set_nomemory() can fail
+     * this like any other allocation (the tests rely on it). */
+    probe = PyMem_RawMalloc(1);
+    if (!probe)
+        return -1;
+    PyMem_RawFree(probe);
+    if (mprotect(a->base + a->committed, want - a->committed,
+                 PROT_READ | PROT_WRITE) != 0)
+        return -1;
+    mem_current += want - a->committed;
+    if (mem_current > mem_peak)
+        mem_peak = mem_current;
+    a->committed = want;
+    return 0;
+}
+
+void
+hs_vmarr_discard_below(struct hs_vmarr *a, size_t upto)
+{
+    if (upto > a->committed)
+        upto = a->committed;
+    upto = upto / SMALL_STEP * SMALL_STEP;
+    if (upto <= a->discarded)
+        return;
+    /* The pages go back to the system (they would read as zero). */
+    madvise(a->base + a->discarded, upto - a->discarded, MADV_DONTNEED);
+    mem_current -= upto - a->discarded;
+    a->discarded = upto;
+}
+
+void
+hs_vmarr_reset(struct hs_vmarr *a)
+{
+    if (a->committed) {
+        madvise(a->base, a->committed, MADV_DONTNEED);
+        mprotect(a->base, a->committed, PROT_NONE);
+    }
+    mem_current -= a->committed - a->discarded;
+    a->committed = a->discarded = 0;
+}
+
+void
+hs_vmarr_release(struct hs_vmarr *a)
+{
+    if (a->base)
+        munmap(a->base, a->reserved);
+    mem_current -= a->committed - a->discarded;
+    memset(a, 0, sizeof(*a));
 }
 
 /* Makes room for `extra` more bytes plus a NUL; 0 or -1. */

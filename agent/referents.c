@@ -27,7 +27,9 @@
  * negative balance.
  *
  * Exact builtin types and instances of class statements ("plain") have
- * fully known layouts and skip tp_traverse.  tp_traverse is only called on
+ * fully known layouts and skip tp_traverse.  Exact lists, tuples, dicts
+ * and sets give their references HS_REFS_BATCH at a time, so the list
+ * stays small however big the container.  tp_traverse is only called on
  * objects for which PyObject_IS_GC() holds (P4).  Nothing here allocates a
  * Python object, runs Python code or touches a reference count.
  */
@@ -103,12 +105,24 @@ add_index(struct hs_refs *r, PyObject *dst, int kind, Py_ssize_t index,
 
 /* ---- builtins ------------------------------------------------------------------ */
 
+/* A batch is full: the walk over the container stops at `pos`. */
+static int
+batch_full(struct hs_refs *r, int batched, Py_ssize_t pos)
+{
+    if (!batched || r->n < HS_REFS_BATCH)
+        return 0;
+    r->pos = pos;
+    r->more = 1;
+    return 1;
+}
+
+/* From r->pos on when batched (exact dicts), else the whole dict. */
 static void
-dict_refs(struct hs_refs *r, PyObject *o)
+dict_refs(struct hs_refs *r, PyObject *o, int batched)
 {
     enum hs_dict_layout layout = hs_dict_layout((PyDictObject *)o);
     int keys_trav = hs_dict_traverses_keys((PyDictObject *)o);
-    Py_ssize_t pos = 0;
+    Py_ssize_t pos = batched ? r->pos : 0;
     PyObject *key, *value;
 
     /* Values embedded in an object belong to that object (P6). */
@@ -120,27 +134,34 @@ dict_refs(struct hs_refs *r, PyObject *o)
         if (layout == HS_DICT_COMBINED)
             add_obj(r, key, HS_K_KEY, HS_L_KEY, key, keys_trav);
         add_obj(r, value, HS_K_VALUE, HS_L_KEY, key, HS_T_YES);
+        if (batch_full(r, batched, pos))
+            return;
     }
 }
 
 static void
-sequence_refs(struct hs_refs *r, PyObject **items, Py_ssize_t n)
+sequence_refs(struct hs_refs *r, PyObject **items, Py_ssize_t n, int batched)
 {
-    for (Py_ssize_t i = 0; i < n; i++)
+    for (Py_ssize_t i = batched ? r->pos : 0; i < n; i++) {
         add_index(r, items[i], HS_K_ITEM, i, HS_T_YES);
+        if (i + 1 < n && batch_full(r, batched, i + 1))
+            return;
+    }
 }
 
 static void
-set_refs(struct hs_refs *r, PyObject *o)
+set_refs(struct hs_refs *r, PyObject *o, int batched)
 {
     PySetObject *so = (PySetObject *)o;
 
     /* Dummy entries (deleted keys) carry hash -1, which no real key has. */
-    for (Py_ssize_t i = 0; i <= so->mask; i++) {
+    for (Py_ssize_t i = batched ? r->pos : 0; i <= so->mask; i++) {
         setentry *e = &so->table[i];
 
         if (e->key && e->hash != -1)
             add_cstr(r, e->key, HS_K_ELEMENT, NULL, HS_T_YES);
+        if (i < so->mask && batch_full(r, batched, i + 1))
+            return;
     }
 }
 
@@ -576,6 +597,55 @@ reconcile(struct hs_refs *r, PyObject *o, size_t *mismatches)
 
 /* ---- the entry point ---------------------------------------------------------------- */
 
+/* The next batch of an exact list, tuple, dict or set from r->pos on;
+ * 1 if o is one of those, else 0. */
+static int
+container_refs(struct hs_refctx *ctx, PyObject *o, struct hs_refs *r)
+{
+    PyTypeObject *tp = Py_TYPE(o);
+
+    if (tp == &PyTuple_Type) {
+        PyCodeObject *co = ctx->closure_code(ctx->arg, o);
+
+        if (!co) {
+            sequence_refs(r, ((PyTupleObject *)o)->ob_item, Py_SIZE(o), 1);
+        } else {
+            Py_ssize_t nfree = hs_code_nfree(co);
+
+            for (Py_ssize_t i = r->pos; i < Py_SIZE(o); i++) {
+                add_obj(r, PyTuple_GET_ITEM(o, i), HS_K_CLOSURE, HS_L_IDENT,
+                        i < nfree ? hs_code_free_name(co, i) : NULL,
+                        HS_T_YES);
+                if (i + 1 < Py_SIZE(o) && batch_full(r, 1, i + 1))
+                    break;
+            }
+        }
+        return 1;
+    }
+    if (tp == &PyList_Type) {
+        sequence_refs(r, ((PyListObject *)o)->ob_item, Py_SIZE(o), 1);
+        return 1;
+    }
+    if (tp == &PyDict_Type) {
+        dict_refs(r, o, 1);
+        return 1;
+    }
+    if (tp == &PySet_Type || tp == &PyFrozenSet_Type) {
+        set_refs(r, o, 1);
+        return 1;
+    }
+    return 0;
+}
+
+int
+hs_referents_next(struct hs_refctx *ctx, PyObject *o, struct hs_refs *r)
+{
+    r->n = 0;
+    r->more = 0;
+    container_refs(ctx, o, r);
+    return r->oom ? -1 : 0;
+}
+
 int
 hs_referents(struct hs_refctx *ctx, PyObject *o, struct hs_refs *r)
 {
@@ -586,38 +656,15 @@ hs_referents(struct hs_refctx *ctx, PyObject *o, struct hs_refs *r)
 
     r->n = 0;
     r->oom = 0;
+    r->more = 0;
+    r->pos = 0;
     /* Leaves first: the most common objects hold no references. */
     if (tp == &PyUnicode_Type || tp == &PyLong_Type || tp == &PyFloat_Type ||
         tp == &PyBytes_Type || tp == &PyBool_Type || tp == &PyComplex_Type ||
         o == Py_None)
         return 0;
-    if (tp == &PyTuple_Type) {
-        PyCodeObject *co = ctx->closure_code(ctx->arg, o);
-
-        if (!co) {
-            sequence_refs(r, ((PyTupleObject *)o)->ob_item, Py_SIZE(o));
-        } else {
-            Py_ssize_t nfree = hs_code_nfree(co);
-
-            for (Py_ssize_t i = 0; i < Py_SIZE(o); i++)
-                add_obj(r, PyTuple_GET_ITEM(o, i), HS_K_CLOSURE, HS_L_IDENT,
-                        i < nfree ? hs_code_free_name(co, i) : NULL,
-                        HS_T_YES);
-        }
+    if (container_refs(ctx, o, r))
         return r->oom ? -1 : 0;
-    }
-    if (tp == &PyList_Type) {
-        sequence_refs(r, ((PyListObject *)o)->ob_item, Py_SIZE(o));
-        return r->oom ? -1 : 0;
-    }
-    if (tp == &PyDict_Type) {
-        dict_refs(r, o);
-        return r->oom ? -1 : 0;
-    }
-    if (tp == &PySet_Type || tp == &PyFrozenSet_Type) {
-        set_refs(r, o);
-        return r->oom ? -1 : 0;
-    }
     if (tp == &PyCell_Type) {
         add_cstr(r, PyCell_GET(o), HS_K_CELL, NULL, HS_T_YES);
         return r->oom ? -1 : 0;
@@ -632,16 +679,16 @@ hs_referents(struct hs_refctx *ctx, PyObject *o, struct hs_refs *r)
     if (!ti)
         return -1;
     if (PyDict_Check(o)) {
-        dict_refs(r, o);
+        dict_refs(r, o, 0);
         covered = &PyDict_Type;
     } else if (PyList_Check(o)) {
-        sequence_refs(r, ((PyListObject *)o)->ob_item, Py_SIZE(o));
+        sequence_refs(r, ((PyListObject *)o)->ob_item, Py_SIZE(o), 0);
         covered = &PyList_Type;
     } else if (PyTuple_Check(o)) {
-        sequence_refs(r, ((PyTupleObject *)o)->ob_item, Py_SIZE(o));
+        sequence_refs(r, ((PyTupleObject *)o)->ob_item, Py_SIZE(o), 0);
         covered = &PyTuple_Type;
     } else if (PyAnySet_Check(o)) {
-        set_refs(r, o);
+        set_refs(r, o, 0);
         covered = PyFrozenSet_Check(o) ? &PyFrozenSet_Type : &PySet_Type;
     } else if (PyType_Check(o)) {
         type_refs(r, o);

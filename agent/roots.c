@@ -9,7 +9,10 @@
  * A root "owns" a reference when the holder is not an object in the
  * snapshot (a thread state, the interpreter, a C stack running a frame):
  * the walk subtracts those from refcounts before calling anything
- * external.  Everything here reads memory only.
+ * external.  A frame running module code has its module's __dict__ as
+ * its namespace: that reference is counted but not written as a root
+ * ("silent"), so retention paths start at the module.  Everything here
+ * reads memory only.
  */
 #include "agent.h"
 
@@ -32,21 +35,23 @@ add_label(struct hs_roots *r, const char *prefix, PyObject *name,
     return off;
 }
 
-static void
+/* Lists a root; returns its entry, or NULL (obj NULL, or out of memory:
+ * r->oom).  The entry moves when the next one is added. */
+static struct hs_root_entry *
 add_root(struct hs_roots *r, PyObject *obj, const char *kind, size_t label,
          int32_t thread, int32_t frame, int owns)
 {
     struct hs_root_entry *e;
 
     if (!obj)
-        return;
+        return NULL;
     if (r->n == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 256;
         void *v = hs_realloc(r->v, cap * sizeof(*r->v));
 
         if (!v) {
             r->oom = 1;
-            return;
+            return NULL;
         }
         r->v = v;
         r->cap = cap;
@@ -58,7 +63,26 @@ add_root(struct hs_roots *r, PyObject *obj, const char *kind, size_t label,
     e->thread = thread;
     e->frame = frame;
     e->owns = (uint8_t)owns;
+    e->silent = 0;
+    return e;
 }
+
+#if HS_PY_AT_LEAST(0x030B0000)
+/* Is d the __dict__ of a module in sys.modules (listed as roots before
+ * the threads)?  O(modules). */
+static int
+is_module_dict(const struct hs_roots *r, PyObject *d)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        const struct hs_root_entry *e = &r->v[i];
+
+        if (e->thread < 0 && PyModule_Check(e->obj) &&
+            ((PyModuleObject *)e->obj)->md_dict == d)
+            return 1;
+    }
+    return 0;
+}
+#endif
 
 static void
 add_simple(struct hs_roots *r, PyObject *obj, const char *kind,
@@ -177,6 +201,7 @@ frame_roots(struct hs_roots *r, hs_frame_t *f, int32_t t, int32_t fr)
 {
 #if HS_PY_AT_LEAST(0x030B0000)
     PyCodeObject *co = hs_frame_code(f);
+    struct hs_root_entry *e;
 
     if (hs_frame_owned_by_generator(f)) {
         /* Its references belong to the generator; what holds the
@@ -199,8 +224,12 @@ frame_roots(struct hs_roots *r, hs_frame_t *f, int32_t t, int32_t fr)
              add_label(r, NULL, NULL, "function"), t, fr, 1);
     add_root(r, hs_iframe_executable(f), "frame",
              add_label(r, NULL, NULL, "code"), t, fr, 1);
-    add_root(r, f->f_locals, "frame", add_label(r, NULL, NULL, "f_locals"),
-             t, fr, 1);
+    e = add_root(r, f->f_locals, "frame",
+                 add_label(r, NULL, NULL, "f_locals"), t, fr, 1);
+    /* Module code: its namespace is its globals, the module's __dict__
+     * (an exec() namespace of no module stays a root). */
+    if (e && f->f_locals == f->f_globals && is_module_dict(r, f->f_locals))
+        e->silent = 1;
     add_root(r, (PyObject *)f->frame_obj, "frame",
              add_label(r, NULL, NULL, "frame object"), t, fr, 1);
 #else

@@ -27,7 +27,7 @@
 extern const char hs_schema_sql[];
 
 #define HS_CHUNK_SIZE (256 * 1024)
-#define HS_MAX_QUEUED 8
+#define HS_MAX_QUEUED 4
 #define HS_EDGE_BATCH 64
 #define HS_OBJECT_BATCH 32
 

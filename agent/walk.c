@@ -8,11 +8,12 @@
  *               to the writer and give their targets ids, which appends
  *               them to the same order: the id array is the work queue.
  *               Each strong reference lowers its target's "balance"
- *               (refcount minus references found).
+ *               (refcount minus references found); what the roots listed
+ *               so far reach is marked on the way.
  *  2. roots     a positive balance is a reference from outside the heap:
  *               an "external" (or "interned") root.  Static and immortal
- *               containers are roots too.  Then everything reachable from
- *               a root is marked; the rest is cyclic garbage.
+ *               containers are roots too.  The marking is finished from
+ *               these roots; what stays unmarked is cyclic garbage.
  *  3. objects   one row per object (type, size, refcount, value, flags),
  *               types, roots, threads, frames, meta.
  *  4. sizes     objects whose size only __sizeof__ knows: called now,
@@ -26,9 +27,10 @@
  * the object's size_fallback flag.
  *
  * Phases 0-3 run no Python code, allocate no Python object and change no
- * reference count, so the heap holds still while it is read.  Memory: 8
- * bytes per object for the id array, 4-8 for its hash, 4 for the balance,
- * 1 for flags; rows stream through the writer's bounded queue.
+ * reference count, so the heap holds still while it is read.  Memory:
+ * 22.4 to 24.8 bytes per object in the id map (idmap.c: the object, its
+ * balance and flag byte, and the hash table); rows stream through the
+ * writer's bounded queue.
  */
 #include "agent.h"
 
@@ -45,6 +47,10 @@
 #define B_REACHED 0x04 /* reachable from a root */
 #define B_FROZEN 0x08  /* in the permanent generation */
 #define B_ROOT 0x10    /* named as a root */
+#define B_PINNED 0x20  /* immortal or statically allocated */
+
+/* How many table lookups (and objects) are loaded ahead of their use. */
+#define PREFETCH 8
 
 /* A small pointer -> pointer map (closure tuples -> code objects). */
 struct ptrmap {
@@ -56,10 +62,10 @@ struct ptrmap {
 struct walk {
     const struct hs_dump_options *opts;
     struct hs_sink *sink;
-    struct hs_idmap ids;
-    int32_t *balance;      /* per id - 1: refcount minus refs found */
-    uint8_t *bits;         /* per id - 1: B_* */
-    uint32_t cap;          /* entries in balance and bits */
+    struct hs_idmap ids;   /* slot aux: refcount minus references found
+                              (the balance); id flags: B_* */
+    uint32_t *stack;       /* reach(): ids to visit */
+    size_t nstack, stack_cap;
     struct hs_types types;
     struct hs_refctx refctx;
     struct hs_refs refs;
@@ -168,138 +174,6 @@ closure_code(void *arg, PyObject *tuple)
 
 /* ---- ids ----------------------------------------------------------------------------- */
 
-/* The id of o, giving it one (and side-array entries) if new; 0 on OOM. */
-static uint32_t
-discover(struct walk *w, PyObject *o)
-{
-    int added;
-    uint32_t id = hs_idmap_add(&w->ids, o, &added);
-
-    if (!id) {
-        fail(w, "out of memory (object table)");
-        return 0;
-    }
-    if (!added)
-        return id;
-    if (id > w->cap) {
-        uint32_t cap = w->cap ? w->cap * 2 : 1u << 16;
-        int32_t *balance = hs_realloc(w->balance, cap * sizeof(*balance));
-        uint8_t *bits;
-
-        if (!balance) {
-            fail(w, "out of memory (object table)");
-            return 0;
-        }
-        w->balance = balance;
-        bits = hs_realloc(w->bits, cap);
-        if (!bits) {
-            fail(w, "out of memory (object table)");
-            return 0;
-        }
-        w->bits = bits;
-        w->cap = cap;
-    }
-    {
-        Py_ssize_t rc = Py_REFCNT(o);
-
-        w->balance[id - 1] = rc > INT32_MAX ? INT32_MAX : (int32_t)rc;
-    }
-    w->bits[id - 1] = 0;
-    return id;
-}
-
-/* ---- phase 0: seeds ------------------------------------------------------------------- */
-
-static int
-seed(struct walk *w)
-{
-    hs_gcstate_t *gc = hs_gcstate();
-
-    for (size_t i = 0; i < w->roots.n; i++) {
-        if (!discover(w, w->roots.v[i].obj))
-            return -1;
-    }
-    for (int gen = 0; gen <= NUM_GENERATIONS; gen++) {
-        PyGC_Head *head = hs_gc_list(gc, gen);
-
-        for (PyGC_Head *g = hs_gc_next(head); g != head; g = hs_gc_next(g)) {
-            PyObject *o = hs_gc_object(g);
-            uint32_t id = discover(w, o);
-
-            if (!id)
-                return -1;
-            if (gen == NUM_GENERATIONS)
-                w->bits[id - 1] |= B_FROZEN;
-            if (PyFunction_Check(o)) {
-                PyObject *cl = ((PyFunctionObject *)o)->func_closure;
-                PyObject *co = ((PyFunctionObject *)o)->func_code;
-
-                if (cl && PyTuple_Check(cl) && co && PyCode_Check(co) &&
-                    ptrmap_put(&w->closures, cl, co) < 0)
-                    return fail(w, "out of memory (closures)");
-            }
-        }
-    }
-    return 0;
-}
-
-/* ---- phase 1: edges ------------------------------------------------------------------- */
-
-static int64_t
-label_arg(struct walk *w, const struct hs_ref *x)
-{
-    switch (x->lbl) {
-    case HS_L_INDEX:
-        return x->u.index;
-    case HS_L_CSTR:
-        return hs_names_cstr(&w->names, x->u.cstr);
-    case HS_L_IDENT:
-    case HS_L_KEY:
-        return hs_names_object(&w->names, x->u.obj, x->lbl);
-    default:
-        return -1;
-    }
-}
-
-static int
-edges(struct walk *w)
-{
-    for (uint32_t id = 1; id <= w->ids.count; id++) {
-        PyObject *o = w->ids.objs[id - 1];
-        struct hs_typeinfo *ti;
-        uint32_t tid;
-
-        tid = discover(w, (PyObject *)Py_TYPE(o));
-        ti = hs_types_get(&w->types, Py_TYPE(o));
-        if (!tid || !ti)
-            return fail(w, "out of memory (types)");
-        ti->id = tid;
-        if (hs_referents(&w->refctx, o, &w->refs) < 0)
-            return fail(w, "out of memory (references)");
-        for (size_t i = 0; i < w->refs.n; i++) {
-            const struct hs_ref *x = &w->refs.v[i];
-            uint32_t did = discover(w, x->dst);
-
-            if (!did)
-                return -1;
-            hs_sink_edge(w->sink, id, did, x->kind, label_arg(w, x));
-            if (w->names.oom)
-                return fail(w, "out of memory (names)");
-            if (x->kind != HS_K_WEAK) {
-                w->balance[did - 1]--;
-                w->bits[did - 1] |= B_HAS_IN;
-                w->bits[id - 1] |= B_HAS_OUT;
-            }
-        }
-        w->edges += w->refs.n;
-        if (!(id & 0xFFF) && hs_sink_failed(w->sink))
-            return -1;
-    }
-    return 0;
-}
-
-/* ---- phase 2: roots and reachability ------------------------------------------------- */
-
 /* Learns where the small-int cache lives, before the walk: asking for a
  * cached int allocates nothing and leaves its refcount as it was. */
 static void
@@ -336,15 +210,223 @@ is_static(struct walk *w, PyObject *o)
            o == Py_Ellipsis || o == Py_NotImplemented;
 }
 
+/* The id of o, giving it one (and its balance) if new; 0 on OOM. */
+static uint32_t
+discover(struct walk *w, PyObject *o)
+{
+    int added;
+    uint32_t id = hs_idmap_add(&w->ids, o, &added);
+
+    if (!id) {
+        fail(w, "out of memory (object table)");
+        return 0;
+    }
+    if (added) {
+        Py_ssize_t rc = Py_REFCNT(o);
+
+        *hs_idmap_aux(&w->ids, id) = rc > INT32_MAX ? INT32_MAX
+                                                    : (int32_t)rc;
+        /* Decided now, while the object's first line is in the cache. */
+        if (hs_is_immortal(o) || is_static(w, o))
+            *hs_idmap_flags(&w->ids, id) |= B_PINNED;
+    }
+    return id;
+}
+
+/* The balance of id: its refcount minus the references found so far. */
+static inline int32_t *
+balance_of(struct walk *w, uint32_t id)
+{
+    return hs_idmap_aux(&w->ids, id);
+}
+
+static inline uint8_t *
+bits_of(struct walk *w, uint32_t id)
+{
+    return hs_idmap_flags(&w->ids, id);
+}
+
+/* ---- phase 0: seeds ------------------------------------------------------------------- */
+
+/*
+ * The roots listed by roots.c get the first ids (they are reached by
+ * definition), then every gc-tracked object of every generation (the
+ * permanent one too, P1), in list order; closures are noted for
+ * labelling.  After a full collection the lists are in the order the
+ * collector found the objects reachable, so most references lead forward
+ * in id order, which edges() uses to mark reachability on the way.
+ * O(gc objects).
+ */
+static int
+seed(struct walk *w)
+{
+    hs_gcstate_t *gc = hs_gcstate();
+
+    for (size_t i = 0; i < w->roots.n; i++) {
+        uint32_t id = discover(w, w->roots.v[i].obj);
+
+        if (!id)
+            return -1;
+        *bits_of(w, id) |= B_REACHED;
+    }
+    for (int gen = 0; gen <= NUM_GENERATIONS; gen++) {
+        PyGC_Head *head = hs_gc_list(gc, gen);
+
+        for (PyGC_Head *g = hs_gc_next(head); g != head; g = hs_gc_next(g)) {
+            PyObject *o = hs_gc_object(g);
+            uint32_t id = discover(w, o);
+
+            if (!id)
+                return -1;
+            if (gen == NUM_GENERATIONS)
+                *bits_of(w, id) |= B_FROZEN;
+            if (PyFunction_Check(o)) {
+                PyObject *cl = ((PyFunctionObject *)o)->func_closure;
+                PyObject *co = ((PyFunctionObject *)o)->func_code;
+
+                if (cl && PyTuple_Check(cl) && co && PyCode_Check(co) &&
+                    ptrmap_put(&w->closures, cl, co) < 0)
+                    return fail(w, "out of memory (closures)");
+            }
+        }
+    }
+    return 0;
+}
+
+/* ---- phase 1: edges ------------------------------------------------------------------- */
+
+static int64_t
+label_arg(struct walk *w, const struct hs_ref *x)
+{
+    switch (x->lbl) {
+    case HS_L_INDEX:
+        return x->u.index;
+    case HS_L_CSTR:
+        return hs_names_cstr(&w->names, x->u.cstr);
+    case HS_L_IDENT:
+    case HS_L_KEY:
+        return hs_names_object(&w->names, x->u.obj, x->lbl);
+    default:
+        return -1;
+    }
+}
+
+static int
+push(struct walk *w, uint32_t id)
+{
+    if (w->nstack == w->stack_cap) {
+        size_t cap = w->stack_cap ? w->stack_cap * 2 : 4096;
+        uint32_t *v = hs_realloc(w->stack, cap * sizeof(*v));
+
+        if (!v)
+            return fail(w, "out of memory (reachability)");
+        w->stack = v;
+        w->stack_cap = cap;
+    }
+    w->stack[w->nstack++] = id;
+    return 0;
+}
+
+/* One batch of object id's references (in w->refs): their targets get
+ * ids, rows and balances, and reachability if id is reached. */
+static int
+edge_rows(struct walk *w, uint32_t id, int reached)
+{
+    /* The table lookups below miss the cache: start them PREFETCH ahead. */
+    for (size_t i = 0; i < w->refs.n && i < PREFETCH; i++)
+        hs_idmap_prefetch(&w->ids, w->refs.v[i].dst);
+    for (size_t i = 0; i < w->refs.n; i++) {
+        const struct hs_ref *x = &w->refs.v[i];
+        uint32_t did;
+
+        if (i + PREFETCH < w->refs.n)
+            hs_idmap_prefetch(&w->ids, w->refs.v[i + PREFETCH].dst);
+        did = discover(w, x->dst);
+        if (!did)
+            return -1;
+        if (x->kind != HS_K_WEAK) {
+            uint8_t *b = bits_of(w, did);
+
+            --*balance_of(w, did);
+            *bits_of(w, id) |= B_HAS_OUT;
+            if (reached && !(*b & B_REACHED)) {
+                *b |= B_REACHED;
+                /* Processed already, unreached: pass it on later. */
+                if (did < id && (*b & B_HAS_OUT) && push(w, did) < 0)
+                    return -1;
+            }
+            *b |= B_HAS_IN;
+        }
+        hs_sink_edge(w->sink, id, did, x->kind, label_arg(w, x));
+        if (w->names.oom)
+            return fail(w, "out of memory (names)");
+    }
+    w->edges += w->refs.n;
+    return 0;
+}
+
+/* The references of object `id`. */
+static int
+edges_of(struct walk *w, uint32_t id)
+{
+    PyObject *o = hs_idmap_object(&w->ids, id);
+    int reached = (*bits_of(w, id) & B_REACHED) != 0;
+    struct hs_typeinfo *ti;
+    uint32_t tid;
+
+    tid = discover(w, (PyObject *)Py_TYPE(o));
+    ti = hs_types_get(&w->types, Py_TYPE(o));
+    if (!tid || !ti)
+        return fail(w, "out of memory (types)");
+    ti->id = tid;
+    if (hs_referents(&w->refctx, o, &w->refs) < 0)
+        return fail(w, "out of memory (references)");
+    for (;;) {
+        if (edge_rows(w, id, reached) < 0)
+            return -1;
+        if (!w->refs.more)
+            return 0;
+        if (hs_referents_next(&w->refctx, o, &w->refs) < 0)
+            return fail(w, "out of memory (references)");
+    }
+}
+
+/*
+ * Every object's references, in id order; objects they lead to get the
+ * next ids, so the id array is the work queue.  Reachability from the
+ * listed roots is marked on the way (B_REACHED): a reached object passes
+ * it on when it is processed, or, if it was processed before being
+ * reached, from the stack in reach().  O(objects + references).
+ */
+static int
+edges(struct walk *w)
+{
+    for (uint32_t id = 1; id <= w->ids.count; id++) {
+        if (edges_of(w, id) < 0)
+            return -1;
+        if (!(id & 0xFFF) && hs_sink_failed(w->sink))
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- phase 2: roots and reachability ------------------------------------------------- */
+
 static void
 write_root(struct walk *w, uint32_t id, const char *kind, const char *label,
            int64_t thread, int64_t frame)
 {
     hs_sink_root(w->sink, id, kind, label, thread, frame);
-    w->bits[id - 1] |= B_ROOT;
+    *bits_of(w, id) |= B_ROOT;
     w->nroots++;
 }
 
+/*
+ * The root rows: the roots listed by roots.c, then in id order every
+ * object with references from outside the heap (a positive balance) and
+ * every immortal or static object that holds something or that nothing
+ * holds.  O(objects), sequential.
+ */
 static void
 roots(struct walk *w)
 {
@@ -355,34 +437,36 @@ roots(struct walk *w)
         uint32_t id = hs_idmap_find(&w->ids, e->obj);
 
         if (e->owns)
-            w->balance[id - 1]--;
-        write_root(w, id, e->kind, hs_roots_label(&w->roots, e),
-                   e->thread >= 0 ? e->thread + 1 : -1,
-                   e->frame >= 0 ? e->frame + 1 : -1);
+            --*balance_of(w, id);
+        if (!e->silent)
+            write_root(w, id, e->kind, hs_roots_label(&w->roots, e),
+                       e->thread >= 0 ? e->thread + 1 : -1,
+                       e->frame >= 0 ? e->frame + 1 : -1);
     }
     for (uint32_t id = 1; id <= w->ids.count; id++) {
-        PyObject *o = w->ids.objs[id - 1];
-        uint8_t b = w->bits[id - 1];
-        int32_t bal = w->balance[id - 1];
+        uint8_t b = *bits_of(w, id);
+        int32_t bal = *balance_of(w, id);
+        PyObject *o;
 
-        if (hs_is_immortal(o) || is_static(w, o)) {
+        if (b & B_PINNED) {
             /* Never freed: a root when it holds something, or when
              * nothing in the heap holds it. */
-            if ((b & B_HAS_OUT) || !(b & B_HAS_IN))
-                write_root(w, id,
-                           PyUnicode_CheckExact(o) &&
-                                   PyUnicode_CHECK_INTERNED(o)
-                               ? "interned"
-                               : "static",
-                           hs_is_immortal(o) ? "immortal"
-                                             : "statically allocated",
-                           -1, -1);
+            if (!(b & B_HAS_OUT) && (b & B_HAS_IN))
+                continue;
+            o = hs_idmap_object(&w->ids, id);
+            write_root(w, id,
+                       PyUnicode_CheckExact(o) && PyUnicode_CHECK_INTERNED(o)
+                           ? "interned"
+                           : "static",
+                       hs_is_immortal(o) ? "immortal" : "statically allocated",
+                       -1, -1);
             continue;
         }
         if (bal < 0)
             w->negative++;
         if (bal <= 0)
             continue;
+        o = hs_idmap_object(&w->ids, id);
         snprintf(label, sizeof(label), "%d reference%s from outside the heap",
                  bal, bal == 1 ? "" : "s");
         write_root(w, id,
@@ -393,38 +477,59 @@ roots(struct walk *w)
     }
 }
 
-/* Marks what the roots reach.  The balance array, no longer needed, is
- * the explicit stack.  O(objects + references). */
+/* Marks the strong targets of one batch of references (in w->refs),
+ * stacking those that hold references in turn. */
+static int
+mark_rows(struct walk *w)
+{
+    for (size_t i = 0; i < w->refs.n; i++) {
+        const struct hs_ref *x = &w->refs.v[i];
+        uint32_t did;
+        uint8_t *b;
+
+        if (x->kind == HS_K_WEAK)
+            continue;
+        did = hs_idmap_find(&w->ids, x->dst);
+        if (!did)
+            continue;
+        b = bits_of(w, did);
+        if (!(*b & B_REACHED)) {
+            *b |= B_REACHED;
+            if ((*b & B_HAS_OUT) && push(w, did) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* Finishes the marking edges() began: from the roots found since (and
+ * the objects it left on the stack), depth first with the explicit stack.
+ * O(objects + references), usually much less: only what the listed roots
+ * do not reach is visited. */
 static int
 reach(struct walk *w)
 {
-    uint32_t *stack = (uint32_t *)w->balance;
-    uint32_t top = 0;
-
     for (uint32_t id = 1; id <= w->ids.count; id++) {
-        if (w->bits[id - 1] & B_ROOT) {
-            w->bits[id - 1] |= B_REACHED;
-            stack[top++] = id;
+        uint8_t *b = bits_of(w, id);
+
+        if ((*b & (B_ROOT | B_REACHED)) == B_ROOT) {
+            *b |= B_REACHED;
+            if ((*b & B_HAS_OUT) && push(w, id) < 0)
+                return -1;
         }
     }
-    while (top) {
-        uint32_t id = stack[--top];
+    while (w->nstack) {
+        PyObject *o = hs_idmap_object(&w->ids, w->stack[--w->nstack]);
 
-        if (!(w->bits[id - 1] & B_HAS_OUT))
-            continue;
-        if (hs_referents(&w->refctx, w->ids.objs[id - 1], &w->refs) < 0)
+        if (hs_referents(&w->refctx, o, &w->refs) < 0)
             return fail(w, "out of memory (references)");
-        for (size_t i = 0; i < w->refs.n; i++) {
-            const struct hs_ref *x = &w->refs.v[i];
-            uint32_t did;
-
-            if (x->kind == HS_K_WEAK)
-                continue;
-            did = hs_idmap_find(&w->ids, x->dst);
-            if (did && !(w->bits[did - 1] & B_REACHED)) {
-                w->bits[did - 1] |= B_REACHED;
-                stack[top++] = did;
-            }
+        for (;;) {
+            if (mark_rows(w) < 0)
+                return -1;
+            if (!w->refs.more)
+                break;
+            if (hs_referents_next(&w->refctx, o, &w->refs) < 0)
+                return fail(w, "out of memory (references)");
         }
     }
     return 0;
@@ -582,9 +687,9 @@ static int
 objects(struct walk *w)
 {
     for (uint32_t id = 1; id <= w->ids.count; id++) {
-        PyObject *o = w->ids.objs[id - 1];
+        PyObject *o = hs_idmap_object(&w->ids, id);
         struct hs_typeinfo *ti = hs_types_get(&w->types, Py_TYPE(o));
-        uint8_t b = w->bits[id - 1];
+        uint8_t b = *bits_of(w, id);
         uint32_t flags = 0;
         Py_ssize_t size;
         int has_value;
@@ -631,6 +736,15 @@ objects(struct walk *w)
     return 0;
 }
 
+/* The id of o, or -1 for NULL or an object not in the snapshot. */
+static int64_t
+find_id(struct walk *w, PyObject *o)
+{
+    uint32_t id = o ? hs_idmap_find(&w->ids, o) : 0;
+
+    return id ? (int64_t)id : -1;
+}
+
 static int
 threads_and_frames(struct walk *w)
 {
@@ -647,17 +761,10 @@ threads_and_frames(struct walk *w)
                        t->native_id ? (int64_t)t->native_id : -1,
                        t->name ? (name.data ? name.data : "") : NULL,
                        t->is_main, t->is_dumper,
-                       t->thread_obj
-                           ? (int64_t)hs_idmap_find(&w->ids, t->thread_obj)
-                           : -1);
+                       find_id(w, t->thread_obj));
     }
     for (size_t i = 0; i < w->roots.nframes; i++) {
         const struct hs_frame_entry *f = &w->roots.frames[i];
-        uint32_t code_id = f->code ? hs_idmap_find(&w->ids,
-                                                    (PyObject *)f->code)
-                                   : 0;
-        uint32_t obj_id = f->frame_obj ? hs_idmap_find(&w->ids, f->frame_obj)
-                                       : 0;
 
         hs_str_reset(&name);
         hs_str_reset(&file);
@@ -667,8 +774,8 @@ threads_and_frames(struct walk *w)
         }
         hs_sink_frame(w->sink, (uint32_t)i + 1, (uint32_t)f->thread + 1,
                       f->depth, name.data, file.data, f->line,
-                      code_id ? (int64_t)code_id : -1,
-                      obj_id ? (int64_t)obj_id : -1);
+                      find_id(w, (PyObject *)f->code),
+                      find_id(w, f->frame_obj));
     }
     if (name.failed || file.failed)
         rc = fail(w, "out of memory (frames)");
@@ -842,8 +949,7 @@ static void
 walk_release(struct walk *w)
 {
     hs_idmap_release(&w->ids);
-    hs_free(w->balance);
-    hs_free(w->bits);
+    hs_free(w->stack);
     hs_types_release(&w->types);
     hs_refs_release(&w->refs);
     hs_names_release(&w->names);
@@ -909,7 +1015,9 @@ hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
     w.refctx.closure_code = closure_code;
     w.refctx.arg = &w.closures;
     w.refctx.check = check;
-    if (hs_idmap_init(&w.ids, 1u << 16) < 0 ||
+    if (hs_idmap_init(&w.ids, (uint32_t)(hs_gc_estimate(gc) < UINT32_MAX / 2
+                                             ? hs_gc_estimate(gc)
+                                             : UINT32_MAX / 2)) < 0 ||
         hs_names_init(&w.names, w.sink, opts->redact) < 0) {
         fail(&w, "out of memory");
         goto done;
@@ -921,22 +1029,18 @@ hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
     t1 = now();
     if (seed(&w) < 0)
         goto done;
-    res->phase[0] = now() - t1;
     t1 = now();
     if (edges(&w) < 0)
         goto done;
-    res->phase[1] = now() - t1;
     t1 = now();
     roots(&w);
     if (reach(&w) < 0)
         goto done;
-    res->phase[2] = now() - t1;
     t1 = now();
     if (objects(&w) < 0)
         goto done;
     if (threads_and_frames(&w) < 0)
         goto done;
-    res->phase[3] = now() - t1;
     t1 = now();
     if (!opts->no_python)
         deferred_sizes(&w);
