@@ -15,7 +15,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define META_KEY "derived_graph_cache"
 #define BYTE_ORDER_MARK 1234 /* what a little-endian writer records */
@@ -161,12 +160,9 @@ static char *
 meta_json(const struct hs_graph *g, size_t bytes)
 {
     struct hs_buf b = HS_BUF_INIT;
-    char when[32] = "";
-    time_t now = time(NULL);
-    struct tm tm;
+    char when[32];
 
-    if (gmtime_r(&now, &tm))
-        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    hs_utc_now(when, sizeof(when));
     hs_buf_addf(&b,
                 "{\"format\":%d,\"heapsnap\":\"%s\",\"computed_at\":\"%s\","
                 "\"objects\":%" PRIu32 ",\"edges\":%" PRIu32

@@ -143,6 +143,10 @@ char *hs_human_size(uint64_t bytes, char *out, size_t outlen);
 /* "1,234,567" into out; returns out. */
 char *hs_group_digits(uint64_t n, char *out, size_t outlen);
 
+/* The current UTC time, "2026-11-24T02:05:00Z", into out (at least 21
+ * bytes; empty if the clock cannot be read); returns out. */
+char *hs_utc_now(char *out, size_t outlen);
+
 /* Parses a decimal or 0x-hex unsigned integer; 0 on success, -1 if not. */
 int hs_parse_u64(const char *s, uint64_t *out);
 
@@ -221,6 +225,7 @@ int cmd_cycles(int argc, const char **argv);
 int cmd_diff(int argc, const char **argv);
 int cmd_refs(int argc, const char **argv);
 int cmd_backrefs(int argc, const char **argv);
+int cmd_serve(int argc, const char **argv);
 
 /* The path of the running heapsnap binary's folder (for agents, web/). */
 const char *hs_exe_dir(void);

@@ -17,7 +17,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define META_KEY "derived_retained"
 
@@ -156,12 +155,9 @@ static char *
 meta_json(const struct hs_graph *g, const struct hs_dominators *d)
 {
     struct hs_buf b = HS_BUF_INIT;
-    char when[32] = "";
-    time_t now = time(NULL);
-    struct tm tm;
+    char when[32];
 
-    if (gmtime_r(&now, &tm))
-        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    hs_utc_now(when, sizeof(when));
     hs_buf_addf(&b,
                 "{\"format\":%d,\"algorithm\":\"semi-nca\","
                 "\"heapsnap\":\"%s\",\"computed_at\":\"%s\","

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 char hs_buf_empty[1];
@@ -312,6 +313,20 @@ hs_human_size(uint64_t bytes, char *out, size_t outlen)
         u++;
     }
     snprintf(out, outlen, "%.1f %s", v, units[u]);
+    return out;
+}
+
+char *
+hs_utc_now(char *out, size_t outlen)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+
+    if (!outlen)
+        return out;
+    out[0] = '\0';
+    if (gmtime_r(&now, &tm))
+        strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return out;
 }
 

@@ -5,6 +5,9 @@
 #                      schema plus tests/fixtures/F.sql; prints its path
 #   python_for V       the interpreter for Python V (3.12), from config.mk
 #   check_json         stdin must parse as JSON
+#   check_dot FILE PY  runs python code PY on the DOT file FILE parsed by
+#                      dotlib.py (g, objects, helpers, refs, and
+#                      pairs = {(tail, head): label})
 
 ROOT=${ROOT:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
 BUILD=${BUILD:-build}
@@ -34,4 +37,12 @@ default_python() {
 
 check_json() {
     python3 -c 'import json, sys; json.load(sys.stdin)'
+}
+
+check_dot() {
+    PYTHONPATH="$BATS_TEST_DIRNAME" PYTHONDONTWRITEBYTECODE=1 python3 -c "
+from dotlib import load
+g, objects, helpers, refs = load('$1')
+pairs = {(t, h): l for t, h, a, l in refs}
+$2"
 }

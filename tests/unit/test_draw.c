@@ -38,22 +38,8 @@ random_graph(struct test_rng *r, struct rgraph *rg)
     rg->m = test_rng_below(r, 4 * rg->n + 1);
     if (rg->m > MAXM)
         rg->m = MAXM;
-    for (uint32_t e = 0; e < rg->m; e++) {
-        uint32_t shape = test_rng_below(r, 10);
-
-        rg->src[e] = test_rng_below(r, rg->n);
-        if (shape == 0) {
-            rg->dst[e] = rg->src[e];
-        } else if (shape == 1 && e > 0) {
-            rg->src[e] = rg->src[e - 1];
-            rg->dst[e] = rg->dst[e - 1];
-        } else {
-            rg->dst[e] = test_rng_below(r, rg->n);
-        }
-        rg->kind[e] = test_rng_below(r, 6) == 0
-                          ? HS_EDGE_WEAK
-                          : (uint8_t)test_rng_below(r, 12);
-    }
+    test_random_edges(r, rg->n, rg->m, rg->src, rg->dst, rg->kind,
+                      HS_EDGE_WEAK, 6, 12);
     for (uint32_t v = 0; v < rg->n; v++) {
         uint32_t k = test_rng_below(r, 8);
 

@@ -27,34 +27,13 @@ struct rgraph {
     uint8_t root_kind[8];
 };
 
-static uint8_t
-random_kind(struct test_rng *r)
-{
-    /* Weak edges often, every other kind including unknown ones. */
-    if (test_rng_below(r, 6) == 0)
-        return HS_EDGE_WEAK;
-    return (uint8_t)test_rng_below(r, 12);
-}
-
 static void
 random_graph(struct test_rng *r, struct rgraph *rg)
 {
     rg->n = 1 + test_rng_below(r, 60);
     rg->m = test_rng_below(r, 3 * rg->n + 1);
-    for (uint32_t e = 0; e < rg->m; e++) {
-        uint32_t shape = test_rng_below(r, 10);
-
-        rg->src[e] = test_rng_below(r, rg->n);
-        if (shape == 0) {
-            rg->dst[e] = rg->src[e];
-        } else if (shape == 1 && e > 0) {
-            rg->src[e] = rg->src[e - 1];
-            rg->dst[e] = rg->dst[e - 1];
-        } else {
-            rg->dst[e] = test_rng_below(r, rg->n);
-        }
-        rg->kind[e] = random_kind(r);
-    }
+    test_random_edges(r, rg->n, rg->m, rg->src, rg->dst, rg->kind,
+                      HS_EDGE_WEAK, 6, 12);
     /* Now and then a dict big enough to count as a collection, or one
      * just at the limit. */
     if (test_rng_below(r, 3) == 0) {

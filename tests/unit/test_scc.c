@@ -27,22 +27,8 @@ random_graph(struct test_rng *r, struct rgraph *rg)
 {
     rg->n = 1 + test_rng_below(r, 60);
     rg->m = test_rng_below(r, 3 * rg->n + 1);
-    for (uint32_t e = 0; e < rg->m; e++) {
-        uint32_t shape = test_rng_below(r, 10);
-
-        rg->src[e] = test_rng_below(r, rg->n);
-        /* Some self-loops and parallel edges on purpose. */
-        if (shape == 0)
-            rg->dst[e] = rg->src[e];
-        else if (shape == 1 && e > 0) {
-            rg->src[e] = rg->src[e - 1];
-            rg->dst[e] = rg->dst[e - 1];
-        } else
-            rg->dst[e] = test_rng_below(r, rg->n);
-        rg->kind[e] = test_rng_below(r, 5) == 0
-                          ? HS_EDGE_WEAK
-                          : (uint8_t)test_rng_below(r, 11);
-    }
+    test_random_edges(r, rg->n, rg->m, rg->src, rg->dst, rg->kind,
+                      HS_EDGE_WEAK, 5, 11);
     for (uint32_t v = 0; v < rg->n; v++)
         rg->size[v] = 1 + test_rng_below(r, 4) * 100 + test_rng_below(r, 3);
     rg->nroots = test_rng_below(r, 4);

@@ -65,4 +65,33 @@ test_rng_below(struct test_rng *r, uint32_t n)
     return n ? (uint32_t)(test_rng_next(r) % n) : 0;
 }
 
+/*
+ * m random edges among n nodes (n > 0) into src/dst/kind: one in ten a
+ * self-loop, one in ten a repeat of the edge before (parallel edges);
+ * kind `weak` one time in weak_one_in, else uniform in [0, nkinds), so
+ * unknown kinds come up too.
+ */
+static inline void
+test_random_edges(struct test_rng *r, uint32_t n, uint32_t m, uint32_t *src,
+                  uint32_t *dst, uint8_t *kind, uint8_t weak,
+                  uint32_t weak_one_in, uint32_t nkinds)
+{
+    for (uint32_t e = 0; e < m; e++) {
+        uint32_t shape = test_rng_below(r, 10);
+
+        src[e] = test_rng_below(r, n);
+        if (shape == 0) {
+            dst[e] = src[e];
+        } else if (shape == 1 && e > 0) {
+            src[e] = src[e - 1];
+            dst[e] = dst[e - 1];
+        } else {
+            dst[e] = test_rng_below(r, n);
+        }
+        kind[e] = test_rng_below(r, weak_one_in) == 0
+                      ? weak
+                      : (uint8_t)test_rng_below(r, nkinds);
+    }
+}
+
 #endif /* HS_TEST_UTIL_H */
