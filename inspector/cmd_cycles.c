@@ -16,6 +16,7 @@
  * listed cycles (draw.c).
  */
 #include "heapsnap.h"
+#include "cmd_json.h"
 #include "draw.h"
 #include "naming.h"
 #include "paths.h"
@@ -60,22 +61,24 @@ struct cycles {
  * interesting: they are garbage.
  */
 static int
-is_machinery(const struct cycles *cy, uint32_t c)
+is_machinery(const struct hs_scc *scc, uint32_t c)
 {
-    const struct hs_scc_info *info = &cy->scc.info[c];
+    const struct hs_scc_info *info = &scc->info[c];
 
     return info->nmodule_type > 0 && !(info->flags & HS_SCC_UNREACHABLE);
 }
 
-/* "CycleNode ×2, dict ×2" (types by count, the first CYCLE_TYPES). */
+/* "CycleNode ×2, dict ×2" (types by count, the first CYCLE_TYPES) into
+ * `out` when not NULL; every type with its count into the JSON object
+ * `json` when not NULL. */
 static void
-member_types(const struct cycles *cy, uint32_t c, struct hs_buf *out,
-             struct hs_json *json)
+member_types(const struct hs_graph *g, const struct hs_scc *scc, uint32_t c,
+             struct hs_buf *out, struct hs_json *json)
 {
     uint32_t types[64], counts[64], ntypes = 0, other = 0;
 
-    for (uint32_t i = cy->scc.off[c]; i < cy->scc.off[c + 1]; i++) {
-        uint32_t t = cy->g->type[cy->scc.members[i]], k;
+    for (uint32_t i = scc->off[c]; i < scc->off[c + 1]; i++) {
+        uint32_t t = g->type[scc->members[i]], k;
 
         for (k = 0; k < ntypes && types[k] != t; k++)
             ;
@@ -104,39 +107,40 @@ member_types(const struct cycles *cy, uint32_t c, struct hs_buf *out,
     for (uint32_t i = 0; i < ntypes; i++) {
         char name[256];
 
-        hs_type_display_name(&cy->g->types[types[i]], name, sizeof(name));
+        hs_type_display_name(&g->types[types[i]], name, sizeof(name));
         if (json)
             hs_json_set_int(json, name, counts[i]);
-        if (i < CYCLE_TYPES)
+        if (out && i < CYCLE_TYPES)
             hs_buf_addf(out, "%s%s \xC3\x97%u", i ? ", " : "",
-                        cy->g->types[types[i]].name, counts[i]);
+                        g->types[types[i]].name, counts[i]);
     }
-    if (ntypes > CYCLE_TYPES || other)
+    if (out && (ntypes > CYCLE_TYPES || other))
         hs_buf_adds(out, ", ...");
 }
 
 /*
  * One loop through the component's smallest member, as edge numbers:
  * a BFS inside the component from that member until an edge leads back
- * to it.  O(component size); NULL for huge components.
+ * to it.  *via: scratch of g->n entries, allocated on first use.
+ * O(component size); NULL for huge components.
  */
 static uint32_t *
-find_loop(struct cycles *cy, uint32_t c, uint32_t *len)
+find_loop(const struct hs_graph *g, const struct hs_scc *scc, uint32_t c,
+          uint32_t **via_p, uint32_t *len)
 {
-    const struct hs_graph *g = cy->g;
-    uint32_t start = cy->scc.members[cy->scc.off[c]];
-    uint32_t size = hs_scc_size(&cy->scc, c);
+    uint32_t start = scc->members[scc->off[c]];
+    uint32_t size = hs_scc_size(scc, c);
     uint32_t *queue, *via, head = 0, tail = 0, *loop = NULL;
 
     *len = 0;
     if (size > LOOP_SEARCH_MAX)
         return NULL;
     queue = hs_xmalloc(hs_st_mult(size, sizeof(*queue)));
-    if (!cy->via)
-        cy->via = hs_xmalloc(hs_st_mult(g->n ? g->n : 1, sizeof(*cy->via)));
-    via = cy->via;
-    for (uint32_t i = cy->scc.off[c]; i < cy->scc.off[c + 1]; i++)
-        via[cy->scc.members[i]] = UINT32_MAX;
+    if (!*via_p)
+        *via_p = hs_xmalloc(hs_st_mult(g->n ? g->n : 1, sizeof(**via_p)));
+    via = *via_p;
+    for (uint32_t i = scc->off[c]; i < scc->off[c + 1]; i++)
+        via[scc->members[i]] = UINT32_MAX;
     queue[tail++] = start;
     while (head < tail && !loop) {
         uint32_t u = queue[head++];
@@ -148,7 +152,7 @@ find_loop(struct cycles *cy, uint32_t c, uint32_t *len)
              * computed over: ignored edges never join two members of a
              * component, except class and module references, skipped. */
             if (!hs_graph_retains(g, g->out_kind[e]) ||
-                g->out_kind[e] == HS_EDGE_CLASS || cy->scc.comp[v] != c)
+                g->out_kind[e] == HS_EDGE_CLASS || scc->comp[v] != c)
                 continue;
             if (v == start) {
                 /* Walk back from u to start. */
@@ -175,6 +179,112 @@ find_loop(struct cycles *cy, uint32_t c, uint32_t *len)
     }
     free(queue);
     return loop;
+}
+
+void
+hs_cycles_pick(const struct hs_scc *scc, int all, int garbage, uint32_t limit,
+               struct hs_cycle_pick *out)
+{
+    uint32_t ncycles;
+
+    memset(out, 0, sizeof(*out));
+    out->ids = hs_scc_cycles(scc, &ncycles);
+    out->total = ncycles;
+    for (uint32_t i = 0; i < ncycles; i++) {
+        uint32_t c = out->ids[i];
+        const struct hs_scc_info *info = &scc->info[c];
+        int unreachable = (info->flags & HS_SCC_UNREACHABLE) != 0;
+
+        out->total_bytes += info->bytes;
+        if (unreachable) {
+            out->unreachable++;
+            out->unreachable_bytes += info->bytes;
+        }
+        if (garbage && !unreachable)
+            continue;
+        if (!all && is_machinery(scc, c)) {
+            out->machinery++;
+            out->machinery_members += hs_scc_size(scc, c);
+            out->machinery_bytes += info->bytes;
+            continue;
+        }
+        out->listed++;
+        if (limit && out->shown >= limit)
+            continue;
+        /* ids[0 .. shown) are the shown ones (shown <= i). */
+        out->ids[out->shown++] = c;
+    }
+}
+
+void
+hs_cycle_pick_release(struct hs_cycle_pick *p)
+{
+    HS_FREE_AND_NULL(p->ids);
+}
+
+struct hs_json *
+hs_cycles_json(const struct hs_json_src *src, const struct hs_scc *scc,
+               const struct hs_cycle_pick *p, uint32_t **via)
+{
+    const struct hs_graph *g = src->g;
+    struct hs_json *doc = hs_json_object(), *arr = hs_json_array();
+    struct hs_json *jw = hs_json_object();
+    char name[256];
+
+    for (uint32_t i = 0; i < p->shown; i++) {
+        uint32_t c = p->ids[i], len;
+        const struct hs_scc_info *info = &scc->info[c];
+        struct hs_json *jc = hs_json_object(), *jt = hs_json_object();
+        struct hs_json *jl = hs_json_array();
+        uint32_t *loop = find_loop(g, scc, c, via, &len);
+
+        member_types(g, scc, c, NULL, jt);
+        hs_json_set_int(jc, "members", hs_scc_size(scc, c));
+        hs_json_set_int(jc, "bytes", (int64_t)info->bytes);
+        hs_json_set_bool(jc, "unreachable",
+                         (info->flags & HS_SCC_UNREACHABLE) != 0);
+        hs_json_set_bool(jc, "has_del", (info->flags & HS_SCC_HAS_DEL) != 0);
+        hs_json_set_bool(jc, "self_loop",
+                         (info->flags & HS_SCC_SELF_LOOP) != 0);
+        hs_json_set(jc, "types", jt);
+        if (src->viewer)
+            hs_json_set(jc, "first",
+                        hs_why_node_json(src, scc->members[scc->off[c]]));
+        for (uint32_t k = 0; loop && k < len; k++) {
+            struct hs_json *step = hs_json_object();
+            struct hs_buf l = HS_BUF_INIT;
+            uint32_t from = hs_graph_edge_src(g, loop[k]);
+            uint32_t to = g->out_dst[loop[k]];
+
+            hs_naming_edge(src->names, loop[k], &l);
+            hs_json_set_int(step, "from", hs_graph_object_id(from));
+            hs_json_set_str(step, "label", l.buf);
+            hs_json_set_int(step, "to", hs_graph_object_id(to));
+            if (src->viewer) {
+                hs_json_set_str(step, "from_type",
+                                hs_naming_type(g, from, 0, name,
+                                               sizeof(name)));
+                hs_json_set_str(step, "to_type",
+                                hs_naming_type(g, to, 0, name, sizeof(name)));
+            }
+            hs_json_push(jl, step);
+            hs_buf_release(&l);
+        }
+        free(loop);
+        hs_json_set(jc, "loop", jl);
+        hs_json_push(arr, jc);
+    }
+    hs_json_set(doc, "cycles", arr);
+    hs_json_set_int(doc, "total", p->total);
+    hs_json_set_int(doc, "total_bytes", (int64_t)p->total_bytes);
+    hs_json_set_int(doc, "unreachable", p->unreachable);
+    hs_json_set_int(doc, "unreachable_bytes", (int64_t)p->unreachable_bytes);
+    hs_json_set_int(doc, "not_shown", p->listed - p->shown);
+    hs_json_set_int(jw, "cycles", p->machinery);
+    hs_json_set_int(jw, "members", p->machinery_members);
+    hs_json_set_int(jw, "bytes", (int64_t)p->machinery_bytes);
+    hs_json_set(doc, "machinery", jw);
+    return doc;
 }
 
 static void
@@ -230,16 +340,14 @@ cmd_cycles(int argc, const char **argv)
     };
     struct hs_snapshot *snap = NULL;
     struct cycles cy;
-    struct hs_json *doc = NULL, *arr = NULL;
+    struct hs_cycle_pick pick;
     struct hs_buf b = HS_BUF_INIT;
-    uint32_t *ids = NULL, ncycles = 0, shown = 0, listed = 0;
-    uint32_t web = 0, web_members = 0, nunreach = 0;
-    uint64_t bytes = 0, unreach_bytes = 0, web_bytes = 0;
     char *path = NULL;
     char s1[32], s2[32];
     int n, rc = HS_EXIT_OK;
 
     memset(&cy, 0, sizeof(cy));
+    memset(&pick, 0, sizeof(pick));
     n = hs_parse_options(argc, argv, opts, cycles_usage, 0);
     if (n < 0)
         return n == -2 ? HS_EXIT_OK : HS_EXIT_USAGE;
@@ -265,131 +373,64 @@ cmd_cycles(int argc, const char **argv)
     }
     hs_bfs_run(cy.g, &cy.bfs);
     hs_scc_run_data(cy.g, &cy.bfs, &cy.scc);
-    ids = hs_scc_cycles(&cy.scc, &ncycles);
-    for (uint32_t i = 0; i < ncycles; i++) {
-        uint32_t c = ids[i];
-
-        bytes += cy.scc.info[c].bytes;
-        if (cy.scc.info[c].flags & HS_SCC_UNREACHABLE) {
-            nunreach++;
-            unreach_bytes += cy.scc.info[c].bytes;
-        }
-    }
+    hs_cycles_pick(&cy.scc, all, garbage, (uint32_t)limit, &pick);
     if (json) {
-        doc = hs_json_object();
-        arr = hs_json_array();
+        struct hs_json_src src = { cy.g, cy.names, &cy.bfs, NULL, 0 };
+        struct hs_json *doc = hs_cycles_json(&src, &cy.scc, &pick, &cy.via);
+
+        if (hs_json_print(doc, stdout) < 0)
+            rc = hs_error_status();
+        hs_json_free(doc);
     } else {
         printf("%u reference cycle%s (%s); %u unreachable (%s) awaiting the "
                "cyclic gc\n",
-               ncycles, ncycles == 1 ? "" : "s",
-               hs_human_size(bytes, s1, sizeof(s1)), nunreach,
-               hs_human_size(unreach_bytes, s2, sizeof(s2)));
-    }
-    for (uint32_t i = 0; i < ncycles; i++) {
-        uint32_t c = ids[i], len;
-        const struct hs_scc_info *info = &cy.scc.info[c];
-        int unreachable = (info->flags & HS_SCC_UNREACHABLE) != 0;
-        uint32_t *loop;
-        struct hs_json *jc, *jt;
+               pick.total, pick.total == 1 ? "" : "s",
+               hs_human_size(pick.total_bytes, s1, sizeof(s1)),
+               pick.unreachable,
+               hs_human_size(pick.unreachable_bytes, s2, sizeof(s2)));
+        for (uint32_t i = 0; i < pick.shown; i++) {
+            uint32_t c = pick.ids[i], len, size = hs_scc_size(&cy.scc, c);
+            const struct hs_scc_info *info = &cy.scc.info[c];
+            uint32_t *loop;
 
-        if (garbage && !unreachable)
-            continue;
-        if (!all && is_machinery(&cy, c)) {
-            web++;
-            web_members += hs_scc_size(&cy.scc, c);
-            web_bytes += info->bytes;
-            continue;
-        }
-        listed++;
-        if (limit && shown >= (uint32_t)limit)
-            continue;
-        shown++;
-        ids[shown - 1] = c; /* ids[0 .. shown) are drawn (shown <= i) */
-        hs_buf_reset(&b);
-        jt = json ? hs_json_object() : NULL;
-        member_types(&cy, c, &b, jt);
-        loop = find_loop(&cy, c, &len);
-        if (json) {
-            struct hs_json *jl = hs_json_array();
-
-            jc = hs_json_object();
-            hs_json_set_int(jc, "members", hs_scc_size(&cy.scc, c));
-            hs_json_set_int(jc, "bytes", (int64_t)info->bytes);
-            hs_json_set_bool(jc, "unreachable", unreachable);
-            hs_json_set_bool(jc, "has_del",
-                             (info->flags & HS_SCC_HAS_DEL) != 0);
-            hs_json_set_bool(jc, "self_loop",
-                             (info->flags & HS_SCC_SELF_LOOP) != 0);
-            hs_json_set(jc, "types", jt);
-            for (uint32_t k = 0; loop && k < len; k++) {
-                struct hs_json *step = hs_json_object();
-                struct hs_buf l = HS_BUF_INIT;
-                uint32_t src = hs_graph_edge_src(cy.g, loop[k]);
-
-                hs_naming_edge(cy.names, loop[k], &l);
-                hs_json_set_int(step, "from", hs_graph_object_id(src));
-                hs_json_set_str(step, "label", l.buf);
-                hs_json_set_int(step, "to",
-                                hs_graph_object_id(cy.g->out_dst[loop[k]]));
-                hs_json_push(jl, step);
-                hs_buf_release(&l);
-            }
-            hs_json_set(jc, "loop", jl);
-            hs_json_push(arr, jc);
-        } else {
-            uint32_t size = hs_scc_size(&cy.scc, c);
-
-            printf("\n  #%u  %u object%s, %s%s%s: %s\n", shown, size,
+            hs_buf_reset(&b);
+            member_types(cy.g, &cy.scc, c, &b, NULL);
+            printf("\n  #%u  %u object%s, %s%s%s: %s\n", i + 1, size,
                    size == 1 ? "" : "s",
                    hs_human_size(info->bytes, s1, sizeof(s1)),
-                   unreachable ? ", unreachable" : "",
+                   info->flags & HS_SCC_UNREACHABLE ? ", unreachable" : "",
                    info->flags & HS_SCC_HAS_DEL ? ", a member has __del__"
                                                 : "",
                    b.buf);
+            loop = find_loop(cy.g, &cy.scc, c, &cy.via, &len);
             if (loop) {
                 hs_buf_reset(&b);
                 loop_text(&cy, loop, len, &b);
                 printf("      %s\n", b.buf);
             }
+            free(loop);
         }
-        free(loop);
-    }
-    if (json) {
-        struct hs_json *jw = hs_json_object();
-
-        hs_json_set(doc, "cycles", arr);
-        hs_json_set_int(doc, "total", ncycles);
-        hs_json_set_int(doc, "total_bytes", (int64_t)bytes);
-        hs_json_set_int(doc, "unreachable", nunreach);
-        hs_json_set_int(doc, "unreachable_bytes", (int64_t)unreach_bytes);
-        hs_json_set_int(doc, "not_shown", listed - shown);
-        hs_json_set_int(jw, "cycles", web);
-        hs_json_set_int(jw, "members", web_members);
-        hs_json_set_int(jw, "bytes", (int64_t)web_bytes);
-        hs_json_set(doc, "machinery", jw);
-        if (hs_json_print(doc, stdout) < 0)
-            rc = hs_error_status();
-    } else {
-        if (listed > shown)
-            printf("\n  and %u more (-n 0 lists all)\n", listed - shown);
-        if (web)
+        if (pick.listed > pick.shown)
+            printf("\n  and %u more (-n 0 lists all)\n",
+                   pick.listed - pick.shown);
+        if (pick.machinery)
             printf("\n  not listed: %u cycle%s of interpreter machinery "
                    "(modules and classes with their functions, dicts and "
                    "descriptors): %u objects, %s; --all lists %s\n",
-                   web, web == 1 ? "" : "s", web_members,
-                   hs_human_size(web_bytes, s1, sizeof(s1)),
-                   web == 1 ? "it" : "them");
-        if (!listed && !web)
+                   pick.machinery, pick.machinery == 1 ? "" : "s",
+                   pick.machinery_members,
+                   hs_human_size(pick.machinery_bytes, s1, sizeof(s1)),
+                   pick.machinery == 1 ? "it" : "them");
+        if (!pick.listed && !pick.machinery)
             printf("\n  none\n");
     }
-    if ((svg || dot) && hs_draw_cycles(cy.g, cy.names, &cy.bfs, &cy.scc, ids,
-                                       shown, (uint32_t)max_nodes, svg,
-                                       dot) < 0)
+    if ((svg || dot) &&
+        hs_draw_cycles(cy.g, cy.names, &cy.bfs, &cy.scc, pick.ids, pick.shown,
+                       (uint32_t)max_nodes, svg, dot) < 0)
         rc = hs_error_status();
 cleanup:
-    hs_json_free(doc);
     hs_buf_release(&b);
-    free(ids);
+    hs_cycle_pick_release(&pick);
     free(cy.via);
     hs_scc_release(&cy.scc);
     hs_bfs_release(&cy.bfs);

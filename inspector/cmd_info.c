@@ -7,6 +7,7 @@
  * The first reader of a new file, so it also proves the file is sound.
  */
 #include "heapsnap.h"
+#include "cmd_json.h"
 #include "render_json.h"
 #include "render_text.h"
 #include "summary.h"
@@ -49,8 +50,8 @@ json_key(const char *key)
            !strcmp(key, "gc_counts");
 }
 
-static int
-print_json(const struct hs_summary *sum)
+struct hs_json *
+hs_info_json(const struct hs_summary *sum)
 {
     struct hs_json *root = hs_json_object();
     struct hs_json *meta = hs_json_object();
@@ -58,7 +59,6 @@ print_json(const struct hs_summary *sum)
     struct hs_json *roots = hs_json_object();
     struct hs_json *threads = hs_json_array();
     struct hs_json *derived = hs_json_object();
-    int rc;
 
     hs_json_set_str(root, "file", sum->path);
     hs_json_set_int(root, "file_bytes", sum->file_bytes);
@@ -110,7 +110,15 @@ print_json(const struct hs_summary *sum)
     else
         hs_json_set_null(derived, "graph_cache_bytes");
     hs_json_set(root, "derived", derived);
-    rc = hs_json_print(root, stdout);
+    return root;
+}
+
+static int
+print_json(const struct hs_summary *sum)
+{
+    struct hs_json *root = hs_info_json(sum);
+    int rc = hs_json_print(root, stdout);
+
     hs_json_free(root);
     return rc;
 }

@@ -16,6 +16,7 @@
  * first use and stored in the snapshot (retained.c).
  */
 #include "heapsnap.h"
+#include "cmd_json.h"
 #include "dominators.h"
 #include "graph.h"
 #include "naming.h"
@@ -55,17 +56,16 @@ struct type_row {
     uint64_t retained; /* their retained size (nested ones once) */
 };
 
-enum order { BY_SIZE, BY_COUNT, BY_RETAINED };
-static enum order row_order; /* qsort has no context argument */
+static enum hs_top_order row_order; /* qsort has no context argument */
 
 static int
 row_cmp(const void *a, const void *b)
 {
     const struct type_row *x = a, *y = b;
 
-    if (row_order == BY_COUNT && x->count != y->count)
+    if (row_order == HS_TOP_BY_COUNT && x->count != y->count)
         return x->count < y->count ? 1 : -1;
-    if (row_order == BY_RETAINED && x->retained != y->retained)
+    if (row_order == HS_TOP_BY_RETAINED && x->retained != y->retained)
         return x->retained < y->retained ? 1 : -1;
     if (x->bytes != y->bytes)
         return x->bytes < y->bytes ? 1 : -1;
@@ -85,6 +85,15 @@ struct top {
     int limit;
 };
 
+/* The JSON source over the command's model: the command's fields only. */
+static struct hs_json_src
+top_src(struct top *t)
+{
+    struct hs_json_src src = { t->g, t->names, &t->bfs, &t->dom, 0 };
+
+    return src;
+}
+
 static double
 percent(uint64_t part, uint64_t whole)
 {
@@ -93,111 +102,158 @@ percent(uint64_t part, uint64_t whole)
 
 /* ---- types --------------------------------------------------------------------- */
 
-static int
-top_types(struct top *t, enum order order)
+/* The types with instances in `order` (malloc'd, *nrows of them) with
+ * their totals.  O(T log T). */
+static struct type_row *
+type_rows(const struct hs_graph *g, enum hs_top_order order,
+          const uint64_t *tret, uint32_t *nrows, uint64_t *total_count,
+          uint64_t *total_bytes)
 {
-    struct hs_graph *g = t->g;
     struct type_row *rows = hs_xcalloc(g->ntypes ? g->ntypes : 1,
                                        sizeof(*rows));
-    uint64_t *tret = order == BY_RETAINED
-                         ? hs_dominators_type_retained(g, &t->dom)
-                         : NULL;
-    uint64_t total_bytes = 0, total_count = 0, heap = 0;
-    uint32_t nrows = 0, shown;
-    int rc = 0;
+    uint32_t nr = 0;
 
+    *total_count = *total_bytes = 0;
     for (uint32_t k = 0; k < g->ntypes; k++) {
         if (!g->types[k].count)
             continue;
-        rows[nrows].type = k;
-        rows[nrows].count = g->types[k].count;
-        rows[nrows].bytes = g->types[k].bytes;
-        rows[nrows].retained = tret ? tret[k] : 0;
-        total_count += g->types[k].count;
-        total_bytes += g->types[k].bytes;
-        nrows++;
+        rows[nr].type = k;
+        rows[nr].count = g->types[k].count;
+        rows[nr].bytes = g->types[k].bytes;
+        rows[nr].retained = tret ? tret[k] : 0;
+        *total_count += g->types[k].count;
+        *total_bytes += g->types[k].bytes;
+        nr++;
     }
-    heap = tret ? t->dom.reachable_bytes + t->dom.unreachable_bytes
-                : total_bytes;
     row_order = order;
-    qsort(rows, nrows, sizeof(*rows), row_cmp);
-    shown = t->limit == 0 || (uint32_t)t->limit > nrows ? nrows
-                                                        : (uint32_t)t->limit;
+    qsort(rows, nr, sizeof(*rows), row_cmp);
+    *nrows = nr;
+    return rows;
+}
+
+struct hs_json *
+hs_top_type_json(const struct hs_json_src *src, uint32_t k)
+{
+    const struct hs_graph *g = src->g;
+    struct hs_json *o = hs_json_object();
+    char name[512];
+
+    hs_json_set_str(o, "type",
+                    hs_type_display_name(&g->types[k], name, sizeof(name)));
+    if (src->viewer) {
+        hs_json_set_str(o, "name", g->types[k].name);
+        hs_json_set_int(o, "type_id", hs_graph_object_id(g->types[k].node));
+    }
+    hs_json_set_int(o, "count", g->types[k].count);
+    hs_json_set_int(o, "bytes", (int64_t)g->types[k].bytes);
+    return o;
+}
+
+struct hs_json *
+hs_top_types_json(const struct hs_json_src *src, enum hs_top_order order,
+                  const uint64_t *tret, uint32_t limit)
+{
+    struct hs_json *doc = hs_json_object(), *arr = hs_json_array();
+    struct hs_json *tot = hs_json_object();
+    uint64_t total_bytes, total_count;
+    uint32_t nrows, shown;
+    struct type_row *rows;
+
+    if (order != HS_TOP_BY_RETAINED)
+        tret = NULL;
+    rows = type_rows(src->g, order, tret, &nrows, &total_count, &total_bytes);
+    shown = limit == 0 || limit > nrows ? nrows : limit;
+    hs_json_set_str(doc, "by", by_choices[order]);
+    for (uint32_t i = 0; i < shown; i++) {
+        struct hs_json *o = hs_top_type_json(src, rows[i].type);
+
+        if (tret)
+            hs_json_set_int(o, "retained_size", (int64_t)rows[i].retained);
+        hs_json_push(arr, o);
+    }
+    hs_json_set(doc, "types", arr);
+    hs_json_set_int(tot, "count", (int64_t)total_count);
+    hs_json_set_int(tot, "bytes", (int64_t)total_bytes);
+    hs_json_set_int(tot, "types", nrows);
+    hs_json_set(doc, "total", tot);
+    if (src->viewer && src->dom)
+        hs_json_set_int(doc, "heap_bytes",
+                        (int64_t)(src->dom->reachable_bytes +
+                                  src->dom->unreachable_bytes));
+    free(rows);
+    return doc;
+}
+
+static int
+top_types(struct top *t, enum hs_top_order order)
+{
+    static const enum hs_align a4[] = { HS_ALIGN_RIGHT, HS_ALIGN_RIGHT,
+                                        HS_ALIGN_RIGHT, HS_ALIGN_LEFT };
+    static const enum hs_align a5[] = { HS_ALIGN_RIGHT, HS_ALIGN_RIGHT,
+                                        HS_ALIGN_RIGHT, HS_ALIGN_RIGHT,
+                                        HS_ALIGN_LEFT };
+    struct hs_graph *g = t->g;
+    uint64_t *tret = order == HS_TOP_BY_RETAINED
+                         ? hs_dominators_type_retained(g, &t->dom)
+                         : NULL;
+    uint64_t total_bytes, total_count, heap;
+    uint32_t nrows, shown;
+    struct type_row *rows;
+    struct hs_table *tab;
+    char c[32], sz[32], rt[32], pct[16], name[512];
+    int rc = 0;
+
     if (t->json) {
-        struct hs_json *doc = hs_json_object(), *arr = hs_json_array();
-        struct hs_json *tot = hs_json_object();
-        char name[512];
+        struct hs_json_src src = top_src(t);
+        struct hs_json *doc =
+            hs_top_types_json(&src, order, tret, (uint32_t)t->limit);
 
-        hs_json_set_str(doc, "by", by_choices[order == BY_SIZE    ? 0
-                                              : order == BY_COUNT ? 1
-                                                                  : 2]);
-        for (uint32_t i = 0; i < shown; i++) {
-            struct hs_json *o = hs_json_object();
-
-            hs_json_set_str(o, "type",
-                            hs_type_display_name(&g->types[rows[i].type],
-                                                 name, sizeof(name)));
-            hs_json_set_int(o, "count", rows[i].count);
-            hs_json_set_int(o, "bytes", (int64_t)rows[i].bytes);
-            if (tret)
-                hs_json_set_int(o, "retained_size",
-                                (int64_t)rows[i].retained);
-            hs_json_push(arr, o);
-        }
-        hs_json_set(doc, "types", arr);
-        hs_json_set_int(tot, "count", (int64_t)total_count);
-        hs_json_set_int(tot, "bytes", (int64_t)total_bytes);
-        hs_json_set_int(tot, "types", nrows);
-        hs_json_set(doc, "total", tot);
         rc = hs_json_print(doc, stdout);
         hs_json_free(doc);
-    } else {
-        static const enum hs_align a4[] = { HS_ALIGN_RIGHT, HS_ALIGN_RIGHT,
-                                            HS_ALIGN_RIGHT, HS_ALIGN_LEFT };
-        static const enum hs_align a5[] = { HS_ALIGN_RIGHT, HS_ALIGN_RIGHT,
-                                            HS_ALIGN_RIGHT, HS_ALIGN_RIGHT,
-                                            HS_ALIGN_LEFT };
-        struct hs_table *tab = hs_table_new(tret ? 5 : 4, tret ? a5 : a4);
-        char c[32], sz[32], rt[32], pct[16], name[512];
-
-        if (tret)
-            hs_table_rowv(tab, "count", "size", "retained", "%heap", "type");
-        else
-            hs_table_rowv(tab, "count", "size", "%size", "type");
-        for (uint32_t i = 0; i < shown; i++) {
-            hs_group_digits(rows[i].count, c, sizeof(c));
-            hs_human_size(rows[i].bytes, sz, sizeof(sz));
-            hs_type_display_name(&g->types[rows[i].type], name,
-                                 sizeof(name));
-            if (tret) {
-                snprintf(pct, sizeof(pct), "%.1f%%",
-                         percent(rows[i].retained, heap));
-                hs_table_rowv(tab, c, sz,
-                              hs_human_size(rows[i].retained, rt,
-                                            sizeof(rt)),
-                              pct, name);
-            } else {
-                snprintf(pct, sizeof(pct), "%.1f%%",
-                         percent(rows[i].bytes, total_bytes));
-                hs_table_rowv(tab, c, sz, pct, name);
-            }
-        }
-        hs_table_rule(tab);
-        snprintf(name, sizeof(name), "total (%u types%s)", nrows,
-                 shown < nrows ? ", -n 0 lists all" : "");
-        hs_group_digits(total_count, c, sizeof(c));
-        hs_human_size(total_bytes, sz, sizeof(sz));
-        if (tret)
-            hs_table_rowv(tab, c, sz, hs_human_size(heap, rt, sizeof(rt)),
-                          "100.0%", name);
-        else
-            hs_table_rowv(tab, c, sz, "100.0%", name);
-        hs_table_print(tab, stdout);
-        hs_table_free(tab);
-        if (tret)
-            printf("\nA type's retained size counts instances nested in "
-                   "other instances of it once.\n");
+        free(tret);
+        return rc;
     }
+    rows = type_rows(g, order, tret, &nrows, &total_count, &total_bytes);
+    heap = tret ? t->dom.reachable_bytes + t->dom.unreachable_bytes
+                : total_bytes;
+    shown = t->limit == 0 || (uint32_t)t->limit > nrows ? nrows
+                                                        : (uint32_t)t->limit;
+    tab = hs_table_new(tret ? 5 : 4, tret ? a5 : a4);
+    if (tret)
+        hs_table_rowv(tab, "count", "size", "retained", "%heap", "type");
+    else
+        hs_table_rowv(tab, "count", "size", "%size", "type");
+    for (uint32_t i = 0; i < shown; i++) {
+        hs_group_digits(rows[i].count, c, sizeof(c));
+        hs_human_size(rows[i].bytes, sz, sizeof(sz));
+        hs_type_display_name(&g->types[rows[i].type], name, sizeof(name));
+        if (tret) {
+            snprintf(pct, sizeof(pct), "%.1f%%",
+                     percent(rows[i].retained, heap));
+            hs_table_rowv(tab, c, sz,
+                          hs_human_size(rows[i].retained, rt, sizeof(rt)),
+                          pct, name);
+        } else {
+            snprintf(pct, sizeof(pct), "%.1f%%",
+                     percent(rows[i].bytes, total_bytes));
+            hs_table_rowv(tab, c, sz, pct, name);
+        }
+    }
+    hs_table_rule(tab);
+    snprintf(name, sizeof(name), "total (%u types%s)", nrows,
+             shown < nrows ? ", -n 0 lists all" : "");
+    hs_group_digits(total_count, c, sizeof(c));
+    hs_human_size(total_bytes, sz, sizeof(sz));
+    if (tret)
+        hs_table_rowv(tab, c, sz, hs_human_size(heap, rt, sizeof(rt)),
+                      "100.0%", name);
+    else
+        hs_table_rowv(tab, c, sz, "100.0%", name);
+    hs_table_print(tab, stdout);
+    hs_table_free(tab);
+    if (tret)
+        printf("\nA type's retained size counts instances nested in "
+               "other instances of it once.\n");
     free(rows);
     free(tret);
     return rc;
@@ -209,35 +265,23 @@ top_types(struct top *t, enum order order)
 static void
 path_of(struct top *t, uint32_t v, struct hs_buf *out)
 {
-    uint32_t d, r, *edges;
+    struct hs_json_src src = top_src(t);
 
-    if (!hs_bfs_reached(&t->bfs, v)) {
-        hs_buf_adds(out, "(unreachable: cyclic garbage)");
-        return;
-    }
-    d = t->bfs.dist[v];
-    edges = hs_xmalloc(hs_st_mult(d ? d : 1, sizeof(*edges)));
-    r = hs_bfs_path(t->g, &t->bfs, v, edges);
-    hs_render_path(t->names, r, edges, d, 8, out);
-    if (d == 0)
-        hs_buf_adds(out, " (a root)");
-    free(edges);
+    hs_why_path_line(&src, v, 8, 1, out);
 }
 
+/* An object with its path, as --objects and --suspects list it (viewer:
+ * plus its description and type id). */
 static struct hs_json *
-json_obj(struct top *t, uint32_t v)
+owner_json(const struct hs_json_src *src, uint32_t v)
 {
     struct hs_json *o = hs_json_object();
     struct hs_buf b = HS_BUF_INIT;
-    char name[256];
 
-    hs_json_set_int(o, "id", hs_graph_object_id(v));
-    hs_json_set_addr(o, "address", t->g->address[v]);
-    hs_json_set_str(o, "type", hs_naming_type(t->g, v, 1, name, sizeof(name)));
-    hs_json_set_int(o, "size", (int64_t)t->g->size[v]);
-    hs_json_set_int(o, "retained_size", (int64_t)t->dom.retained[v]);
-    path_of(t, v, &b);
+    hs_why_node_fields(src, v, o);
+    hs_why_path_line(src, v, 8, 1, &b);
     hs_json_set_str(o, "path", b.buf);
+    hs_why_viewer_fields(src, v, o);
     hs_buf_release(&b);
     return o;
 }
@@ -295,10 +339,11 @@ top_objects(struct top *t)
 
     n = biggest(t, want, nodes);
     if (t->json) {
+        struct hs_json_src src = top_src(t);
         struct hs_json *doc = hs_json_object(), *arr = hs_json_array();
 
         for (uint32_t i = 0; i < n; i++)
-            hs_json_push(arr, json_obj(t, nodes[i]));
+            hs_json_push(arr, owner_json(&src, nodes[i]));
         hs_json_set(doc, "objects", arr);
         hs_json_set_int(doc, "reachable_bytes", (int64_t)heap);
         rc = hs_json_print(doc, stdout);
@@ -332,19 +377,22 @@ top_objects(struct top *t)
 /* ---- suspects --------------------------------------------------------------------- */
 
 /* "LeakedRequest ×20,000, str ×3" for the biggest dominated children of v:
- * the types of v's children in the dominator tree, by retained size. */
+ * the types of v's children in the dominator tree, by retained size (the
+ * first 8 types met, the biggest 3 shown).  Into `out` when not NULL, and
+ * into the JSON array `json` when not NULL.  O(children). */
 static void
-children_summary(struct top *t, uint32_t v, struct hs_buf *out,
-                 struct hs_json *json)
+children_summary(const struct hs_json_src *src, uint32_t v,
+                 struct hs_buf *out, struct hs_json *json)
 {
+    const struct hs_graph *g = src->g;
     const uint32_t *kids;
-    uint32_t nk = hs_dominators_children(&t->dom, v, &kids);
+    uint32_t nk = hs_dominators_children(src->dom, v, &kids);
     uint32_t types[8], counts[8], nt = 0;
     uint64_t bytes[8];
     char c[32], sz[32];
 
     for (uint32_t i = 0; i < nk; i++) {
-        uint32_t ty = t->g->type[kids[i]], k;
+        uint32_t ty = g->type[kids[i]], k;
 
         for (k = 0; k < nt && types[k] != ty; k++)
             ;
@@ -356,7 +404,7 @@ children_summary(struct top *t, uint32_t v, struct hs_buf *out,
             bytes[nt++] = 0;
         }
         counts[k]++;
-        bytes[k] += t->dom.retained[kids[i]];
+        bytes[k] += src->dom->retained[kids[i]];
     }
     for (uint32_t i = 0; i < nt; i++) {
         for (uint32_t j = i + 1; j < nt; j++) {
@@ -373,16 +421,20 @@ children_summary(struct top *t, uint32_t v, struct hs_buf *out,
     for (uint32_t i = 0; i < nt && i < 3; i++) {
         char name[256];
 
-        hs_buf_addf(out, "%s%s \xC3\x97%s (%s)", i ? ", " : "",
-                    t->g->types[types[i]].name,
-                    hs_group_digits(counts[i], c, sizeof(c)),
-                    hs_human_size(bytes[i], sz, sizeof(sz)));
+        if (out)
+            hs_buf_addf(out, "%s%s \xC3\x97%s (%s)", i ? ", " : "",
+                        g->types[types[i]].name,
+                        hs_group_digits(counts[i], c, sizeof(c)),
+                        hs_human_size(bytes[i], sz, sizeof(sz)));
         if (json) {
             struct hs_json *o = hs_json_object();
 
             hs_json_set_str(o, "type",
-                            hs_type_display_name(&t->g->types[types[i]], name,
+                            hs_type_display_name(&g->types[types[i]], name,
                                                  sizeof(name)));
+            if (src->viewer)
+                hs_json_set_int(o, "type_id", hs_graph_object_id(
+                                                  g->types[types[i]].node));
             hs_json_set_int(o, "count", counts[i]);
             hs_json_set_int(o, "retained_size", (int64_t)bytes[i]);
             hs_json_push(json, o);
@@ -390,127 +442,154 @@ children_summary(struct top *t, uint32_t v, struct hs_buf *out,
     }
 }
 
+/* The children of the dominators' virtual root, biggest retained size
+ * first (malloc'd, *n of them).  O(R log R). */
+static uint32_t *
+suspect_order(struct hs_dominators *dom, uint32_t *n)
+{
+    const uint32_t *roots;
+    uint32_t nroots = hs_dominators_children(dom, HS_DOM_ROOT, &roots);
+    uint32_t *order = hs_xmalloc(hs_st_mult(nroots ? nroots : 1,
+                                            sizeof(*order)));
+
+    memcpy(order, roots, (size_t)nroots * sizeof(*order));
+    sort_retained = dom->retained;
+    qsort(order, nroots, sizeof(*order), node_cmp);
+    *n = nroots;
+    return order;
+}
+
+/* Does type k pass the suspects' bar: a heap type whose instances retain
+ * `limit` bytes or more? */
+static int
+type_suspect(const struct hs_graph *g, const uint64_t *tret, uint32_t k,
+             uint64_t limit)
+{
+    return (g->types[k].flags & HS_TYPE_HEAP) && tret[k] >= limit &&
+           g->types[k].count;
+}
+
+struct hs_json *
+hs_top_suspects_json(const struct hs_json_src *src, const uint64_t *tret,
+                     double threshold)
+{
+    const struct hs_graph *g = src->g;
+    uint64_t heap = src->dom->reachable_bytes;
+    uint64_t limit = (uint64_t)((double)heap * threshold / 100.0);
+    struct hs_json *doc = hs_json_object(), *objs = hs_json_array();
+    struct hs_json *types = hs_json_array();
+    uint32_t nroots, *order = suspect_order(src->dom, &nroots);
+
+    for (uint32_t i = 0;
+         i < nroots && src->dom->retained[order[i]] >= limit; i++) {
+        uint32_t v = order[i];
+        uint32_t acc = hs_dominators_accumulation_point(src->dom, v,
+                                                         ACCUMULATION_RATIO);
+        struct hs_json *s = hs_json_object(), *jk = hs_json_array();
+
+        hs_json_set(s, "object", owner_json(src, v));
+        hs_json_set(s, "accumulation_point", owner_json(src, acc));
+        children_summary(src, acc, NULL, jk);
+        hs_json_set(s, "accumulated", jk);
+        hs_json_set_num(s, "share",
+                        percent(src->dom->retained[v], heap) / 100.0);
+        hs_json_push(objs, s);
+    }
+    free(order);
+    for (uint32_t k = 0; k < g->ntypes; k++) {
+        struct hs_json *o;
+
+        if (!type_suspect(g, tret, k, limit))
+            continue;
+        o = hs_top_type_json(src, k);
+        hs_json_set_int(o, "retained_size", (int64_t)tret[k]);
+        hs_json_set_num(o, "share", percent(tret[k], heap) / 100.0);
+        hs_json_push(types, o);
+    }
+    hs_json_set(doc, "objects", objs);
+    hs_json_set(doc, "types", types);
+    hs_json_set_num(doc, "threshold", threshold / 100.0);
+    hs_json_set_int(doc, "reachable_bytes", (int64_t)heap);
+    return doc;
+}
+
 static int
 top_suspects(struct top *t, double threshold)
 {
     struct hs_graph *g = t->g;
+    struct hs_json_src src = top_src(t);
     uint64_t heap = t->dom.reachable_bytes;
     uint64_t limit = (uint64_t)((double)heap * threshold / 100.0);
-    const uint32_t *roots;
-    uint32_t nroots = hs_dominators_children(&t->dom, HS_DOM_ROOT, &roots);
     uint64_t *tret = hs_dominators_type_retained(g, &t->dom);
-    struct hs_json *doc = t->json ? hs_json_object() : NULL;
-    struct hs_json *objs = t->json ? hs_json_array() : NULL;
-    struct hs_json *types = t->json ? hs_json_array() : NULL;
     struct hs_buf b = HS_BUF_INIT;
-    uint32_t found = 0, *order;
+    uint32_t found = 0, *order, nroots;
     char rt[32], sz[32], c[32];
     int rc = 0;
 
-    if (!t->json)
-        printf("Owners of more than %.0f%% of the %s reachable heap:\n",
-               threshold, hs_human_size(heap, rt, sizeof(rt)));
+    if (t->json) {
+        struct hs_json *doc = hs_top_suspects_json(&src, tret, threshold);
+
+        rc = hs_json_print(doc, stdout);
+        hs_json_free(doc);
+        free(tret);
+        return rc;
+    }
+    printf("Owners of more than %.0f%% of the %s reachable heap:\n",
+           threshold, hs_human_size(heap, rt, sizeof(rt)));
     /* Objects: the tops of the dominator tree that pass the threshold,
      * biggest first. */
-    order = hs_xmalloc(hs_st_mult(nroots ? nroots : 1, sizeof(*order)));
-    memcpy(order, roots, (size_t)nroots * sizeof(*order));
-    sort_retained = t->dom.retained;
-    qsort(order, nroots, sizeof(*order), node_cmp);
+    order = suspect_order(&t->dom, &nroots);
     for (uint32_t i = 0; i < nroots && t->dom.retained[order[i]] >= limit;
          i++) {
         uint32_t v = order[i];
         uint32_t acc = hs_dominators_accumulation_point(&t->dom, v,
                                                          ACCUMULATION_RATIO);
-        struct hs_json *jo = NULL, *ja = NULL, *jk = NULL;
 
         found++;
-        if (t->json) {
-            jo = json_obj(t, v);
-            ja = json_obj(t, acc);
-            jk = hs_json_array();
-        }
         hs_buf_reset(&b);
         hs_naming_object(t->names, v, 0, &b);
-        if (!t->json)
-            printf("\n  %u. %s @0x%" PRIx64 " retains %s (%.1f%%)\n", found,
-                   b.buf, g->address[v],
-                   hs_human_size(t->dom.retained[v], rt, sizeof(rt)),
-                   percent(t->dom.retained[v], heap));
+        printf("\n  %u. %s @0x%" PRIx64 " retains %s (%.1f%%)\n", found,
+               b.buf, g->address[v],
+               hs_human_size(t->dom.retained[v], rt, sizeof(rt)),
+               percent(t->dom.retained[v], heap));
         hs_buf_reset(&b);
         path_of(t, v, &b);
-        if (!t->json)
-            printf("     held by: %s\n", b.buf);
+        printf("     held by: %s\n", b.buf);
         if (acc != v) {
             hs_buf_reset(&b);
             hs_naming_object(t->names, acc, 0, &b);
-            if (!t->json)
-                printf("     accumulation point: %s @0x%" PRIx64
-                       " retaining %s (%.1f%%)\n",
-                       b.buf, g->address[acc],
-                       hs_human_size(t->dom.retained[acc], rt, sizeof(rt)),
-                       percent(t->dom.retained[acc], heap));
+            printf("     accumulation point: %s @0x%" PRIx64
+                   " retaining %s (%.1f%%)\n",
+                   b.buf, g->address[acc],
+                   hs_human_size(t->dom.retained[acc], rt, sizeof(rt)),
+                   percent(t->dom.retained[acc], heap));
             hs_buf_reset(&b);
             path_of(t, acc, &b);
-            if (!t->json)
-                printf("       at: %s\n", b.buf);
+            printf("       at: %s\n", b.buf);
         }
         hs_buf_reset(&b);
-        children_summary(t, acc, &b, jk);
-        if (!t->json && b.len)
+        children_summary(&src, acc, &b, NULL);
+        if (b.len)
             printf("       in: %s\n", b.buf);
-        if (t->json) {
-            struct hs_json *s = hs_json_object();
-
-            hs_json_set(s, "object", jo);
-            hs_json_set(s, "accumulation_point", ja);
-            hs_json_set(s, "accumulated", jk);
-            hs_json_set_num(s, "share", percent(t->dom.retained[v], heap) /
-                                            100.0);
-            hs_json_push(objs, s);
-        }
     }
     free(order);
     /* Types: classes whose instances together pass the threshold. */
     for (uint32_t k = 0; k < g->ntypes; k++) {
-        if (!(g->types[k].flags & HS_TYPE_HEAP) || tret[k] < limit ||
-            !g->types[k].count)
+        char name[512];
+
+        if (!type_suspect(g, tret, k, limit))
             continue;
         found++;
-        if (t->json) {
-            struct hs_json *o = hs_json_object();
-            char name[512];
-
-            hs_json_set_str(o, "type", hs_type_display_name(&g->types[k],
-                                                            name,
-                                                            sizeof(name)));
-            hs_json_set_int(o, "count", g->types[k].count);
-            hs_json_set_int(o, "bytes", (int64_t)g->types[k].bytes);
-            hs_json_set_int(o, "retained_size", (int64_t)tret[k]);
-            hs_json_set_num(o, "share", percent(tret[k], heap) / 100.0);
-            hs_json_push(types, o);
-        } else {
-            char name[512];
-
-            printf("\n  %u. %s ×%s: %s shallow, retaining %s (%.1f%%)\n",
-                   found,
-                   hs_type_display_name(&g->types[k], name, sizeof(name)),
-                   hs_group_digits(g->types[k].count, c, sizeof(c)),
-                   hs_human_size(g->types[k].bytes, sz, sizeof(sz)),
-                   hs_human_size(tret[k], rt, sizeof(rt)),
-                   percent(tret[k], heap));
-            printf("     'heapsnap why %s' groups their paths\n", name);
-        }
+        printf("\n  %u. %s ×%s: %s shallow, retaining %s (%.1f%%)\n", found,
+               hs_type_display_name(&g->types[k], name, sizeof(name)),
+               hs_group_digits(g->types[k].count, c, sizeof(c)),
+               hs_human_size(g->types[k].bytes, sz, sizeof(sz)),
+               hs_human_size(tret[k], rt, sizeof(rt)),
+               percent(tret[k], heap));
+        printf("     'heapsnap why %s' groups their paths\n", name);
     }
-    if (t->json) {
-        hs_json_set(doc, "objects", objs);
-        hs_json_set(doc, "types", types);
-        hs_json_set_num(doc, "threshold", threshold / 100.0);
-        hs_json_set_int(doc, "reachable_bytes", (int64_t)heap);
-        rc = hs_json_print(doc, stdout);
-        hs_json_free(doc);
-    } else if (!found) {
+    if (!found)
         printf("\n  none (--threshold PCT lowers the bar)\n");
-    }
     hs_buf_release(&b);
     free(tret);
     return rc;
@@ -539,7 +618,7 @@ cmd_top(int argc, const char **argv)
     };
     struct hs_snapshot *snap = NULL;
     struct top t;
-    enum order order;
+    enum hs_top_order order;
     double threshold;
     char *path = NULL, *end;
     int n, rc = HS_EXIT_OK, need_dom;
@@ -568,10 +647,10 @@ cmd_top(int argc, const char **argv)
                               "pick one");
         return HS_EXIT_USAGE;
     }
-    order = !strcmp(by, "count") ? BY_COUNT
-            : !strcmp(by, "retained") ? BY_RETAINED
-                                      : BY_SIZE;
-    need_dom = order == BY_RETAINED || objects || suspects;
+    order = !strcmp(by, "count")      ? HS_TOP_BY_COUNT
+            : !strcmp(by, "retained") ? HS_TOP_BY_RETAINED
+                                      : HS_TOP_BY_SIZE;
+    need_dom = order == HS_TOP_BY_RETAINED || objects || suspects;
     t.json = json;
     t.limit = limit;
     path = hs_snapshot_pick(file);

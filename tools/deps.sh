@@ -25,6 +25,12 @@ done
 missing=""
 for pkg in $need; do
     case " $missing " in *" $pkg "*) continue ;; esac
+    # A Node.js from elsewhere (NodeSource's nodejs bundles npm and
+    # conflicts with Debian's npm package) is as good as Debian's.
+    case "$pkg" in
+    nodejs) command -v node > /dev/null 2>&1 && continue ;;
+    npm) command -v npm > /dev/null 2>&1 && continue ;;
+    esac
     status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)
     case "$status" in *"ok installed"*) ;; *) missing="$missing $pkg" ;; esac
 done

@@ -1,0 +1,92 @@
+/*
+ * COMMAND: serve
+ * USAGE:   heapsnap serve [-f FILE] [--port N] [--host ADDR]
+ *
+ * A local web viewer over one snapshot: a summary (totals, top types,
+ * leak suspects), a page per type (its instances grouped by path), a page
+ * per object (facts, referrers and referents as links, why it is alive
+ * with retained sizes, a picture of what refers to it) and the reference
+ * cycles.  The snapshot is loaded once (serve_api.c); requests are read
+ * only and answered one at a time on this thread (serve_http.c).  Binds
+ * 127.0.0.1:8765 unless told otherwise, prints one line saying where, and
+ * serves until SIGINT or SIGTERM, then exits 0.  Everything that can fail
+ * (options, the viewer's files, the snapshot, the address) fails before
+ * anything listens.
+ */
+#include "heapsnap.h"
+#include "serve_api.h"
+#include "serve_http.h"
+#include "serve_static.h"
+#include "serve_svg.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const serve_usage[] = {
+    "usage: heapsnap serve [-f FILE] [--port N] [--host ADDR]",
+    "",
+    "Serves a web viewer of the snapshot at http://127.0.0.1:8765/ until",
+    "Ctrl-C: the biggest types and leak suspects, each type's instances",
+    "grouped by why they are alive, each object with its referrers,",
+    "referents, retention path and a picture of what refers to it, and the",
+    "reference cycles.  Pages and their JSON (/api/...) are read only.",
+    "--port 0 picks a free port; the line printed on stderr says which.",
+    "Keep --host on a loopback address: the pages show the heap's contents.",
+    NULL,
+};
+
+/* The port when none is given. */
+#define DEFAULT_PORT 8765
+
+int
+cmd_serve(int argc, const char **argv)
+{
+    const char *file = NULL, *host = "127.0.0.1";
+    int port = DEFAULT_PORT;
+    const struct hs_option opts[] = {
+        HS_OPT_FILE(&file),
+        { HS_OPT_INT, 0, "port", &port, "N",
+          "port to listen on (default 8765; 0 picks a free one)", NULL },
+        { HS_OPT_STRING, 0, "host", &host, "ADDR",
+          "address to listen on (default 127.0.0.1)", NULL },
+        { HS_OPT_END, 0, NULL, NULL, NULL, NULL, NULL },
+    };
+    struct hs_serve s;
+    struct hs_http *http = NULL;
+    char *path = NULL, *web_dir = NULL;
+    int n, rc = HS_EXIT_OK;
+
+    memset(&s, 0, sizeof(s));
+    n = hs_parse_options(argc, argv, opts, serve_usage, 0);
+    if (n < 0)
+        return n == -2 ? HS_EXIT_OK : HS_EXIT_USAGE;
+    if (n > 0) {
+        hs_usage_error("serve", "unexpected argument '%s'", argv[0]);
+        return HS_EXIT_USAGE;
+    }
+    if (port < 0 || port > 65535) {
+        hs_usage_error("serve", "--port takes 0 to 65535, not %d", port);
+        return HS_EXIT_USAGE;
+    }
+    if (hs_http_check_host(host) < 0)
+        return HS_EXIT_USAGE;
+    /* The viewer's files first: cheap, and loading a big snapshot only to
+     * fail on them would waste the user's time. */
+    if (!(web_dir = hs_serve_web_dir()) || !(path = hs_snapshot_pick(file)) ||
+        hs_serve_load(&s, path) < 0 || hs_serve_svg_prepare(&s) < 0 ||
+        !(http = hs_http_start(&s, web_dir, host, port))) {
+        rc = hs_error_status();
+        goto cleanup;
+    }
+    hs_note("serving %s at http://%s:%d/ (Ctrl-C stops)", path,
+            hs_http_url_host(http), hs_http_port(http));
+    if (hs_http_run(http) < 0)
+        rc = hs_error_status();
+cleanup:
+    hs_http_stop(http);
+    hs_serve_svg_cleanup(&s);
+    hs_serve_release(&s);
+    free(web_dir);
+    free(path);
+    return rc;
+}

@@ -1,0 +1,670 @@
+/*
+ * serve_api.c: the JSON endpoints of `heapsnap serve` (serve_api.h) and
+ * the snapshot they answer from, loaded once.
+ *
+ * Every answer is the matching command's --json document, built by the
+ * same function (cmd_json.h) with the viewer's extras ("description",
+ * "type_id", ...) beside the command's fields, so that a program can read
+ * either; t7001-serve.bats checks the two agree on the fixture.  This
+ * file adds the parameters, the errors, the search box and the caches.
+ *
+ * Invariant: a handler reads the loaded model and fills one reply; the
+ * only state it leaves behind are the caches of struct hs_serve, built
+ * once.  Nothing here recurses; each handler states its cost.
+ */
+#include "serve_api.h"
+#include "cmd_json.h"
+#include "render_json.h"
+#include "retained.h"
+#include "summary.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define JSON_TYPE "application/json; charset=utf-8"
+
+/* Paths in lists (suspects, groups) lose their middle beyond this many
+ * steps, as the commands print them. */
+#define LIST_PATH_STEPS 12
+/* Largest n a list endpoint accepts (0 means all where allowed). */
+#define MAX_ROWS 100000
+
+/* ---- replies ------------------------------------------------------------ */
+
+void
+hs_serve_reply_release(struct hs_serve_reply *r)
+{
+    HS_FREE_AND_NULL(r->body);
+    r->len = 0;
+}
+
+void
+hs_serve_reply_error(struct hs_serve_reply *out, int status, const char *fmt,
+                     ...)
+{
+    struct hs_json *doc = hs_json_object();
+    struct hs_buf msg = HS_BUF_INIT;
+    va_list ap;
+
+    va_start(ap, fmt);
+    hs_buf_vaddf(&msg, fmt, ap);
+    va_end(ap);
+    hs_json_set_str(doc, "error", msg.buf);
+    hs_serve_reply_release(out);
+    out->status = status;
+    out->content_type = JSON_TYPE;
+    out->body = hs_json_render(doc);
+    out->len = strlen(out->body);
+    hs_json_free(doc);
+    hs_buf_release(&msg);
+}
+
+/* 200 with `doc`, which it frees. */
+static void
+reply_json(struct hs_serve_reply *out, struct hs_json *doc)
+{
+    hs_serve_reply_release(out);
+    out->status = 200;
+    out->content_type = JSON_TYPE;
+    out->body = hs_json_render(doc);
+    out->len = strlen(out->body);
+    hs_json_free(doc);
+}
+
+/* 500 after a failure hs_error() already printed on stderr. */
+static void
+reply_failed(struct hs_serve_reply *out, const char *what)
+{
+    hs_serve_reply_error(out, 500,
+                         "%s failed reading the snapshot (the server's log "
+                         "says why)",
+                         what);
+}
+
+/* ---- parameters --------------------------------------------------------- */
+
+/* Decimal digits only, at most 18 of them: 0 and *out, else -1. */
+static int
+parse_digits(const char *text, uint64_t *out)
+{
+    uint64_t v = 0;
+    size_t i;
+
+    if (!text || !*text)
+        return -1;
+    for (i = 0; text[i]; i++) {
+        if (!isdigit((unsigned char)text[i]) || i >= 18)
+            return -1;
+        v = v * 10 + (uint64_t)(text[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+int
+hs_serve_object_arg(struct hs_serve *s, const char *text, uint32_t *node,
+                    struct hs_serve_reply *out)
+{
+    uint64_t id;
+    int64_t v;
+
+    if (parse_digits(text, &id) < 0) {
+        hs_serve_reply_error(
+            out, 400, "'%s' is not an object id (a decimal number)", text);
+        return 0;
+    }
+    v = hs_graph_node_of_id(s->g, (int64_t)id);
+    if (v < 0) {
+        hs_serve_reply_error(out, 404, "no object @%" PRIu64, id);
+        return 0;
+    }
+    *node = (uint32_t)v;
+    return 1;
+}
+
+int
+hs_serve_int_arg(const struct hs_serve_query *q, const char *name, int dflt,
+                 int min, int max, int *value, struct hs_serve_reply *out)
+{
+    const char *text = q->get(q->ctx, name);
+    uint64_t v;
+
+    if (!text) {
+        *value = dflt;
+        return 1;
+    }
+    if (parse_digits(text, &v) < 0 || v < (uint64_t)min || v > (uint64_t)max) {
+        hs_serve_reply_error(out, 400,
+                             "%s must be a whole number from %d to %d, not "
+                             "'%s'",
+                             name, min, max, text);
+        return 0;
+    }
+    *value = (int)v;
+    return 1;
+}
+
+/* A 0/1 switch: absent is 0.  1, or 0 after a 400 in `out`. */
+static int
+flag_arg(const struct hs_serve_query *q, const char *name, int *value,
+         struct hs_serve_reply *out)
+{
+    return hs_serve_int_arg(q, name, 0, 0, 1, value, out);
+}
+
+/* ---- building blocks ---------------------------------------------------- */
+
+/* The builders' view of the loaded snapshot, with the viewer's fields. */
+static struct hs_json_src
+src_of(struct hs_serve *s)
+{
+    struct hs_json_src src = { s->g, s->names, &s->bfs, &s->dom, 1 };
+
+    return src;
+}
+
+/* Per-type retained sizes (nested instances once), computed on first use:
+ * O(n + ntypes) once, 8 bytes per type kept. */
+static const uint64_t *
+type_retained(struct hs_serve *s)
+{
+    if (!s->type_retained)
+        s->type_retained = hs_dominators_type_retained(s->g, &s->dom);
+    return s->type_retained;
+}
+
+/* ---- /api/info ---------------------------------------------------------- */
+
+/*
+ * The document of `info --json` for the loaded snapshot, plus "retained"
+ * (the reachable and unreachable heap, and where the dominators came
+ * from).  Built once at load: O(meta + root kinds + threads).
+ */
+static char *
+info_document(struct hs_serve *s, const struct hs_summary *sum)
+{
+    static const char *const origins[] = { "computed", "stored", "loaded" };
+    struct hs_json *doc = hs_info_json(sum), *ret = hs_json_object();
+    char *text;
+
+    hs_json_set_int(ret, "reachable", s->dom.reachable);
+    hs_json_set_int(ret, "reachable_bytes", (int64_t)s->dom.reachable_bytes);
+    hs_json_set_int(ret, "unreachable", s->dom.unreachable);
+    hs_json_set_int(ret, "unreachable_bytes",
+                    (int64_t)s->dom.unreachable_bytes);
+    hs_json_set_str(ret, "origin", origins[s->dom.origin]);
+    hs_json_set(doc, "retained", ret);
+    hs_json_set_str(doc, "heapsnap_version", HS_VERSION);
+    text = hs_json_render(doc);
+    hs_json_free(doc);
+    return text;
+}
+
+/* ---- loading ------------------------------------------------------------ */
+
+int
+hs_serve_load(struct hs_serve *s, const char *path)
+{
+    struct hs_summary sum;
+
+    memset(s, 0, sizeof(*s));
+    memset(&sum, 0, sizeof(sum));
+    hs_dominators_init(&s->dom);
+    s->path = hs_xstrdup(path);
+    s->snap = hs_snapshot_open(path, HS_SNAP_DERIVED);
+    if (!s->snap || !(s->g = hs_graph_load(s->snap)) ||
+        !(s->names = hs_naming_new(s->g)) ||
+        hs_retained_get(s->g, &s->dom) < 0)
+        return -1;
+    hs_bfs_run(s->g, &s->bfs);
+    if (hs_summary_load(s->snap, &sum) < 0) {
+        hs_summary_release(&sum);
+        return -1;
+    }
+    s->info_json = info_document(s, &sum);
+    hs_summary_release(&sum);
+    return 0;
+}
+
+void
+hs_serve_release(struct hs_serve *s)
+{
+    free(s->loop_via);
+    free(s->type_retained);
+    hs_scc_release(&s->scc);
+    free(s->info_json);
+    hs_bfs_release(&s->bfs);
+    hs_dominators_release(&s->dom);
+    hs_naming_free(s->names);
+    hs_graph_free(s->g);
+    hs_snapshot_close(s->snap);
+    free(s->path);
+    free(s->picture_dir);
+    memset(s, 0, sizeof(*s));
+}
+
+/* ---- /api/top, /api/suspects ------------------------------------------- */
+
+/*
+ * Types with instances, ordered by `by`, the first n (0: all), with
+ * totals: `top --json`.  O(T log T) for T types (plus the per-type
+ * retained sizes once).
+ */
+static void
+api_top(struct hs_serve *s, const struct hs_serve_query *q,
+        struct hs_serve_reply *out)
+{
+    const char *by = q->get(q->ctx, "by");
+    struct hs_json_src src = src_of(s);
+    enum hs_top_order order;
+    int n;
+
+    if (!by || !strcmp(by, "size")) {
+        order = HS_TOP_BY_SIZE;
+    } else if (!strcmp(by, "count")) {
+        order = HS_TOP_BY_COUNT;
+    } else if (!strcmp(by, "retained")) {
+        order = HS_TOP_BY_RETAINED;
+    } else {
+        hs_serve_reply_error(
+            out, 400, "by must be size, count or retained, not '%s'", by);
+        return;
+    }
+    if (!hs_serve_int_arg(q, "n", 20, 0, MAX_ROWS, &n, out))
+        return;
+    reply_json(out, hs_top_types_json(&src, order,
+                                      order == HS_TOP_BY_RETAINED
+                                          ? type_retained(s)
+                                          : NULL,
+                                      (uint32_t)n));
+}
+
+/*
+ * Owners of more than `threshold` percent of the reachable heap and the
+ * classes whose instances together pass it (`top --suspects --json`).
+ * Cost: hs_top_suspects_json()'s.
+ */
+static void
+api_suspects(struct hs_serve *s, const struct hs_serve_query *q,
+             struct hs_serve_reply *out)
+{
+    struct hs_json_src src = src_of(s);
+    int threshold;
+
+    if (!hs_serve_int_arg(q, "threshold", 10, 1, 100, &threshold, out))
+        return;
+    reply_json(out, hs_top_suspects_json(&src, type_retained(s),
+                                         (double)threshold));
+}
+
+/* ---- /api/object/<id>, /api/why/<id> ------------------------------------ */
+
+/*
+ * One object in full (`show --json`) with its first n referrers and
+ * referents and their totals.  Cost: hs_show_json()'s.
+ */
+static void
+api_object(struct hs_serve *s, const char *arg, const struct hs_serve_query *q,
+           struct hs_serve_reply *out)
+{
+    struct hs_json_src src = src_of(s);
+    struct hs_json *doc;
+    uint32_t v;
+    int n;
+
+    if (!hs_serve_object_arg(s, arg, &v, out) ||
+        !hs_serve_int_arg(q, "n", 50, 0, MAX_ROWS, &n, out))
+        return;
+    if (!(doc = hs_show_json(&src, v, (uint32_t)n))) {
+        reply_failed(out, "reading the object");
+        return;
+    }
+    reply_json(out, doc);
+}
+
+/*
+ * Why one object is alive (`why OBJ --json`): its root and every step
+ * with the object it reaches and that object's retained size; a path
+ * longer than `steps` keeps its first and last halves around one
+ * {"elided": K} entry.  Cost: hs_why_object_json()'s.
+ */
+static void
+api_why_object(struct hs_serve *s, const char *arg,
+               const struct hs_serve_query *q, struct hs_serve_reply *out)
+{
+    struct hs_json_src src = src_of(s);
+    struct hs_json *doc;
+    uint32_t v;
+    int steps;
+
+    if (!hs_serve_object_arg(s, arg, &v, out) ||
+        !hs_serve_int_arg(q, "steps", 100, 2, MAX_ROWS, &steps, out))
+        return;
+    doc = hs_json_object();
+    hs_why_object_json(&src, v, (uint32_t)steps, doc);
+    reply_json(out, doc);
+}
+
+/* ---- /api/why?type=NAME ------------------------------------------------- */
+
+/*
+ * Does type t answer to `name`: its __name__ or __qualname__, or either
+ * after its module (the names OBJ takes on the command line, objspec.h)?
+ */
+static int
+type_answers(const struct hs_type *t, const char *name)
+{
+    size_t mlen;
+
+    if (!strcmp(t->name, name) || (t->qualname && !strcmp(t->qualname, name)))
+        return 1;
+    if (!t->module)
+        return 0;
+    mlen = strlen(t->module);
+    return !strncmp(name, t->module, mlen) && name[mlen] == '.' &&
+           ((t->qualname && !strcmp(name + mlen + 1, t->qualname)) ||
+            !strcmp(name + mlen + 1, t->name));
+}
+
+/*
+ * The type `name` names: the one whose display name ("mod.Name", or
+ * "Name" for builtins) it is, else the only one answering to it, or
+ * "@ID" for the type object's id.  Returns 1 and *type; or 0 after a 404
+ * (no such type) or a 400 listing the candidates in "candidates".
+ * O(T) string comparisons.
+ */
+static int
+find_type(struct hs_serve *s, const char *name, uint32_t *type,
+          struct hs_serve_reply *out)
+{
+    const struct hs_graph *g = s->g;
+    struct hs_json_src src = src_of(s);
+    uint32_t exact = UINT32_MAX, nexact = 0, found = UINT32_MAX, nfound = 0;
+    char disp[512];
+
+    if (!*name) {
+        hs_serve_reply_error(out, 400, "type must not be empty");
+        return 0;
+    }
+    if (name[0] == '@') {
+        uint64_t id;
+
+        for (uint32_t t = 0; parse_digits(name + 1, &id) == 0 && t < g->ntypes;
+             t++) {
+            if (hs_graph_object_id(g->types[t].node) == (int64_t)id) {
+                *type = t;
+                return 1;
+            }
+        }
+        hs_serve_reply_error(out, 404, "no type '%s'", name);
+        return 0;
+    }
+    for (uint32_t t = 0; t < g->ntypes; t++) {
+        if (!strcmp(hs_type_display_name(&g->types[t], disp, sizeof(disp)),
+                    name)) {
+            exact = t;
+            nexact++;
+        }
+        if (type_answers(&g->types[t], name)) {
+            found = t;
+            nfound++;
+        }
+    }
+    if (nexact == 1 || (nexact == 0 && nfound == 1)) {
+        *type = nexact == 1 ? exact : found;
+        return 1;
+    }
+    if (nexact == 0 && nfound == 0) {
+        hs_serve_reply_error(out, 404, "no type '%s'", name);
+        return 0;
+    }
+    {
+        struct hs_json *doc = hs_json_object(), *arr = hs_json_array();
+        struct hs_buf msg = HS_BUF_INIT;
+
+        hs_buf_addf(&msg, "'%s' names %u types; say which", name,
+                    nexact ? nexact : nfound);
+        for (uint32_t t = 0; t < g->ntypes; t++) {
+            if (nexact ? !strcmp(hs_type_display_name(&g->types[t], disp,
+                                                      sizeof(disp)),
+                                 name)
+                       : type_answers(&g->types[t], name))
+                hs_json_push(arr, hs_top_type_json(&src, t));
+        }
+        hs_json_set_str(doc, "error", msg.buf);
+        hs_json_set(doc, "candidates", arr);
+        reply_json(out, doc);
+        out->status = 400;
+        hs_buf_release(&msg);
+    }
+    return 0;
+}
+
+/*
+ * A type's instances grouped by the shape of their paths, biggest group
+ * first, the first n groups with an example each (`why TYPE --json`).
+ * Cost: O(n) to collect the instances, plus hs_why_groups_json()'s.
+ */
+static void
+api_why_type(struct hs_serve *s, const struct hs_serve_query *q,
+             struct hs_serve_reply *out)
+{
+    struct hs_graph *g = s->g;
+    struct hs_json_src src = src_of(s);
+    const char *name = q->get(q->ctx, "type");
+    struct hs_json *doc;
+    uint32_t type, *nodes, count = 0;
+    int n;
+
+    if (!name) {
+        hs_serve_reply_error(out, 400,
+                             "why needs an object id (/api/why/ID) or a "
+                             "type (/api/why?type=NAME)");
+        return;
+    }
+    if (!find_type(s, name, &type, out) ||
+        !hs_serve_int_arg(q, "n", 5, 1, MAX_ROWS, &n, out))
+        return;
+    if (!g->types[type].count) {
+        hs_serve_reply_error(out, 404,
+                             "no object matches '%s': the type has "
+                             "no instances",
+                             name);
+        return;
+    }
+    nodes = hs_xmalloc(hs_st_mult(g->types[type].count, sizeof(*nodes)));
+    for (uint32_t v = 0; v < g->n; v++) {
+        if (g->type[v] == type)
+            nodes[count++] = v;
+    }
+    doc = hs_json_object();
+    if (hs_why_groups_json(&src, nodes, count, name, type, n,
+                           LIST_PATH_STEPS, doc) < 0) {
+        hs_json_free(doc);
+        reply_failed(out, "grouping the paths");
+    } else {
+        reply_json(out, doc);
+    }
+    free(nodes);
+}
+
+/* ---- /api/cycles -------------------------------------------------------- */
+
+/*
+ * Reference cycles over data references, biggest first (`cycles
+ * --json`): every unreachable one, reachable ones unless they are
+ * interpreter machinery (a member is a module or a class) or `all`; only
+ * unreachable ones with `garbage`; the first n (0: all) with their member
+ * types and one loop.  Cost: the components once (O(n + m), 8 bytes per
+ * node and 20 per component kept), then hs_cycles_pick() and
+ * hs_cycles_json()'s.
+ */
+static void
+api_cycles(struct hs_serve *s, const struct hs_serve_query *q,
+           struct hs_serve_reply *out)
+{
+    struct hs_json_src src = src_of(s);
+    struct hs_cycle_pick pick;
+    int n, all, garbage;
+
+    if (!hs_serve_int_arg(q, "n", 10, 0, MAX_ROWS, &n, out) ||
+        !flag_arg(q, "all", &all, out) ||
+        !flag_arg(q, "garbage", &garbage, out))
+        return;
+    if (!s->have_scc) {
+        hs_scc_run_data(s->g, &s->bfs, &s->scc);
+        s->have_scc = 1;
+    }
+    hs_cycles_pick(&s->scc, all, garbage, (uint32_t)n, &pick);
+    reply_json(out, hs_cycles_json(&src, &s->scc, &pick, &s->loop_via));
+    hs_cycle_pick_release(&pick);
+}
+
+/* ---- /api/search -------------------------------------------------------- */
+
+/* Case-insensitive: does `hay` contain `needle`, and where?  -1 if not. */
+static long
+find_nocase(const char *hay, const char *needle)
+{
+    size_t nlen = strlen(needle);
+
+    for (const char *h = hay; *h; h++) {
+        size_t i;
+
+        for (i = 0;
+             i < nlen && h[i] &&
+             tolower((unsigned char)h[i]) == tolower((unsigned char)needle[i]);
+             i++)
+            ;
+        if (i == nlen)
+            return (long)(h - hay);
+    }
+    return nlen ? -1 : 0;
+}
+
+struct type_hit {
+    uint32_t type; /* index into g->types */
+    int rank;      /* 0 the name itself, 1 a prefix, 2 elsewhere */
+    uint64_t bytes;
+};
+
+static int
+hit_cmp(const void *a, const void *b)
+{
+    const struct type_hit *x = a, *y = b;
+
+    if (x->rank != y->rank)
+        return x->rank - y->rank;
+    if (x->bytes != y->bytes)
+        return x->bytes < y->bytes ? 1 : -1;
+    return x->type < y->type ? -1 : x->type > y->type;
+}
+
+/*
+ * The search box: types with instances whose display or short name
+ * contains q (case-insensitive; the name itself first, then prefixes,
+ * then by size), and the objects q names as an address (0x..., or
+ * decimal) or an object id (@N, or a decimal number that is no address).
+ * O(T * |q|) for T types, plus O(log n) per address.
+ */
+static void
+api_search(struct hs_serve *s, const struct hs_serve_query *q,
+           struct hs_serve_reply *out)
+{
+    struct hs_graph *g = s->g;
+    struct hs_json_src src = src_of(s);
+    const char *text = q->get(q->ctx, "q");
+    struct type_hit *hits;
+    uint32_t nhits = 0;
+    struct hs_json *doc, *types, *objs;
+    char disp[512];
+    int n;
+
+    if (!text || !*text) {
+        hs_serve_reply_error(out, 400, "q (what to search for) is missing");
+        return;
+    }
+    if (!hs_serve_int_arg(q, "n", 20, 1, 1000, &n, out))
+        return;
+    hits = hs_xmalloc(hs_st_mult(g->ntypes ? g->ntypes : 1, sizeof(*hits)));
+    for (uint32_t t = 0; t < g->ntypes; t++) {
+        long at_disp, at_name;
+
+        if (!g->types[t].count)
+            continue;
+        at_disp = find_nocase(
+            hs_type_display_name(&g->types[t], disp, sizeof(disp)), text);
+        at_name = find_nocase(g->types[t].name, text);
+        if (at_disp < 0 && at_name < 0)
+            continue;
+        hits[nhits].type = t;
+        hits[nhits].bytes = g->types[t].bytes;
+        hits[nhits].rank = 2;
+        if (at_name == 0 || at_disp == 0)
+            hits[nhits].rank = 1;
+        if ((at_name == 0 && strlen(g->types[t].name) == strlen(text)) ||
+            (at_disp == 0 && strlen(disp) == strlen(text)))
+            hits[nhits].rank = 0;
+        nhits++;
+    }
+    qsort(hits, nhits, sizeof(*hits), hit_cmp);
+    doc = hs_json_object();
+    types = hs_json_array();
+    objs = hs_json_array();
+    hs_json_set_str(doc, "query", text);
+    for (uint32_t i = 0; i < nhits && i < (uint32_t)n; i++)
+        hs_json_push(types, hs_top_type_json(&src, hits[i].type));
+    hs_json_set(doc, "types", types);
+    hs_json_set_int(doc, "types_total", nhits);
+    free(hits);
+    {
+        const char *t = text[0] == '@' ? text + 1 : text;
+        uint64_t num;
+        int64_t v = -1, byid = -1;
+
+        if (text[0] != '@' && hs_parse_u64(text, &num) == 0)
+            v = hs_graph_node_of_address(g, num);
+        if ((text[0] == '@' || isdigit((unsigned char)text[0])) &&
+            parse_digits(t, &num) == 0)
+            byid = hs_graph_node_of_id(g, (int64_t)num);
+        if (v >= 0)
+            hs_json_push(objs, hs_why_node_json(&src, (uint32_t)v));
+        if (byid >= 0 && byid != v)
+            hs_json_push(objs, hs_why_node_json(&src, (uint32_t)byid));
+    }
+    hs_json_set(doc, "objects", objs);
+    reply_json(out, doc);
+}
+
+/* ---- routing ------------------------------------------------------------ */
+
+void
+hs_serve_api(struct hs_serve *s, const char *route,
+             const struct hs_serve_query *q, struct hs_serve_reply *out)
+{
+    if (!strcmp(route, "info")) {
+        hs_serve_reply_release(out);
+        out->status = 200;
+        out->content_type = JSON_TYPE;
+        out->body = hs_xstrdup(s->info_json);
+        out->len = strlen(out->body);
+    } else if (!strcmp(route, "top")) {
+        api_top(s, q, out);
+    } else if (!strcmp(route, "suspects")) {
+        api_suspects(s, q, out);
+    } else if (!strncmp(route, "object/", 7)) {
+        api_object(s, route + 7, q, out);
+    } else if (!strncmp(route, "why/", 4)) {
+        api_why_object(s, route + 4, q, out);
+    } else if (!strcmp(route, "why")) {
+        api_why_type(s, q, out);
+    } else if (!strcmp(route, "cycles")) {
+        api_cycles(s, q, out);
+    } else if (!strcmp(route, "search")) {
+        api_search(s, q, out);
+    } else {
+        hs_serve_reply_error(out, 404, "no such API route '/api/%s'", route);
+    }
+}

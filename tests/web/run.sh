@@ -1,0 +1,76 @@
+#!/bin/bash
+# Browser tests of heapsnap's web viewer (heapsnap serve); prints TAP.
+#   1. installs playwright-core from package-lock.json into node_modules
+#      when it is missing (npm ci; no browser is downloaded: the tests
+#      drive Debian's chromium, see tools/deps.sh web);
+#   2. snapshots examples/leaky_service.py with the build's agent;
+#   3. serves it with `heapsnap serve --port 0` and runs viewer.test.js.
+# Environment: BUILD (default build), HEAPSNAP (default $ROOT/$BUILD/heapsnap),
+# HEAPSNAP_AGENT_DIR (default $ROOT/$BUILD), CHROMIUM (default
+# /usr/bin/chromium), SAN=1 for sanitizer builds.
+# Without chromium, node or npm it skips (1..0 # SKIP).
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+BUILD=${BUILD:-build}
+HEAPSNAP=${HEAPSNAP:-$ROOT/$BUILD/heapsnap}
+export CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+
+skip_all() {
+    echo "1..0 # SKIP $1"
+    exit 0
+}
+bail() {
+    echo "Bail out! $1"
+    exit 1
+}
+
+[ -x "$CHROMIUM" ] || skip_all "no chromium at $CHROMIUM (tools/deps.sh web installs it)"
+command -v node >/dev/null && command -v npm >/dev/null || skip_all "no node and npm"
+[ -x "$HEAPSNAP" ] || bail "no heapsnap binary at $HEAPSNAP (make first)"
+
+if [ ! -f "$HERE/node_modules/playwright-core/package.json" ]; then
+    (cd "$HERE" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund) >&2 ||
+        bail "npm ci failed in tests/web"
+fi
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/heapsnap-web.XXXXXX")
+SERVER=
+cleanup() {
+    if [ -n "$SERVER" ]; then
+        kill -TERM "$SERVER" 2>/dev/null
+        wait "$SERVER" 2>/dev/null
+    fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# Sanitizer builds: the agent needs the sanitizer runtimes preloaded into
+# Python (as tests/run.sh does for the agent suite).
+san_env=()
+if [ "${SAN:-0}" = 1 ]; then
+    cc=${CC:-cc}
+    san_env=(env "LD_PRELOAD=$($cc -print-file-name=libasan.so) $($cc -print-file-name=libubsan.so)"
+             PYTHONMALLOC=malloc ASAN_OPTIONS=detect_leaks=0)
+fi
+"${san_env[@]}" env HEAPSNAP_AGENT_DIR="${HEAPSNAP_AGENT_DIR:-$ROOT/$BUILD}" "$HEAPSNAP" dump -o "$TMP/leaky.db" \
+    -- python3 "$ROOT/examples/leaky_service.py" > "$TMP/dump.log" 2>&1 || {
+    cat "$TMP/dump.log" >&2
+    bail "cannot snapshot examples/leaky_service.py"
+}
+
+"$HEAPSNAP" serve -f "$TMP/leaky.db" --port 0 > /dev/null 2> "$TMP/serve.log" &
+SERVER=$!
+port=
+for _ in $(seq 600); do
+    port=$(sed -n 's|^heapsnap: serving .* at http://127\.0\.0\.1:\([0-9]*\)/ (Ctrl-C stops)$|\1|p' "$TMP/serve.log")
+    [ -n "$port" ] && break
+    kill -0 "$SERVER" 2>/dev/null || break
+    sleep 0.1
+done
+if [ -z "$port" ]; then
+    cat "$TMP/serve.log" >&2
+    bail "heapsnap serve did not start"
+fi
+
+node "$HERE/viewer.test.js" "http://127.0.0.1:$port/"

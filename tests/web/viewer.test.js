@@ -1,0 +1,268 @@
+/*
+ * viewer.test.js: browser tests of heapsnap's web viewer, run by run.sh
+ * against `heapsnap serve` on a snapshot of examples/leaky_service.py
+ * (20,000 LeakedRequest objects held by module __main__'s REQUEST_LOG).
+ *
+ *   node viewer.test.js http://127.0.0.1:PORT/
+ *
+ * Drives Debian's chromium (CHROMIUM, default /usr/bin/chromium) with
+ * playwright-core, headless, and prints TAP.  Every test fails on a
+ * console error, an uncaught exception or a failed request on its page.
+ * Expected values come from the server's JSON (/api/...), fetched beside
+ * the page, so the tests check what the page shows against the data.
+ */
+'use strict';
+
+const { chromium } = require('playwright-core');
+
+const base = process.argv[2];
+const tests = [];
+
+function test(name, fn) {
+    tests.push({ name, fn });
+}
+
+function assert(cond, message) {
+    if (!cond)
+        throw new Error('assertion failed: ' + message);
+}
+
+/*
+ * Does a size cell ("512 B", "1.5 KiB") stand for `bytes`: the unit the
+ * value is at least 1 and under 1024 of, and the value within its one
+ * decimal's rounding?  Read back rather than formatted again, so that the
+ * check does not restate the page's own formatting.
+ */
+function sizeShows(text, bytes) {
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+    const m = /^(\d+(?:\.\d)?) ([A-Za-z]+)$/.exec(text);
+    const k = m ? units.indexOf(m[2]) : -1;
+    if (k < 0)
+        return false;
+    if (k === 0)
+        return m[1] === String(bytes);
+    const unit = Math.pow(1024, k), value = bytes / unit;
+    return value >= 1 && (value < 1024 || k === units.length - 1) &&
+           Math.abs(Number(m[1]) - value) <= 0.05 + 1e-9;
+}
+
+async function json(page, path) {
+    const r = await page.request.get(new URL(path, base).href);
+    assert(r.ok(), path + ' answered ' + r.status());
+    return r.json();
+}
+
+/* The id of the object page shown, from the address bar. */
+function objectId(page) {
+    const m = /\/object\/(\d+)$/.exec(new URL(page.url()).pathname);
+    return m ? Number(m[1]) : null;
+}
+
+const LEAK = '__main__.LeakedRequest';
+
+test('the summary lists LeakedRequest among the top types', async (page) => {
+    await page.goto(base);
+    const top = await json(page, '/api/top?n=20&by=size');
+    const rank = top.types.findIndex((t) => t.type === LEAK);
+    assert(rank >= 0, 'the API lists LeakedRequest in the top 20');
+    const link = page.locator('section', { hasText: 'Biggest types' })
+        .locator('tbody tr').nth(rank).locator('a');
+    await link.waitFor();
+    assert(await link.textContent() === LEAK, 'row ' + rank + ' is LeakedRequest');
+    const row = await page.locator('section', { hasText: 'Biggest types' })
+        .locator('tbody tr').nth(rank).locator('td').allTextContents();
+    assert(row[0] === '20,000', 'its count is 20,000, not ' + row[0]);
+    assert(sizeShows(row[1], top.types[rank].bytes), 'its size matches the API');
+    /* The suspects name the log's dict as the accumulation point. */
+    const suspects = page.locator('ol.suspects');
+    await suspects.waitFor();
+    assert((await suspects.textContent()).includes('.REQUEST_LOG → dict'),
+           'a suspect accumulates at REQUEST_LOG');
+});
+
+test('clicking LeakedRequest shows its REQUEST_LOG path group', async (page) => {
+    await page.goto(base);
+    await page.locator('section', { hasText: 'Biggest types' })
+        .getByRole('link', { name: LEAK, exact: true }).click();
+    await page.waitForURL('**/type/' + encodeURIComponent(LEAK));
+    const shape = page.locator('ol.groups pre.shape').first();
+    await shape.waitFor();
+    const text = await shape.textContent();
+    assert(text === 'module __main__ .REQUEST_LOG → dict [*] → LeakedRequest',
+           'the first group is the REQUEST_LOG one, not: ' + text);
+    const first = await page.locator('ol.groups > li').first().textContent();
+    assert(first.startsWith('20,000 objects'), 'it holds all 20,000: ' + first);
+    assert(await page.locator('h1').textContent() === LEAK, 'the heading names the type');
+});
+
+test('an object page shows its path with retained sizes', async (page) => {
+    const why = await json(page, '/api/why?type=' + encodeURIComponent(LEAK));
+    const id = why.groups[0].example.id;
+    await page.goto(new URL('/type/' + encodeURIComponent(LEAK), base).href);
+    await page.locator('ol.groups a[href="/object/' + id + '"]').first().click();
+    await page.waitForURL('**/object/' + id);
+    const rows = page.locator('table.steps tbody tr');
+    await rows.first().waitFor();
+    const path = await json(page, '/api/why/' + id);
+    const expected = [path.root.object].concat(path.path.map((s) => s.to));
+    assert(await rows.count() === expected.length,
+           'one row per object on the path (' + expected.length + ')');
+    for (let i = 0; i < expected.length; i++) {
+        const cells = await rows.nth(i).locator('td').allTextContents();
+        assert(sizeShows(cells[0], expected[i].retained_size),
+               'row ' + i + ' retains ' + expected[i].retained_size + ' B, not ' + cells[0]);
+        assert(cells[1].includes(expected[i].description),
+               'row ' + i + ' names ' + expected[i].description);
+    }
+    assert((await rows.first().textContent()).includes('module __main__'), 'the path starts at the module');
+    assert((await rows.nth(2).textContent()).includes("['REQUEST_LOG']"), 'through REQUEST_LOG');
+    assert((await rows.last().textContent()).includes('LeakedRequest'), 'and ends at the object');
+});
+
+test('the inline picture links to other object pages', async (page) => {
+    const why = await json(page, '/api/why?type=' + encodeURIComponent(LEAK));
+    const id = why.groups[0].example.id;
+    await page.goto(new URL('/object/' + id, base).href);
+    await page.locator('#picture svg').waitFor();
+    /* A node of the backrefs picture other than the object itself: its
+     * referrer, the log's dict. */
+    const target = await page.evaluate(() => {
+        const XL = 'http://www.w3.org/1999/xlink';
+        const here = location.pathname;
+        const links = Array.from(document.querySelectorAll('#picture svg a'))
+            .map((a) => a.getAttributeNS(XL, 'href'))
+            .filter((h) => h && h.startsWith('/object/') && h !== here);
+        return links.length ? links[0] : null;
+    });
+    assert(target, 'the picture links to another object');
+    const handle = await page.evaluateHandle((t) => {
+        const XL = 'http://www.w3.org/1999/xlink';
+        return Array.from(document.querySelectorAll('#picture svg a'))
+            .find((a) => a.getAttributeNS(XL, 'href') === t);
+    }, target);
+    await handle.asElement().click();
+    await page.waitForURL('**' + target);
+    const other = await json(page, '/api/object/' + objectId(page));
+    await page.locator('h1', { hasText: other.description }).waitFor();
+    assert(objectId(page) !== id, 'a different object page');
+    /* Its own picture is drawn too. */
+    await page.locator('#picture svg').waitFor();
+    const back = await page.evaluate(() => document.querySelectorAll('#picture svg a').length);
+    assert(back > 0, 'the new page has a linked picture');
+});
+
+test('the search box finds a type', async (page) => {
+    await page.goto(base);
+    await page.locator('#search-input').fill('leakedreq');
+    const hit = page.locator('#search-results a', { hasText: LEAK });
+    await hit.waitFor();
+    await hit.click();
+    await page.waitForURL('**/type/' + encodeURIComponent(LEAK));
+    await page.locator('ol.groups pre.shape').first().waitFor();
+    assert(await page.locator('#search-results').isHidden(), 'the results close');
+});
+
+test('the search box finds an object by address', async (page) => {
+    const why = await json(page, '/api/why?type=' + encodeURIComponent(LEAK));
+    const ex = why.groups[0].example;
+    await page.goto(base);
+    await page.locator('#search-input').fill(ex.address);
+    await page.locator('#search-input').press('Enter');
+    await page.waitForURL('**/object/' + ex.id);
+    await page.locator('table.steps').waitFor();
+});
+
+test('the cycles page lists cycles with links', async (page) => {
+    const d = await json(page, '/api/cycles?n=20');
+    await page.goto(new URL('/cycles', base).href);
+    await page.locator('h1', { hasText: 'Reference cycles' }).waitFor();
+    const items = page.locator('ol.cycles > li');
+    assert(await items.count() === d.cycles.length, 'one item per listed cycle');
+    if (d.cycles.length) {
+        const first = d.cycles[0];
+        const link = items.first().locator('a').first();
+        const href = await link.getAttribute('href');
+        assert(href === '/object/' + (first.loop.length ? first.loop[0].from : first.first.id),
+               'the first cycle links to its member: ' + href);
+    }
+    await page.getByRole('button', { name: 'with interpreter machinery' }).click();
+    await page.locator('button.on', { hasText: 'with interpreter machinery' }).waitFor();
+});
+
+test('no console errors on any page or view', async (page) => {
+    const why = await json(page, '/api/why?type=' + encodeURIComponent(LEAK));
+    const id = why.groups[0].example.id;
+    await page.goto(base);
+    await page.locator('ol.suspects').waitFor();
+    for (const by of ['count', 'retained', 'size']) {
+        await page.getByRole('button', { name: 'by ' + by }).click();
+        await page.locator('button.on', { hasText: 'by ' + by }).waitFor();
+    }
+    await page.goto(new URL('/object/' + id, base).href);
+    await page.locator('#picture svg').waitFor();
+    for (const kind of ['refs', 'why', 'backrefs']) {
+        await page.locator('#picture').locator('xpath=..').locator('select').first().selectOption(kind);
+        await page.locator('#picture svg').waitFor();
+    }
+    await page.goto(new URL('/type/' + encodeURIComponent('__main__.Session'), base).href);
+    await page.locator('ol.groups').waitFor();
+    await page.goto(new URL('/cycles', base).href);
+    await page.locator('ol.cycles').waitFor();
+    /* History: back to the type page. */
+    await page.goBack();
+    await page.locator('ol.groups').waitFor();
+});
+
+async function main() {
+    if (!base) {
+        console.error('usage: node viewer.test.js http://127.0.0.1:PORT/');
+        process.exit(2);
+    }
+    const browser = await chromium.launch({
+        executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+        headless: true,
+    });
+    let failed = 0;
+
+    console.log('1..' + tests.length);
+    for (let i = 0; i < tests.length; i++) {
+        const t = tests[i];
+        const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+        const page = await context.newPage();
+        const problems = [];
+        const started = Date.now();
+
+        page.setDefaultTimeout(20000);
+        page.on('console', (m) => {
+            if (m.type() === 'error')
+                problems.push('console error: ' + m.text());
+        });
+        page.on('pageerror', (e) => problems.push('uncaught: ' + e.message));
+        page.on('requestfailed', (r) => {
+            /* A navigation away aborts a picture still loading: not an error. */
+            if (r.failure() && r.failure().errorText !== 'net::ERR_ABORTED')
+                problems.push('request failed: ' + r.url() + ' ' + r.failure().errorText);
+        });
+        try {
+            await t.fn(page);
+            if (problems.length)
+                throw new Error(problems.join('\n'));
+            console.log('ok ' + (i + 1) + ' - ' + t.name + ' (' + (Date.now() - started) + ' ms)');
+        } catch (err) {
+            failed++;
+            console.log('not ok ' + (i + 1) + ' - ' + t.name);
+            for (const line of String(err && err.stack || err).split('\n').slice(0, 12))
+                console.log('  # ' + line);
+            for (const line of problems)
+                console.log('  # ' + line);
+        }
+        await context.close();
+    }
+    await browser.close();
+    process.exit(failed ? 1 : 0);
+}
+
+main().catch((err) => {
+    console.log('Bail out! ' + (err && err.message ? err.message.split('\n')[0] : err));
+    process.exit(1);
+});

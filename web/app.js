@@ -1,0 +1,702 @@
+/*
+ * app.js: heapsnap's web viewer.  Reads the page's path, fetches the JSON
+ * of `heapsnap serve` (/api/...) and builds one of four views:
+ *
+ *   /              summary: the snapshot, its biggest types, leak suspects
+ *   /type/NAME     why a type's instances are alive, grouped by path
+ *   /object/ID     one object: facts, why it is alive (retained size per
+ *                  step), referrers and referents, a picture (/svg/...)
+ *   /cycles        reference cycles
+ *
+ * Links between views change the address without reloading (history
+ * API); links inside the pictures (Graphviz URL attributes, /object/ID)
+ * are followed the same way.  Every text from the snapshot goes into the
+ * page as text (textContent), never as markup; pictures are parsed as
+ * SVG and stripped of anything scriptable before they are shown.
+ * Plain ES2017, no framework, no build step.
+ */
+(function () {
+    'use strict';
+
+    const XLINK = 'http://www.w3.org/1999/xlink';
+    const view = document.getElementById('view');
+    let generation = 0; /* bumped by each navigation: stale fetches stop */
+
+    /* ---- small helpers ------------------------------------------------ */
+
+    /* el('a', {href: '/x', class: 'c'}, 'text', child, ...) */
+    function el(tag, attrs) {
+        const node = document.createElement(tag);
+        const keys = attrs ? Object.keys(attrs) : [];
+        for (const k of keys) {
+            const v = attrs[k];
+            if (v === null || v === undefined || v === false)
+                continue;
+            if (k === 'class')
+                node.className = v;
+            else if (k === 'text')
+                node.textContent = v;
+            else if (k.startsWith('on'))
+                node.addEventListener(k.slice(2), v);
+            else
+                node.setAttribute(k, v === true ? '' : String(v));
+        }
+        for (let i = 2; i < arguments.length; i++)
+            append(node, arguments[i]);
+        return node;
+    }
+
+    /* append(node, child, ...): strings become text; arrays are spread;
+     * null, undefined and false are skipped. */
+    function append(node) {
+        for (let i = 1; i < arguments.length; i++) {
+            const child = arguments[i];
+            if (child === null || child === undefined || child === false)
+                continue;
+            if (Array.isArray(child)) {
+                for (const c of child)
+                    append(node, c);
+                continue;
+            }
+            node.appendChild(typeof child === 'string' || typeof child === 'number'
+                             ? document.createTextNode(String(child)) : child);
+        }
+    }
+
+    /* "512 B", "1.5 KiB", "23.0 MiB", as the CLI prints sizes. */
+    function size(bytes) {
+        const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+        if (bytes < 1024)
+            return bytes + ' B';
+        let v = bytes / 1024, u = 0;
+        while (v >= 1024 && u + 1 < units.length) {
+            v /= 1024;
+            u++;
+        }
+        return v.toFixed(1) + ' ' + units[u];
+    }
+
+    function count(n) {
+        return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+    }
+
+    function percent(share) {
+        return (100 * share).toFixed(1) + '%';
+    }
+
+    function plural(n, word) {
+        return count(n) + ' ' + word + (n === 1 ? '' : 's');
+    }
+
+    function typeHref(name) {
+        return '/type/' + encodeURIComponent(name);
+    }
+
+    /* A link to an object page: "dict (3 items)" and its address. */
+    function objectLink(node, text) {
+        return el('span', {class: 'obj'},
+                  el('a', {href: '/object/' + node.id,
+                           title: node.type + ' @' + node.id},
+                     text || node.description || node.type),
+                  el('span', {class: 'addr', text: ' ' + node.address}));
+    }
+
+    function typeLink(name, text) {
+        return el('a', {href: typeHref(name), class: 'type'}, text || name);
+    }
+
+    class ApiError extends Error {
+        constructor(message, status, body) {
+            super(message);
+            this.status = status;
+            this.body = body;
+        }
+    }
+
+    /* GET a JSON document; throws ApiError with the server's message. */
+    async function api(path) {
+        const r = await fetch(path, {headers: {Accept: 'application/json'}});
+        let body = null;
+        try {
+            body = await r.json();
+        } catch (e) {
+            body = null;
+        }
+        if (!r.ok || !body)
+            throw new ApiError(body && body.error ? body.error
+                               : 'the server answered ' + r.status,
+                               r.status, body);
+        return body;
+    }
+
+    function section(title) {
+        const s = el('section', null, el('h2', {text: title}));
+        for (let i = 1; i < arguments.length; i++)
+            append(s, arguments[i]);
+        return s;
+    }
+
+    function table(headers, rows, classes) {
+        const head = el('tr', null, headers.map(function (h, i) {
+            return el('th', {class: classes && classes[i], text: h});
+        }));
+        return el('table', null, el('thead', null, head),
+                  el('tbody', null, rows.map(function (cells) {
+                      return el('tr', null, cells.map(function (c, i) {
+                          return el('td', {class: classes && classes[i]}, c);
+                      }));
+                  })));
+    }
+
+    function show(nodes, title) {
+        view.replaceChildren();
+        append(view, nodes);
+        document.title = title ? title + ' · heapsnap' : 'heapsnap';
+        window.scrollTo(0, 0);
+    }
+
+    function errorBox(err) {
+        const box = el('div', {class: 'error'},
+                       el('p', {text: err.message || String(err)}));
+        const body = err.body;
+        if (body && Array.isArray(body.candidates)) {
+            append(box, el('p', {text: 'Which one?'}),
+                   el('ul', null, body.candidates.map(function (t) {
+                       return el('li', null,
+                                 typeLink('@' + t.type_id, t.type),
+                                 ' (' + plural(t.count, 'object') + ')');
+                   })));
+        }
+        return box;
+    }
+
+    /* ---- pictures ------------------------------------------------------ */
+
+    /* Removes what could run code from a parsed SVG: scripts, foreign
+     * content, event attributes and javascript: links. */
+    function sanitize(root) {
+        for (const bad of root.querySelectorAll('script, foreignObject'))
+            bad.remove();
+        for (const node of root.querySelectorAll('*')) {
+            for (const attr of Array.from(node.attributes)) {
+                const name = attr.name.toLowerCase();
+                const value = attr.value.trim().toLowerCase();
+                if (name.startsWith('on') ||
+                    (name.endsWith('href') && !value.startsWith('/object/')))
+                    node.removeAttributeNode(attr);
+            }
+        }
+    }
+
+    /* Fetches an SVG from `url` and shows it in `box`. */
+    async function loadPicture(box, url, gen) {
+        box.replaceChildren(el('p', {class: 'muted', text: 'Drawing…'}));
+        let text;
+        try {
+            const r = await fetch(url);
+            if (!r.ok) {
+                let msg = 'the server answered ' + r.status;
+                try {
+                    msg = (await r.json()).error || msg;
+                } catch (e) { /* not JSON */ }
+                throw new Error(msg);
+            }
+            text = await r.text();
+        } catch (err) {
+            if (gen === generation)
+                box.replaceChildren(errorBox(err));
+            return;
+        }
+        if (gen !== generation)
+            return;
+        const doc = new DOMParser().parseFromString(text, 'image/svg+xml');
+        const svg = doc.documentElement;
+        if (svg.nodeName !== 'svg' || doc.getElementsByTagName('parsererror').length) {
+            box.replaceChildren(errorBox(new Error('the picture is not SVG')));
+            return;
+        }
+        sanitize(svg);
+        box.replaceChildren(document.importNode(svg, true));
+    }
+
+    /* ---- summary ------------------------------------------------------- */
+
+    function infoFacts(d) {
+        const m = d.meta || {};
+        let argv = m.argv;
+        try {
+            argv = JSON.parse(m.argv).join(' ');
+        } catch (e) { /* keep the text */ }
+        const rows = [
+            ['snapshot', d.file + ' (format ' + d.format + ', ' + size(d.file_bytes) + ')'],
+            ['python', (m.python_implementation || '?') + ' ' + (m.python_version || '?')],
+            ['process', 'pid ' + (m.pid === undefined ? '?' : m.pid) + ', ' + (argv || '?')],
+            ['created', (m.created_at || '?') + ', trigger ' + (m.trigger || '?')],
+            ['objects', count(d.totals.objects) + ' (' + size(d.totals.bytes) + '), '
+                        + count(d.totals.types) + ' types'],
+            ['references', count(d.totals.edges)],
+            ['reachable', count(d.retained.reachable) + ' objects, '
+                          + size(d.retained.reachable_bytes)],
+            ['unreachable', count(d.retained.unreachable) + ' objects, '
+                            + size(d.retained.unreachable_bytes)
+                            + ' (cyclic garbage awaiting the collector)'],
+            ['roots', count(d.totals.roots)],
+            ['threads', String((d.threads || []).length)],
+        ];
+        return el('dl', {class: 'facts'}, rows.map(function (r) {
+            return [el('dt', {text: r[0]}), el('dd', {text: r[1]})];
+        }));
+    }
+
+    function topTable(d) {
+        const retained = d.by === 'retained';
+        const heap = retained ? d.heap_bytes : d.total.bytes;
+        const rows = d.types.map(function (t) {
+            const cells = [count(t.count), size(t.bytes)];
+            if (retained)
+                cells.push(size(t.retained_size));
+            cells.push(percent(heap ? (retained ? t.retained_size : t.bytes) / heap : 0));
+            cells.push(typeLink(t.type));
+            return cells;
+        });
+        const headers = retained ? ['count', 'size', 'retained', '%heap', 'type']
+                                 : ['count', 'size', '%size', 'type'];
+        const classes = retained ? ['num', 'num', 'num', 'num', '']
+                                 : ['num', 'num', 'num', ''];
+        return el('div', null, table(headers, rows, classes),
+                  el('p', {class: 'muted', text: 'total: ' + count(d.total.count)
+                           + ' objects, ' + size(d.total.bytes) + ', '
+                           + plural(d.total.types, 'type')}));
+    }
+
+    function suspectsList(d) {
+        const items = [];
+        d.objects.forEach(function (s) {
+            const o = s.object, acc = s.accumulation_point;
+            const li = el('li', null,
+                          el('div', null, objectLink(o), ' retains ',
+                             el('b', {text: size(o.retained_size)}),
+                             ' (' + percent(s.share) + ')'),
+                          el('div', {class: 'path'}, 'held by: ', el('code', {text: o.path})));
+            if (acc.id !== o.id)
+                append(li, el('div', {class: 'path'}, 'accumulation point: ',
+                              objectLink(acc), ' retaining ' + size(acc.retained_size),
+                              el('br'), 'at: ', el('code', {text: acc.path})));
+            if (s.accumulated.length)
+                append(li, el('div', {class: 'path'}, 'in: ',
+                              s.accumulated.map(function (a, i) {
+                                  return [i ? ', ' : '', typeLink(a.type),
+                                          ' ×' + count(a.count) + ' (' + size(a.retained_size) + ')'];
+                              })));
+            items.push(li);
+        });
+        d.types.forEach(function (t) {
+            items.push(el('li', null, typeLink(t.type), ' ×' + count(t.count) + ': '
+                          + size(t.bytes) + ' shallow, retaining ',
+                          el('b', {text: size(t.retained_size)}),
+                          ' (' + percent(t.share) + ') — ',
+                          el('a', {href: typeHref(t.type), text: 'why are they alive?'})));
+        });
+        if (!items.length)
+            return el('p', {class: 'muted', text: 'No object or type retains more than '
+                            + percent(d.threshold) + ' of the heap.'});
+        return el('ol', {class: 'suspects'}, items);
+    }
+
+    async function summaryPage(gen) {
+        const byButtons = el('div', {class: 'buttons'});
+        const topBox = el('div', null, el('p', {class: 'muted', text: 'Loading…'}));
+        const suspectsBox = el('div', null, el('p', {class: 'muted', text: 'Loading…'}));
+        const d = await api('/api/info');
+        if (gen !== generation)
+            return;
+        show([el('h1', {text: 'Snapshot of ' + (d.file || '?')}),
+              infoFacts(d),
+              section('Biggest types', byButtons, topBox),
+              section('Leak suspects', el('p', {class: 'muted',
+                      text: 'Owners of more than 10% of the reachable heap, and where their memory accumulates.'}),
+                      suspectsBox)], 'summary');
+        async function loadTop(by) {
+            for (const b of byButtons.children)
+                b.classList.toggle('on', b.dataset.by === by);
+            try {
+                const t = await api('/api/top?n=20&by=' + by);
+                if (gen === generation)
+                    topBox.replaceChildren(topTable(t));
+            } catch (err) {
+                if (gen === generation)
+                    topBox.replaceChildren(errorBox(err));
+            }
+        }
+        for (const by of ['size', 'count', 'retained'])
+            append(byButtons, el('button', {type: 'button', 'data-by': by, text: 'by ' + by,
+                                            onclick: function () { loadTop(by); }}));
+        const top = loadTop('size');
+        try {
+            const s = await api('/api/suspects');
+            if (gen === generation)
+                suspectsBox.replaceChildren(suspectsList(s));
+        } catch (err) {
+            if (gen === generation)
+                suspectsBox.replaceChildren(errorBox(err));
+        }
+        await top;
+    }
+
+    /* ---- a type -------------------------------------------------------- */
+
+    async function typePage(gen, name, groups) {
+        const d = await api('/api/why?type=' + encodeURIComponent(name) + '&n=' + groups);
+        if (gen !== generation)
+            return;
+        const list = el('ol', {class: 'groups'}, d.groups.map(function (g) {
+            const ex = g.example;
+            const head = el('div', null, el('b', {text: plural(g.count, 'object')}),
+                            ', ' + size(g.bytes) + ' (' + percent(g.share) + '), retaining '
+                            + size(g.retained_size));
+            if (g.unreachable)
+                return el('li', {class: 'group'}, head,
+                          el('div', null, 'unreachable: cyclic garbage awaiting the collector; e.g. ',
+                             objectLink(ex)));
+            return el('li', {class: 'group'}, head, ' via:',
+                      el('pre', {class: 'shape', text: g.shape}),
+                      el('div', {class: 'path'}, 'e.g. ', objectLink(ex),
+                         ' (' + size(ex.size) + ', retains ' + size(ex.retained_size) + '): ',
+                         el('code', {text: ex.path})));
+        }));
+        const nodes = [el('h1', null, d.type),
+                       el('p', null, plural(d.count, d.type.replace(/^.*\./, '') + ' object') + ' ('
+                          + size(d.bytes) + ', retaining ' + size(d.retained_size) + ') '
+                          + (d.count === 1 ? 'is' : 'are') + ' alive because:'),
+                       list];
+        if (d.groups_not_shown)
+            nodes.push(el('p', null, el('button', {
+                type: 'button', text: 'show ' + plural(d.groups_not_shown, 'more group'),
+                onclick: function () { run(typePage, name, groups + 20); }})));
+        nodes.push(el('p', null, el('a', {href: '/object/' + d.type_id, text: 'the class object itself'})));
+        show(nodes, d.type);
+    }
+
+    /* ---- an object ----------------------------------------------------- */
+
+    function factsList(d) {
+        const rows = [
+            ['type', typeLink(d.type)],
+            ['address', d.address + ' (object @' + d.id + ')'],
+            ['size', size(d.size) + (d.size >= 1024 ? ' (' + count(d.size) + ' B)' : '')],
+            ['refcount', String(d.refcount)],
+        ];
+        if (d.length !== null)
+            rows.push(['length', count(d.length)]);
+        if (d.value !== null)
+            rows.push(['value', el('code', {text: d.value})]);
+        rows.push(['flags', d.flags.length ? d.flags.join(', ') : '-']);
+        rows.push(['root', d.roots.length ? d.roots.map(function (r) {
+            return r.kind + ': ' + r.description;
+        }).join('; ') : '-']);
+        rows.push(['reachable', d.reachable ? 'yes, ' + plural(d.distance, 'step') + ' from a root'
+                                            : 'no: cyclic garbage']);
+        rows.push(['retained', d.reachable && d.reachable_bytes
+                   ? size(d.retained_size) + ' (' + percent(d.retained_size / d.reachable_bytes)
+                     + ' of the reachable heap)'
+                   : size(d.retained_size) + ' (its own size: no root reaches it)']);
+        rows.push(['dominator', d.idom ? [objectLink(d.idom), ', retaining ' + size(d.idom.retained_size)]
+                                       : '- (' + (d.idom_note || 'none') + ')']);
+        return el('dl', {class: 'facts'}, rows.map(function (r) {
+            return [el('dt', {text: r[0]}), el('dd', null, r[1])];
+        }));
+    }
+
+    function whyView(w) {
+        if (w.reason === 'unreachable') {
+            return el('div', null,
+                      el('p', {text: w.held_by.length
+                               ? 'No root reaches it. It is held by:'
+                               : 'No root reaches it, and nothing in the snapshot holds it.'}),
+                      el('ul', null, w.held_by.map(function (h) {
+                          return el('li', null,
+                                    (h.cycle ? (h.contains_object ? 'a reference cycle it is in: '
+                                                                  : 'a reference cycle: ')
+                                             : 'objects nothing in the snapshot holds: ')
+                                    + h.description + ', ' + size(h.bytes)
+                                    + (h.has_del ? ' (a member has __del__)' : ''),
+                                    el('div', {class: 'path'}, 'members: ',
+                                       h.member_ids.map(function (id, i) {
+                                           return [i ? ', ' : '', el('a', {href: '/object/' + id, text: '@' + id})];
+                                       }), h.members > h.member_ids.length ? ', …' : ''));
+                      })));
+        }
+        const rows = [[size(w.root.object.retained_size), objectLink(w.root.object)]];
+        for (const step of w.path) {
+            if (step.elided !== undefined) {
+                rows.push(['', el('span', {class: 'muted', text: '… ' + count(step.elided) + ' more steps …'})]);
+                continue;
+            }
+            rows.push([size(step.to.retained_size),
+                       [el('code', {class: 'label', text: step.label}), ' → ', objectLink(step.to)]]);
+        }
+        return el('div', null,
+                  el('p', null, w.reason === 'root' ? 'It is a root: ' : 'Held from the root ',
+                     el('b', {text: w.root.description}), ' (' + w.root.kind + ')',
+                     w.reason === 'root' ? '.' : ', along the shortest path:'),
+                  w.reason === 'root' ? null : el('pre', {class: 'shape', text: w.text}),
+                  el('table', {class: 'steps'},
+                     el('thead', null, el('tr', null, el('th', {class: 'num', text: 'retains'}),
+                                          el('th', {text: 'object'}))),
+                     el('tbody', null, rows.map(function (r) {
+                         return el('tr', null, el('td', {class: 'num'}, r[0]), el('td', null, r[1]));
+                     }))));
+    }
+
+    function refsTable(list, total, incoming, more) {
+        const rows = list.map(function (r) {
+            const label = el('code', {class: 'label' + (r.weak ? ' weak' : ''), text: r.label});
+            return incoming ? [objectLink(r), label, size(r.size), size(r.retained_size)]
+                            : [label, objectLink(r), size(r.size), size(r.retained_size)];
+        });
+        const box = el('div', null);
+        if (!total) {
+            append(box, el('p', {class: 'muted', text: 'none'}));
+            return box;
+        }
+        append(box, table(incoming ? ['referrer', 'reference', 'size', 'retains']
+                                   : ['reference', 'referent', 'size', 'retains'],
+                          rows, ['', '', 'num', 'num']));
+        if (total > list.length)
+            append(box, el('p', {class: 'muted'}, 'showing ' + count(list.length) + ' of '
+                           + count(total) + ' ', el('button', {type: 'button', text: 'show more',
+                                                               onclick: more})));
+        return box;
+    }
+
+    function pictureBox(id, gen) {
+        const box = el('div', {class: 'picture', id: 'picture'});
+        const kind = el('select', {'aria-label': 'picture'},
+                        el('option', {value: 'backrefs', text: 'what refers to it (backrefs)'}),
+                        el('option', {value: 'refs', text: 'what it refers to (refs)'}),
+                        el('option', {value: 'why', text: 'why it is alive (path)'}));
+        const depth = el('select', {'aria-label': 'depth'}, [1, 2, 3, 4, 5, 6].map(function (n) {
+            return el('option', {value: n, text: 'depth ' + n, selected: n === 3});
+        }));
+        const many = el('select', {'aria-label': 'references per object'}, [5, 10, 20, 50].map(function (n) {
+            return el('option', {value: n, text: n + ' per object', selected: n === 10});
+        }));
+        const open = el('a', {class: 'open', target: '_blank', rel: 'noopener', text: 'open the SVG'});
+        function url() {
+            if (kind.value === 'why')
+                return '/svg/why/' + id;
+            return '/svg/' + kind.value + '/' + id + '?depth=' + depth.value + '&too_many=' + many.value;
+        }
+        function reload() {
+            depth.disabled = many.disabled = kind.value === 'why';
+            open.setAttribute('href', url());
+            loadPicture(box, url(), gen);
+        }
+        kind.addEventListener('change', reload);
+        depth.addEventListener('change', reload);
+        many.addEventListener('change', reload);
+        reload();
+        return el('div', null, el('div', {class: 'controls'}, kind, depth, many, open), box);
+    }
+
+    async function objectPage(gen, id, limit) {
+        if (!/^\d+$/.test(id))
+            throw new ApiError("'" + id + "' is not an object id", 404, null);
+        const results = await Promise.all([api('/api/object/' + id + '?n=' + limit),
+                                           api('/api/why/' + id)]);
+        if (gen !== generation)
+            return;
+        const d = results[0], w = results[1];
+        function more() {
+            run(objectPage, id, limit * 4);
+        }
+        show([el('h1', null, d.description, el('span', {class: 'addr', text: ' ' + d.address})),
+              factsList(d),
+              section('Why is it alive?', whyView(w)),
+              section('Picture', pictureBox(id, gen)),
+              section('Referrers (' + count(d.referrers_total) + ')',
+                      refsTable(d.referrers, d.referrers_total, true, more)),
+              section('Referents (' + count(d.referents_total) + ')',
+                      refsTable(d.referents, d.referents_total, false, more))],
+             d.description + ' @' + d.id);
+    }
+
+    /* ---- cycles -------------------------------------------------------- */
+
+    async function cyclesPage(gen, opts) {
+        const q = '/api/cycles?n=' + opts.n + (opts.all ? '&all=1' : '') + (opts.garbage ? '&garbage=1' : '');
+        const d = await api(q);
+        if (gen !== generation)
+            return;
+        const toggles = el('div', {class: 'buttons'},
+                           el('button', {type: 'button', class: opts.garbage ? 'on' : null,
+                                         text: 'only garbage', onclick: function () {
+                                             run(cyclesPage, {n: opts.n, all: opts.all, garbage: !opts.garbage});
+                                         }}),
+                           el('button', {type: 'button', class: opts.all ? 'on' : null,
+                                         text: 'with interpreter machinery', onclick: function () {
+                                             run(cyclesPage, {n: opts.n, all: !opts.all, garbage: opts.garbage});
+                                         }}));
+        const list = el('ol', {class: 'cycles'}, d.cycles.map(function (c) {
+            const types = Object.keys(c.types).map(function (t) {
+                return t.replace(/^.*\./, '') + ' ×' + count(c.types[t]);
+            }).join(', ');
+            const loop = el('div', {class: 'path'});
+            c.loop.forEach(function (s, i) {
+                if (i === 0)
+                    append(loop, el('a', {href: '/object/' + s.from, text: s.from_type + ' @' + s.from}));
+                append(loop, ' ', el('code', {class: 'label', text: s.label}), ' → ',
+                       i + 1 < c.loop.length ? el('a', {href: '/object/' + s.to, text: s.to_type + ' @' + s.to})
+                                             : 'back');
+            });
+            return el('li', null,
+                      el('div', null, el('b', {text: plural(c.members, 'object')}), ', ' + size(c.bytes)
+                         + (c.unreachable ? ', unreachable' : '') + (c.has_del ? ', a member has __del__' : '')
+                         + ': ' + types),
+                      c.loop.length ? loop : el('div', {class: 'path'}, 'e.g. ', objectLink(c.first)));
+        }));
+        const nodes = [el('h1', {text: 'Reference cycles'}),
+                       el('p', null, plural(d.total, 'reference cycle') + ' (' + size(d.total_bytes) + '); '
+                          + count(d.unreachable) + ' unreachable (' + size(d.unreachable_bytes)
+                          + ') awaiting the cyclic gc'),
+                       toggles, d.cycles.length ? list : el('p', {class: 'muted', text: 'none'})];
+        if (d.not_shown)
+            nodes.push(el('p', null, el('button', {type: 'button', text: 'show ' + count(d.not_shown) + ' more',
+                                                      onclick: function () {
+                                                          run(cyclesPage, {n: opts.n + 50, all: opts.all,
+                                                                           garbage: opts.garbage});
+                                                      }})));
+        if (d.machinery.cycles && !opts.all)
+            nodes.push(el('p', {class: 'muted', text: 'not listed: ' + plural(d.machinery.cycles, 'cycle')
+                                   + ' of interpreter machinery (modules and classes with their functions, '
+                                   + 'dicts and descriptors): ' + count(d.machinery.members) + ' objects, '
+                                   + size(d.machinery.bytes)}));
+        show(nodes, 'cycles');
+    }
+
+    /* ---- routing ------------------------------------------------------- */
+
+    /* Runs a page function for a new generation, showing its errors. */
+    async function run(page) {
+        const gen = ++generation;
+        const args = [gen].concat(Array.prototype.slice.call(arguments, 1));
+        try {
+            await page.apply(null, args);
+        } catch (err) {
+            if (gen === generation)
+                show([el('h1', {text: err.status === 404 ? 'Not found' : 'Error'}), errorBox(err)], 'error');
+        }
+    }
+
+    function route() {
+        const path = location.pathname;
+        let m;
+        if (path === '/' || path === '/index.html')
+            return run(summaryPage);
+        if (path === '/cycles')
+            return run(cyclesPage, {n: 20, all: false, garbage: false});
+        if ((m = /^\/type\/(.+)$/.exec(path)))
+            return run(typePage, decodeURIComponent(m[1]), 5);
+        if ((m = /^\/object\/(.+)$/.exec(path)))
+            return run(objectPage, m[1], 50);
+        return run(function () {
+            throw new ApiError('no page ' + path, 404, null);
+        });
+    }
+
+    function navigate(href) {
+        if (href !== location.pathname + location.search)
+            history.pushState(null, '', href);
+        closeSearch();
+        route();
+    }
+
+    /* Same-page links: the header, the views and the pictures (whose links
+     * are SVG <a xlink:href>). */
+    document.addEventListener('click', function (e) {
+        if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey)
+            return;
+        const a = e.target.closest ? e.target.closest('a') : null;
+        if (!a || a.getAttribute('target'))
+            return;
+        const href = a.getAttribute('href') || a.getAttributeNS(XLINK, 'href');
+        if (!href || !/^\/(?:$|object\/|type\/|cycles$)/.test(href))
+            return;
+        e.preventDefault();
+        navigate(href);
+    });
+
+    window.addEventListener('popstate', route);
+
+    /* ---- search -------------------------------------------------------- */
+
+    const searchForm = document.getElementById('search');
+    const searchInput = document.getElementById('search-input');
+    const searchResults = document.getElementById('search-results');
+    let searchTimer = 0, searchSeq = 0;
+
+    function closeSearch() {
+        searchResults.hidden = true;
+        searchResults.replaceChildren();
+    }
+
+    async function runSearch() {
+        const q = searchInput.value.trim();
+        const seq = ++searchSeq;
+        if (!q) {
+            closeSearch();
+            return;
+        }
+        let d;
+        try {
+            d = await api('/api/search?n=12&q=' + encodeURIComponent(q));
+        } catch (err) {
+            d = {types: [], objects: [], error: err.message};
+        }
+        if (seq !== searchSeq)
+            return;
+        const items = [];
+        for (const o of d.objects)
+            items.push(el('li', {role: 'option'}, el('a', {href: '/object/' + o.id},
+                                                      o.description + ' ' + o.address)));
+        for (const t of d.types)
+            items.push(el('li', {role: 'option'}, el('a', {href: typeHref(t.type)}, t.type),
+                          el('span', {class: 'muted', text: ' ' + plural(t.count, 'object') + ', '
+                                      + size(t.bytes)})));
+        if (!items.length)
+            items.push(el('li', {class: 'muted', text: d.error || 'nothing matches'}));
+        searchResults.replaceChildren();
+        append(searchResults, items);
+        searchResults.hidden = false;
+    }
+
+    searchInput.addEventListener('input', function () {
+        clearTimeout(searchTimer);
+        searchTimer = setTimeout(runSearch, 150);
+    });
+    searchInput.addEventListener('keydown', function (e) {
+        if (e.key === 'Escape')
+            closeSearch();
+    });
+    /* Enter opens the first result. */
+    searchForm.addEventListener('submit', async function (e) {
+        e.preventDefault();
+        clearTimeout(searchTimer);
+        await runSearch();
+        const first = searchResults.querySelector('a');
+        if (first)
+            navigate(first.getAttribute('href'));
+    });
+    document.addEventListener('click', function (e) {
+        if (!searchForm.contains(e.target))
+            closeSearch();
+    });
+
+    /* ---- start --------------------------------------------------------- */
+
+    api('/api/info').then(function (d) {
+        document.getElementById('snapshot').textContent =
+            d.file + ' · ' + count(d.totals.objects) + ' objects';
+    }).catch(function () { /* the view shows the error */ });
+    route();
+}());
