@@ -1029,18 +1029,22 @@ hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
     t1 = now();
     if (seed(&w) < 0)
         goto done;
+    res->phase[0] = now() - t1;
     t1 = now();
     if (edges(&w) < 0)
         goto done;
+    res->phase[1] = now() - t1;
     t1 = now();
     roots(&w);
     if (reach(&w) < 0)
         goto done;
+    res->phase[2] = now() - t1;
     t1 = now();
     if (objects(&w) < 0)
         goto done;
     if (threads_and_frames(&w) < 0)
         goto done;
+    res->phase[3] = now() - t1;
     t1 = now();
     if (!opts->no_python)
         deferred_sizes(&w);

@@ -178,6 +178,17 @@ class FileTest(AgentTest):
         self.assertGreater(snap.meta("rss_bytes"), 1 << 20)
         self.assertEqual(len(json.loads(snap.meta("gc_thresholds"))), 3)
 
+    def test_facts_report_the_phases(self):
+        # make bench prints these: each phase is timed, and together they
+        # fit in the dump's own time.
+        facts = self.dump().facts
+        phases = facts["phases"]
+        self.assertEqual(len(phases), 6)
+        self.assertGreater(phases[1], 0.0)   # edges: never instant
+        self.assertGreater(phases[3], 0.0)   # objects
+        self.assertTrue(all(p >= 0.0 for p in phases))
+        self.assertLessEqual(sum(phases), facts["seconds"] + 1e-3)
+
 
 if __name__ == "__main__":
     unittest.main()
