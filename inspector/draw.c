@@ -945,9 +945,8 @@ why_one_title(struct hs_draw *d, uint32_t v, int reached, uint32_t r,
                 hs_root_kind_name((enum hs_root_kind)d->g->roots[r].kind));
 }
 
-/* Draws one object's answer: its path from the root, or its holders. */
-static int
-why_object(struct hs_draw *d, uint32_t v, struct hs_buf *title)
+int
+hs_draw_why_object(struct hs_draw *d, uint32_t v, struct hs_buf *title)
 {
     const struct hs_bfs *b = d->bfs;
     uint32_t dist, *edges, r;
@@ -998,7 +997,7 @@ why_groups(struct hs_draw *d, const struct hs_objset *set, const char *spec,
             gr->count == 1 ? "" : "s",
             hs_human_size(gr->bytes, n2, sizeof(n2)),
             gr->unreachable ? " unreachable" : "", g->address[gr->example]);
-        if (why_object(d, gr->example, NULL) < 0) {
+        if (hs_draw_why_object(d, gr->example, NULL) < 0) {
             hs_path_groups_release(&pg);
             return -1;
         }
@@ -1024,7 +1023,7 @@ hs_draw_why(struct hs_graph *g, struct hs_naming *names,
     d.dom = dom;
     d.bfs = bfs;
     if (!set->is_type && set->n == 1)
-        rc = why_object(&d, set->nodes[0], &title);
+        rc = hs_draw_why_object(&d, set->nodes[0], &title);
     else
         rc = why_groups(&d, set, spec, npaths, &title);
     d.pic.dir = HS_PIC_DIR_BACKREFS;

@@ -154,6 +154,16 @@ int hs_draw_path(struct hs_draw *d, uint32_t r, const uint32_t *edges,
 int hs_draw_holders(struct hs_draw *d, uint32_t v);
 
 /*
+ * Draws why v is alive, as `why OBJ --svg` does: its path from the root
+ * the BFS found (d->bfs must be set), or what holds it when no root
+ * reaches it.  Appends the picture's title ("why Foo @0x11000 is alive:
+ * module __main__ (module root)") to `title` unless it is NULL.  0, or -1
+ * as hs_draw_object().  O(dist) plus hs_draw_path()'s or
+ * hs_draw_holders()'s cost.
+ */
+int hs_draw_why_object(struct hs_draw *d, uint32_t v, struct hs_buf *title);
+
+/*
  * The members of component c of `scc` (which must describe d->g) and the
  * references between them, depth being the distance from the component's
  * smallest member along its references (a BFS inside the component).

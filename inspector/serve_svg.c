@@ -67,44 +67,12 @@ read_back(const char *path, struct hs_serve_reply *out)
     return fd < 0 ? -1 : hs_serve_read_fd(fd, SVG_MAX, out);
 }
 
-/* "why Foo @0x11000 is alive: module __main__ (module root)", as `why
- * --svg` titles one object's picture. */
-static void
-why_title(struct hs_serve *s, uint32_t v, int reached, uint32_t r,
-          struct hs_buf *out)
-{
-    hs_buf_adds(out, "why ");
-    hs_naming_object(s->names, v, 0, out);
-    hs_buf_addf(out, " @0x%" PRIx64 " is alive: ", s->g->address[v]);
-    if (!reached) {
-        hs_buf_adds(out, "unreachable, held by what is drawn (cyclic garbage "
-                         "awaiting the collector)");
-        return;
-    }
-    hs_naming_root(s->names, r, out);
-    hs_buf_addf(out, " (%s root)",
-                hs_root_kind_name((enum hs_root_kind)s->g->roots[r].kind));
-}
-
 /* Draws why v is alive into d, its title into `title`.  0, or -1. */
 static int
-draw_why(struct hs_serve *s, struct hs_draw *d, uint32_t v,
-         struct hs_buf *title)
+draw_why(struct hs_draw *d, uint32_t v, struct hs_buf *title)
 {
-    uint32_t dist, r, *edges;
-    int rc;
+    int rc = hs_draw_why_object(d, v, title);
 
-    if (!hs_bfs_reached(&s->bfs, v)) {
-        why_title(s, v, 0, 0, title);
-        rc = hs_draw_holders(d, v);
-    } else {
-        dist = s->bfs.dist[v];
-        edges = hs_xmalloc(hs_st_mult(dist ? dist : 1, sizeof(*edges)));
-        r = hs_bfs_path(s->g, &s->bfs, v, edges);
-        why_title(s, v, 1, r, title);
-        rc = hs_draw_path(d, r, edges, dist);
-        free(edges);
-    }
     d->pic.dir = HS_PIC_DIR_BACKREFS;
     return rc;
 }
@@ -172,7 +140,7 @@ hs_serve_svg(struct hs_serve *s, const char *route,
     d.max_nodes_option = "max_nodes";
     d.pic.timeout_ms = SVG_TIMEOUT_MS;
     if (kind == 2) {
-        rc = draw_why(s, &d, v, &title);
+        rc = draw_why(&d, v, &title);
     } else {
         rc = hs_draw_walk(&d, &v, 1,
                           kind == 0 ? HS_PIC_DIR_BACKREFS : HS_PIC_DIR_REFS,
