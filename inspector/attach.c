@@ -58,25 +58,6 @@
 
 #if defined(__x86_64__) && defined(__linux__)
 
-/* ---- small helpers ---------------------------------------------------- */
-
-static void
-sleep_s(double s)
-{
-    struct timespec ts;
-
-    ts.tv_sec = (time_t)s;
-    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
-static int
-starts_with(const char *s, const char *prefix)
-{
-    return !strncmp(s, prefix, strlen(prefix));
-}
-
 /* ---- signals ------------------------------------------------------------ */
 
 /*
@@ -684,7 +665,7 @@ status_read(const char *path, struct loader_status *st)
             st->result = 1;
             st->objects = a;
             st->edges = c;
-        } else if (starts_with(line, "fail\t")) {
+        } else if (hs_starts_with(line, "fail\t")) {
             st->result = -1;
             snprintf(st->message, sizeof(st->message), "%s", line + 5);
         }
@@ -868,7 +849,7 @@ hs_attach_dump(const struct hs_attach_options *opts,
     /* The loader thread exits right after its last line; see it go, so
      * that "no thread left behind" is a checked fact. */
     while (thread_alive(t.pid, st.tid) && hs_now() < deadline + 2.0)
-        sleep_s(1e-3);
+        hs_sleep(1e-3);
     if (thread_alive(t.pid, st.tid))
         hs_warn("the loader thread %d of process %d has not exited yet",
                 (int)st.tid, (int)t.pid);

@@ -49,33 +49,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* ---- small helpers ---------------------------------------------------- */
-
-static void
-sleep_s(double s)
-{
-    struct timespec ts;
-
-    ts.tv_sec = (time_t)s;
-    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
-static const char *
-base_name(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-
-    return slash ? slash + 1 : path;
-}
-
-static int
-starts_with(const char *s, const char *prefix)
-{
-    return !strncmp(s, prefix, strlen(prefix));
-}
-
 /* ---- ptrace: one stopped thread ----------------------------------------- */
 
 /*
@@ -98,7 +71,7 @@ wait_thread(pid_t tid, double deadline, int *status)
             return -1;
         if (hs_now() >= deadline)
             return 0;
-        sleep_s(pause);
+        hs_sleep(pause);
         if (pause < 1e-3)
             pause *= 2;
     }
@@ -427,13 +400,13 @@ lock_holding_object(struct hs_target *t, const char *path)
         "libjemalloc", "libtcmalloc", "libmimalloc", "libhoard", "libasan",
         "libtsan",     "libubsan",    "liblsan",
     };
-    const char *base = base_name(path);
+    const char *base = hs_base_name(path);
     struct hs_elf e;
     Elf64_Sym s;
     int has_malloc;
 
     for (size_t i = 0; i < HS_ARRAY_SIZE(names); i++) {
-        if (starts_with(base, names[i]))
+        if (hs_starts_with(base, names[i]))
             return 1;
     }
     if (t->python && !strcmp(path, t->python))
@@ -522,7 +495,7 @@ hs_safe_point(struct hs_target *t, pid_t tid, const struct user_regs_struct *r,
     }
     if (nr >= 0) {
         /* ld.so makes its own syscalls while holding its lock. */
-        if (starts_with(base_name(m->path), "ld-")) {
+        if (hs_starts_with(hs_base_name(m->path), "ld-")) {
             snprintf(why, len, "inside the dynamic loader");
             return 0;
         }
@@ -531,7 +504,7 @@ hs_safe_point(struct hs_target *t, pid_t tid, const struct user_regs_struct *r,
     if (!strcmp(m->path, "[vdso]"))
         return !maybe_in_handler(t->pid, tid);
     if (m->path[0] != '/' || lock_holding_object(t, m->path)) {
-        snprintf(why, len, "running in %s", base_name(m->path));
+        snprintf(why, len, "running in %s", hs_base_name(m->path));
         return 0;
     }
     if (maybe_in_handler(t->pid, tid)) {

@@ -23,22 +23,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* ---- small helpers ---------------------------------------------------- */
-
-static const char *
-base_name(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-
-    return slash ? slash + 1 : path;
-}
-
-static int
-starts_with(const char *s, const char *prefix)
-{
-    return !strncmp(s, prefix, strlen(prefix));
-}
-
 /* Reads all of `path` (small files, /proc) into `out`; 0, or -1 with
  * errno set. */
 int
@@ -86,10 +70,10 @@ hs_proc_info_read(pid_t pid, struct hs_proc_info *pi)
 
         nl = strchr(line, '\n');
         nl = nl ? nl + 1 : line + strlen(line);
-        if (starts_with(line, "Name:\t"))
+        if (hs_starts_with(line, "Name:\t"))
             snprintf(pi->comm, sizeof(pi->comm), "%.*s",
                      (int)strcspn(line + 6, "\n"), line + 6);
-        else if (starts_with(line, "State:\t"))
+        else if (hs_starts_with(line, "State:\t"))
             pi->state = line[7];
         else if (sscanf(line, "Uid:\t%lu\t%lu", &a, &e) == 2) {
             pi->real_uid = (uid_t)a;
@@ -98,9 +82,9 @@ hs_proc_info_read(pid_t pid, struct hs_proc_info *pi)
             pi->gid = (gid_t)e;
         else if (sscanf(line, "TracerPid:\t%lu", &a) == 1)
             pi->tracer = (pid_t)a;
-        else if (starts_with(line, "CapPrm:\t"))
+        else if (hs_starts_with(line, "CapPrm:\t"))
             pi->cap_prm = strtoull(line + 8, NULL, 16);
-        else if (starts_with(line, "x86_Thread_features:")) {
+        else if (hs_starts_with(line, "x86_Thread_features:")) {
             const char *hit = strstr(line, "shstk");
 
             pi->shadow_stack = hit && hit < nl;
@@ -567,7 +551,7 @@ hs_target_python(struct hs_target *t)
         const char *path = t->maps.v[i].path;
 
         if (path && path[0] == '/' &&
-            libpython_name(base_name(path), &t->major, &t->minor, flags,
+            libpython_name(hs_base_name(path), &t->major, &t->minor, flags,
                            sizeof(flags))) {
             t->python = hs_xstrdup(path);
             have_name = 1;
@@ -619,7 +603,7 @@ hs_target_python(struct hs_target *t)
         snprintf(t->version, sizeof(t->version), "%d.%d", t->major, t->minor);
     } else if (!elf_rodata_version(&e, &t->major, &t->minor, t->version,
                                    sizeof(t->version)) &&
-               sscanf(base_name(t->python), "python%d.%d", &t->major,
+               sscanf(hs_base_name(t->python), "python%d.%d", &t->major,
                       &t->minor) != 2) {
         hs_error(HS_EXIT_USAGE,
                  "cannot tell which Python version process %d ('%s') "
@@ -669,9 +653,9 @@ out:
 static int
 is_libc_object(const char *base)
 {
-    return starts_with(base, "libc.so") || starts_with(base, "libc-2.") ||
-           starts_with(base, "libdl.so") || starts_with(base, "libdl-2.") ||
-           starts_with(base, "ld-musl-") || starts_with(base, "libc.musl-");
+    return hs_starts_with(base, "libc.so") || hs_starts_with(base, "libc-2.") ||
+           hs_starts_with(base, "libdl.so") || hs_starts_with(base, "libdl-2.") ||
+           hs_starts_with(base, "ld-musl-") || hs_starts_with(base, "libc.musl-");
 }
 
 /*
@@ -697,7 +681,7 @@ target_libc(struct hs_target *t)
         struct hs_elf e;
 
         if (!m->path || m->path[0] != '/' || m->offset ||
-            !is_libc_object(base_name(m->path)) ||
+            !is_libc_object(hs_base_name(m->path)) ||
             (seen && !strcmp(seen, m->path)))
             continue;
         seen = m->path;

@@ -143,6 +143,15 @@ char *hs_human_size(uint64_t bytes, char *out, size_t outlen);
 /* "1,234,567" into out; returns out. */
 char *hs_group_digits(uint64_t n, char *out, size_t outlen);
 
+/* The part of `path` after its last '/' (all of it if none). */
+const char *hs_base_name(const char *path);
+
+/* 1 if s begins with prefix, else 0. */
+int hs_starts_with(const char *s, const char *prefix);
+
+/* Sleeps `seconds`, resuming after signals. */
+void hs_sleep(double seconds);
+
 /* The current UTC time, "2026-11-24T02:05:00Z", into out (at least 21
  * bytes; empty if the clock cannot be read); returns out. */
 char *hs_utc_now(char *out, size_t outlen);

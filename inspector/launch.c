@@ -59,17 +59,11 @@ static int
 looks_like_python(const char *path)
 {
     char real[PATH_MAX];
-    const char *base = strrchr(path, '/');
 
-    base = base ? base + 1 : path;
-    if (!strncmp(base, "python", 6))
+    if (hs_starts_with(hs_base_name(path), "python"))
         return 1;
-    if (realpath(path, real)) {
-        base = strrchr(real, '/');
-        base = base ? base + 1 : real;
-        if (!strncmp(base, "python", 6))
-            return 1;
-    }
+    if (realpath(path, real) && hs_starts_with(hs_base_name(real), "python"))
+        return 1;
     return 0;
 }
 
@@ -150,9 +144,7 @@ hs_program_interpreter(const char *const *argv)
         return NULL;
     }
     /* "#!/usr/bin/env python3" names the interpreter in its argument. */
-    if (arg && !strcmp(strrchr(interp, '/') ? strrchr(interp, '/') + 1
-                                            : interp,
-                       "env")) {
+    if (arg && !strcmp(hs_base_name(interp), "env")) {
         found = search_path(arg);
         free(interp);
         interp = found;

@@ -1038,8 +1038,7 @@ static const struct {
 int
 hs_render_dot_format(const char *path, enum hs_render_format *format)
 {
-    const char *slash = strrchr(path, '/');
-    const char *ext = strrchr(slash ? slash + 1 : path, '.');
+    const char *ext = strrchr(hs_base_name(path), '.');
 
     for (size_t i = 0; ext && i < HS_ARRAY_SIZE(formats); i++) {
         if (!strcasecmp(ext, formats[i].ext)) {

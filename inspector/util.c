@@ -316,6 +316,31 @@ hs_human_size(uint64_t bytes, char *out, size_t outlen)
     return out;
 }
 
+const char *
+hs_base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+
+    return slash ? slash + 1 : path;
+}
+
+int
+hs_starts_with(const char *s, const char *prefix)
+{
+    return !strncmp(s, prefix, strlen(prefix));
+}
+
+void
+hs_sleep(double seconds)
+{
+    struct timespec ts;
+
+    ts.tv_sec = (time_t)seconds;
+    ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
 char *
 hs_utc_now(char *out, size_t outlen)
 {
