@@ -10,6 +10,7 @@
  */
 #include "picture.h"
 #include "progress.h"
+#include "test_picture_oracle.h"
 #include "test_util.h"
 
 #include <fcntl.h>
@@ -669,47 +670,6 @@ random_picture(struct test_rng *r, struct hs_picture *p, struct texts *t)
                                              k, k == HS_EDGE_WEAK),
                          0);
     }
-}
-
-/*
- * Layers by brute force: repeated relaxation (O(n m) per source) from all
- * depth-0 nodes together, then from each unreached node in order through
- * unreached nodes only.  The renderer does a BFS; this is the oracle.
- */
-static void
-oracle_layers(const struct hs_picture *p, uint32_t *layer)
-{
-    int back = p->dir == HS_PIC_DIR_BACKREFS;
-    uint8_t *done = calloc(p->nnodes + 1, 1);
-
-    for (uint32_t v = 0; v < p->nnodes; v++)
-        layer[v] = p->nodes[v].depth == 0 ? 0 : UINT32_MAX;
-    for (uint32_t s = UINT32_MAX;;) {
-        int changed = 1;
-
-        while (changed) {
-            changed = 0;
-            for (uint32_t e = 0; e < p->nedges; e++) {
-                uint32_t a = back ? p->edges[e].to : p->edges[e].from;
-                uint32_t b = back ? p->edges[e].from : p->edges[e].to;
-
-                if (done[a] || done[b] || layer[a] == UINT32_MAX)
-                    continue;
-                if (layer[b] == UINT32_MAX || layer[b] > layer[a] + 1) {
-                    layer[b] = layer[a] + 1;
-                    changed = 1;
-                }
-            }
-        }
-        for (uint32_t v = 0; v < p->nnodes; v++)
-            done[v] |= layer[v] != UINT32_MAX;
-        for (s = 0; s < p->nnodes && done[s]; s++)
-            ;
-        if (s == p->nnodes)
-            break;
-        layer[s] = 0;
-    }
-    free(done);
 }
 
 /* objgraph's fill value at depth d. */
