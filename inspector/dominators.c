@@ -421,12 +421,16 @@ hs_dominators_accumulation_point(struct hs_dominators *d, uint32_t v,
     }
 }
 
-uint64_t *
-hs_dominators_type_retained(const struct hs_graph *g, struct hs_dominators *d)
+/*
+ * Depth-first over the dominator tree from the virtual root: enter(arg, c)
+ * when the walk comes down to c, leave(arg, c) when it goes back up, so
+ * that between the two the path from the root to c is "active".  Explicit
+ * stack (one word per level).  O(n).
+ */
+static void
+dom_tree_walk(struct hs_dominators *d, void (*enter)(void *, uint32_t),
+              void (*leave)(void *, uint32_t), void *arg)
 {
-    uint32_t nt = g->ntypes ? g->ntypes : 1;
-    uint64_t *bytes = hs_xcalloc(nt, sizeof(*bytes));
-    uint32_t *active = hs_xcalloc(nt, sizeof(*active));
     uint32_t *stack = NULL; /* per level: next child position */
     size_t depth = 0, alloc = 0;
     uint32_t n = d->n, cur = n; /* slot n: the virtual root */
@@ -439,70 +443,104 @@ hs_dominators_type_retained(const struct hs_graph *g, struct hs_dominators *d)
         uint32_t pos = stack[depth - 1];
 
         if (pos < d->child_off[cur + 1]) {
-            uint32_t c = d->child[pos], t = g->type[c];
+            uint32_t c = d->child[pos];
 
             stack[depth - 1] = pos + 1;
-            /* Counted only when no dominator of c has the same type. */
-            if (active[t]++ == 0)
-                bytes[t] += d->retained[c];
+            enter(arg, c);
             HS_ALLOC_GROW(stack, depth + 1, alloc);
             stack[depth++] = d->child_off[c];
             cur = c;
         } else {
             depth--;
             if (cur != n) {
-                active[g->type[cur]]--;
+                leave(arg, cur);
                 cur = d->idom[cur] == HS_DOM_ROOT ? n : d->idom[cur];
             }
         }
     }
-    for (uint32_t v = 0; v < n; v++) {
-        if (d->idom[v] == HS_DOM_UNREACHABLE)
-            bytes[g->type[v]] += d->retained[v];
-    }
     free(stack);
-    free(active);
-    return bytes;
+}
+
+/* hs_dominators_type_retained()'s walk: instances of each type on the
+ * path from the root. */
+struct type_walk {
+    const struct hs_graph *g;
+    const struct hs_dominators *d;
+    uint64_t *bytes;
+    uint32_t *active;
+};
+
+static void
+type_enter(void *arg, uint32_t c)
+{
+    struct type_walk *w = arg;
+    uint32_t t = w->g->type[c];
+
+    /* Counted only when no dominator of c has the same type. */
+    if (w->active[t]++ == 0)
+        w->bytes[t] += w->d->retained[c];
+}
+
+static void
+type_leave(void *arg, uint32_t c)
+{
+    struct type_walk *w = arg;
+
+    w->active[w->g->type[c]]--;
+}
+
+uint64_t *
+hs_dominators_type_retained(const struct hs_graph *g, struct hs_dominators *d)
+{
+    uint32_t nt = g->ntypes ? g->ntypes : 1;
+    struct type_walk w = { g, d, hs_xcalloc(nt, sizeof(uint64_t)),
+                           hs_xcalloc(nt, sizeof(uint32_t)) };
+
+    dom_tree_walk(d, type_enter, type_leave, &w);
+    for (uint32_t v = 0; v < d->n; v++) {
+        if (d->idom[v] == HS_DOM_UNREACHABLE)
+            w.bytes[g->type[v]] += d->retained[v];
+    }
+    free(w.active);
+    return w.bytes;
+}
+
+/* hs_dominators_outermost()'s walk: members on the path from the root. */
+struct member_walk {
+    const uint8_t *member;
+    uint8_t *out;
+    uint32_t active;
+};
+
+static void
+member_enter(void *arg, uint32_t c)
+{
+    struct member_walk *w = arg;
+
+    if (w->member[c]) {
+        w->out[c] = w->active == 0;
+        w->active++;
+    }
+}
+
+static void
+member_leave(void *arg, uint32_t c)
+{
+    struct member_walk *w = arg;
+
+    w->active -= w->member[c] != 0;
 }
 
 void
 hs_dominators_outermost(struct hs_dominators *d, const uint8_t *member,
                         uint8_t *out)
 {
-    uint32_t *stack = NULL; /* per level: next child position */
-    size_t depth = 0, alloc = 0;
-    uint32_t n = d->n, cur = n, active = 0; /* members on the way down */
-    const uint32_t *unused;
+    struct member_walk w = { member, out, 0 };
 
-    memset(out, 0, n);
-    hs_dominators_children(d, HS_DOM_ROOT, &unused);
-    HS_ALLOC_GROW(stack, 1, alloc);
-    stack[depth++] = d->child_off[n];
-    while (depth) {
-        uint32_t pos = stack[depth - 1];
-
-        if (pos < d->child_off[cur + 1]) {
-            uint32_t c = d->child[pos];
-
-            stack[depth - 1] = pos + 1;
-            if (member[c]) {
-                out[c] = active == 0;
-                active++;
-            }
-            HS_ALLOC_GROW(stack, depth + 1, alloc);
-            stack[depth++] = d->child_off[c];
-            cur = c;
-        } else {
-            depth--;
-            if (cur != n) {
-                active -= member[cur] != 0;
-                cur = d->idom[cur] == HS_DOM_ROOT ? n : d->idom[cur];
-            }
-        }
-    }
-    for (uint32_t v = 0; v < n; v++) {
+    memset(out, 0, d->n);
+    dom_tree_walk(d, member_enter, member_leave, &w);
+    for (uint32_t v = 0; v < d->n; v++) {
         if (d->idom[v] == HS_DOM_UNREACHABLE && member[v])
             out[v] = 1;
     }
-    free(stack);
 }
