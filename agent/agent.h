@@ -1,17 +1,19 @@
 /*
  * agent.h: the agent's internal header, included by every C file of agent/.
  *
- * A dump is one struct hs_walk, created and destroyed inside one call of
- * heapsnap._heapsnap._dump() with the GIL held from start to end.  Nothing
- * here is global: the only module-level state is the module itself
- * (module.c).  Memory for the walk comes from PyMem_Raw* (so that
- * _testcapi.set_nomemory() can test the failure paths) or, in the SQLite
- * writer thread, from malloc; never a Python object.
+ * A dump is one hs_dump() (walk.c), called by heapsnap._heapsnap._dump()
+ * with the GIL held from start to end.  Nothing here is global: the only
+ * module-level state is the module itself (module.c).  Memory for the walk
+ * comes from PyMem_Raw* (so that _testcapi.set_nomemory() can test the
+ * failure paths), from hs_vmarr's reserved address space for the big
+ * per-object arrays (mem.c; it asks the raw allocator too, for the same
+ * reason) or, in the SQLite writer thread, from malloc; never a Python
+ * object.
  *
- * Failure contract: functions return 0 / -1 (or 0 for "no id") and record
- * the first failure's message in hs_walk.error (hs_fail()); the caller
- * unwinds, and module.c raises heapsnap.Error with that message after the
- * walk.  The agent never prints, exits or aborts.
+ * Failure contract: functions return 0 / -1 (or 0 for "no id"); walk.c
+ * records the first failure's message in the caller's buffer, hs_dump()
+ * unwinds and returns -1, and module.c raises heapsnap.Error with that
+ * message.  The agent never prints, exits or aborts.
  */
 #ifndef HS_AGENT_H
 #define HS_AGENT_H
