@@ -15,19 +15,13 @@
 
 #define MAXN    64 /* oracle sets are uint64_t bitmasks */
 #define MAXM    640
-#define MAXR    6
+#define RG_MAXR 6
+
+#include "test_rgraph.h"
+
 #define NSHAPES 6 /* graph shapes of gen_graph() */
 
 /* ---- random graphs ----------------------------------------------------- */
-
-struct rgraph {
-    uint32_t n, m, nroots;
-    uint32_t src[MAXM], dst[MAXM];
-    uint8_t kind[MAXM];
-    uint64_t size[MAXN];
-    uint32_t roots[MAXR];
-    uint8_t root_kind[MAXR];
-};
 
 static void
 add_edge(struct rgraph *rg, struct test_rng *r, uint32_t s, uint32_t d)
@@ -153,16 +147,6 @@ gen_graph(struct test_rng *r, struct rgraph *rg, int mode)
             i == 0 && test_rng_below(r, 4) ? 0 : test_rng_below(r, n);
         rg->root_kind[i] = (uint8_t)test_rng_below(r, HS_ROOT_NKINDS);
     }
-}
-
-static struct hs_graph *
-build(const struct rgraph *rg)
-{
-    struct hs_graph_spec spec = { rg->n,     rg->m,         rg->src,
-                                  rg->dst,   rg->kind,      rg->size,
-                                  rg->roots, rg->root_kind, rg->nroots };
-
-    return hs_graph_build(&spec);
 }
 
 /* ---- the oracle -------------------------------------------------------- */
@@ -306,7 +290,7 @@ test_dominators__random_vs_oracle(void **state)
         struct oracle o;
 
         gen_graph(&r, &rg, (int)(seed % NSHAPES));
-        g = build(&rg);
+        g = rgraph_build(&rg);
         oracle_compute(g, &o);
         hs_dominators_compute(g, &d);
         assert_int_equal(d.origin, HS_DOM_COMPUTED);
@@ -348,7 +332,7 @@ test_dominators__type_retained_vs_oracle(void **state)
         uint32_t nt = 1 + test_rng_below(&r, 5);
 
         gen_graph(&r, &rg, (int)(seed % NSHAPES));
-        g = build(&rg);
+        g = rgraph_build(&rg);
         random_types(g, &r, nt);
         oracle_compute(g, &o);
         for (uint32_t v = 0; v < g->n; v++) {
@@ -392,7 +376,7 @@ test_dominators__outermost_vs_oracle(void **state)
         uint8_t member[MAXN], out[MAXN];
 
         gen_graph(&r, &rg, (int)(seed % NSHAPES));
-        g = build(&rg);
+        g = rgraph_build(&rg);
         oracle_compute(g, &o);
         for (uint32_t v = 0; v < g->n; v++)
             member[v] = test_rng_below(&r, 3) == 0;
@@ -459,7 +443,7 @@ test_dominators__accumulation_vs_oracle(void **state)
         struct oracle o;
 
         gen_graph(&r, &rg, (int)(seed % NSHAPES));
-        g = build(&rg);
+        g = rgraph_build(&rg);
         oracle_compute(g, &o);
         hs_dominators_compute(g, &d);
         for (size_t k = 0; k < HS_ARRAY_SIZE(ratios); k++) {

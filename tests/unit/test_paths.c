@@ -18,14 +18,7 @@
 #define MAXN 64 /* the oracles keep node sets as one uint64_t */
 #define MAXM 512
 
-struct rgraph {
-    uint32_t n, m, nroots;
-    uint32_t src[MAXM], dst[MAXM];
-    uint8_t kind[MAXM];
-    uint64_t size[MAXN];
-    uint32_t roots[8];
-    uint8_t root_kind[8];
-};
+#include "test_rgraph.h"
 
 static void
 random_graph(struct test_rng *r, struct rgraph *rg)
@@ -46,23 +39,7 @@ random_graph(struct test_rng *r, struct rgraph *rg)
             rg->kind[rg->m++] = i % 2 ? HS_EDGE_VALUE : HS_EDGE_KEY;
         }
     }
-    for (uint32_t v = 0; v < rg->n; v++)
-        rg->size[v] = 1 + test_rng_below(r, 4) * 100 + test_rng_below(r, 3);
-    rg->nroots = test_rng_below(r, 7);
-    for (uint32_t i = 0; i < rg->nroots; i++) {
-        rg->roots[i] = test_rng_below(r, rg->n);
-        rg->root_kind[i] = (uint8_t)test_rng_below(r, HS_ROOT_NKINDS);
-    }
-}
-
-static struct hs_graph *
-build(const struct rgraph *rg)
-{
-    struct hs_graph_spec spec = { rg->n,     rg->m,         rg->src,
-                                  rg->dst,   rg->kind,      rg->size,
-                                  rg->roots, rg->root_kind, rg->nroots };
-
-    return hs_graph_build(&spec);
+    rgraph_random_sizes_roots(r, rg, 7);
 }
 
 /* Random types (0 .. 3) and __del__ flags; names 1 .. 3 per edge. */
@@ -618,7 +595,7 @@ test_paths__bfs_random_vs_oracle(void **state)
         struct oracle o;
 
         random_graph(&r, &rg);
-        g = build(&rg);
+        g = rgraph_build(&rg);
         hs_bfs_run(g, &b);
         oracle_bfs(g, &o);
         check_bfs(g, &b, &o);
@@ -648,7 +625,7 @@ test_paths__group_random_vs_oracle(void **state)
         int no_names = seed % 5 == 0;
 
         random_graph(&r, &rg);
-        g = build(&rg);
+        g = rgraph_build(&rg);
         random_labels(&r, g, arg);
         hs_bfs_run(g, &b);
         oracle_bfs(g, &o);
@@ -688,7 +665,7 @@ test_paths__explain_random_vs_oracle(void **state)
         uint32_t arg[MAXM];
 
         random_graph(&r, &rg);
-        g = build(&rg);
+        g = rgraph_build(&rg);
         random_labels(&r, g, arg);
         /* Equal sizes make ties, which the smallest member breaks. */
         for (uint32_t v = 0; seed % 2 && v < g->n; v++)

@@ -12,15 +12,9 @@
 /* ---- random graphs ------------------------------------------------------- */
 
 #define MAXN 64 /* the oracle keeps reachability as one uint64_t per node */
+#define MAXM 1024
 
-struct rgraph {
-    uint32_t n, m, nroots;
-    uint32_t src[1024], dst[1024];
-    uint8_t kind[1024];
-    uint64_t size[MAXN];
-    uint32_t roots[8];
-    uint8_t root_kind[8];
-};
+#include "test_rgraph.h"
 
 static void
 random_graph(struct test_rng *r, struct rgraph *rg)
@@ -29,23 +23,7 @@ random_graph(struct test_rng *r, struct rgraph *rg)
     rg->m = test_rng_below(r, 3 * rg->n + 1);
     test_random_edges(r, rg->n, rg->m, rg->src, rg->dst, rg->kind,
                       HS_EDGE_WEAK, 5, 11);
-    for (uint32_t v = 0; v < rg->n; v++)
-        rg->size[v] = 1 + test_rng_below(r, 4) * 100 + test_rng_below(r, 3);
-    rg->nroots = test_rng_below(r, 4);
-    for (uint32_t i = 0; i < rg->nroots; i++) {
-        rg->roots[i] = test_rng_below(r, rg->n);
-        rg->root_kind[i] = (uint8_t)test_rng_below(r, HS_ROOT_NKINDS);
-    }
-}
-
-static struct hs_graph *
-build(const struct rgraph *rg)
-{
-    struct hs_graph_spec spec = { rg->n,     rg->m,         rg->src,
-                                  rg->dst,   rg->kind,      rg->size,
-                                  rg->roots, rg->root_kind, rg->nroots };
-
-    return hs_graph_build(&spec);
+    rgraph_random_sizes_roots(r, rg, 4);
 }
 
 /* Gives g four types: module, type, a class, and a metaclass whose type
@@ -261,7 +239,7 @@ test_scc__random_vs_oracle(void **state)
         struct hs_bfs bfs;
 
         random_graph(&r, &rg);
-        g = build(&rg);
+        g = rgraph_build(&rg);
         random_types(&r, g, test_rng_below(&r, g->n));
         hs_scc_run(g, NULL, &s);
         check_against_oracle(g, NULL, &s);
@@ -297,7 +275,7 @@ test_scc__csr_generic(void **state)
 
         random_graph(&r, &rg);
         memset(rg.kind, HS_EDGE_ATTR, sizeof(rg.kind));
-        g = build(&rg);
+        g = rgraph_build(&rg);
         hs_scc_run(g, NULL, &s);
         ncomp = hs_scc_csr(g->n, g->out_off, g->out_dst, comp);
         assert_int_equal(ncomp, s.ncomp);
