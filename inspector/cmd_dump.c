@@ -13,7 +13,9 @@
  *
  * The agent is preloaded through a sitecustomize module (agent/heapsnap/
  * _boot) put first on PYTHONPATH; settings travel in HEAPSNAP_* variables,
- * which the agent removes again so that child processes are not affected.
+ * which stay in the environment so that every Python process the program
+ * starts carries the agent too (heapsnap._start_from_environment says what
+ * each process does with them).
  */
 #include "heapsnap.h"
 #include "attach.h"
@@ -35,8 +37,11 @@ static const char *const dump_usage[] = {
     "",
     "Runs PROGRAM (python3 app.py, /path/to/python3.12 -m pkg, ./script.py)",
     "with the heapsnap agent preloaded.  It writes a snapshot when the",
-    "program finishes and one each time it receives SIGUSR2 (FILE.1.db,",
-    "FILE.2.db, ...), and exits with the program's exit status.  With",
+    "program finishes, before its other exit handlers run, and one each",
+    "time it receives SIGUSR2 (FILE.1.db, FILE.2.db, ...), and exits with",
+    "the program's exit status.  Every Python process the program starts",
+    "(subprocess, multiprocessing, os.fork) carries the agent too: SIGUSR2",
+    "to one writes FILE-<pid>.1.db, ... (no snapshot at its exit).  With",
     "--fork, each SIGUSR2 snapshot is written by a forked child while the",
     "program runs on: it pauses only for fork() (copy-on-write memory grows",
     "with what the program writes meanwhile).",
@@ -318,10 +323,6 @@ cmd_dump(int argc, const char **argv)
                               old_pp && *old_pp ? old_pp : "");
     env[ne++] = "PYTHONPATH";
     env[ne++] = pythonpath;
-    env[ne++] = "HEAPSNAP_ORIG_PYTHONPATH";
-    env[ne++] = old_pp ? old_pp : "";
-    env[ne++] = "HEAPSNAP_PYTHONPATH_WAS_SET";
-    env[ne++] = old_pp ? "1" : "0";
     env[ne++] = "HEAPSNAP_BOOT";
     env[ne++] = writable ? "1" : "no-write";
     env[ne++] = "HEAPSNAP_OUTPUT";

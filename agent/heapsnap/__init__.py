@@ -33,7 +33,7 @@ class _PlainClass:
 
 _heapsnap._init(_PlainClass)
 
-_install_state = None  # (signum, previous handler, base path, counter)
+_install_state = None  # the _Installed of install(), if any
 
 
 def _default_path(directory=None, when=None):
@@ -207,39 +207,89 @@ def _numbered(base, n):
     return "%s.%d%s" % (root, n, ext or ".db")
 
 
+def _own_path(named, directory):
+    """The base snapshot name of this process when its parent's was
+    `named` (an absolute path, or None for the default naming in
+    `directory`): FILE-<pid>.db, or heapsnap-<pid>-<time>.db."""
+    if named is None:
+        return _default_path(directory)
+    root, ext = _os.path.splitext(named)
+    return "%s-%d%s" % (root, _os.getpid(), ext or ".db")
+
+
+class _Installed:
+    """What install() set up: the signal, the handler it replaced, the
+    options, and the numbered files written so far.  `named` is the path
+    the caller gave (None: default naming in `directory`); a forked child
+    derives its own base from it (_after_fork_in_child)."""
+
+    def __init__(self, signum, named, directory, collect, redact, fork):
+        self.signum = signum
+        self.previous = None
+        self.named = named
+        self.directory = directory
+        self.pid = _os.getpid()
+        self.base = named or _default_path(directory)
+        self.counter = 0
+        self.collect, self.redact, self.fork = collect, redact, fork
+
+    def on_signal(self, sig, frame):
+        self.counter += 1
+        target = _numbered(self.base, self.counter)
+        if self.fork:
+            # The child reports itself: it may outlive this process.
+            try:
+                _start_forked(target, self.collect, self.redact, "signal",
+                              report=True)
+            except Exception as e:
+                _report(target, e, "signal")
+            return
+        _report(target, _safe_dump(target, self.collect, self.redact,
+                                   "signal"), "signal")
+
+
 def install(signum=None, path=None, *, collect=False, redact=False,
             fork=False):
     """Snapshot the heap each time the process receives `signum`
     (default SIGUSR2).  The handler only runs between bytecodes of the
     main thread, a safe point; files are numbered: PATH.1.db, PATH.2.db...
     (default PATH: heapsnap-<pid>-<time>.db here).  With fork=True a
-    forked child writes each one (see dump()).  Returns the base path.
+    forked child writes each one (see dump()).  A child made by os.fork()
+    keeps the handler with names of its own: PATH-<pid>.1.db... (default:
+    heapsnap-<childpid>-<time>.1.db...).  Returns the base path.
     """
     import signal
 
     global _install_state
     if signum is None:
         signum = signal.SIGUSR2
-    base = _default_path() if path is None else _os.path.abspath(
-        _os.fspath(path))
-    counter = [0]
+    named = None if path is None else _os.path.abspath(_os.fspath(path))
+    state = _Installed(signum, named, None, collect, redact, fork)
+    state.previous = signal.signal(signum, state.on_signal)
+    _install_state = state
+    return state.base
 
-    def on_signal(sig, frame):
-        counter[0] += 1
-        target = _numbered(base, counter[0])
-        if fork:
-            # The child reports itself: it may outlive this process.
-            try:
-                _start_forked(target, collect, redact, "signal", report=True)
-            except Exception as e:
-                _report(target, e, "signal")
-            return
-        _report(target, _safe_dump(target, collect, redact, "signal"),
-                "signal")
 
-    previous = signal.signal(signum, on_signal)
-    _install_state = (signum, previous, base, counter)
-    return base
+def _after_fork_in_child():
+    """os.fork() child: its own snapshot names, no parent's jobs, and the
+    report pipe of `heapsnap dump --` closed (it belongs to the program;
+    a child outliving it must not keep the command waiting)."""
+    global _report_fd
+    del _forked[:]
+    if _report_fd is not None:
+        try:
+            _os.close(_report_fd)
+        except OSError:
+            pass
+        _report_fd = None
+    st = _install_state
+    if st is not None and st.pid != _os.getpid():
+        st.pid = _os.getpid()
+        st.base = _own_path(st.named, st.directory)
+        st.counter = 0
+
+
+_os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _safe_dump(path, collect, redact, trigger):
@@ -275,45 +325,90 @@ def _report(path, result, trigger):
             pass
 
 
-_report_fd = None
+_report_fd = None  # `heapsnap dump --`'s report pipe, in its program only
+
+
+def _first_at_exit(handler):
+    """Makes `handler` the first atexit handler to run (atexit runs them
+    last registered first): it is registered now, and atexit.register is
+    wrapped so that each later registration (the program's, a
+    weakref.finalize's, logging's...) moves it back to the end.  Handlers
+    registered before (by .pth files) run after it anyway."""
+    import atexit
+
+    register = atexit.register
+
+    def register_then_heapsnap(func, *args, **kwargs):
+        result = register(func, *args, **kwargs)
+        atexit.unregister(handler)
+        register(handler)
+        return result
+
+    for name in ("__name__", "__qualname__", "__doc__"):
+        setattr(register_then_heapsnap, name, getattr(register, name, None))
+    register_then_heapsnap.__wrapped__ = register
+    register(handler)
+    atexit.register = register_then_heapsnap
 
 
 def _start_from_environment():
     """Called by the bootstrap sitecustomize that `heapsnap dump --`
-    puts on PYTHONPATH: dump at exit and on SIGUSR2, as the command line
-    asked, and undo the environment so child processes are unaffected."""
+    puts on PYTHONPATH, in the program and in every Python process it
+    starts (the environment stays for them: subprocesses, multiprocessing's
+    spawned workers, a reloader's server).
+
+    HEAPSNAP_BOOT says which: "1" the program itself, "descendant" one of
+    its Python descendants ("no-write" / "descendant-no-write": the output
+    folder is not writable, nothing is installed).  Every one snapshots on
+    SIGUSR2, with its pid in the file names (the program: FILE.N.db; a
+    descendant: FILE-<pid>.N.db, or heapsnap-<pid>-<time>.N.db); os.fork()
+    children of either do the same (install()).  Only the program
+    snapshots at exit, before any other atexit handler runs (and after
+    threading has joined the program's non-daemon threads): a descendant's
+    exit is not the program's end, and multiprocessing's workers leave by
+    os._exit anyway."""
     global _report_fd
     env = _os.environ
-    mode = env.pop("HEAPSNAP_BOOT", None)
+    mode = env.get("HEAPSNAP_BOOT")
     if mode is None:
         return
-    output = env.pop("HEAPSNAP_OUTPUT", None)
-    directory = env.pop("HEAPSNAP_OUTPUT_DIR", None)
-    collect = env.pop("HEAPSNAP_COLLECT", "0") == "1"
-    fork = env.pop("HEAPSNAP_FORK", "0") == "1"
-    redact = env.pop("HEAPSNAP_REDACT", "0") == "1"
+    output = env.get("HEAPSNAP_OUTPUT")
+    directory = env.get("HEAPSNAP_OUTPUT_DIR")
+    collect = env.get("HEAPSNAP_COLLECT", "0") == "1"
+    fork = env.get("HEAPSNAP_FORK", "0") == "1"
+    redact = env.get("HEAPSNAP_REDACT", "0") == "1"
+    # The report pipe is the program's alone (not inherited across exec).
     fd = env.pop("HEAPSNAP_REPORT_FD", None)
-    if env.pop("HEAPSNAP_PYTHONPATH_WAS_SET", "0") == "1":
-        env["PYTHONPATH"] = env.pop("HEAPSNAP_ORIG_PYTHONPATH", "")
-    else:
-        env.pop("HEAPSNAP_ORIG_PYTHONPATH", None)
-        env.pop("PYTHONPATH", None)
-    if fd is not None:
+    program = mode in ("1", "no-write")
+    if program:
+        env["HEAPSNAP_BOOT"] = "descendant" if mode == "1" else \
+            "descendant-no-write"
+    if fd is not None and program:
         try:
             _report_fd = int(fd)
             _os.set_inheritable(_report_fd, False)
         except (ValueError, OSError):
             _report_fd = None
-    if mode != "1":
+    if mode not in ("1", "descendant"):
         return  # the output folder is not writable: no snapshots
-    base = output or _default_path(directory)
+    if program:
+        base = install(path=output or _default_path(directory),
+                       collect=collect, redact=redact, fork=fork)
+    else:
+        base = install(path=_own_path(output, directory), collect=collect,
+                       redact=redact, fork=fork)
+    # Named like the program's; its children derive theirs the same way.
+    _install_state.named = output
+    _install_state.directory = directory
+    if not program:
+        return
     pid = _os.getpid()
-    install(path=base, collect=collect, redact=redact, fork=fork)
+    done = []
 
     def at_exit():
         # A forked child inherits this handler; only the program dumps.
-        if _os.getpid() == pid:
+        if _os.getpid() == pid and not done:
+            done.append(True)
             _report(base, _safe_dump(base, collect, redact, "exit"), "exit")
 
-    import atexit
-    atexit.register(at_exit)
+    _first_at_exit(at_exit)
