@@ -438,6 +438,47 @@ elf_read_vaddr(const struct hs_elf *e, uint64_t vaddr, void *buf, size_t len)
     return -1;
 }
 
+/* The header of section `name`, or NULL.  Cost: O(sections). */
+static const Elf64_Shdr *
+elf_section(const struct hs_elf *e, const char *name)
+{
+    const Elf64_Shdr *shstr, *found = NULL;
+    char *names;
+
+    if (e->eh.e_shstrndx >= e->eh.e_shnum)
+        return NULL;
+    shstr = &e->sh[e->eh.e_shstrndx];
+    names = pread_alloc(e->fd, shstr->sh_offset, shstr->sh_size, 1);
+    for (unsigned i = 0; names && i < e->eh.e_shnum && !found; i++) {
+        if (e->sh[i].sh_name < shstr->sh_size &&
+            !strcmp(names + e->sh[i].sh_name, name))
+            found = &e->sh[i];
+    }
+    free(names);
+    return found;
+}
+
+/*
+ * 1 if NUL-terminated string `s` is one of the strings of section `name`
+ * (e.g. .rodata), else 0.  Cost: O(size of the section).
+ */
+int
+hs_elf_has_string(const struct hs_elf *e, const char *name, const char *s)
+{
+    const Elf64_Shdr *sec = elf_section(e, name);
+    size_t n = strlen(s) + 1;
+    char *data;
+    int found = 0;
+
+    if (!sec || sec->sh_type == SHT_NOBITS)
+        return 0;
+    data = pread_alloc(e->fd, sec->sh_offset, sec->sh_size, 1);
+    for (size_t at = 0; data && !found && at + n <= sec->sh_size; at++)
+        found = (at == 0 || data[at - 1] == '\0') && !memcmp(data + at, s, n);
+    free(data);
+    return found;
+}
+
 /*
  * Finds a "3.X.Y" string in .rodata (the PY_VERSION literal of a static
  * python older than 3.11, which has no Py_Version).  Fills major/minor and
@@ -449,39 +490,27 @@ static int
 elf_rodata_version(const struct hs_elf *e, int *major, int *minor, char *out,
                    size_t outlen)
 {
-    const Elf64_Shdr *shstr;
-    char *names = NULL, *data = NULL;
+    const Elf64_Shdr *s = elf_section(e, ".rodata");
+    char *data = NULL;
     int found = 0, ok = 1;
 
-    if (e->eh.e_shstrndx >= e->eh.e_shnum)
-        return 0;
-    shstr = &e->sh[e->eh.e_shstrndx];
-    names = pread_alloc(e->fd, shstr->sh_offset, shstr->sh_size, 1);
-    for (unsigned i = 0; names && i < e->eh.e_shnum && !data; i++) {
-        const Elf64_Shdr *s = &e->sh[i];
+    if (s)
+        data = pread_alloc(e->fd, s->sh_offset, s->sh_size, 1);
+    for (char *p = data; data && p < data + s->sh_size; p += strlen(p) + 1) {
+        int a, b, c, n = 0;
 
-        if (s->sh_name < shstr->sh_size &&
-            !strcmp(names + s->sh_name, ".rodata"))
-            data = pread_alloc(e->fd, s->sh_offset, s->sh_size, 1);
-        if (data) {
-            for (char *p = data; p < data + s->sh_size; p += strlen(p) + 1) {
-                int a, b, c, n = 0;
-
-                if (p > data && p[-1] != '\0')
-                    continue;
-                if (sscanf(p, "%d.%d.%d%n", &a, &b, &c, &n) != 3 || a != 3 ||
-                    p[n] != '\0' || strchr(p, ' '))
-                    continue;
-                if (found && (b != *minor))
-                    ok = 0;
-                *major = a;
-                *minor = b;
-                snprintf(out, outlen, "%s", p);
-                found = 1;
-            }
-        }
+        if (p > data && p[-1] != '\0')
+            continue;
+        if (sscanf(p, "%d.%d.%d%n", &a, &b, &c, &n) != 3 || a != 3 ||
+            p[n] != '\0' || strchr(p, ' '))
+            continue;
+        if (found && (b != *minor))
+            ok = 0;
+        *major = a;
+        *minor = b;
+        snprintf(out, outlen, "%s", p);
+        found = 1;
     }
-    free(names);
     free(data);
     /* Two minor versions say nothing: leave no string behind for the
      * caller, who falls back to the file's name. */
@@ -501,6 +530,37 @@ hs_target_release(struct hs_target *t)
     for (size_t i = 0; i < t->nchecked; i++)
         free(t->checked[i]);
     hs_python_release(&t->py);
+}
+
+/*
+ * The address and size of section `name` of ELF file `path` as the target
+ * maps it (its first mapping's start minus the file's base address, plus
+ * the section's address).  0, or -1 with errno (ENOENT: not mapped or no
+ * such section).
+ */
+int
+hs_target_section(const struct hs_target *t, const char *path,
+                  const char *name, uint64_t *addr, uint64_t *size)
+{
+    const struct hs_mapping *first = maps_first_of(&t->maps, path);
+    const Elf64_Shdr *sec;
+    struct hs_elf e;
+
+    if (!first) {
+        errno = ENOENT;
+        return -1;
+    }
+    if (hs_target_elf(t, path, &e) < 0)
+        return -1;
+    sec = elf_section(&e, name);
+    if (sec) {
+        *addr = first->start - e.base_vaddr + sec->sh_addr;
+        *size = sec->sh_size;
+    }
+    hs_elf_release(&e);
+    if (!sec)
+        errno = ENOENT;
+    return sec ? 0 : -1;
 }
 
 /* Opens the ELF file `path` of the target (through /proc/PID/root). */

@@ -125,6 +125,13 @@ int hs_elf_open(const char *path, struct hs_elf *e);
  */
 int hs_elf_symbol(const struct hs_elf *e, const char *name, Elf64_Sym *out);
 
+/*
+ * 1 if NUL-terminated string `s` is one of the strings of section `name`
+ * (".rodata"), else 0.  Cost: O(size of the section).
+ */
+int hs_elf_has_string(const struct hs_elf *e, const char *name,
+                      const char *s);
+
 /* Closes the file and frees the tables; leaves e->fd at -1. */
 void hs_elf_release(struct hs_elf *e);
 
@@ -177,6 +184,14 @@ int hs_target_python(struct hs_target *t);
 /* Opens ELF file `path` of the target (through t->root); as hs_elf_open. */
 int hs_target_elf(const struct hs_target *t, const char *path,
                   struct hs_elf *e);
+
+/*
+ * The address and size of section `name` (".PyRuntime") of ELF file
+ * `path` as mapped in the target.  0, or -1 with errno (ENOENT: the file
+ * is not mapped or has no such section).
+ */
+int hs_target_section(const struct hs_target *t, const char *path,
+                      const char *name, uint64_t *addr, uint64_t *size);
 
 void hs_target_release(struct hs_target *t);
 
