@@ -18,6 +18,7 @@
 #include "heapsnap.h"
 #include "cmd_json.h"
 #include "draw.h"
+#include "heap.h"
 #include "naming.h"
 #include "paths.h"
 #include "render_json.h"
@@ -46,10 +47,11 @@ static const char *const cycles_usage[] = {
 #define LOOP_SEARCH_MAX 100000
 
 struct cycles {
-    struct hs_graph *g;
-    struct hs_naming *names;
-    struct hs_scc scc;
-    struct hs_bfs bfs;
+    struct hs_heap heap;      /* the snapshot and its analyses */
+    struct hs_graph *g;       /* heap.g (borrowed) */
+    struct hs_naming *names;  /* heap.names (borrowed) */
+    const struct hs_scc *scc; /* the heap's data-reference components */
+    const struct hs_bfs *bfs; /* the heap's retention BFS */
     uint32_t *via; /* n entries, for find_loop: the edge that reached a
                       member (only members' entries are ever read) */
 };
@@ -338,11 +340,10 @@ cmd_cycles(int argc, const char **argv)
           "objects drawn at most (default 1000)", NULL },
         { HS_OPT_END, 0, NULL, NULL, NULL, NULL, NULL },
     };
-    struct hs_snapshot *snap = NULL;
     struct cycles cy;
     struct hs_cycle_pick pick;
+    struct hs_dominators *dom;
     struct hs_buf b = HS_BUF_INIT;
-    char *path = NULL;
     char s1[32], s2[32];
     int n, rc = HS_EXIT_OK;
 
@@ -365,18 +366,18 @@ cmd_cycles(int argc, const char **argv)
     }
     if (hs_draw_check_files("cycles", svg, dot) < 0)
         return hs_error_status();
-    path = hs_snapshot_pick(file);
-    if (!path || !(snap = hs_snapshot_open(path, HS_SNAP_DERIVED)) ||
-        !(cy.g = hs_graph_load(snap)) || !(cy.names = hs_naming_new(cy.g))) {
+    if (hs_heap_open(&cy.heap, file, 0) < 0) {
         rc = hs_error_status();
         goto cleanup;
     }
-    hs_bfs_run(cy.g, &cy.bfs);
-    hs_scc_run_data(cy.g, &cy.bfs, &cy.scc);
-    hs_cycles_pick(&cy.scc, all, garbage, (uint32_t)limit, &pick);
+    cy.g = cy.heap.g;
+    cy.names = cy.heap.names;
+    cy.bfs = hs_heap_bfs(&cy.heap);
+    cy.scc = hs_heap_data_scc(&cy.heap);
+    hs_cycles_pick(cy.scc, all, garbage, (uint32_t)limit, &pick);
     if (json) {
-        struct hs_json_src src = { cy.g, cy.names, &cy.bfs, NULL, 0 };
-        struct hs_json *doc = hs_cycles_json(&src, &cy.scc, &pick, &cy.via);
+        struct hs_json_src src = { cy.g, cy.names, cy.bfs, NULL, 0 };
+        struct hs_json *doc = hs_cycles_json(&src, cy.scc, &pick, &cy.via);
 
         if (hs_json_print(doc, stdout) < 0)
             rc = hs_error_status();
@@ -389,12 +390,12 @@ cmd_cycles(int argc, const char **argv)
                pick.unreachable,
                hs_human_size(pick.unreachable_bytes, s2, sizeof(s2)));
         for (uint32_t i = 0; i < pick.shown; i++) {
-            uint32_t c = pick.ids[i], len, size = hs_scc_size(&cy.scc, c);
-            const struct hs_scc_info *info = &cy.scc.info[c];
+            uint32_t c = pick.ids[i], len, size = hs_scc_size(cy.scc, c);
+            const struct hs_scc_info *info = &cy.scc->info[c];
             uint32_t *loop;
 
             hs_buf_reset(&b);
-            member_types(cy.g, &cy.scc, c, &b, NULL);
+            member_types(cy.g, cy.scc, c, &b, NULL);
             printf("\n  #%u  %u object%s, %s%s%s: %s\n", i + 1, size,
                    size == 1 ? "" : "s",
                    hs_human_size(info->bytes, s1, sizeof(s1)),
@@ -402,7 +403,7 @@ cmd_cycles(int argc, const char **argv)
                    info->flags & HS_SCC_HAS_DEL ? ", a member has __del__"
                                                 : "",
                    b.buf);
-            loop = find_loop(cy.g, &cy.scc, c, &cy.via, &len);
+            loop = find_loop(cy.g, cy.scc, c, &cy.via, &len);
             if (loop) {
                 hs_buf_reset(&b);
                 loop_text(&cy, loop, len, &b);
@@ -424,19 +425,16 @@ cmd_cycles(int argc, const char **argv)
         if (!pick.listed && !pick.machinery)
             printf("\n  none\n");
     }
+    /* Boxes show retained sizes in every picture. */
     if ((svg || dot) &&
-        hs_draw_cycles(cy.g, cy.names, &cy.bfs, &cy.scc, pick.ids, pick.shown,
-                       (uint32_t)max_nodes, svg, dot) < 0)
+        (!(dom = hs_heap_dominators(&cy.heap)) ||
+         hs_draw_cycles(cy.g, cy.names, cy.bfs, dom, cy.scc, pick.ids,
+                        pick.shown, (uint32_t)max_nodes, svg, dot) < 0))
         rc = hs_error_status();
 cleanup:
     hs_buf_release(&b);
     hs_cycle_pick_release(&pick);
     free(cy.via);
-    hs_scc_release(&cy.scc);
-    hs_bfs_release(&cy.bfs);
-    hs_naming_free(cy.names);
-    hs_graph_free(cy.g);
-    hs_snapshot_close(snap);
-    free(path);
+    hs_heap_release(&cy.heap);
     return rc;
 }

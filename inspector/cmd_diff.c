@@ -18,13 +18,12 @@
  * are compared by type only.
  */
 #include "heapsnap.h"
-#include "graph.h"
+#include "heap.h"
 #include "naming.h"
 #include "paths.h"
 #include "render_json.h"
 #include "render_path.h"
 #include "render_text.h"
-#include "snapshot.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -55,11 +54,9 @@ struct row {
 };
 
 struct side {
-    char *path;
-    struct hs_snapshot *snap;
-    struct hs_graph *g;
-    char *pid, *created;
-    uint64_t bytes;
+    struct hs_heap heap;  /* the snapshot, its graph and names */
+    char *pid, *created;  /* its meta values (owned) */
+    uint64_t bytes;       /* its objects' total size */
 };
 
 static int by_count; /* qsort has no context */
@@ -113,13 +110,13 @@ static struct row *
 match_types(struct side *s, uint32_t *nrows, uint32_t **old_map,
             uint32_t **new_map)
 {
-    uint32_t n0 = s[0].g->ntypes, n1 = s[1].g->ntypes, n = 0;
+    uint32_t n0 = s[0].heap.g->ntypes, n1 = s[1].heap.g->ntypes, n = 0;
     struct row *rows = hs_xcalloc((size_t)n0 + n1 + 1, sizeof(*rows));
 
     *old_map = hs_xmalloc((size_t)(n0 ? n0 : 1) * sizeof(uint32_t));
     *new_map = hs_xmalloc((size_t)(n1 ? n1 : 1) * sizeof(uint32_t));
     for (int side = 0; side < 2; side++) {
-        const struct hs_graph *g = s[side].g;
+        const struct hs_graph *g = s[side].heap.g;
 
         for (uint32_t k = 0; k < g->ntypes; k++) {
             char *key = type_key(&g->types[k]);
@@ -139,7 +136,7 @@ match_types(struct side *s, uint32_t *nrows, uint32_t **old_map,
         }
     }
     for (int side = 0; side < 2; side++) {
-        const struct hs_graph *g = s[side].g;
+        const struct hs_graph *g = s[side].heap.g;
         uint32_t *map = side ? *new_map : *old_map;
 
         for (uint32_t k = 0; k < g->ntypes; k++) {
@@ -173,7 +170,7 @@ static uint32_t
 find_new(struct side *s, struct row *rows, const uint32_t *old_map,
          const uint32_t *new_map, uint8_t *is_new)
 {
-    struct hs_graph *old = s[0].g, *g = s[1].g;
+    struct hs_graph *old = s[0].heap.g, *g = s[1].heap.g;
     uint32_t added = 0;
 
     /* Two lookups at least, so the old graph sorts its addresses once. */
@@ -218,8 +215,8 @@ growth_paths(struct side *s, const struct hs_bfs *bfs, const struct row *r,
              const uint8_t *is_new, const uint32_t *new_map,
              uint32_t row_index, int npaths, struct hs_json *doc)
 {
-    struct hs_graph *g = s[1].g;
-    struct hs_naming *names = hs_naming_new(g);
+    struct hs_graph *g = s[1].heap.g;
+    struct hs_naming *names = s[1].heap.names;
     struct hs_path_groups pg;
     struct hs_path_step *steps = NULL;
     size_t steps_alloc = 0;
@@ -229,8 +226,6 @@ growth_paths(struct side *s, const struct hs_bfs *bfs, const struct row *r,
     char count[32], size[32];
     int rc = 0;
 
-    if (!names)
-        return -1;
     targets = hs_xmalloc((size_t)(r->added ? r->added : 1) *
                          sizeof(*targets));
     for (uint32_t v = 0; v < g->n; v++)
@@ -284,7 +279,6 @@ out:
     free(steps);
     free(targets);
     hs_buf_release(&b);
-    hs_naming_free(names);
     return rc;
 }
 
@@ -336,9 +330,9 @@ print_header(const char *what, const struct side *s)
 {
     char n[32], size[32];
 
-    printf("%s %s (pid %s, %s): %s objects, %s\n", what, s->path,
+    printf("%s %s (pid %s, %s): %s objects, %s\n", what, s->heap.path,
            s->pid ? s->pid : "?", s->created ? s->created : "?",
-           hs_group_digits(s->g->n, n, sizeof(n)),
+           hs_group_digits(s->heap.g->n, n, sizeof(n)),
            hs_human_size(s->bytes, size, sizeof(size)));
 }
 
@@ -347,10 +341,10 @@ json_side(const struct side *s)
 {
     struct hs_json *o = hs_json_object();
 
-    hs_json_set_str(o, "file", s->path);
+    hs_json_set_str(o, "file", s->heap.path);
     hs_json_set_str(o, "pid", s->pid);
     hs_json_set_str(o, "created_at", s->created);
-    hs_json_set_int(o, "objects", s->g->n);
+    hs_json_set_int(o, "objects", s->heap.g->n);
     hs_json_set_int(o, "bytes", (int64_t)s->bytes);
     return o;
 }
@@ -364,7 +358,7 @@ report(struct side *s, struct row *rows, uint32_t nrows, int limit,
     struct hs_json *doc = json ? hs_json_object() : NULL;
     struct hs_json *arr = json ? hs_json_array() : NULL;
     uint32_t shown = 0, changed = 0;
-    int64_t dcount = (int64_t)s[1].g->n - (int64_t)s[0].g->n;
+    int64_t dcount = (int64_t)s[1].heap.g->n - (int64_t)s[0].heap.g->n;
     int64_t dbytes = (int64_t)s[1].bytes - (int64_t)s[0].bytes;
     struct hs_table *t = NULL;
     char a[32], b[32], c[32], d[32];
@@ -446,23 +440,22 @@ report(struct side *s, struct row *rows, uint32_t nrows, int limit,
         if (same_process)
             printf("\nnew objects (in %s, not in %s, by address and "
                    "type): %s, %s\n",
-                   s[1].path, s[0].path, hs_group_digits(added, c, sizeof(c)),
+                   s[1].heap.path, s[0].heap.path,
+                   hs_group_digits(added, c, sizeof(c)),
                    hs_human_size(added_bytes, d, sizeof(d)));
     }
     if (same_process && npaths > 0) {
-        struct hs_bfs bfs;
+        const struct hs_bfs *bfs = hs_heap_bfs(&s[1].heap);
         int64_t r;
 
-        hs_bfs_run(s[1].g, &bfs);
-        r = growth_row(s[1].g, &bfs, rows, nrows, is_new, new_map, focus);
+        r = growth_row(s[1].heap.g, bfs, rows, nrows, is_new, new_map, focus);
         if (r == -2)
             rc = hs_error(HS_EXIT_NO_RESULT, "no new objects of type '%s' "
                                              "in '%s'",
-                          focus, s[1].path);
+                          focus, s[1].heap.path);
         else if (r >= 0)
-            rc = growth_paths(s, &bfs, &rows[r], is_new, new_map,
+            rc = growth_paths(s, bfs, &rows[r], is_new, new_map,
                               (uint32_t)r, npaths, doc);
-        hs_bfs_release(&bfs);
     }
     if (json) {
         if (rc == 0)
@@ -475,23 +468,19 @@ report(struct side *s, struct row *rows, uint32_t nrows, int limit,
 static int
 open_side(struct side *s, const char *path)
 {
-    s->path = hs_xstrdup(path);
-    if (!(s->snap = hs_snapshot_open(path, HS_SNAP_DERIVED)) ||
-        !(s->g = hs_graph_load(s->snap)))
+    if (hs_heap_open(&s->heap, path, 0) < 0)
         return -1;
-    s->pid = hs_snapshot_meta(s->snap, "pid");
-    s->created = hs_snapshot_meta(s->snap, "created_at");
-    for (uint32_t k = 0; k < s->g->ntypes; k++)
-        s->bytes += s->g->types[k].bytes;
+    s->pid = hs_snapshot_meta(s->heap.snap, "pid");
+    s->created = hs_snapshot_meta(s->heap.snap, "created_at");
+    for (uint32_t k = 0; k < s->heap.g->ntypes; k++)
+        s->bytes += s->heap.g->types[k].bytes;
     return 0;
 }
 
 static void
 close_side(struct side *s)
 {
-    hs_graph_free(s->g);
-    hs_snapshot_close(s->snap);
-    free(s->path);
+    hs_heap_release(&s->heap);
     free(s->pid);
     free(s->created);
 }
@@ -542,7 +531,7 @@ cmd_diff(int argc, const char **argv)
     }
     rows = match_types(s, &nrows, &old_map, &new_map);
     same_process = s[0].pid && s[1].pid && !strcmp(s[0].pid, s[1].pid);
-    is_new = hs_xcalloc(s[1].g->n ? s[1].g->n : 1, 1);
+    is_new = hs_xcalloc(s[1].heap.g->n ? s[1].heap.g->n : 1, 1);
     if (same_process) {
         added = find_new(s, rows, old_map, new_map, is_new);
         for (uint32_t i = 0; i < nrows; i++)
@@ -556,7 +545,7 @@ cmd_diff(int argc, const char **argv)
     pos = hs_xmalloc((size_t)(nrows ? nrows : 1) * sizeof(*pos));
     for (uint32_t i = 0; i < nrows; i++)
         pos[rows[i].index] = i;
-    for (uint32_t k = 0; k < s[1].g->ntypes; k++)
+    for (uint32_t k = 0; k < s[1].heap.g->ntypes; k++)
         new_map[k] = pos[new_map[k]];
     free(pos);
     if (report(s, rows, nrows, limit, same_process, added, added_bytes,

@@ -8,6 +8,7 @@
  */
 #include "heapsnap.h"
 #include "cmd_json.h"
+#include "heap.h"
 #include "render_json.h"
 #include "render_text.h"
 #include "summary.h"
@@ -246,8 +247,7 @@ cmd_info(int argc, const char **argv)
         { HS_OPT_END, 0, NULL, NULL, NULL, NULL, NULL },
     };
     struct hs_summary sum;
-    struct hs_snapshot *snap = NULL;
-    char *path = NULL;
+    struct hs_heap heap;
     int n, rc = HS_EXIT_OK;
 
     n = hs_parse_options(argc, argv, opts, info_usage, 0);
@@ -257,11 +257,9 @@ cmd_info(int argc, const char **argv)
         hs_usage_error("info", "unexpected argument '%s'", argv[0]);
         return HS_EXIT_USAGE;
     }
-    path = hs_snapshot_pick(file);
-    if (!path)
-        return hs_error_status();
-    snap = hs_snapshot_open(path, HS_SNAP_READONLY);
-    if (!snap || hs_summary_load(snap, &sum) < 0) {
+    /* info reads the tables as they are: no graph, nothing derived. */
+    if (hs_heap_open(&heap, file, HS_HEAP_READONLY | HS_HEAP_NO_GRAPH) < 0 ||
+        hs_summary_load(heap.snap, &sum) < 0) {
         rc = hs_error_status();
         goto cleanup;
     }
@@ -273,7 +271,6 @@ cmd_info(int argc, const char **argv)
     }
     hs_summary_release(&sum);
 cleanup:
-    hs_snapshot_close(snap);
-    free(path);
+    hs_heap_release(&heap);
     return rc;
 }

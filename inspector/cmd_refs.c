@@ -14,12 +14,11 @@
  * what was written and what was cut.
  */
 #include "heapsnap.h"
-#include "dominators.h"
+#include "heap.h"
 #include "draw.h"
 #include "naming.h"
 #include "objspec.h"
 #include "render_json.h"
-#include "retained.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -175,18 +174,18 @@ refs_main(int argc, const char **argv, enum hs_picture_dir dir)
         HS_OPT_JSON(&json),
         { HS_OPT_END, 0, NULL, NULL, NULL, NULL, NULL },
     };
-    struct hs_snapshot *snap = NULL;
-    struct hs_graph *g = NULL;
-    struct hs_naming *names = NULL;
-    struct hs_dominators dom;
+    struct hs_heap heap;
+    struct hs_graph *g;
+    struct hs_naming *names;
+    struct hs_dominators *dom;
     struct hs_objset set = { NULL, 0, 0, 0 };
     struct hs_draw d;
     struct hs_buf text = HS_BUF_INIT;
-    char *path = NULL, *out_path = NULL;
+    char *out_path = NULL;
     uint32_t ntargets;
     int n, rc = HS_EXIT_OK, have_draw = 0;
 
-    hs_dominators_init(&dom);
+    memset(&heap, 0, sizeof(heap));
     n = hs_parse_options(argc, argv, opts,
                          dir == HS_PIC_DIR_REFS ? refs_usage : backrefs_usage,
                          0);
@@ -215,19 +214,19 @@ refs_main(int argc, const char **argv, enum hs_picture_dir dir)
                              : dir == HS_PIC_DIR_REFS ? "./refs.svg"
                                                       : "./backrefs.svg") < 0)
         return hs_error_status();
-    path = hs_snapshot_pick(file);
-    if (!path || !(snap = hs_snapshot_open(path, HS_SNAP_DERIVED)) ||
-        !(g = hs_graph_load(snap)) ||
-        hs_objspec_resolve(g, argv[0], &set) < 0 ||
-        !(names = hs_naming_new(g)) || hs_retained_get(g, &dom) < 0) {
+    if (hs_heap_open(&heap, file, 0) < 0 ||
+        hs_objspec_resolve(heap.g, argv[0], &set) < 0 ||
+        !(dom = hs_heap_dominators(&heap))) {
         rc = hs_error_status();
         goto cleanup;
     }
+    g = heap.g;
+    names = heap.names;
     ntargets =
         set.is_type && set.n > (uint32_t)too_many ? (uint32_t)too_many : set.n;
     hs_draw_init(&d, g, names, (uint32_t)max_nodes);
     have_draw = 1;
-    d.dom = &dom;
+    d.dom = dom;
     d.too_many_option = "--too-many";
     d.max_nodes_option = "--max-nodes";
     d.cuts.targets = set.n - ntargets;
@@ -261,12 +260,8 @@ cleanup:
         hs_draw_release(&d);
     hs_buf_release(&text);
     free(out_path);
-    hs_naming_free(names);
-    hs_dominators_release(&dom);
     hs_objset_release(&set);
-    hs_graph_free(g);
-    hs_snapshot_close(snap);
-    free(path);
+    hs_heap_release(&heap);
     return rc;
 }
 

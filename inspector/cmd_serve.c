@@ -53,7 +53,7 @@ cmd_serve(int argc, const char **argv)
     };
     struct hs_serve s;
     struct hs_http *http = NULL;
-    char *path = NULL, *web_dir = NULL;
+    char *web_dir = NULL;
     int n, rc = HS_EXIT_OK;
 
     memset(&s, 0, sizeof(s));
@@ -72,13 +72,13 @@ cmd_serve(int argc, const char **argv)
         return HS_EXIT_USAGE;
     /* The viewer's files first: cheap, and loading a big snapshot only to
      * fail on them would waste the user's time. */
-    if (!(web_dir = hs_serve_web_dir()) || !(path = hs_snapshot_pick(file)) ||
-        hs_serve_load(&s, path) < 0 || hs_serve_svg_prepare(&s) < 0 ||
+    if (!(web_dir = hs_serve_web_dir()) || hs_serve_load(&s, file) < 0 ||
+        hs_serve_svg_prepare(&s) < 0 ||
         !(http = hs_http_start(&s, web_dir, host, port))) {
         rc = hs_error_status();
         goto cleanup;
     }
-    hs_note("serving %s at http://%s:%d/ (Ctrl-C stops)", path,
+    hs_note("serving %s at http://%s:%d/ (Ctrl-C stops)", s.heap.path,
             hs_http_url_host(http), hs_http_port(http));
     if (hs_http_run(http) < 0)
         rc = hs_error_status();
@@ -87,6 +87,5 @@ cleanup:
     hs_serve_svg_cleanup(&s);
     hs_serve_release(&s);
     free(web_dir);
-    free(path);
     return rc;
 }

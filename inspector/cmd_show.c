@@ -11,13 +11,12 @@
  */
 #include "heapsnap.h"
 #include "cmd_json.h"
-#include "dominators.h"
+#include "heap.h"
 #include "naming.h"
 #include "objspec.h"
 #include "paths.h"
 #include "render_json.h"
 #include "render_text.h"
-#include "retained.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -42,9 +41,10 @@ static const char *const flag_names[] = {
 };
 
 struct show {
-    struct hs_graph *g;
-    struct hs_naming *names;
-    struct hs_dominators dom; /* retained sizes and dominators */
+    struct hs_heap heap;       /* the snapshot and its analyses */
+    struct hs_graph *g;        /* heap.g (borrowed) */
+    struct hs_naming *names;   /* heap.names (borrowed) */
+    struct hs_dominators *dom; /* the heap's retained sizes */
     int limit;                /* rows of referrers / referents */
     struct hs_buf line;       /* scratch */
 };
@@ -162,16 +162,16 @@ list_roots(const struct hs_graph *g, struct hs_naming *names, uint32_t v,
 static void
 retained_text(struct show *s, uint32_t v, struct hs_buf *out)
 {
-    uint64_t heap = s->dom.reachable_bytes;
+    uint64_t heap = s->dom->reachable_bytes;
     char size[32];
 
-    hs_buf_addf(out, "%s", hs_human_size(s->dom.retained[v], size,
+    hs_buf_addf(out, "%s", hs_human_size(s->dom->retained[v], size,
                                          sizeof(size)));
-    if (s->dom.idom[v] == HS_DOM_UNREACHABLE)
+    if (s->dom->idom[v] == HS_DOM_UNREACHABLE)
         hs_buf_adds(out, " (its own size: no root reaches it)");
     else if (heap)
         hs_buf_addf(out, " (%.1f%% of the %s reachable heap)",
-                    100.0 * (double)s->dom.retained[v] / (double)heap,
+                    100.0 * (double)s->dom->retained[v] / (double)heap,
                     hs_human_size(heap, size, sizeof(size)));
 }
 
@@ -180,7 +180,7 @@ retained_text(struct show *s, uint32_t v, struct hs_buf *out)
 static void
 dominator_text(struct show *s, uint32_t v, struct hs_buf *out)
 {
-    uint32_t u = s->dom.idom[v];
+    uint32_t u = s->dom->idom[v];
     char size[32];
 
     if (u == HS_DOM_UNREACHABLE) {
@@ -194,7 +194,7 @@ dominator_text(struct show *s, uint32_t v, struct hs_buf *out)
     }
     hs_naming_object(s->names, u, 0, out);
     hs_buf_addf(out, " @0x%" PRIx64 ", retaining %s", s->g->address[u],
-                hs_human_size(s->dom.retained[u], size, sizeof(size)));
+                hs_human_size(s->dom->retained[u], size, sizeof(size)));
 }
 
 static int
@@ -373,7 +373,7 @@ hs_show_json(const struct hs_json_src *src, uint32_t v, uint32_t limit)
 static int
 show_json(struct show *s, uint32_t v, const struct hs_bfs *bfs)
 {
-    struct hs_json_src src = { s->g, s->names, bfs, &s->dom, 0 };
+    struct hs_json_src src = { s->g, s->names, bfs, s->dom, 0 };
     struct hs_json *o = hs_show_json(&src, v, (uint32_t)s->limit);
     int rc;
 
@@ -396,16 +396,12 @@ cmd_show(int argc, const char **argv)
         HS_OPT_JSON(&json),
         { HS_OPT_END, 0, NULL, NULL, NULL, NULL, NULL },
     };
-    struct hs_snapshot *snap = NULL;
     struct hs_objset set = { NULL, 0, 0, 0 };
-    struct hs_bfs bfs;
     struct show s;
-    char *path = NULL;
     uint32_t v;
     int n, rc = HS_EXIT_OK;
 
     memset(&s, 0, sizeof(s));
-    memset(&bfs, 0, sizeof(bfs));
     n = hs_parse_options(argc, argv, opts, show_usage, 0);
     if (n < 0)
         return n == -2 ? HS_EXIT_OK : HS_EXIT_USAGE;
@@ -420,13 +416,12 @@ cmd_show(int argc, const char **argv)
         return HS_EXIT_USAGE;
     }
     s.limit = limit;
-    path = hs_snapshot_pick(file);
-    hs_dominators_init(&s.dom);
-    if (!path || !(snap = hs_snapshot_open(path, HS_SNAP_DERIVED)) ||
-        !(s.g = hs_graph_load(snap)) || !(s.names = hs_naming_new(s.g))) {
+    if (hs_heap_open(&s.heap, file, 0) < 0) {
         rc = hs_error_status();
         goto cleanup;
     }
+    s.g = s.heap.g;
+    s.names = s.heap.names;
     /* A type name means the class object itself. */
     if (hs_objspec_is_object(argv[0])) {
         if (hs_objspec_resolve(s.g, argv[0], &set) < 0) {
@@ -443,20 +438,15 @@ cmd_show(int argc, const char **argv)
         }
         v = s.g->types[t].node;
     }
-    if (hs_retained_get(s.g, &s.dom) < 0) {
+    if (!(s.dom = hs_heap_dominators(&s.heap))) {
         rc = hs_error_status();
         goto cleanup;
     }
-    hs_bfs_run(s.g, &bfs);
-    if ((json ? show_json(&s, v, &bfs) : show_text(&s, v, &bfs)) < 0)
+    if ((json ? show_json(&s, v, hs_heap_bfs(&s.heap))
+              : show_text(&s, v, hs_heap_bfs(&s.heap))) < 0)
         rc = hs_error_status();
 cleanup:
-    hs_bfs_release(&bfs);
-    hs_dominators_release(&s.dom);
-    hs_naming_free(s.names);
     hs_objset_release(&set);
-    hs_graph_free(s.g);
-    hs_snapshot_close(snap);
-    free(path);
+    hs_heap_release(&s.heap);
     return rc;
 }

@@ -17,14 +17,12 @@
  */
 #include "heapsnap.h"
 #include "cmd_json.h"
-#include "dominators.h"
-#include "graph.h"
+#include "heap.h"
 #include "naming.h"
 #include "paths.h"
 #include "render_json.h"
 #include "render_path.h"
 #include "render_text.h"
-#include "retained.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -75,12 +73,13 @@ row_cmp(const void *a, const void *b)
 }
 
 struct top {
-    struct hs_graph *g;
-    struct hs_dominators dom; /* when retained sizes are needed */
-    int have_dom;
-    struct hs_naming *names;
-    struct hs_bfs bfs;
-    int have_bfs;
+    struct hs_heap heap;       /* the snapshot and its analyses */
+    struct hs_graph *g;        /* heap.g (borrowed) */
+    struct hs_dominators *dom; /* the heap's, when retained sizes are
+                                  needed; else NULL */
+    struct hs_naming *names;   /* heap.names (borrowed) */
+    const struct hs_bfs *bfs;  /* the heap's, for --objects and
+                                  --suspects; else NULL */
     int json;
     int limit;
 };
@@ -89,7 +88,7 @@ struct top {
 static struct hs_json_src
 top_src(struct top *t)
 {
-    struct hs_json_src src = { t->g, t->names, &t->bfs, &t->dom, 0 };
+    struct hs_json_src src = { t->g, t->names, t->bfs, t->dom, 0 };
 
     return src;
 }
@@ -193,9 +192,9 @@ top_types(struct top *t, enum hs_top_order order)
                                         HS_ALIGN_RIGHT, HS_ALIGN_RIGHT,
                                         HS_ALIGN_LEFT };
     struct hs_graph *g = t->g;
-    uint64_t *tret = order == HS_TOP_BY_RETAINED
-                         ? hs_dominators_type_retained(g, &t->dom)
-                         : NULL;
+    const uint64_t *tret = order == HS_TOP_BY_RETAINED
+                               ? hs_heap_type_retained(&t->heap)
+                               : NULL;
     uint64_t total_bytes, total_count, heap;
     uint32_t nrows, shown;
     struct type_row *rows;
@@ -210,11 +209,10 @@ top_types(struct top *t, enum hs_top_order order)
 
         rc = hs_json_print(doc, stdout);
         hs_json_free(doc);
-        free(tret);
         return rc;
     }
     rows = type_rows(g, order, tret, &nrows, &total_count, &total_bytes);
-    heap = tret ? t->dom.reachable_bytes + t->dom.unreachable_bytes
+    heap = tret ? t->dom->reachable_bytes + t->dom->unreachable_bytes
                 : total_bytes;
     shown = t->limit == 0 || (uint32_t)t->limit > nrows ? nrows
                                                         : (uint32_t)t->limit;
@@ -255,7 +253,6 @@ top_types(struct top *t, enum hs_top_order order)
         printf("\nA type's retained size counts instances nested in "
                "other instances of it once.\n");
     free(rows);
-    free(tret);
     return rc;
 }
 
@@ -311,13 +308,13 @@ biggest(struct top *t, uint32_t want, uint32_t *out)
 {
     uint32_t k = 0;
 
-    sort_retained = t->dom.retained;
+    sort_retained = t->dom->retained;
     for (uint32_t v = 0; v < t->g->n; v++) {
         uint32_t i;
 
-        if (t->dom.idom[v] == HS_DOM_UNREACHABLE)
+        if (t->dom->idom[v] == HS_DOM_UNREACHABLE)
             continue;
-        if (k == want && t->dom.retained[v] <= t->dom.retained[out[k - 1]])
+        if (k == want && t->dom->retained[v] <= t->dom->retained[out[k - 1]])
             continue;
         i = k < want ? k++ : k - 1;
         while (i > 0 && node_cmp(&v, &out[i - 1]) < 0) {
@@ -334,7 +331,7 @@ top_objects(struct top *t)
 {
     uint32_t want = t->limit ? (uint32_t)t->limit : 20, n;
     uint32_t *nodes = hs_xmalloc(hs_st_mult(want, sizeof(*nodes)));
-    uint64_t heap = t->dom.reachable_bytes;
+    uint64_t heap = t->dom->reachable_bytes;
     int rc = 0;
 
     n = biggest(t, want, nodes);
@@ -360,8 +357,8 @@ top_objects(struct top *t)
             hs_buf_reset(&b);
             hs_naming_object(t->names, v, 0, &b);
             printf("\n  %9s %5.1f%%  %s @0x%" PRIx64 " (%s)\n",
-                   hs_human_size(t->dom.retained[v], rt, sizeof(rt)),
-                   percent(t->dom.retained[v], heap), b.buf,
+                   hs_human_size(t->dom->retained[v], rt, sizeof(rt)),
+                   percent(t->dom->retained[v], heap), b.buf,
                    t->g->address[v],
                    hs_human_size(t->g->size[v], sz, sizeof(sz)));
             hs_buf_reset(&b);
@@ -518,9 +515,9 @@ top_suspects(struct top *t, double threshold)
 {
     struct hs_graph *g = t->g;
     struct hs_json_src src = top_src(t);
-    uint64_t heap = t->dom.reachable_bytes;
+    uint64_t heap = t->dom->reachable_bytes;
     uint64_t limit = (uint64_t)((double)heap * threshold / 100.0);
-    uint64_t *tret = hs_dominators_type_retained(g, &t->dom);
+    const uint64_t *tret = hs_heap_type_retained(&t->heap);
     struct hs_buf b = HS_BUF_INIT;
     uint32_t found = 0, *order, nroots;
     char rt[32], sz[32], c[32];
@@ -531,18 +528,17 @@ top_suspects(struct top *t, double threshold)
 
         rc = hs_json_print(doc, stdout);
         hs_json_free(doc);
-        free(tret);
         return rc;
     }
     printf("Owners of more than %.0f%% of the %s reachable heap:\n",
            threshold, hs_human_size(heap, rt, sizeof(rt)));
     /* Objects: the tops of the dominator tree that pass the threshold,
      * biggest first. */
-    order = suspect_order(&t->dom, &nroots);
-    for (uint32_t i = 0; i < nroots && t->dom.retained[order[i]] >= limit;
+    order = suspect_order(t->dom, &nroots);
+    for (uint32_t i = 0; i < nroots && t->dom->retained[order[i]] >= limit;
          i++) {
         uint32_t v = order[i];
-        uint32_t acc = hs_dominators_accumulation_point(&t->dom, v,
+        uint32_t acc = hs_dominators_accumulation_point(t->dom, v,
                                                          ACCUMULATION_RATIO);
 
         found++;
@@ -550,8 +546,8 @@ top_suspects(struct top *t, double threshold)
         hs_naming_object(t->names, v, 0, &b);
         printf("\n  %u. %s @0x%" PRIx64 " retains %s (%.1f%%)\n", found,
                b.buf, g->address[v],
-               hs_human_size(t->dom.retained[v], rt, sizeof(rt)),
-               percent(t->dom.retained[v], heap));
+               hs_human_size(t->dom->retained[v], rt, sizeof(rt)),
+               percent(t->dom->retained[v], heap));
         hs_buf_reset(&b);
         path_of(t, v, &b);
         printf("     held by: %s\n", b.buf);
@@ -561,8 +557,8 @@ top_suspects(struct top *t, double threshold)
             printf("     accumulation point: %s @0x%" PRIx64
                    " retaining %s (%.1f%%)\n",
                    b.buf, g->address[acc],
-                   hs_human_size(t->dom.retained[acc], rt, sizeof(rt)),
-                   percent(t->dom.retained[acc], heap));
+                   hs_human_size(t->dom->retained[acc], rt, sizeof(rt)),
+                   percent(t->dom->retained[acc], heap));
             hs_buf_reset(&b);
             path_of(t, acc, &b);
             printf("       at: %s\n", b.buf);
@@ -591,7 +587,6 @@ top_suspects(struct top *t, double threshold)
     if (!found)
         printf("\n  none (--threshold PCT lowers the bar)\n");
     hs_buf_release(&b);
-    free(tret);
     return rc;
 }
 
@@ -616,11 +611,10 @@ cmd_top(int argc, const char **argv)
         HS_OPT_JSON(&json),
         { HS_OPT_END, 0, NULL, NULL, NULL, NULL, NULL },
     };
-    struct hs_snapshot *snap = NULL;
     struct top t;
     enum hs_top_order order;
     double threshold;
-    char *path = NULL, *end;
+    char *end;
     int n, rc = HS_EXIT_OK, need_dom;
 
     memset(&t, 0, sizeof(t));
@@ -653,28 +647,15 @@ cmd_top(int argc, const char **argv)
     need_dom = order == HS_TOP_BY_RETAINED || objects || suspects;
     t.json = json;
     t.limit = limit;
-    path = hs_snapshot_pick(file);
-    if (!path ||
-        !(snap = hs_snapshot_open(path, HS_SNAP_DERIVED)) ||
-        !(t.g = hs_graph_load(snap))) {
+    if (hs_heap_open(&t.heap, file, 0) < 0 ||
+        (need_dom && !(t.dom = hs_heap_dominators(&t.heap)))) {
         rc = hs_error_status();
         goto cleanup;
     }
-    if (need_dom) {
-        if (hs_retained_get(t.g, &t.dom) < 0) {
-            rc = hs_error_status();
-            goto cleanup;
-        }
-        t.have_dom = 1;
-    }
-    if (objects || suspects) {
-        if (!(t.names = hs_naming_new(t.g))) {
-            rc = hs_error_status();
-            goto cleanup;
-        }
-        hs_bfs_run(t.g, &t.bfs);
-        t.have_bfs = 1;
-    }
+    t.g = t.heap.g;
+    t.names = t.heap.names;
+    if (objects || suspects)
+        t.bfs = hs_heap_bfs(&t.heap);
     if (objects)
         n = top_objects(&t);
     else if (suspects)
@@ -684,13 +665,6 @@ cmd_top(int argc, const char **argv)
     if (n < 0)
         rc = hs_error_status();
 cleanup:
-    if (t.have_bfs)
-        hs_bfs_release(&t.bfs);
-    if (t.have_dom)
-        hs_dominators_release(&t.dom);
-    hs_naming_free(t.names);
-    hs_graph_free(t.g);
-    hs_snapshot_close(snap);
-    free(path);
+    hs_heap_release(&t.heap);
     return rc;
 }

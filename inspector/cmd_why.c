@@ -15,15 +15,14 @@
  */
 #include "heapsnap.h"
 #include "cmd_json.h"
-#include "dominators.h"
 #include "draw.h"
+#include "heap.h"
 #include "naming.h"
 #include "objspec.h"
 #include "paths.h"
 #include "render_json.h"
 #include "render_path.h"
 #include "render_text.h"
-#include "retained.h"
 #include "scc.h"
 
 #include <inttypes.h>
@@ -49,10 +48,11 @@ static const char *const why_usage[] = {
 #define WHY_MAX_STEPS 12
 
 struct why {
-    struct hs_graph *g;
-    struct hs_naming *names;
-    struct hs_bfs bfs;
-    struct hs_dominators dom; /* retained sizes */
+    struct hs_heap heap;      /* the snapshot and its analyses */
+    struct hs_graph *g;       /* heap.g (borrowed) */
+    struct hs_naming *names;  /* heap.names (borrowed) */
+    const struct hs_bfs *bfs; /* the heap's retention BFS */
+    struct hs_dominators *dom; /* the heap's retained sizes */
     int full;          /* print whole paths */
     int npaths;        /* groups to show for a type */
     struct hs_json *json; /* the document, with --json */
@@ -93,14 +93,14 @@ headline(struct why *w, uint32_t v, struct hs_buf *out)
     hs_naming_object(w->names, v, 0, out);
     hs_buf_addf(out, " @0x%" PRIx64 " (%s, retains %s)", w->g->address[v],
                 hs_human_size(w->g->size[v], size, sizeof(size)),
-                hs_human_size(w->dom.retained[v], ret, sizeof(ret)));
+                hs_human_size(w->dom->retained[v], ret, sizeof(ret)));
 }
 
 /* The JSON source over the command's model: the command's fields only. */
 static struct hs_json_src
 why_src(struct why *w)
 {
-    struct hs_json_src src = { w->g, w->names, &w->bfs, &w->dom, 0 };
+    struct hs_json_src src = { w->g, w->names, w->bfs, w->dom, 0 };
 
     return src;
 }
@@ -299,7 +299,7 @@ why_unreachable(struct why *w, uint32_t v)
     struct hs_buf b = HS_BUF_INIT;
     char size[32];
 
-    hs_paths_explain_unreachable(w->g, &w->bfs, v, &h);
+    hs_paths_explain_unreachable(w->g, w->bfs, v, &h);
     headline(w, v, &b);
     printf("%s is unreachable", b.buf);
     for (uint32_t c = 0; c < h.ncomp; c++) {
@@ -395,7 +395,7 @@ step_row(struct why *w, struct hs_table *t, uint32_t e, uint32_t v,
     }
     hs_naming_object(w->names, v, 0, b);
     hs_buf_addf(b, " @0x%" PRIx64, w->g->address[v]);
-    hs_table_rowv(t, hs_human_size(w->dom.retained[v], ret, sizeof(ret)),
+    hs_table_rowv(t, hs_human_size(w->dom->retained[v], ret, sizeof(ret)),
                   b->buf);
 }
 
@@ -451,13 +451,13 @@ why_one(struct why *w, uint32_t v, struct hs_json *doc)
         hs_why_object_json(&src, v, 0, doc);
         return;
     }
-    if (!hs_bfs_reached(&w->bfs, v)) {
+    if (!hs_bfs_reached(w->bfs, v)) {
         why_unreachable(w, v);
         return;
     }
-    d = w->bfs.dist[v];
+    d = w->bfs->dist[v];
     edges = hs_xmalloc(hs_st_mult(d ? d : 1, sizeof(*edges)));
-    r = hs_bfs_path(g, &w->bfs, v, edges);
+    r = hs_bfs_path(g, w->bfs, v, edges);
     root = &g->roots[r];
     if (d == 0) {
         headline(w, v, &b);
@@ -679,7 +679,7 @@ why_many(struct why *w, const struct hs_objset *set, const char *spec,
         printf("    e.g. @0x%" PRIx64 " (%s, retains %s): %s\n",
                g->address[gr->example],
                hs_human_size(g->size[gr->example], size2, sizeof(size2)),
-               hs_human_size(w->dom.retained[gr->example], ret, sizeof(ret)),
+               hs_human_size(w->dom->retained[gr->example], ret, sizeof(ret)),
                b.buf);
     }
     if (more)
@@ -710,10 +710,8 @@ cmd_why(int argc, const char **argv)
           "also write the drawing's DOT text into FILE (.dot, .gv)", NULL },
         { HS_OPT_END, 0, NULL, NULL, NULL, NULL, NULL },
     };
-    struct hs_snapshot *snap = NULL;
     struct hs_objset set = { NULL, 0, 0, 0 };
     struct why w;
-    char *path = NULL;
     int n, rc = HS_EXIT_OK;
 
     memset(&w, 0, sizeof(w));
@@ -734,16 +732,15 @@ cmd_why(int argc, const char **argv)
         return hs_error_status();
     w.full = full;
     w.npaths = npaths;
-    hs_dominators_init(&w.dom);
-    path = hs_snapshot_pick(file);
-    if (!path || !(snap = hs_snapshot_open(path, HS_SNAP_DERIVED)) ||
-        !(w.g = hs_graph_load(snap)) ||
-        hs_objspec_resolve(w.g, argv[0], &set) < 0 ||
-        !(w.names = hs_naming_new(w.g)) || hs_retained_get(w.g, &w.dom) < 0) {
+    if (hs_heap_open(&w.heap, file, 0) < 0 ||
+        hs_objspec_resolve(w.heap.g, argv[0], &set) < 0 ||
+        !(w.dom = hs_heap_dominators(&w.heap))) {
         rc = hs_error_status();
         goto cleanup;
     }
-    hs_bfs_run(w.g, &w.bfs);
+    w.g = w.heap.g;
+    w.names = w.heap.names;
+    w.bfs = hs_heap_bfs(&w.heap);
     w.json = json ? hs_json_object() : NULL;
     if (!set.is_type && set.n == 1) {
         why_one(&w, set.nodes[0], w.json);
@@ -753,17 +750,12 @@ cmd_why(int argc, const char **argv)
     }
     if (w.json && hs_json_print(w.json, stdout) < 0)
         rc = hs_error_status();
-    if ((svg || dot) && hs_draw_why(w.g, w.names, &w.dom, &w.bfs, &set,
+    if ((svg || dot) && hs_draw_why(w.g, w.names, w.dom, w.bfs, &set,
                                     argv[0], npaths, svg, dot) < 0)
         rc = hs_error_status();
 cleanup:
     hs_json_free(w.json);
-    hs_naming_free(w.names);
-    hs_dominators_release(&w.dom);
-    hs_bfs_release(&w.bfs);
     hs_objset_release(&set);
-    hs_graph_free(w.g);
-    hs_snapshot_close(snap);
-    free(path);
+    hs_heap_release(&w.heap);
     return rc;
 }

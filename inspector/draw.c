@@ -12,7 +12,6 @@
  * holds it.  Nothing here recurses: walks use explicit queues.
  */
 #include "draw.h"
-#include "retained.h"
 
 #include <inttypes.h>
 #include <sys/stat.h>
@@ -1040,24 +1039,20 @@ hs_draw_why(struct hs_graph *g, struct hs_naming *names,
 
 int
 hs_draw_cycles(struct hs_graph *g, struct hs_naming *names,
-               const struct hs_bfs *bfs, const struct hs_scc *scc,
+               const struct hs_bfs *bfs, const struct hs_dominators *dom,
+               const struct hs_scc *scc,
                const uint32_t *ids, uint32_t count, uint32_t max_nodes,
                const char *svg, const char *dot)
 {
     struct hs_draw d;
-    struct hs_dominators dom;
     struct hs_buf title = HS_BUF_INIT;
     char n1[32];
-    int rc;
+    int rc = 0;
 
-    hs_dominators_init(&dom);
     hs_draw_init(&d, g, names, max_nodes);
     d.bfs = bfs;
-    d.dom = &dom;
+    d.dom = dom;
     d.max_nodes_option = "--max-nodes";
-    /* Boxes show retained sizes in every picture: read back, or computed
-     * once and stored (retained.h). */
-    rc = hs_retained_get(g, &dom);
     hs_buf_adds(&title, count ? "reference cycles: " : "no reference cycles");
     for (uint32_t i = 0; i < count && rc == 0; i++) {
         const struct hs_scc_info *info = &scc->info[ids[i]];
@@ -1078,6 +1073,5 @@ hs_draw_cycles(struct hs_graph *g, struct hs_naming *names,
         rc = write_files(&d, svg, dot);
     hs_buf_release(&title);
     hs_draw_release(&d);
-    hs_dominators_release(&dom);
     return rc;
 }

@@ -215,13 +215,13 @@ int hs_draw_why(struct hs_graph *g, struct hs_naming *names,
 /*
  * cycles --svg/--dot: draws components ids[0 .. count) of `scc` (the ones
  * `cycles` listed, in its order) with hs_draw_component(), garbage marked
- * unreachable, at most `max_nodes` objects, with retained sizes
- * (hs_retained_get(): read back, or computed once and stored); writes
- * `svg` and/or `dot` and notes on stderr what was written.  0, or -1
- * (exit 2-5).
+ * unreachable, at most `max_nodes` objects, with the retained sizes of
+ * `dom`; writes `svg` and/or `dot` and notes on stderr what was written.
+ * 0, or -1 (exit 2-5).
  */
 int hs_draw_cycles(struct hs_graph *g, struct hs_naming *names,
-                   const struct hs_bfs *bfs, const struct hs_scc *scc,
+                   const struct hs_bfs *bfs, const struct hs_dominators *dom,
+                   const struct hs_scc *scc,
                    const uint32_t *ids, uint32_t count, uint32_t max_nodes,
                    const char *svg, const char *dot);
 

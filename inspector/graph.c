@@ -649,3 +649,79 @@ hs_graph_node_of_address(struct hs_graph *g, uint64_t addr)
         return g->addr_node[lo];
     return -1;
 }
+
+/* ---- edge names, read on demand -------------------------------------- */
+
+/* Orders edges by rowid so that the snapshot is read front to back. */
+struct row_edge {
+    int64_t row;   /* edge_list rowid */
+    uint32_t slot; /* index in the caller's edges */
+};
+
+static int
+row_edge_cmp(const void *a, const void *b)
+{
+    const struct row_edge *x = a, *y = b;
+
+    return x->row < y->row ? -1 : x->row > y->row;
+}
+
+/*
+ * One rowid lookup costs as much as scanning this many rows: measured on
+ * a 1M-object snapshot (2.4M edges, file in the OS cache), 13.5 us per
+ * sorted lookup against 75 ns per row of an ordered scan.  Rounded down,
+ * since a scan also starts at the first edge needed and stops after the
+ * last.
+ */
+#define EDGE_SCAN_RATIO 128
+
+int
+hs_graph_edge_args(const struct hs_graph *g, const uint32_t *edges,
+                   uint32_t n, uint32_t *arg)
+{
+    struct row_edge *order;
+    struct hs_query *q;
+    int rc = 0;
+
+    if (!n || !g->snap)
+        return 0;
+    order = hs_xmalloc(hs_st_mult(n, sizeof(*order)));
+    for (uint32_t i = 0; i < n; i++) {
+        order[i].row = hs_graph_edge_row(g, edges[i]);
+        order[i].slot = i;
+    }
+    if (g->edge_row)
+        qsort(order, n, sizeof(*order), row_edge_cmp);
+    if ((uint64_t)n * EDGE_SCAN_RATIO < g->m) {
+        q = hs_query_prepare(g->snap,
+                             "SELECT arg FROM edge_list WHERE rowid = ?1");
+        for (uint32_t i = 0; q && i < n && rc >= 0; i++) {
+            hs_query_reset(q);
+            rc = hs_query_bind_int(q, 1, order[i].row);
+            if (rc >= 0)
+                rc = hs_query_step(q);
+            if (rc == 1 && !hs_query_is_null(q, 0))
+                arg[order[i].slot] = (uint32_t)hs_query_int(q, 0);
+        }
+    } else {
+        uint32_t i = 0;
+
+        q = hs_query_prepare(g->snap, "SELECT rowid, arg FROM edge_list "
+                                      "WHERE rowid >= ?1 ORDER BY rowid");
+        if (q)
+            rc = hs_query_bind_int(q, 1, order[0].row);
+        while (q && rc >= 0 && i < n && (rc = hs_query_step(q)) == 1) {
+            int64_t row = hs_query_int(q, 0);
+
+            while (i < n && order[i].row < row)
+                i++;
+            if (i < n && order[i].row == row && !hs_query_is_null(q, 1))
+                arg[order[i].slot] = (uint32_t)hs_query_int(q, 1);
+        }
+    }
+    if (!q)
+        rc = -1;
+    hs_query_free(q);
+    free(order);
+    return rc < 0 ? -1 : 0;
+}

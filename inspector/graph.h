@@ -209,6 +209,18 @@ int hs_graph_each_in_edge(const struct hs_graph *g, uint32_t v,
                           int (*fn)(uint32_t src, uint32_t e, void *arg),
                           void *arg);
 
+/*
+ * The edge_list.arg (a names.id; 0 for NULL) of each of the n `edges`
+ * into arg[0 .. n), read from g->snap: one rowid lookup per edge while
+ * they are few, otherwise one ordered scan of edge_list from the first
+ * needed row to the last; rows are visited in rowid order either way.
+ * The graph does not load that column: only grouping paths by shape
+ * needs it, for a few edges.  arg is left as it is for a graph without a
+ * snapshot.  0, or -1 after an error (exit 4).
+ */
+int hs_graph_edge_args(const struct hs_graph *g, const uint32_t *edges,
+                       uint32_t n, uint32_t *arg);
+
 /* The source node of edge e.  O(log n). */
 uint32_t hs_graph_edge_src(const struct hs_graph *g, uint32_t e);
 
@@ -218,6 +230,7 @@ hs_graph_object_id(uint32_t v)
 {
     return (int64_t)v + 1;
 }
+
 int64_t hs_graph_node_of_id(const struct hs_graph *g, int64_t object_id);
 
 /* The node at address `addr`, or -1.  The first lookup scans, O(n); the

@@ -1,11 +1,10 @@
 /*
- * paths.c: retention paths (paths.h): the layered BFS from the roots, the
- * grouping of many paths by shape, and the explanation of unreachable
- * objects by the reference cycles that hold them.
+ * paths.c: retention paths (paths.h): the grouping of many BFS paths by
+ * shape, and the explanation of unreachable objects by the reference
+ * cycles that hold them.
  *
- * The BFS owns three n-sized arrays and nothing else.  Grouping visits
- * each BFS tree node on the targets' paths once, memoizing its shape in
- * one n-sized array; shapes are interned in a trie kept in an
+ * Grouping visits each BFS tree node on the targets' paths once, memoizing
+ * its shape in one n-sized array; shapes are interned in a trie kept in an
  * open-addressing hash table, so a step costs one lookup and a shared
  * prefix is stored once.  Edge names (edge_list.arg) are not part of the
  * graph: grouping fetches only those its shapes show.  The explanation of
@@ -16,85 +15,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- the layered BFS ----------------------------------------------------- */
-
-void
-hs_bfs_run(const struct hs_graph *g, struct hs_bfs *out)
-{
-    uint32_t n = g->n, head = 0, tail = 0;
-    size_t bytes = hs_st_mult(n ? n : 1, sizeof(uint32_t));
-    uint32_t *queue = hs_xmalloc(bytes);
-
-    memset(out, 0, sizeof(*out));
-    out->n = n;
-    out->parent_edge = hs_xmalloc(bytes);
-    out->root = hs_xmalloc(bytes);
-    out->dist = hs_xmalloc(bytes);
-    memset(out->parent_edge, 0xFF, bytes);
-    memset(out->root, 0xFF, bytes);
-    memset(out->dist, 0xFF, bytes);
-
-    for (int cls = 0; cls < 3; cls++) {
-        uint32_t first = tail;
-
-        /* Seeding in g->roots order makes the first root of a node win,
-         * and queue order is what breaks ties between equal paths. */
-        for (uint32_t r = 0; r < g->nroots; r++) {
-            uint32_t v = g->roots[r].node;
-
-            if (hs_root_class((enum hs_root_kind)g->roots[r].kind) != cls ||
-                out->dist[v] != HS_BFS_NONE)
-                continue;
-            out->dist[v] = 0;
-            out->root[v] = r;
-            queue[tail++] = v;
-        }
-        /* Earlier classes reached everything their nodes retain, so this
-         * class only ever enters nodes they left unreached. */
-        while (head < tail) {
-            uint32_t u = queue[head++];
-
-            for (uint32_t e = g->out_off[u]; e < g->out_off[u + 1]; e++) {
-                uint32_t w = g->out_dst[e];
-
-                if (out->dist[w] != HS_BFS_NONE ||
-                    !hs_graph_retains(g, g->out_kind[e]))
-                    continue;
-                out->dist[w] = out->dist[u] + 1;
-                out->root[w] = out->root[u];
-                out->parent_edge[w] = e;
-                queue[tail++] = w;
-            }
-        }
-        out->nreached[cls] = tail - first;
-    }
-    free(queue);
-}
-
-void
-hs_bfs_release(struct hs_bfs *b)
-{
-    HS_FREE_AND_NULL(b->parent_edge);
-    HS_FREE_AND_NULL(b->root);
-    HS_FREE_AND_NULL(b->dist);
-    b->n = 0;
-}
-
-uint32_t
-hs_bfs_path(const struct hs_graph *g, const struct hs_bfs *b, uint32_t v,
-            uint32_t *edges)
-{
-    uint32_t x = v;
-
-    for (uint32_t i = b->dist[v]; i > 0; i--) {
-        uint32_t e = b->parent_edge[x];
-
-        edges[i - 1] = e;
-        x = hs_graph_edge_src(g, e);
-    }
-    return b->root[v];
-}
 
 /* ---- path shapes ---------------------------------------------------------- */
 
@@ -271,85 +191,6 @@ u32_cmp(const void *a, const void *b)
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 
     return x < y ? -1 : x > y;
-}
-
-/* Orders edges by rowid so that the snapshot is read front to back. */
-struct row_edge {
-    int64_t row;   /* edge_list rowid */
-    uint32_t slot; /* index in struct edge_names */
-};
-
-static int
-row_edge_cmp(const void *a, const void *b)
-{
-    const struct row_edge *x = a, *y = b;
-
-    return x->row < y->row ? -1 : x->row > y->row;
-}
-
-/*
- * One rowid lookup costs as much as scanning this many rows: measured on
- * a 1M-object snapshot (2.4M edges, file in the OS cache), 13.5 us per
- * sorted lookup against 75 ns per row of an ordered scan.  Rounded down,
- * since a scan also starts at the first edge needed and stops after the
- * last.
- */
-#define PATHS_SCAN_RATIO 128
-
-/*
- * Fills names->arg from the snapshot: one rowid lookup per needed edge
- * while they are few, otherwise one ordered scan of edge_list from the
- * first needed row to the last.  Rows are visited in rowid order either
- * way.  0, or -1 after an error (exit 4).
- */
-static int
-fetch_names(const struct hs_graph *g, struct edge_names *names)
-{
-    struct row_edge *order;
-    struct hs_query *q;
-    int rc = 0;
-
-    if (!names->n)
-        return 0;
-    order = hs_xmalloc(hs_st_mult(names->n, sizeof(*order)));
-    for (uint32_t i = 0; i < names->n; i++) {
-        order[i].row = hs_graph_edge_row(g, names->edge[i]);
-        order[i].slot = i;
-    }
-    if (g->edge_row)
-        qsort(order, names->n, sizeof(*order), row_edge_cmp);
-    if ((uint64_t)names->n * PATHS_SCAN_RATIO < g->m) {
-        q = hs_query_prepare(g->snap,
-                             "SELECT arg FROM edge_list WHERE rowid = ?1");
-        for (uint32_t i = 0; q && i < names->n && rc >= 0; i++) {
-            hs_query_reset(q);
-            rc = hs_query_bind_int(q, 1, order[i].row);
-            if (rc >= 0)
-                rc = hs_query_step(q);
-            if (rc == 1 && !hs_query_is_null(q, 0))
-                names->arg[order[i].slot] = (uint32_t)hs_query_int(q, 0);
-        }
-    } else {
-        uint32_t i = 0;
-
-        q = hs_query_prepare(g->snap, "SELECT rowid, arg FROM edge_list "
-                                      "WHERE rowid >= ?1 ORDER BY rowid");
-        if (q)
-            rc = hs_query_bind_int(q, 1, order[0].row);
-        while (q && rc >= 0 && i < names->n && (rc = hs_query_step(q)) == 1) {
-            int64_t row = hs_query_int(q, 0);
-
-            while (i < names->n && order[i].row < row)
-                i++;
-            if (i < names->n && order[i].row == row && !hs_query_is_null(q, 1))
-                names->arg[order[i].slot] = (uint32_t)hs_query_int(q, 1);
-        }
-    }
-    if (!q)
-        rc = -1;
-    hs_query_free(q);
-    free(order);
-    return rc < 0 ? -1 : 0;
 }
 
 /* The name of edge e: from edge_arg, from the fetched names, or 0. */
@@ -609,7 +450,8 @@ hs_paths_group(const struct hs_graph *g, const struct hs_bfs *b,
     walk_paths(g, b, targets, ntargets, &w);
     if (!edge_arg) {
         needed_names(g, b, &w, &names);
-        if (g->snap && fetch_names(g, &names) < 0)
+        if (g->snap && names.n &&
+            hs_graph_edge_args(g, names.edge, names.n, names.arg) < 0)
             goto out;
     }
     shape_set_init(&set);

@@ -17,7 +17,7 @@
 #define HS_SCC_H
 
 #include "graph.h"
-#include "paths.h"
+#include "bfs.h"
 
 /* Bits of struct hs_scc_info.flags. */
 #define HS_SCC_SELF_LOOP   0x1u /* a member retains itself */
@@ -49,7 +49,7 @@ struct hs_scc {
 /*
  * Computes the components of `g` into `out` (which the caller releases
  * with hs_scc_release()).  `reach` says which nodes are reachable: with a
- * BFS result (paths.h), a component is unreachable when the BFS reached
+ * BFS result (bfs.h), a component is unreachable when the BFS reached
  * none of its members; with NULL, when every member carries
  * HS_OBJ_UNREACHABLE (the agent's verdict, from the snapshot).
  *

@@ -15,7 +15,6 @@
 #include "serve_api.h"
 #include "cmd_json.h"
 #include "render_json.h"
-#include "retained.h"
 #include "summary.h"
 
 #include <ctype.h>
@@ -115,7 +114,7 @@ hs_serve_object_arg(struct hs_serve *s, const char *text, uint32_t *node,
             out, 400, "'%s' is not an object id (a decimal number)", text);
         return 0;
     }
-    v = hs_graph_node_of_id(s->g, (int64_t)id);
+    v = hs_graph_node_of_id(s->heap.g, (int64_t)id);
     if (v < 0) {
         hs_serve_reply_error(out, 404, "no object @%" PRIu64, id);
         return 0;
@@ -160,19 +159,10 @@ flag_arg(const struct hs_serve_query *q, const char *name, int *value,
 static struct hs_json_src
 src_of(struct hs_serve *s)
 {
-    struct hs_json_src src = { s->g, s->names, &s->bfs, &s->dom, 1 };
+    struct hs_json_src src = { s->heap.g, s->heap.names, &s->heap.bfs,
+                               &s->heap.dom, 1 };
 
     return src;
-}
-
-/* Per-type retained sizes (nested instances once), computed on first use:
- * O(n + ntypes) once, 8 bytes per type kept. */
-static const uint64_t *
-type_retained(struct hs_serve *s)
-{
-    if (!s->type_retained)
-        s->type_retained = hs_dominators_type_retained(s->g, &s->dom);
-    return s->type_retained;
 }
 
 /* ---- /api/info ---------------------------------------------------------- */
@@ -189,12 +179,13 @@ info_document(struct hs_serve *s, const struct hs_summary *sum)
     struct hs_json *doc = hs_info_json(sum), *ret = hs_json_object();
     char *text;
 
-    hs_json_set_int(ret, "reachable", s->dom.reachable);
-    hs_json_set_int(ret, "reachable_bytes", (int64_t)s->dom.reachable_bytes);
-    hs_json_set_int(ret, "unreachable", s->dom.unreachable);
+    hs_json_set_int(ret, "reachable", s->heap.dom.reachable);
+    hs_json_set_int(ret, "reachable_bytes",
+                    (int64_t)s->heap.dom.reachable_bytes);
+    hs_json_set_int(ret, "unreachable", s->heap.dom.unreachable);
     hs_json_set_int(ret, "unreachable_bytes",
-                    (int64_t)s->dom.unreachable_bytes);
-    hs_json_set_str(ret, "origin", origins[s->dom.origin]);
+                    (int64_t)s->heap.dom.unreachable_bytes);
+    hs_json_set_str(ret, "origin", origins[s->heap.dom.origin]);
     hs_json_set(doc, "retained", ret);
     hs_json_set_str(doc, "heapsnap_version", HS_VERSION);
     text = hs_json_render(doc);
@@ -205,21 +196,17 @@ info_document(struct hs_serve *s, const struct hs_summary *sum)
 /* ---- loading ------------------------------------------------------------ */
 
 int
-hs_serve_load(struct hs_serve *s, const char *path)
+hs_serve_load(struct hs_serve *s, const char *file)
 {
     struct hs_summary sum;
 
     memset(s, 0, sizeof(*s));
     memset(&sum, 0, sizeof(sum));
-    hs_dominators_init(&s->dom);
-    s->path = hs_xstrdup(path);
-    s->snap = hs_snapshot_open(path, HS_SNAP_DERIVED);
-    if (!s->snap || !(s->g = hs_graph_load(s->snap)) ||
-        !(s->names = hs_naming_new(s->g)) ||
-        hs_retained_get(s->g, &s->dom) < 0)
+    if (hs_heap_open(&s->heap, file, 0) < 0 ||
+        !hs_heap_dominators(&s->heap))
         return -1;
-    hs_bfs_run(s->g, &s->bfs);
-    if (hs_summary_load(s->snap, &sum) < 0) {
+    hs_heap_bfs(&s->heap);
+    if (hs_summary_load(s->heap.snap, &sum) < 0) {
         hs_summary_release(&sum);
         return -1;
     }
@@ -232,15 +219,8 @@ void
 hs_serve_release(struct hs_serve *s)
 {
     free(s->loop_via);
-    free(s->type_retained);
-    hs_scc_release(&s->scc);
     free(s->info_json);
-    hs_bfs_release(&s->bfs);
-    hs_dominators_release(&s->dom);
-    hs_naming_free(s->names);
-    hs_graph_free(s->g);
-    hs_snapshot_close(s->snap);
-    free(s->path);
+    hs_heap_release(&s->heap);
     free(s->picture_dir);
     memset(s, 0, sizeof(*s));
 }
@@ -276,7 +256,7 @@ api_top(struct hs_serve *s, const struct hs_serve_query *q,
         return;
     reply_json(out, hs_top_types_json(&src, order,
                                       order == HS_TOP_BY_RETAINED
-                                          ? type_retained(s)
+                                          ? hs_heap_type_retained(&s->heap)
                                           : NULL,
                                       (uint32_t)n));
 }
@@ -295,7 +275,7 @@ api_suspects(struct hs_serve *s, const struct hs_serve_query *q,
 
     if (!hs_serve_int_arg(q, "threshold", 10, 1, 100, &threshold, out))
         return;
-    reply_json(out, hs_top_suspects_json(&src, type_retained(s),
+    reply_json(out, hs_top_suspects_json(&src, hs_heap_type_retained(&s->heap),
                                          (double)threshold));
 }
 
@@ -379,7 +359,7 @@ static int
 find_type(struct hs_serve *s, const char *name, uint32_t *type,
           struct hs_serve_reply *out)
 {
-    const struct hs_graph *g = s->g;
+    const struct hs_graph *g = s->heap.g;
     struct hs_json_src src = src_of(s);
     uint32_t exact = UINT32_MAX, nexact = 0, found = UINT32_MAX, nfound = 0;
     char disp[512];
@@ -451,7 +431,7 @@ static void
 api_why_type(struct hs_serve *s, const struct hs_serve_query *q,
              struct hs_serve_reply *out)
 {
-    struct hs_graph *g = s->g;
+    struct hs_graph *g = s->heap.g;
     struct hs_json_src src = src_of(s);
     const char *name = q->get(q->ctx, "type");
     struct hs_json *doc;
@@ -513,12 +493,10 @@ api_cycles(struct hs_serve *s, const struct hs_serve_query *q,
         !flag_arg(q, "all", &all, out) ||
         !flag_arg(q, "garbage", &garbage, out))
         return;
-    if (!s->have_scc) {
-        hs_scc_run_data(s->g, &s->bfs, &s->scc);
-        s->have_scc = 1;
-    }
-    hs_cycles_pick(&s->scc, all, garbage, (uint32_t)n, &pick);
-    reply_json(out, hs_cycles_json(&src, &s->scc, &pick, &s->loop_via));
+    hs_cycles_pick(hs_heap_data_scc(&s->heap), all, garbage, (uint32_t)n,
+                   &pick);
+    reply_json(out, hs_cycles_json(&src, hs_heap_data_scc(&s->heap), &pick,
+                                   &s->loop_via));
     hs_cycle_pick_release(&pick);
 }
 
@@ -573,7 +551,7 @@ static void
 api_search(struct hs_serve *s, const struct hs_serve_query *q,
            struct hs_serve_reply *out)
 {
-    struct hs_graph *g = s->g;
+    struct hs_graph *g = s->heap.g;
     struct hs_json_src src = src_of(s);
     const char *text = q->get(q->ctx, "q");
     struct type_hit *hits;

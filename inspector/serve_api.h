@@ -1,13 +1,13 @@
 /*
  * serve_api.h: what `heapsnap serve` answers from, and its JSON endpoints.
  *
- * struct hs_serve is one snapshot loaded once: the graph, its naming
+ * struct hs_serve is one heap (heap.h) loaded once: the graph, its naming
  * context, the retention BFS and the dominators (retained sizes), plus
- * caches filled on first use (per-type retained sizes, the components of
- * the data references for /api/cycles).  Requests never change what a
- * later request sees.  Nothing here locks: serve_http.c runs every request
- * on one thread, one at a time, because the snapshot's SQLite connection
- * and the naming context are single-threaded.
+ * what the heap computes on first use (per-type retained sizes, the
+ * components of the data references for /api/cycles).  Requests never
+ * change what a later request sees.  Nothing here locks: serve_http.c runs
+ * every request on one thread, one at a time, because the snapshot's
+ * SQLite connection and the naming context are single-threaded.
  *
  * A reply is an HTTP status, a content type and a malloc'd body.  This
  * file and serve_svg.c know nothing of the HTTP library: the server hands
@@ -18,42 +18,27 @@
 #define HS_SERVE_API_H
 
 #include "heapsnap.h"
-#include "dominators.h"
-#include "graph.h"
-#include "naming.h"
-#include "paths.h"
-#include "scc.h"
+#include "heap.h"
 
 struct hs_serve {
-    char *path;               /* the snapshot file (owned) */
-    struct hs_snapshot *snap; /* open for the server's life (owned) */
-    struct hs_graph *g;       /* loaded once (owned) */
-    struct hs_naming *names;  /* labels and values (owned) */
-    struct hs_bfs bfs;        /* one shortest retaining path per node */
-    struct hs_dominators dom; /* idom and retained size per node */
-    char *info_json;          /* /api/info, built at load (owned) */
-
-    /* Caches built by the first request that needs them. */
-    uint64_t *type_retained; /* g->ntypes: retained size per type */
-    struct hs_scc scc;       /* components over data references */
-    int have_scc;            /* scc is computed */
-    uint32_t *loop_via;      /* n: scratch of the cycle-loop search */
-
-    char *picture_dir; /* private folder for rendering (serve_svg.c) */
+    struct hs_heap heap; /* the snapshot, with its BFS and dominators
+                            computed at load and the rest on first use */
+    char *info_json;     /* /api/info, built at load (owned) */
+    uint32_t *loop_via;  /* n: scratch of the cycle-loop search */
+    char *picture_dir;   /* private folder for rendering (serve_svg.c) */
 };
 
 /*
- * Opens `path` (to add derived tables when it can, like every command;
- * nothing is written after loading), loads the graph, the naming context,
- * the retained sizes (read back, or computed and stored, or computed in
- * memory for a read-only file) and the BFS, and builds /api/info.
- * Returns 0, or -1 after an error: exit 4 when the file cannot be read,
- * 3 when it is not a snapshot.  `s` is initialized here; release it with
- * hs_serve_release() either way.  Cost: the commands' loading cost,
- * O(n + m) time; memory: the graph (32 n + 9 m bytes), BFS and dominators
- * (24 bytes per node).
+ * Opens the snapshot `file` (NULL: the newest heapsnap-*.db here) as a
+ * heap (to add derived tables when it can, like every command; nothing is
+ * written after loading), with its retained sizes and BFS, and builds
+ * /api/info.  Returns 0, or -1 after an error: exit 2 when there is no
+ * snapshot, 4 when the file cannot be read, 3 when it is not a snapshot.
+ * `s` is initialized here; release it with hs_serve_release() either way.
+ * Cost: the commands' loading cost, O(n + m) time; memory: the graph (32 n
+ * + 9 m bytes), BFS and dominators (24 bytes per node).
  */
-int hs_serve_load(struct hs_serve *s, const char *path);
+int hs_serve_load(struct hs_serve *s, const char *file);
 
 /* Frees everything `s` holds.  Safe after a failed hs_serve_load(). */
 void hs_serve_release(struct hs_serve *s);

@@ -132,9 +132,9 @@ hs_serve_svg(struct hs_serve *s, const char *route,
         !hs_serve_int_arg(q, "max_nodes", 400, 1, HS_PICTURE_MAX_NODES,
                           &max_nodes, out))
         return;
-    hs_draw_init(&d, s->g, s->names, (uint32_t)max_nodes);
-    d.dom = &s->dom;
-    d.bfs = &s->bfs;
+    hs_draw_init(&d, s->heap.g, s->heap.names, (uint32_t)max_nodes);
+    d.dom = &s->heap.dom;
+    d.bfs = &s->heap.bfs;
     d.too_many_option = "too_many";
     d.too_many = (uint32_t)too_many;
     d.max_nodes_option = "max_nodes";
@@ -146,8 +146,8 @@ hs_serve_svg(struct hs_serve *s, const char *route,
                           kind == 0 ? HS_PIC_DIR_BACKREFS : HS_PIC_DIR_REFS,
                           (uint32_t)depth, (uint32_t)too_many);
         hs_buf_adds(&title, kind == 0 ? "backrefs of " : "refs of ");
-        hs_naming_object(s->names, v, 0, &title);
-        hs_buf_addf(&title, " @0x%" PRIx64 ", depth %d", s->g->address[v],
+        hs_naming_object(s->heap.names, v, 0, &title);
+        hs_buf_addf(&title, " @0x%" PRIx64 ", depth %d", s->heap.g->address[v],
                     depth);
     }
     if (rc < 0) {

@@ -1,0 +1,44 @@
+#!/usr/bin/env bats
+# The inspector's boundaries (STYLE.md "Boundaries"), checked on the source:
+# one loaded heap opens snapshots; SQL stays in the snapshot layer.  Each
+# failure names the file that crossed a boundary.
+
+load lib
+
+setup() {
+    cd "$ROOT/inspector"
+}
+
+# offenders PATTERN ALLOWED...: the .c files matching the extended regex
+# PATTERN that are not among ALLOWED.
+offenders() {
+    local pattern=$1 f a ok
+    shift
+    for f in $(grep -lE "$pattern" -- *.c); do
+        ok=
+        for a in "$@"; do
+            [ "$f" = "$a" ] && ok=1
+        done
+        [ -n "$ok" ] || echo "$f"
+    done
+}
+
+@test "boundaries: only the heap opens a snapshot and loads its graph" {
+    run offenders '\bhs_snapshot_open\(|\bhs_graph_load\(|\bhs_naming_new\(|\bhs_retained_get\(|\bhs_snapshot_pick\(' \
+        heap.c snapshot.c graph.c naming.c retained.c
+    [ "$status" -eq 0 ]
+    [ -z "$output" ] || {
+        echo "open a heap (heap.h) instead, in: $output"
+        return 1
+    }
+}
+
+@test "boundaries: SQL only in the snapshot layer" {
+    run offenders '"[[:space:]]*(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|BEGIN|COMMIT)\b|\bhs_query_|\bhs_snapshot_(exec|int)\(|sqlite3' \
+        snapshot.c graph.c graph_cache.c retained.c naming.c summary.c
+    [ "$status" -eq 0 ]
+    [ -z "$output" ] || {
+        echo "SQL outside the snapshot layer, in: $output"
+        return 1
+    }
+}
