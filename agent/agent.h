@@ -294,7 +294,8 @@ enum hs_lbl {
     HS_L_INDEX, /* an integer position */
     HS_L_CSTR,  /* a C string with static storage */
     HS_L_IDENT, /* a str object that names something (attribute, local) */
-    HS_L_KEY    /* a dict key object of any type: labelled by its repr */
+    HS_L_KEY,   /* a dict key object of any type: labelled by its repr */
+    HS_L_TEXT   /* text made for this list: hs_refs.text + u.index */
 };
 
 /*
@@ -330,6 +331,7 @@ struct hs_refs {
     size_t ntrav, travcap;
     uint32_t *hash;   /* scratch: multiset index for big objects */
     size_t hashcap;
+    struct hs_str text; /* NUL-separated HS_L_TEXT labels of this batch */
     int oom;          /* memory ran out */
 };
 
@@ -401,7 +403,15 @@ enum hs_sizeof {
     HS_SZ_DICT,
     HS_SZ_SET,
     HS_SZ_BYTEARRAY,
+    HS_SZ_NDARRAY,   /* numpy's, computed from the array (foreign_numpy.c) */
     HS_SZ_CALL       /* anything else: call __sizeof__ after the walk */
+};
+
+/* Objects whose layout a foreign_*.c file reads. */
+enum hs_foreign {
+    HS_FOREIGN_NONE,
+    HS_FOREIGN_NDARRAY,       /* numpy.ndarray or a subclass */
+    HS_FOREIGN_MANAGED_BUFFER /* the managed buffer behind memoryviews */
 };
 
 struct hs_typeinfo {
@@ -412,6 +422,8 @@ struct hs_typeinfo {
     uint8_t plain;     /* heap type whose only non-heap base is object:
                           its instances need no tp_traverse reconciliation */
     uint8_t row_done;  /* its types row was written */
+    uint8_t foreign;   /* enum hs_foreign */
+    uint8_t foreign_abi; /* numpy's ABI generation (1, 2; 0 unknown) */
 };
 
 struct hs_types {
@@ -426,6 +438,7 @@ struct hs_types {
     PyObject *sizeof_descr[HS_SZ_CALL]; /* builtins' __sizeof__, by kind */
     PyObject *frozenset_sizeof;         /* frozenset has its own */
     traverseproc subtype_traverse;      /* tp_traverse of class statements */
+    int numpy_abi;                      /* hs_numpy_abi() at init */
 };
 
 /*
@@ -443,6 +456,33 @@ struct hs_typeinfo *hs_types_get(struct hs_types *t, PyTypeObject *tp);
 /* Splits a type's names: __name__, __module__, __qualname__ as UTF-8. */
 void hs_types_names(struct hs_types *t, PyTypeObject *tp, struct hs_str *name,
                     struct hs_str *module, struct hs_str *qualname);
+
+/* ---- numpy's ndarray (foreign_numpy.c) ---------------------------------------------- */
+
+/*
+ * numpy's ABI generation, from numpy.__version__ in sys.modules: 1 or 2;
+ * 0 when numpy is not imported or its version is unknown (element sizes
+ * are then unknown).  May allocate a Python object: call before the walk.
+ */
+int hs_numpy_abi(void);
+/* tp is numpy.ndarray itself (by name; a static type covering the
+ * documented fields). */
+int hs_numpy_is_ndarray_type(PyTypeObject *tp);
+/* The fields below are read from an object whose type has ndarray in its
+ * MRO.  Borrowed; NULL when absent. */
+PyObject *hs_numpy_base(PyObject *o);
+PyObject *hs_numpy_dtype(PyObject *o);
+int hs_numpy_ndim(PyObject *o);
+/* How many element references the array owns: its element count for an
+ * object array with OWNDATA, else 0. */
+Py_ssize_t hs_numpy_object_count(PyObject *o);
+/* Element `flat` (C order, < hs_numpy_object_count()) of an object array;
+ * appends its index ("3" or "1,2") to `index` when not NULL. */
+PyObject *hs_numpy_object_at(PyObject *o, Py_ssize_t flat,
+                             struct hs_str *index);
+/* sys.getsizeof(o) as numpy's __sizeof__ computes it, or -1 when the ABI
+ * is unknown or the fields look wrong. */
+Py_ssize_t hs_numpy_sizeof(PyObject *o, int abi);
 
 /* ---- roots (roots.c) ---------------------------------------------------------------- */
 
@@ -519,6 +559,27 @@ Py_ssize_t hs_size_of(struct hs_typeinfo *ti, PyObject *o);
 /* tp_basicsize + itemsize * |ob_size| + pre-header: the fallback. */
 Py_ssize_t hs_size_basic(PyObject *o);
 
+/* ---- memory outside the objects (memory_facts.c) ---------------------------------- */
+
+/* Bytes the process uses, by source; -1 = unknown (not recorded). */
+struct hs_memfacts {
+    int64_t rss, rss_peak;     /* VmRSS, VmHWM */
+    int64_t rss_anon, rss_file, rss_shmem; /* RSS by kind of page */
+    int64_t pymalloc_arenas;   /* arenas allocated now */
+    int64_t pymalloc_arena_bytes; /* their bytes */
+    int64_t pymalloc_used;     /* bytes in allocated blocks */
+    int64_t malloc_heap;       /* mallinfo2: arena + hblkhd */
+    int64_t malloc_used;       /* uordblks + hblkhd */
+    int64_t malloc_free;       /* fordblks */
+    int64_t traced;            /* tracemalloc's traced total */
+};
+
+/* Reads every source that answers; `traced` is tracemalloc's total or -1.
+ * Runs no Python code and allocates no Python object.  Cannot fail. */
+void hs_memfacts_read(struct hs_memfacts *m, int64_t traced);
+/* Writes the known figures as meta rows (schema/heapsnap.sql names them). */
+void hs_memfacts_meta(struct hs_sink *s, const struct hs_memfacts *m);
+
 /* ---- the dump (walk.c) -------------------------------------------------------------- */
 
 struct hs_dump_options {
@@ -533,6 +594,8 @@ struct hs_dump_options {
     int no_python;         /* run no Python code at all (a forked child):
                               sizes only __sizeof__ knows keep their
                               fallback and flag */
+    struct hs_memfacts mem; /* read by the caller just before the dump
+                              (before fork() for a forked one) */
 };
 
 /* Facts about the dump, for the caller. */

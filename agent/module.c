@@ -69,7 +69,7 @@ hs_init(PyObject *module, PyObject *cls)
 PyDoc_STRVAR(dump_doc,
              "_dump(path, trigger='api', redact=False, collected=False,\n"
              "      value_limit=200, main_ident=0, check=False, fork=False,\n"
-             "      report_fd=-1)\n--\n\n"
+             "      report_fd=-1, traced_bytes=-1)\n--\n\n"
              "Write a snapshot of the whole heap to path (internal; use\n"
              "heapsnap.dump()).  Returns a dict of facts about the dump;\n"
              "with fork=True, (pid, fd) of the child writing it.");
@@ -191,7 +191,7 @@ hs_dump_py(PyObject *module, PyObject *args, PyObject *kwargs)
     static char *kwlist[] = { "path",       "trigger",    "redact",
                               "collected",  "value_limit", "main_ident",
                               "check",      "fork",       "report_fd",
-                              NULL };
+                              "traced_bytes", NULL };
     module_state *st = get_state(module);
     struct hs_dump_options opts;
     struct hs_dump_result res;
@@ -199,13 +199,14 @@ hs_dump_py(PyObject *module, PyObject *args, PyObject *kwargs)
     const char *trigger = "api";
     int redact = 0, collected = 0, check = 0, fork = 0, report_fd = -1, rc;
     Py_ssize_t value_limit = 200;
+    long long traced = -1;
     unsigned long main_ident = 0;
     char err[1024];
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|sppnkppi", kwlist,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|sppnkppiL", kwlist,
                                      &path_obj, &trigger, &redact,
                                      &collected, &value_limit, &main_ident,
-                                     &check, &fork, &report_fd))
+                                     &check, &fork, &report_fd, &traced))
         return NULL;
     if (!st->subtype_traverse) {
         PyErr_SetString(st->error, "heapsnap._heapsnap._init() was not "
@@ -226,6 +227,9 @@ hs_dump_py(PyObject *module, PyObject *args, PyObject *kwargs)
     opts.collected = collected;
     opts.value_limit = value_limit > 0 ? value_limit : 200;
     opts.main_ident = main_ident;
+    /* Before the dump's own memory exists, and in the parent: a forked
+     * child's RSS is not the process's. */
+    hs_memfacts_read(&opts.mem, traced);
     if (fork) {
         result = fork_dump(st, &opts, check, report_fd);
         Py_DECREF(path_bytes);

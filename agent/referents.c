@@ -101,6 +101,26 @@ add_index(struct hs_refs *r, PyObject *dst, int kind, Py_ssize_t index,
     x->u.index = index;
 }
 
+/* A label made now: its text goes to r->text, NUL-terminated. */
+static void
+add_text(struct hs_refs *r, PyObject *dst, int kind, size_t off, int trav)
+{
+    struct hs_ref *x;
+
+    if (r->text.failed) {
+        r->oom = 1;
+        return;
+    }
+    if (!dst || !(x = push(r)))
+        return;
+    hs_str_addch(&r->text, '\0');
+    x->dst = dst;
+    x->kind = (uint8_t)kind;
+    x->lbl = HS_L_TEXT;
+    x->trav = (uint8_t)trav;
+    x->u.index = (Py_ssize_t)off;
+}
+
 #define ATTR(r, dst, name, trav) add_cstr((r), (PyObject *)(dst), HS_K_ATTR, (name), (trav))
 
 /* ---- builtins ------------------------------------------------------------------ */
@@ -405,6 +425,53 @@ storage_refs(struct hs_refs *r, PyObject *o)
     ATTR(r, dict, "__dict__", values ? HS_T_NO : HS_T_YES);
 }
 
+/* ---- buffers ------------------------------------------------------------------- */
+
+/* A memoryview holds its managed buffer, which holds the exporter
+ * (memoryview.obj; the view's own copy of that pointer is borrowed). */
+static void
+memoryview_refs(struct hs_refs *r, PyObject *o)
+{
+    ATTR(r, ((PyMemoryViewObject *)o)->mbuf, "<managed buffer>", HS_T_YES);
+}
+
+static void
+managed_buffer_refs(struct hs_refs *r, PyObject *o)
+{
+    ATTR(r, ((_PyManagedBufferObject *)o)->master.obj, "obj", HS_T_YES);
+}
+
+/*
+ * numpy arrays (fields read by foreign_numpy.c): the base a view keeps
+ * alive, the dtype, and the elements an object array owns, [i] or [i,j],
+ * from r->pos on, a batch at a time when `batched`.  tp_traverse reports
+ * none of them (ndarray has no gc support).
+ */
+static void
+ndarray_refs(struct hs_refs *r, PyObject *o, int batched)
+{
+    Py_ssize_t n = hs_numpy_object_count(o);
+    int nd = hs_numpy_ndim(o);
+
+    if (r->pos == 0) {
+        ATTR(r, hs_numpy_base(o), "base", HS_T_NO);
+        ATTR(r, hs_numpy_dtype(o), "dtype", HS_T_NO);
+    }
+    for (Py_ssize_t i = r->pos; i < n; i++) {
+        if (nd == 1) {
+            add_index(r, hs_numpy_object_at(o, i, NULL), HS_K_ITEM, i,
+                      HS_T_NO);
+        } else {
+            size_t off = r->text.len;
+            PyObject *v = hs_numpy_object_at(o, i, &r->text);
+
+            add_text(r, v, HS_K_VALUE, off, HS_T_NO);
+        }
+        if (i + 1 < n && batch_full(r, batched, i + 1))
+            break;
+    }
+}
+
 /*
  * Object fields declared as PyMemberDef (C members and __slots__) of every
  * type in the MRO but `covered` (whose fields a handler already read) and
@@ -642,7 +709,9 @@ hs_referents_next(struct hs_refctx *ctx, PyObject *o, struct hs_refs *r)
 {
     r->n = 0;
     r->more = 0;
-    container_refs(ctx, o, r);
+    hs_str_reset(&r->text);
+    if (!container_refs(ctx, o, r))
+        ndarray_refs(r, o, 1); /* the only other batched kind */
     return r->oom ? -1 : 0;
 }
 
@@ -658,6 +727,7 @@ hs_referents(struct hs_refctx *ctx, PyObject *o, struct hs_refs *r)
     r->oom = 0;
     r->more = 0;
     r->pos = 0;
+    hs_str_reset(&r->text);
     /* Leaves first: the most common objects hold no references. */
     if (tp == &PyUnicode_Type || tp == &PyLong_Type || tp == &PyFloat_Type ||
         tp == &PyBytes_Type || tp == &PyBool_Type || tp == &PyComplex_Type ||
@@ -678,7 +748,20 @@ hs_referents(struct hs_refctx *ctx, PyObject *o, struct hs_refs *r)
     ti = hs_types_get(ctx->types, tp);
     if (!ti)
         return -1;
-    if (PyDict_Check(o)) {
+    if (ti->foreign == HS_FOREIGN_NDARRAY &&
+        hs_numpy_is_ndarray_type(tp)) {
+        ndarray_refs(r, o, 1);
+        return r->oom ? -1 : 0;
+    }
+    if (ti->foreign == HS_FOREIGN_NDARRAY) {
+        ndarray_refs(r, o, 0);
+    } else if (ti->foreign == HS_FOREIGN_MANAGED_BUFFER) {
+        managed_buffer_refs(r, o);
+        covered = tp;
+    } else if (PyMemoryView_Check(o)) {
+        memoryview_refs(r, o);
+        covered = &PyMemoryView_Type;
+    } else if (PyDict_Check(o)) {
         dict_refs(r, o, 0);
         covered = &PyDict_Type;
     } else if (PyList_Check(o)) {
@@ -748,5 +831,6 @@ hs_refs_release(struct hs_refs *r)
     hs_free(r->v);
     hs_free(r->trav);
     hs_free(r->hash);
+    hs_str_release(&r->text);
     memset(r, 0, sizeof(*r));
 }

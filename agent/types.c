@@ -3,7 +3,10 @@
  * type and cached (struct hs_types): its flags for the types table, how
  * sys.getsizeof sizes its instances, and whether its instances are "plain"
  * (class-statement instances whose references are fully known, so
- * tp_traverse need not be consulted).
+ * tp_traverse need not be consulted), and whether a foreign_*.c file
+ * reads its instances (numpy's ndarray and its subclasses, found by the
+ * name of the static type in the MRO; the managed buffer behind
+ * memoryviews).
  *
  * Lookups read type dicts with PyDict_GetItem on constant interned strings
  * whose hashes are cached: no allocation and no Python code.
@@ -47,6 +50,7 @@ hs_types_init(struct hs_types *t, traverseproc subtype_traverse)
     t->sizeof_descr[HS_SZ_SET] = own_sizeof(t, &PySet_Type);
     t->sizeof_descr[HS_SZ_BYTEARRAY] = own_sizeof(t, &PyByteArray_Type);
     t->frozenset_sizeof = own_sizeof(t, &PyFrozenSet_Type);
+    t->numpy_abi = hs_numpy_abi();
     return 0;
 fail:
     hs_types_release(t);
@@ -89,6 +93,8 @@ classify_sizeof(struct hs_types *t, PyTypeObject *tp)
             continue;
         if (descr == t->frozenset_sizeof)
             return HS_SZ_SET;
+        if (hs_numpy_is_ndarray_type((PyTypeObject *)base))
+            return HS_SZ_NDARRAY;
         for (int k = HS_SZ_OBJECT; k < HS_SZ_CALL; k++) {
             if (descr == t->sizeof_descr[k])
                 return (uint8_t)k;
@@ -115,6 +121,9 @@ classify(struct hs_types *t, struct hs_typeinfo *ti)
         ti->flags |= HS_TF_GC;
     if (tp->tp_flags & Py_TPFLAGS_IS_ABSTRACT)
         ti->flags |= HS_TF_ABSTRACT;
+    if (!(tp->tp_flags & Py_TPFLAGS_HEAPTYPE) &&
+        !strcmp(tp->tp_name, "managedbuffer"))
+        ti->foreign = HS_FOREIGN_MANAGED_BUFFER;
     if (!mro || !PyTuple_Check(mro)) {
         ti->plain = 0;
         ti->sizeof_kind = HS_SZ_CALL;
@@ -130,6 +139,10 @@ classify(struct hs_types *t, struct hs_typeinfo *ti)
             continue;
         }
         b = (PyTypeObject *)base;
+        if (hs_numpy_is_ndarray_type(b)) {
+            ti->foreign = HS_FOREIGN_NDARRAY;
+            ti->foreign_abi = (uint8_t)t->numpy_abi;
+        }
         if (!(b->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
             if (b != &PyBaseObject_Type)
                 plain = 0;

@@ -306,6 +306,8 @@ label_arg(struct walk *w, const struct hs_ref *x)
     case HS_L_IDENT:
     case HS_L_KEY:
         return hs_names_object(&w->names, x->u.obj, x->lbl);
+    case HS_L_TEXT:
+        return hs_names_cstr(&w->names, w->refs.text.data + x->u.index);
     default:
         return -1;
     }
@@ -786,25 +788,10 @@ threads_and_frames(struct walk *w)
 
 /* ---- meta --------------------------------------------------------------------------- */
 
-static int64_t
-rss_bytes(void)
-{
-    long pages = 0, resident = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-
-    if (!f)
-        return -1;
-    if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
-        resident = -1;
-    fclose(f);
-    return resident < 0 ? -1 : (int64_t)resident * sysconf(_SC_PAGESIZE);
-}
-
 /* Facts read before the walk (no allocation happens after this). */
 struct facts {
     int gc_enabled;
     int thresholds[NUM_GENERATIONS], counts[NUM_GENERATIONS];
-    int64_t rss;
     struct timeval created;
 };
 
@@ -816,7 +803,6 @@ read_facts(struct facts *f, hs_gcstate_t *gc)
         f->thresholds[i] = gc->generations[i].threshold;
         f->counts[i] = gc->generations[i].count;
     }
-    f->rss = rss_bytes();
     gettimeofday(&f->created, NULL);
 }
 
@@ -881,8 +867,7 @@ meta(struct walk *w, const struct facts *f, double t0, double walk_seconds)
                       (double)f->created.tv_sec +
                           (double)f->created.tv_usec * 1e-6);
     hs_sink_meta_text(w->sink, "trigger", w->opts->trigger);
-    if (f->rss >= 0)
-        hs_sink_meta_int(w->sink, "rss_bytes", f->rss);
+    hs_memfacts_meta(w->sink, &w->opts->mem);
     hs_sink_meta_int(w->sink, "gc_enabled", f->gc_enabled);
     hs_str_reset(&s);
     hs_str_addf(&s, "[%d, %d, %d]", f->thresholds[0], f->thresholds[1],

@@ -9,6 +9,7 @@
 #include "heapsnap.h"
 #include "cmd_json.h"
 #include "heap.h"
+#include "memory_account.h"
 #include "render_json.h"
 #include "render_text.h"
 #include "summary.h"
@@ -21,7 +22,9 @@ static const char *const info_usage[] = {
     "usage: heapsnap info [-f FILE] [--json]",
     "",
     "Shows how, when and from which process a snapshot was taken, and its",
-    "totals: objects, references, bytes, roots by kind, threads.",
+    "totals: objects, references, bytes, roots by kind, threads, and how",
+    "its RSS divides into objects, allocator free space, file-backed pages",
+    "and what stays unexplained (warned about above a quarter of RSS).",
     NULL,
 };
 
@@ -30,7 +33,11 @@ static int
 numeric_key(const char *key)
 {
     static const char *const keys[] = {
-        "pid", "created_unix", "rss_bytes", "gc_enabled", "gc_collected",
+        "pid", "created_unix", "rss_bytes", "rss_peak_bytes",
+        "rss_anon_bytes", "rss_file_bytes", "rss_shmem_bytes",
+        "pymalloc_arenas", "pymalloc_arena_bytes", "pymalloc_used_bytes",
+        "malloc_heap_bytes", "malloc_used_bytes", "malloc_free_bytes",
+        "tracemalloc_traced_bytes", "gc_enabled", "gc_collected",
         "redacted", "value_limit", "pointer_size", "object_count",
         "edge_count", "root_count", "dump_seconds", "walk_seconds",
         "format_version",
@@ -60,6 +67,7 @@ hs_info_json(const struct hs_summary *sum)
     struct hs_json *roots = hs_json_object();
     struct hs_json *threads = hs_json_array();
     struct hs_json *derived = hs_json_object();
+    struct hs_memory_account acc;
 
     hs_json_set_str(root, "file", sum->path);
     hs_json_set_int(root, "file_bytes", sum->file_bytes);
@@ -111,6 +119,10 @@ hs_info_json(const struct hs_summary *sum)
     else
         hs_json_set_null(derived, "graph_cache_bytes");
     hs_json_set(root, "derived", derived);
+    if (hs_memory_account(sum, &acc) == 0)
+        hs_json_set(root, "memory", hs_memory_account_json(&acc));
+    else
+        hs_json_set_null(root, "memory");
     return root;
 }
 
@@ -144,7 +156,8 @@ print_text(const struct hs_summary *sum)
     static const enum hs_align align[] = { HS_ALIGN_LEFT, HS_ALIGN_LEFT };
     struct hs_table *t = hs_table_new(2, align);
     struct hs_buf b = HS_BUF_INIT;
-    char n1[32], n2[32];
+    struct hs_memory_account acc;
+    char n1[32], n2[32], *warning = NULL;
 
     hs_buf_addf(&b, "%s (format %d, %s)", sum->path, sum->format,
                 hs_human_size((uint64_t)(sum->file_bytes > 0 ? sum->file_bytes
@@ -167,11 +180,6 @@ print_text(const struct hs_summary *sum)
                 meta_or(sum, "trigger", "?"),
                 meta_or(sum, "dump_seconds", "?"));
     hs_table_rowv(t, "created", b.buf);
-    if (hs_summary_meta(sum, "rss_bytes")) {
-        uint64_t rss = strtoull(hs_summary_meta(sum, "rss_bytes"), NULL, 10);
-
-        hs_table_rowv(t, "rss", hs_human_size(rss, n1, sizeof(n1)));
-    }
     hs_buf_reset(&b);
     hs_buf_addf(&b, "%s, thresholds %s, counts %s, collected first: %s",
                 strcmp(meta_or(sum, "gc_enabled", "1"), "0") ? "enabled"
@@ -231,7 +239,14 @@ print_text(const struct hs_summary *sum)
             hs_buf_addf(&b, ", in %s", th->where);
         hs_table_rowv(t, i ? "" : "threads", b.buf);
     }
+    if (hs_memory_account(sum, &acc) == 0) {
+        hs_memory_account_rows(&acc, t);
+        warning = hs_memory_account_warning(&acc);
+    }
     hs_table_print(t, stdout);
+    if (warning)
+        printf("%s\n", warning);
+    free(warning);
     hs_table_free(t);
     hs_buf_release(&b);
 }

@@ -21,11 +21,29 @@ PRAGMA user_version = 1;             -- bump on any incompatible change
 -- the agent: format_version, agent_version, python_version,
 -- python_implementation, python_executable, pid, argv (JSON array),
 -- created_at (ISO 8601, UTC), created_unix, trigger (api, exit, signal,
--- attach, fork), rss_bytes, gc_enabled, gc_thresholds and gc_counts (JSON
+-- attach, fork), gc_enabled, gc_thresholds and gc_counts (JSON
 -- arrays), gc_collected (1 when --collect ran gc.collect() first), redacted,
 -- value_limit, pointer_size, object_count, edge_count, root_count,
 -- dump_seconds, walk_seconds.  Tables added later by the inspector record
 -- themselves here too (derived_retained, ...).
+--
+-- Memory outside the objects, read just before the walk (bytes; a key is
+-- absent when its source could not be read, and snapshots of older agents
+-- have only rss_bytes; `heapsnap info` reconciles them with the objects'
+-- total):
+--   rss_bytes, rss_peak_bytes          VmRSS, VmHWM of /proc/self/status
+--   rss_anon_bytes, rss_file_bytes,    RSS by kind of page (RssAnon,
+--   rss_shmem_bytes                    RssFile, RssShmem)
+--   pymalloc_arenas,                   pymalloc's arenas and their bytes,
+--   pymalloc_arena_bytes,              and the bytes in allocated blocks
+--   pymalloc_used_bytes                (CPython's _PyObject_DebugMallocStats;
+--                                      absent when pymalloc is off or hooked,
+--                                      as tracemalloc does)
+--   malloc_heap_bytes,                 glibc mallinfo2(): arena + hblkhd,
+--   malloc_used_bytes,                 uordblks + hblkhd, fordblks
+--   malloc_free_bytes
+--   tracemalloc_traced_bytes           tracemalloc's traced total, when it
+--                                      was tracing
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,  -- fact name
     value                    -- fact value (text, integer or real)
@@ -112,7 +130,7 @@ CREATE TABLE edge_kinds (
 );
 INSERT INTO edge_kinds VALUES
   (0,  'item',    1, 'index', '[', ']',  'list, tuple or deque item by position: [3]'),
-  (1,  'value',   1, 'name',  '[', ']',  'dict value by its key: [''users''], [42]'),
+  (1,  'value',   1, 'name',  '[', ']',  'dict value by its key, or numpy array element by its index: [''users''], [42], [1,2]'),
   (2,  'attr',    1, 'name',  '.', '',   'attribute, __slots__ member or C field: .name, .__dict__'),
   (3,  'key',     1, 'name',  'key ', '', 'the key object of a dict entry: key ''users'''),
   (4,  'element', 1, 'none',  '{element}', '', 'member of a set or frozenset'),

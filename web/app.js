@@ -248,6 +248,39 @@
         }));
     }
 
+    /* RSS split into parts that add up (memory_account.h), or nothing
+     * for a snapshot that did not record RSS. */
+    function memoryBox(m) {
+        if (!m)
+            return null;
+        function fig(v) {
+            if (v === null || v === undefined)
+                return 'unknown';
+            return v < 0 ? '-' + size(-v) : size(v);
+        }
+        const rows = [
+            ['RSS', fig(m.rss) + (m.rss_peak === null ? '' : ' (peak ' + fig(m.rss_peak) + ')')],
+            ['Python objects', fig(m.objects)],
+            ['pymalloc free space', fig(m.pymalloc_free)
+                + (m.pymalloc_arenas === null ? ' (not recorded)'
+                   : ' (' + count(m.pymalloc_arenas) + ' arenas, ' + fig(m.pymalloc_arena_bytes)
+                     + ', ' + fig(m.pymalloc_used) + ' in blocks)')],
+            ['malloc free space', fig(m.malloc_free)
+                + (m.malloc_heap === null ? '' : ' (heap ' + fig(m.malloc_heap) + ', '
+                   + fig(m.malloc_used) + ' in use)')],
+            ['file-backed pages', fig(m.file_backed)],
+            ['unexplained', fig(m.unexplained)
+                + (m.rss ? ' (' + percent(m.unexplained / m.rss) + ' of RSS)' : '')],
+            ['tracemalloc', m.tracemalloc_traced === null ? 'not tracing'
+                            : fig(m.tracemalloc_traced) + ' traced'],
+        ];
+        return el('div', {class: 'memory'},
+                  el('dl', {class: 'facts'}, rows.map(function (r) {
+                      return [el('dt', {text: r[0]}), el('dd', {text: r[1]})];
+                  })),
+                  m.warning ? el('p', {class: 'error', text: m.warning}) : null);
+    }
+
     function topTable(d) {
         const retained = d.by === 'retained';
         const heap = retained ? d.heap_bytes : d.total.bytes;
@@ -312,6 +345,7 @@
             return;
         show([el('h1', {text: 'Snapshot of ' + (d.file || '?')}),
               infoFacts(d),
+              d.memory ? section('Memory', memoryBox(d.memory)) : null,
               section('Biggest types', byButtons, topBox),
               section('Leak suspects', el('p', {class: 'muted',
                       text: 'Owners of more than 10% of the reachable heap, and where their memory accumulates.'}),

@@ -58,12 +58,24 @@ def _main_ident():
         return 0
 
 
+def _traced_bytes():
+    """tracemalloc's traced total when it runs (recorded in the snapshot's
+    meta, for the memory reconciliation of `heapsnap info`), else -1."""
+    try:
+        import _tracemalloc  # built in; tracing may start with -X tracemalloc
+        if _tracemalloc.is_tracing():
+            return _tracemalloc.get_traced_memory()[0]
+    except Exception:
+        pass
+    return -1
+
+
 def _dump(path, collect, redact, trigger, check=False):
     if collect:
         _gc.collect()
     return _heapsnap._dump(path, trigger=trigger, redact=bool(redact),
                            collected=bool(collect), main_ident=_main_ident(),
-                           check=bool(check))
+                           check=bool(check), traced_bytes=_traced_bytes())
 
 
 class _Forked:
@@ -76,6 +88,7 @@ class _Forked:
         self.pid, self._fd = _heapsnap._dump(
             path, trigger=trigger, redact=bool(redact),
             collected=bool(collect), main_ident=_main_ident(), fork=True,
+            traced_bytes=_traced_bytes(),
             report_fd=(_report_fd if report and _report_fd is not None
                        else -1))
         self._result = None

@@ -152,3 +152,22 @@ assert d["retained"] is True
     [ "$status" -eq 2 ]
     [[ "${lines[0]}" == "heapsnap: error: unexpected argument 'extra'" ]]
 }
+
+@test "info: a snapshot without memory figures shows them unknown, no warning" {
+    snap=$(make_snapshot leak)
+    run "$HEAPSNAP" info -f "$snap"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"memory       RSS 10.0 MiB ="* ]]
+    [[ "$output" == *"unknown  malloc free space"* ]]
+    [[ "$output" == *"tracemalloc not tracing"* ]]
+    [[ "$output" != *"warning"* ]]
+    run "$HEAPSNAP" info -f "$snap" --json
+    echo "$output" | python3 -c '
+import json, sys
+m = json.load(sys.stdin)["memory"]
+assert m["rss"] == 10485760, m
+assert m["pymalloc_free"] is None and m["malloc_free"] is None, m
+assert m["file_backed"] is None and m["warning"] is None, m
+assert m["objects"] + m["unexplained"] == m["rss"], m
+'
+}

@@ -80,6 +80,26 @@ test('the summary lists LeakedRequest among the top types', async (page) => {
            'a suspect accumulates at REQUEST_LOG');
 });
 
+test('the summary reconciles RSS as the API does', async (page) => {
+    await page.goto(base);
+    const info = await json(page, '/api/info');
+    const m = info.memory;
+    assert(m && m.rss > 0, 'the snapshot recorded RSS');
+    assert(m.objects + m.pymalloc_free + m.malloc_free + m.file_backed + m.unexplained === m.rss,
+           'the parts add up to RSS');
+    const box = page.locator('section', { hasText: 'Memory' }).locator('dl.facts');
+    await box.waitFor();
+    const terms = await box.locator('dt').allTextContents();
+    const values = await box.locator('dd').allTextContents();
+    const value = (term) => values[terms.indexOf(term)].split(' (')[0];
+    assert(sizeShows(value('RSS'), m.rss), 'RSS shows ' + m.rss + ': ' + value('RSS'));
+    assert(sizeShows(value('Python objects'), m.objects), 'objects match the API');
+    assert(sizeShows(value('unexplained'), m.unexplained) || m.unexplained <= 0,
+           'unexplained matches the API: ' + value('unexplained'));
+    assert((await page.locator('section', { hasText: 'Memory' }).locator('.error').count())
+           === (m.warning ? 1 : 0), 'a warning shows exactly when the API has one');
+});
+
 test('clicking LeakedRequest shows its REQUEST_LOG path group', async (page) => {
     await page.goto(base);
     await page.locator('section', { hasText: 'Biggest types' })
