@@ -1,8 +1,10 @@
 # heapsnap: the only build entry point.
 #
 #   make              the CLI (build/heapsnap) and the agent for every CPython
-#                     >= 3.8 on the machine (build/py3.X/heapsnap/)
-#   make test         every test suite; ends with "N passed, N failed"
+#                     >= 3.8 on the machine (build/py<KEY>/heapsnap/, KEY the
+#                     interpreter's full version: build/py3.12.1/)
+#   make test         every test suite on every interpreter; ends with
+#                     "N passed, N failed" (NEWEST_PYTHONS: see below)
 #   make demo         snapshot the bundled leaky example and explain its leak
 #   make check-asan   the whole suite under ASan/UBSan, built in build-asan/
 #   make bench        benchmarks (ratios against baselines; never pass/fail)
@@ -48,10 +50,13 @@ all: inspector agents
 CONFIG := $(BUILD)/config.mk
 -include $(CONFIG)
 
-$(CONFIG): tools/deps.sh tools/pythons.sh tools/configure.sh
+# The interpreters tools/newest_pythons.sh installed are listed in
+# $(BUILD)/pythons/list, rewritten only when they change.
+$(CONFIG): tools/deps.sh tools/pythons.sh tools/configure.sh \
+		$(wildcard $(BUILD)/pythons/list)
 	$(Q)mkdir -p $(BUILD)
 	$(Q)tools/deps.sh build
-	$(Q)tools/configure.sh > $@.tmp && mv $@.tmp $@
+	$(Q)BUILD=$(BUILD) tools/configure.sh > $@.tmp && mv $@.tmp $@
 
 reconfigure:
 	$(Q)rm -f $(CONFIG)
@@ -117,8 +122,9 @@ inspector: $(INJECT_SO)
 -include $(INJECT_SO:.so=.d)
 
 # ---------------------------------------------------------------------------
-# The agent, once per Python: build/pyX.Y/heapsnap/ is an importable package.
-# $(PYTHONS) is "3.8 3.9 ..."; PY_<ver>_EXE, _INC and _EXT come from config.
+# The agent, once per Python: build/py<KEY>/heapsnap/ is an importable
+# package.  $(PYTHONS) is the keys "3.8.18 ... 3.11.2 3.11.7 ..." (see
+# tools/pythons.sh); PY_<key>_EXE, _CFLAGS and _EXT come from config.
 AGENT_SRC := $(wildcard agent/*.c)
 AGENT_PY  := $(wildcard agent/heapsnap/*.py) $(wildcard agent/heapsnap/_boot/*.py)
 
@@ -138,7 +144,7 @@ $(BUILD)/py$(1)/obj/%.o: agent/%.c $(CONFIG)
 	@mkdir -p $$(dir $$@)
 	@echo "  CC      $$< (Python $(1))"
 	$(Q)$(CC) $(BASE_CFLAGS) -fPIC -fvisibility=hidden -Iagent \
-		-isystem $$(PY_$(1)_INC) $(SQLITE_CFLAGS) -c -o $$@ $$<
+		$$(PY_$(1)_CFLAGS) $(SQLITE_CFLAGS) -c -o $$@ $$<
 
 $(BUILD)/py$(1)/obj/schema_sql.o: $(GEN)/schema_sql.c
 	@mkdir -p $$(dir $$@)
@@ -175,8 +181,25 @@ $(BUILD)/bench/%: bench/%.c $(INSPECTOR_LIB_OBJ)
 	$(Q)$(CC) $(INSPECTOR_CFLAGS) -o $@ $< $(INSPECTOR_LIB_OBJ) \
 		$(DEPS_LIBS) -lm
 
-test: all unit-tests
+# The newest CPython minors Debian publishes (sid) that `make test` installs
+# under $(BUILD)/pythons (tools/newest_pythons.sh), builds an agent for and
+# tests, beside pyenv's and /usr/bin/python3.  Opt-in until the agent is
+# right on them: NEWEST_PYTHONS="3.14 3.13" make test.
+NEWEST_PYTHONS ?=
+
+newest-pythons:
 	$(Q)tools/deps.sh test
+	$(Q)tools/newest_pythons.sh $(BUILD)/pythons $(NEWEST_PYTHONS)
+
+# The sub-make reads the configuration again: the interpreters just
+# installed join it.  Every asked-for newest minor must have an agent.
+test: newest-pythons
+	$(Q)$(MAKE) --no-print-directory all unit-tests
+	$(Q)for m in $(NEWEST_PYTHONS); do \
+		ls -d $(BUILD)/py$$m.*/heapsnap > /dev/null 2>&1 || { \
+		echo "heapsnap: error: no agent was built for Python $$m from Debian sid (NEWEST_PYTHONS)" >&2; \
+		exit 1; }; done
+	$(Q)$(if $(NEWEST_PYTHONS),,echo '# newest Debian CPython (sid): off; NEWEST_PYTHONS="3.14 3.13" make test installs, builds and tests them')
 	$(Q)BUILD=$(BUILD) SAN=$(SAN) tests/run.sh
 
 check-asan:
@@ -191,11 +214,15 @@ bench: all
 	$(Q)tools/deps.sh bench
 	$(Q)BUILD=$(BUILD) bench/run.sh
 
+# One agent folder per interpreter key (lib/heapsnap/py3.12.1/); folders of
+# the old one-per-minor layout (py3.12/) are removed.
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/heapsnap \
 		$(DESTDIR)$(PREFIX)/share/heapsnap/web
 	install -m 755 $(BUILD)/heapsnap $(DESTDIR)$(PREFIX)/bin/heapsnap
 	install -m 644 $(INJECT_SO) $(DESTDIR)$(PREFIX)/lib/heapsnap/
+	rm -rf $(wildcard $(DESTDIR)$(PREFIX)/lib/heapsnap/py3.[0-9] \
+		$(DESTDIR)$(PREFIX)/lib/heapsnap/py3.[0-9][0-9])
 	for v in $(PYTHONS); do \
 		rm -rf $(DESTDIR)$(PREFIX)/lib/heapsnap/py$$v; \
 		cp -R $(BUILD)/py$$v $(DESTDIR)$(PREFIX)/lib/heapsnap/py$$v; \
@@ -220,5 +247,5 @@ tidy: $(CONFIG)
 clean:
 	rm -rf build build-asan
 
-.PHONY: all inspector agents unit-tests test check-asan demo bench install \
+.PHONY: all inspector agents unit-tests test newest-pythons check-asan demo bench install \
 	format check-format tidy clean reconfigure

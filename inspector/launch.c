@@ -10,6 +10,7 @@
  */
 #include "launch.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -364,34 +365,117 @@ agent_in(const char *dir, const struct hs_python *py)
     return ok;
 }
 
+/*
+ * The ABI flags of `py` ("", "d", "t") from its extension suffix
+ * ".cpython-313t-x86_64-linux-gnu.so": they end the build folder's key.
+ */
+static void
+abi_flags(const struct hs_python *py, char *out, size_t size)
+{
+    const char *p = py->ext_suffix ? strstr(py->ext_suffix, "cpython-") : NULL;
+    size_t n = 0;
+
+    if (p)
+        for (p += 8; *p >= '0' && *p <= '9'; p++)
+            ;
+    while (p && *p >= 'a' && *p <= 'z' && n + 1 < size)
+        out[n++] = *p++;
+    out[n] = '\0';
+}
+
+/*
+ * How well agent folder `name` (in a folder of py<KEY> folders) fits
+ * Python `major`.`minor`.`micro` with ABI flags `flags` (`micro` -1 when
+ * unknown): -1 when it does not (another minor or other flags), else a
+ * rank, higher is better.  The exact version ranks first; then the newest
+ * older micro of the same minor (layouts change at a micro release, never
+ * back), then the oldest newer one; an old-layout "py3.X" folder last.
+ * The agent itself refuses a version it does not know.
+ */
+static long
+agent_rank(const char *name, int major, int minor, int micro,
+           const char *flags)
+{
+    char head[32], rest[16];
+    int n = 0, m;
+
+    snprintf(head, sizeof(head), "py%d.%d", major, minor);
+    if (!hs_starts_with(name, head))
+        return -1;
+    name += strlen(head);
+    if (!*name)
+        return 0;
+    if (sscanf(name, ".%d%n", &m, &n) != 1 || m < 0 || m > 999)
+        return -1;
+    snprintf(rest, sizeof(rest), "%s", name + n);
+    if (strcmp(rest, flags))
+        return -1;
+    if (micro < 0 || m == micro)
+        return micro < 0 ? 2000 + m : 4000;
+    return m < micro ? 2000 + m : 2000 - m;
+}
+
+/* The best agent folder for `py` in `base` (malloc'd), or NULL. */
+static char *
+agent_under(const char *base, const struct hs_python *py)
+{
+    int major = 0, minor = 0, micro = -1;
+    char flags[8], real[PATH_MAX];
+    char *best = NULL;
+    long best_rank = -1;
+    struct dirent *de;
+    DIR *d;
+
+    if (sscanf(py->version, "%d.%d.%d", &major, &minor, &micro) < 2)
+        return NULL;
+    abi_flags(py, flags, sizeof(flags));
+    if (!(d = opendir(base)))
+        return NULL;
+    while ((de = readdir(d))) {
+        long rank = agent_rank(de->d_name, major, minor, micro, flags);
+        char *dir;
+
+        if (rank <= best_rank)
+            continue;
+        dir = hs_xasprintf("%s/%s", base, de->d_name);
+        if (agent_in(dir, py)) {
+            free(best);
+            best = dir;
+            best_rank = rank;
+        } else
+            free(dir);
+    }
+    closedir(d);
+    if (best && realpath(best, real)) {
+        free(best);
+        best = hs_xstrdup(real);
+    }
+    return best;
+}
+
 char *
 hs_agent_dir(const struct hs_python *py)
 {
     const char *env = getenv("HEAPSNAP_AGENT_DIR");
     const char *exe_dir = hs_exe_dir();
-    char *cand[3];
-    char real[PATH_MAX];
+    char *base[3], *dir = NULL;
 
-    cand[0] = env && *env ? hs_xasprintf("%s/py%s", env, py->minor) : NULL;
-    cand[1] = hs_xasprintf("%s/py%s", exe_dir, py->minor);
-    cand[2] = hs_xasprintf("%s/../lib/heapsnap/py%s", exe_dir, py->minor);
-    for (int i = 0; i < 3; i++) {
-        if (cand[i] && agent_in(cand[i], py)) {
-            char *dir = hs_xstrdup(realpath(cand[i], real) ? real : cand[i]);
-
-            for (int j = 0; j < 3; j++)
-                free(cand[j]);
-            return dir;
-        }
-    }
-    for (int j = 0; j < 3; j++)
-        free(cand[j]);
-    hs_error(HS_EXIT_USAGE,
-             "no heapsnap agent for Python %s ('%s'); build it with 'make' "
-             "in the heapsnap source tree (it builds one for every python3 "
-             "on PATH and every pyenv version), or set HEAPSNAP_AGENT_DIR",
-             py->minor, py->exe);
-    return NULL;
+    base[0] = env && *env ? hs_xstrdup(env) : NULL;
+    base[1] = hs_xstrdup(exe_dir);
+    base[2] = hs_xasprintf("%s/../lib/heapsnap", exe_dir);
+    for (int i = 0; i < 3 && !dir; i++)
+        if (base[i])
+            dir = agent_under(base[i], py);
+    for (int i = 0; i < 3; i++)
+        free(base[i]);
+    if (!dir)
+        hs_error(HS_EXIT_USAGE,
+                 "no heapsnap agent for Python %s ('%s'); build it with "
+                 "'make' in the heapsnap source tree (it builds one for "
+                 "every python3 on PATH, /usr/bin/python3 and every pyenv "
+                 "version), or set HEAPSNAP_AGENT_DIR",
+                 py->version, py->exe);
+    return dir;
 }
 
 /* ---- running ------------------------------------------------------------------ */

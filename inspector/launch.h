@@ -45,10 +45,14 @@ int hs_python_probe(const char *exe, struct hs_python *out);
 void hs_python_release(struct hs_python *py);
 
 /*
- * The folder holding the `heapsnap` package built for `py`: from
- * $HEAPSNAP_AGENT_DIR, the build tree next to this binary (build/pyX.Y) or
- * the installed tree (PREFIX/lib/heapsnap/pyX.Y).  Returns a malloc'd path,
- * or NULL after an error (exit 2) that says how to build it.
+ * The folder holding the `heapsnap` package built for `py`, searched in
+ * $HEAPSNAP_AGENT_DIR, then the build tree next to this binary, then the
+ * installed tree (PREFIX/lib/heapsnap); the first of these holding any fit
+ * wins.  Folders are named py<KEY> (tools/pythons.sh: "py3.13.18",
+ * "py3.13.0t"): the one for py's exact version and ABI flags, else the
+ * newest older micro version of its minor, else the oldest newer one (the
+ * agent refuses a version it does not know).  Returns a malloc'd path, or
+ * NULL after an error (exit 2) that says how to build it.
  */
 char *hs_agent_dir(const struct hs_python *py);
 

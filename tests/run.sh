@@ -4,9 +4,13 @@
 #   cli    CLI tests (bats)                         tests/cli/*.bats
 #   agent  agent tests (stdlib unittest), once per CPython   tests/agent/
 #   web    browser tests of the viewer (if chromium is present) tests/web/
+# First it prints the interpreter matrix: every CPython the build made an
+# agent for (config.mk), by key (tools/pythons.sh), with its path and the
+# full version it reports.
 # Environment: BUILD (default build), SAN=1 for sanitizer builds,
-# SUITES="unit cli agent web" to pick suites, PYTHONS="3.11 3.12" to pick
-# Pythons.  Exits 1 if anything failed or a suite crashed.
+# SUITES="unit cli agent web" to pick suites, PYTHONS="3.11 3.12.1" to pick
+# Pythons (a key, or a minor version for all its keys).  Exits 1 if
+# anything failed or a suite crashed.
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -45,6 +49,31 @@ run_suite() {
     count_tap "$name" "$status" "$log"
 }
 
+# "KEY EXE" of every Python with an agent, from config.mk.
+matrix() {
+    sed -n 's/^PY_\([0-9.]*[a-z]*\)_EXE := \(.*\)$/\1 \2/p' "$BUILD/config.mk" |
+        while read -r key exe; do
+            [ -d "$BUILD/py$key/heapsnap" ] && echo "$key $exe"
+        done
+}
+
+# 0 if key $1 is picked by $PYTHONS (all when unset).
+picked() {
+    local p
+    [ -z "${PYTHONS:-}" ] && return 0
+    for p in $PYTHONS; do
+        case "$1" in "$p" | "$p".*) return 0 ;; esac
+    done
+    return 1
+}
+
+echo "# interpreter matrix (key, full version, path):"
+while read -r key exe; do
+    [ -n "$key" ] && picked "$key" || continue
+    printf '#   %-10s %-10s %s\n' "$key" \
+        "$("$exe" -c 'import sys; print(sys.version.split()[0])' 2>/dev/null || echo '?')" "$exe"
+done < <(matrix)
+
 san_env=()
 if [ "${SAN:-0}" = 1 ]; then
     cc=${CC:-cc}
@@ -65,13 +94,12 @@ for suite in $SUITES; do
             run_suite "cli" bats --tap tests/cli
         fi ;;
     agent)
-        while read -r ver exe; do
-            [ -n "${PYTHONS:-}" ] && case " $PYTHONS " in *" $ver "*) ;; *) continue ;; esac
-            [ -d "$BUILD/py$ver/heapsnap" ] || continue
-            run_suite "agent/python$ver" "${san_env[@]}" env \
-                PYTHONPATH="$ROOT/$BUILD/py$ver" HEAPSNAP_TEST_PYTHON="$exe" \
+        while read -r key exe; do
+            picked "$key" || continue
+            run_suite "agent/python$key" "${san_env[@]}" env \
+                PYTHONPATH="$ROOT/$BUILD/py$key" HEAPSNAP_TEST_PYTHON="$exe" \
                 "$exe" tests/agent/run.py
-        done < <(sed -n 's/^PY_\([0-9.]*\)_EXE := \(.*\)$/\1 \2/p' "$BUILD/config.mk")
+        done < <(matrix)
         ;;
     web)
         if [ -f tests/web/run.sh ]; then

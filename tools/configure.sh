@@ -1,7 +1,17 @@
 #!/bin/sh
 # Writes the build configuration (a Makefile fragment) to stdout: compiler
 # flags of the Debian libraries and, for every CPython found by
-# tools/pythons.sh, its executable, include folder and extension suffix.
+# tools/pythons.sh, keyed by its KEY (full version and ABI flags, e.g.
+# 3.13.18): its executable, the -isystem flags of its headers and its
+# extension suffix.  PYTHONS lists the keys an agent is built for.
+#
+# Debian's Python headers are split: <prefix>/include/python3.X/pyconfig.h
+# includes <MULTIARCH/python3.X/pyconfig.h>, found only when <prefix>/include
+# is on the include path.  That is the case for /usr; for an interpreter
+# unpacked elsewhere (tools/newest_pythons.sh) its <prefix>/include is added.
+#
+# Free-threaded builds (key ending in "t") are listed with a note and get no
+# agent: the agent refuses them at compile time.
 set -eu
 pkgs="sqlite3 libcgraph libgvc libcjson libmicrohttpd"
 isys() { sed 's/-I/-isystem /g'; }
@@ -12,21 +22,35 @@ echo "DEPS_LIBS := $(pkg-config --libs $pkgs)"
 echo "SQLITE_CFLAGS := $(pkg-config --cflags sqlite3 | isys)"
 echo "SQLITE_LIBS := $(pkg-config --libs sqlite3)"
 
-versions=""
-tools/pythons.sh > "${TMPDIR:-/tmp}/hs-pythons.$$"
-while read -r ver exe; do
+keys=""
+list="${TMPDIR:-/tmp}/hs-pythons.$$"
+trap 'rm -f "$list"' EXIT
+tools/pythons.sh > "$list"
+while read -r key exe; do
+    case "$key" in
+    *t*)
+        echo "heapsnap: note: no agent for free-threaded Python $key ($exe): heapsnap does not support free-threaded builds yet" >&2
+        continue ;;
+    esac
     info=$("$exe" -c 'import sysconfig
-print(sysconfig.get_paths()["include"], sysconfig.get_config_var("EXT_SUFFIX"))')
-    inc=${info% *}
-    ext=${info#* }
+print(sysconfig.get_paths()["include"], sysconfig.get_config_var("MULTIARCH") or "-", sysconfig.get_config_var("EXT_SUFFIX"))') || {
+        echo "heapsnap: warning: $exe did not answer sysconfig questions; skipping Python $key" >&2
+        continue
+    }
+    set -- $info
+    inc=$1 multiarch=$2 ext=$3
     if [ ! -f "$inc/Python.h" ]; then
-        echo "heapsnap: warning: no Python.h for $exe; skipping Python $ver" >&2
+        echo "heapsnap: warning: no Python.h for $exe; skipping Python $key" >&2
         continue
     fi
-    versions="$versions $ver"
-    echo "PY_${ver}_EXE := $exe"
-    echo "PY_${ver}_INC := $inc"
-    echo "PY_${ver}_EXT := $ext"
-done < "${TMPDIR:-/tmp}/hs-pythons.$$"
-rm -f "${TMPDIR:-/tmp}/hs-pythons.$$"
-echo "PYTHONS :=$versions"
+    cflags="-isystem $inc"
+    top=${inc%/*}
+    if [ "$top" != /usr/include ] && [ -f "$top/$multiarch/${inc##*/}/pyconfig.h" ]; then
+        cflags="$cflags -isystem $top"
+    fi
+    keys="$keys $key"
+    echo "PY_${key}_EXE := $exe"
+    echo "PY_${key}_CFLAGS := $cflags"
+    echo "PY_${key}_EXT := $ext"
+done < "$list"
+echo "PYTHONS :=$keys"

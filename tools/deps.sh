@@ -5,8 +5,10 @@
 # packages to install and exits 1.  Never vendors a library.
 set -u
 
-want_build="gcc make pkg-config libsqlite3-dev libgraphviz-dev libcjson-dev libmicrohttpd-dev fonts-dejavu-core"
-want_test="bats sqlite3 libcmocka-dev libxml2-utils curl"
+# python3-dev: the headers of Debian's own python3, which gets an agent too.
+want_build="gcc make pkg-config libsqlite3-dev libgraphviz-dev libcjson-dev libmicrohttpd-dev fonts-dejavu-core python3-dev"
+# patchelf: tools/newest_pythons.sh points Debian sid's CPython at sid's libc.
+want_test="bats sqlite3 libcmocka-dev libxml2-utils curl patchelf"
 want_bench="python3-objgraph"
 want_web="chromium nodejs npm"
 

@@ -10,11 +10,13 @@ TARGET_PY=$ROOT/tests/attach/target.py
 TARGET_PIDS=()
 OUTSIDE_DIRS=() # folders made outside $BATS_TEST_TMPDIR, removed by teardown
 
-# Pythons with an agent in $BUILD, as "VERSION EXECUTABLE" lines.
+# Pythons with an agent in $BUILD, as "KEY EXECUTABLE" lines (config.mk;
+# KEY as tools/pythons.sh makes it: 3.11.2), oldest first.
 pythons_with_agent() {
-    "$ROOT/tools/pythons.sh" | while read -r ver exe; do
-        [ -d "$ROOT/$BUILD/py$ver/heapsnap" ] && echo "$ver $exe"
-    done
+    sed -n 's/^PY_\([0-9.]*[a-z]*\)_EXE := \(.*\)$/\1 \2/p' "$ROOT/$BUILD/config.mk" |
+        while read -r key exe; do
+            [ -d "$ROOT/$BUILD/py$key/heapsnap" ] && echo "$key $exe"
+        done
 }
 
 # Agents built with SAN=1 need the sanitizer runtimes in the target:

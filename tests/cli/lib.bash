@@ -3,7 +3,7 @@
 #   $HEAPSNAP          the binary under test (tests/run.sh exports it)
 #   make_snapshot F N  builds snapshot N.db in $BATS_TEST_TMPDIR from the
 #                      schema plus tests/fixtures/F.sql; prints its path
-#   python_for V       the interpreter for Python V (3.12), from config.mk
+#   python_for KEY     the interpreter of key KEY (3.12.1), from config.mk
 #   check_json         stdin must parse as JSON
 #   check_dot FILE PY  runs python code PY on the DOT file FILE parsed by
 #                      dotlib.py (g, objects, helpers, refs, and
@@ -26,9 +26,10 @@ python_for() {
     sed -n "s/^PY_$1_EXE := //p" "$ROOT/$BUILD/config.mk"
 }
 
-# Every Python the build made an agent for, one "VERSION EXE" per line.
+# Every Python the build made an agent for, one "KEY EXE" per line (KEY as
+# tools/pythons.sh makes it: 3.11.2), oldest first.
 pythons() {
-    sed -n 's/^PY_\([0-9.]*\)_EXE := \(.*\)$/\1 \2/p' "$ROOT/$BUILD/config.mk"
+    sed -n 's/^PY_\([0-9.]*[a-z]*\)_EXE := \(.*\)$/\1 \2/p' "$ROOT/$BUILD/config.mk"
 }
 
 default_python() {

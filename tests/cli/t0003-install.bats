@@ -1,11 +1,14 @@
 #!/usr/bin/env bats
-# make install: the installed heapsnap finds the agents and the attach
-# loader it was installed with, away from the build folder.
+# make install: the installed heapsnap finds the agents (one folder per
+# interpreter key, py3.12.1) and the attach loader it was installed with,
+# away from the build folder.
 
 load lib
 
 @test "install: the installed command snapshots a program and reads it" {
     dest="$BATS_TEST_TMPDIR/root"
+    # A folder of the old one-per-minor layout is replaced.
+    mkdir -p "$dest/opt/hs/lib/heapsnap/py3.12/heapsnap"
     run make -C "$ROOT" --no-print-directory -s install BUILD="$BUILD" SAN="${SAN:-0}" \
         DESTDIR="$dest" PREFIX=/opt/hs
     [ "$status" -eq 0 ]
@@ -15,6 +18,7 @@ load lib
         [ -f "$dest/opt/hs/lib/heapsnap/py$ver/heapsnap/__init__.py" ]
         [ ! -d "$dest/opt/hs/lib/heapsnap/py$ver/obj" ]
     done <<<"$(pythons)"
+    [ ! -e "$dest/opt/hs/lib/heapsnap/py3.12" ]
     cd "$BATS_TEST_TMPDIR"
     printf 'class Kept:\n    pass\nK = [Kept() for _ in range(7)]\n' > p.py
     # No HEAPSNAP_AGENT_DIR: the agent comes from ../lib/heapsnap.

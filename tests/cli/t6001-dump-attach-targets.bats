@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # heapsnap dump --pid: attach to running targets on every CPython that has
-# an agent (tools/pythons.sh), main thread busy in pure Python, sleeping,
+# an agent (config.mk), main thread busy in pure Python, sleeping,
 # blocked reading a pipe, or running several threads.  Each time: the
 # snapshot holds the target's AttachMarker objects (a random count), the
 # target keeps making progress, and sys.path, sys.modules, the importer
@@ -10,7 +10,7 @@
 load ../attach/helpers
 
 setup_file() {
-    # tools/pythons.sh starts every interpreter: ask once per file.
+    # Read once per file (config.mk and the build folder).
     export ATTACH_PYTHONS="$(pythons_with_agent)"
 }
 
@@ -172,11 +172,8 @@ each_python() {
 @test "attach: a process of another user (staged through its /tmp)" {
     [ "$(id -u)" = 0 ] || skip "needs root"
     command -v setpriv >/dev/null || skip "no setpriv"
-    local sys_py=
-    for p in /usr/bin/python3.*; do
-        v=$(basename "$p" | sed -n 's/^python\(3\.[0-9]*\)$/\1/p')
-        [ -n "$v" ] && [ -d "$ROOT/$BUILD/py$v/heapsnap" ] && sys_py=$p && break
-    done
+    local sys_py
+    sys_py=$(awk '$2 ~ /^\/usr\/bin\// { print $2; exit }' <<<"$PYTHONS")
     [ -n "$sys_py" ] || skip "no /usr/bin/python3.X with an agent (pyenv is not readable by nobody)"
     TDIR_BASE=/tmp start_target "$sys_py" busy 321 \
         setpriv --reuid=65534 --regid=65534 --clear-groups
