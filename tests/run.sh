@@ -74,6 +74,13 @@ while read -r key exe; do
         "$("$exe" -c 'import sys; print(sys.version.split()[0])' 2>/dev/null || echo '?')" "$exe"
 done < <(matrix)
 
+# The unit tests of attach through PEP 768 need a live 3.14: the one
+# tools/newest_pythons.sh installed, if any.
+if [ -z "${HEAPSNAP_TEST_PY314:-}" ] && [ -f "$BUILD/pythons/list" ]; then
+    HEAPSNAP_TEST_PY314=$(grep -m1 '/python3\.14$' "$BUILD/pythons/list")
+    export HEAPSNAP_TEST_PY314
+fi
+
 san_env=()
 if [ "${SAN:-0}" = 1 ]; then
     cc=${CC:-cc}

@@ -117,10 +117,11 @@ EOF
 }
 
 @test "newest_pythons: the build's own installation is up to date on a second run" {
-    local minors
-    [ -f "$ROOT/$BUILD/pythons/stamp" ] || skip "no newest Debian CPython in $BUILD (NEWEST_PYTHONS)"
+    local list=$ROOT/$BUILD/pythons/list minors
+    [ -s "$list" ] || skip "no newest Debian CPython in $BUILD (NEWEST_PYTHONS)"
     [ -n "$(find "$ROOT/$BUILD/pythons/stamp" -mmin -1380)" ] || skip "its last check is nearly a day old"
-    minors=$(head -n1 "$ROOT/$BUILD/pythons/stamp" | cut -d' ' -f2-)
+    # The minors it was asked for, in the list's order: the list stays.
+    minors=$(sed 's/.*python//' "$list")
     before=$(stat -c %Y "$ROOT/$BUILD/pythons/root")
     run env HEAPSNAP_DEBIAN_MIRROR="$NOWHERE" tools/newest_pythons.sh "$ROOT/$BUILD/pythons" $minors
     echo "$output"
