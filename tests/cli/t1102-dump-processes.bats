@@ -221,7 +221,9 @@ print("child", child.pid, child.wait())'
 }
 
 @test "dump: a child of another Python version takes the agent built for it" {
-    other=$(pythons | awk -v v="$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" '$1 != v {print $2}' | head -1)
+    local minor okey other
+    minor=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+    read -r okey other <<<"$(pythons | awk -v v="$minor." 'index($1, v) != 1' | head -1)"
     [ -n "$other" ] || skip "only one Python with an agent"
     # Its agent is found for its own version (both are in this build).
     run "$HEAPSNAP" dump -o out.db -- "$PY" -c "
@@ -229,5 +231,25 @@ import subprocess
 print(subprocess.run(['$other', '-c', 'import sys, heapsnap; print(sys.version_info[:2], heapsnap.__file__)'], capture_output=True, text=True).stdout)"
     echo "$output"
     [ "$status" -eq 0 ]
-    [[ "$output" == *"/py$("$other" -c 'import sys; print("%d.%d" % sys.version_info[:2])')/heapsnap/__init__.py"* ]]
+    [[ "$output" == *"/py$okey/heapsnap/__init__.py"* ]]
+}
+
+@test "dump: a child of the same minor version, another micro, takes its own agent" {
+    local pair pkey parent ckey child
+    # Two keys of one minor (pyenv 3.11.7 and Debian's 3.11.2, say).
+    pair=$(pythons | awk '{ split($1, v, "."); m = v[1] "." v[2]
+                            if (m in seen) { print seen[m]; print $0; exit }
+                            seen[m] = $0 }')
+    [ -n "$pair" ] || skip "no two Pythons of one minor version with an agent"
+    read -r pkey parent <<<"$(head -n1 <<<"$pair")"
+    read -r ckey child <<<"$(tail -n1 <<<"$pair")"
+    for way in "$parent $child $ckey" "$child $parent $pkey"; do
+        set -- $way
+        run "$HEAPSNAP" dump -o out.db -- "$1" -c "
+import subprocess
+print(subprocess.run(['$2', '-c', 'import heapsnap; print(heapsnap.__file__)'], capture_output=True, text=True).stdout)"
+        echo "$output"
+        [ "$status" -eq 0 ]
+        [[ "$output" == *"/py$3/heapsnap/__init__.py"* ]]
+    done
 }

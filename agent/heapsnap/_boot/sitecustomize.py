@@ -4,33 +4,53 @@ Python imports this at startup, in the program and in every Python
 process it starts (the environment carries PYTHONPATH to them).  It starts
 heapsnap as the command line asked, then hands over to the program's own
 sitecustomize, if any, which this module would otherwise hide.  A
-descendant running another Python version takes the agent built for its
-version next to this one (build/py3.X/), if there is one.
+descendant running another Python takes the agent built for its version
+next to this one (build/py3.13.18/), if there is one.
 """
 
 
 def _heapsnap_agent_for_this_python(os, sys, agent):
     """Puts the agent folder built for this interpreter in place of
-    `agent` (the one PYTHONPATH names) on sys.path, if `agent` holds no
-    extension for it and a sibling folder does."""
+    `agent` (the one PYTHONPATH names) on sys.path.  Folders are named by
+    interpreter key (tools/pythons.sh): py3.13.18, py3.13.0t.  The rule is
+    the inspector's (hs_agent_dir in inspector/launch.c): the exact version
+    and ABI flags, else the newest older micro of this minor version, else
+    the oldest newer one; only a folder holding this Python's extension."""
     import sysconfig
 
     ext = "_heapsnap" + (sysconfig.get_config_var("EXT_SUFFIX") or ".so")
-    if os.path.exists(os.path.join(agent, "heapsnap", ext)):
-        return
+    major, minor, micro = sys.version_info[:3]
+    head = "py%d.%d" % (major, minor)
+    flags = getattr(sys, "abiflags", "")
+
+    def rank(name):
+        if name == head:
+            return 0
+        if not name.startswith(head + "."):
+            return -1
+        rest = name[len(head) + 1:]
+        n = len(rest) - len(rest.lstrip("0123456789"))
+        if n == 0 or rest[n:] != flags:
+            return -1
+        m = int(rest[:n])
+        if m == micro:
+            return 4000
+        return 2000 + m if m < micro else 2000 - m
+
     parent = os.path.dirname(agent)
-    mine = "py%d.%d" % sys.version_info[:2]
     try:
-        names = sorted(os.listdir(parent), key=lambda n: n != mine)
+        names = os.listdir(parent)
     except OSError:
         return
+    best, best_rank = None, -1
     for name in names:
-        cand = os.path.join(parent, name)
-        if name.startswith("py") and \
-                os.path.exists(os.path.join(cand, "heapsnap", ext)):
-            sys.path[:] = [cand if os.path.abspath(p or os.curdir) == agent
-                           else p for p in sys.path]
-            return
+        r = rank(name)
+        if r > best_rank and \
+                os.path.exists(os.path.join(parent, name, "heapsnap", ext)):
+            best, best_rank = os.path.join(parent, name), r
+    if best is not None and best != agent:
+        sys.path[:] = [best if os.path.abspath(p or os.curdir) == agent
+                       else p for p in sys.path]
 
 
 def _heapsnap_boot():
