@@ -202,8 +202,10 @@ test: newest-pythons
 	$(Q)$(if $(NEWEST_PYTHONS),,echo '# newest Debian CPython (sid): off; NEWEST_PYTHONS="3.14 3.13" make test installs, builds and tests them')
 	$(Q)BUILD=$(BUILD) SAN=$(SAN) tests/run.sh
 
+# The newest Debian CPython's packages are shared with build/.
 check-asan:
-	$(Q)$(MAKE) --no-print-directory BUILD=build-asan SAN=1 test
+	$(Q)HEAPSNAP_DEB_CACHE=$(abspath build/pythons/apt/archives) \
+		$(MAKE) --no-print-directory BUILD=build-asan SAN=1 test
 
 # ---------------------------------------------------------------------------
 # Demo, benchmarks, install.

@@ -19,7 +19,8 @@
 # MINOR it is empty.  Idempotent: a check younger than a day with the same
 # MINORs and working interpreters returns at once without the network
 # (--refresh forces the check); the same package versions are not unpacked
-# again, and the .debs are cached in DIR/apt/archives.  A failed refresh
+# again, and the .debs are cached in DIR/apt/archives (HEAPSNAP_DEB_CACHE
+# names another folder: two build folders can share one).  A failed refresh
 # leaves the previous installation as it was.
 #
 # Exit 0 when every MINOR is installed, 1 with one "heapsnap: error:" line
@@ -151,7 +152,8 @@ fi
 
 arch=$(dpkg --print-architecture)
 apt=$dir/apt
-mkdir -p "$apt/lists/partial" "$apt/archives/partial" "$apt/cache" ||
+debs=${HEAPSNAP_DEB_CACHE:-$apt/archives}
+mkdir -p "$apt/lists/partial" "$debs/partial" "$apt/cache" ||
     err "cannot create '$apt'"
 : > "$apt/status"
 echo "deb [arch=$arch signed-by=$keyring] $mirror sid main" > "$apt/sources.list"
@@ -160,7 +162,7 @@ echo "deb [arch=$arch signed-by=$keyring] $mirror sid main" > "$apt/sources.list
 set -- -q -o Dir::Etc::SourceList="$apt/sources.list" \
     -o Dir::Etc::SourceParts=/dev/null -o Dir::Etc::Preferences=/dev/null \
     -o Dir::Etc::PreferencesParts=/dev/null -o Dir::State::Lists="$apt/lists" \
-    -o Dir::Cache="$apt/cache" -o Dir::Cache::Archives="$apt/archives" \
+    -o Dir::Cache="$apt/cache" -o Dir::Cache::Archives="$debs" \
     -o Dir::State::status="$apt/status" -o APT::Architecture="$arch" \
     -o APT::Sandbox::User=root -o Debug::NoLocking=1
 
@@ -212,10 +214,10 @@ fi
 missing=""
 for pv in $pinned; do
     p=${pv%%=*} v=$(echo "${pv#*=}" | sed 's/:/%3a/')
-    ls "$apt/archives/${p}_${v}_"*.deb > /dev/null 2>&1 || missing="$missing $pv"
+    ls "$debs/${p}_${v}_"*.deb > /dev/null 2>&1 || missing="$missing $pv"
 done
 if [ -n "$missing" ]; then
-    (cd "$apt/archives" && apt-get "$@" download $missing) > "$apt/download.log" 2>&1 ||
+    (cd "$debs" && apt-get "$@" download $missing) > "$apt/download.log" 2>&1 ||
         err "cannot download from $mirror: $(grep -m1 '^E: ' "$apt/download.log" | cut -c4- | cut -c1-160) (log: $apt/download.log)"
 fi
 
@@ -225,7 +227,7 @@ rm -rf "$root.new" "$root.old"
 mkdir -p "$root.new"
 for pv in $pinned; do
     p=${pv%%=*} v=$(echo "${pv#*=}" | sed 's/:/%3a/')
-    dpkg-deb -x "$(ls "$apt/archives/${p}_${v}_"*.deb | head -n1)" "$root.new" ||
+    dpkg-deb -x "$(ls "$debs/${p}_${v}_"*.deb | head -n1)" "$root.new" ||
         err "cannot unpack $p $v"
 done
 libdir=usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH 2> /dev/null || gcc -print-multiarch)
