@@ -533,7 +533,9 @@ struct hs_roots {
  * interpreter's own references, gc.garbage and gc.callbacks, and for each
  * thread its state's references and its stack (3.11+: each frame's locals
  * by name, read from the interpreter frame without creating frame
- * objects; 3.8-3.10: the frame objects).  Reads only; 0 or -1 on OOM.
+ * objects; 3.8-3.10: the frame objects).  The thread whose ident is
+ * main_ident (0: the runtime's main thread) is flagged main.  Reads only;
+ * 0 or -1 on OOM.
  */
 int hs_roots_collect(struct hs_roots *r, unsigned long main_ident);
 void hs_roots_release(struct hs_roots *r);
@@ -588,7 +590,8 @@ struct hs_dump_options {
     int redact;            /* store no str/bytes contents */
     int collected;         /* gc.collect() ran first (recorded in meta) */
     Py_ssize_t value_limit; /* characters of value text kept */
-    unsigned long main_ident; /* ident of the main thread, or 0 */
+    unsigned long main_ident; /* ident of the main thread; 0: the
+                                 interpreter's own (hs_main_thread_ident) */
     long pid;              /* the process whose heap this is, for meta
                               (a forked child's parent); 0: this one */
     int no_python;         /* run no Python code at all (a forked child):

@@ -31,6 +31,7 @@
 #if PY_VERSION_HEX >= 0x03090000
 #include "internal/pycore_gc.h"
 #include "internal/pycore_interp.h"
+#include "internal/pycore_runtime.h"
 #else
 #include "internal/pycore_pystate.h"
 #endif
@@ -109,6 +110,21 @@ static inline int
 hs_gc_finalized(PyObject *o)
 {
     return (((PyGC_Head *)o - 1)->_gc_prev & 1) != 0;
+}
+
+/* ---- the main thread ---------------------------------------------------- */
+
+/*
+ * The ident (PyThreadState.thread_id) of the interpreter's main thread: the
+ * thread that started it, or that called fork() in a forked child.  Read
+ * from the runtime, not from the threading module, which a process may
+ * never have imported (then a thread injected by `dump --pid` would look
+ * like the main one) or may have imported first from another thread.
+ */
+static inline unsigned long
+hs_main_thread_ident(void)
+{
+    return _PyRuntime.main_thread;
 }
 
 /* ---- reference counts (P13) -------------------------------------------- */

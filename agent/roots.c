@@ -270,7 +270,7 @@ thread_roots(struct hs_roots *r, PyThreadState *ts, unsigned long main_ident)
     te->ident = ts->thread_id;
     te->native_id = hs_tstate_native_id(ts);
     te->is_dumper = ts == PyThreadState_Get();
-    te->is_main = main_ident ? ts->thread_id == main_ident : te->is_dumper;
+    te->is_main = ts->thread_id == main_ident;
     n = hs_tstate_refs(ts, labels, refs);
     for (int i = 0; i < n; i++)
         add_simple(r, refs[i], "thread", labels[i], t, 1);
@@ -311,6 +311,8 @@ hs_roots_collect(struct hs_roots *r, unsigned long main_ident)
         if (PyModule_Check(v))
             add_root(r, v, "module", add_label(r, NULL, k, NULL), -1, -1, 0);
     }
+    if (!main_ident)
+        main_ident = hs_main_thread_ident();
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(in); ts;
          ts = PyThreadState_Next(ts))
         thread_roots(r, ts, main_ident);

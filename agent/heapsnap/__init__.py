@@ -48,16 +48,6 @@ def _default_path(directory=None, when=None):
     return path
 
 
-def _main_ident():
-    threading = _sys.modules.get("threading")
-    if threading is None:
-        return 0
-    try:
-        return threading.main_thread().ident or 0
-    except Exception:
-        return 0
-
-
 def _traced_bytes():
     """tracemalloc's traced total when it runs (recorded in the snapshot's
     meta, for the memory reconciliation of `heapsnap info`), else -1."""
@@ -74,8 +64,8 @@ def _dump(path, collect, redact, trigger, check=False):
     if collect:
         _gc.collect()
     return _heapsnap._dump(path, trigger=trigger, redact=bool(redact),
-                           collected=bool(collect), main_ident=_main_ident(),
-                           check=bool(check), traced_bytes=_traced_bytes())
+                           collected=bool(collect), check=bool(check),
+                           traced_bytes=_traced_bytes())
 
 
 class _Forked:
@@ -87,8 +77,7 @@ class _Forked:
         self.path = path
         self.pid, self._fd = _heapsnap._dump(
             path, trigger=trigger, redact=bool(redact),
-            collected=bool(collect), main_ident=_main_ident(), fork=True,
-            traced_bytes=_traced_bytes(),
+            collected=bool(collect), fork=True, traced_bytes=_traced_bytes(),
             report_fd=(_report_fd if report and _report_fd is not None
                        else -1))
         self._result = None

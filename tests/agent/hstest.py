@@ -170,10 +170,10 @@ class AgentTest(unittest.TestCase):
                              (type(obj).__name__, id(obj)))
         return r
 
-    def run_child(self, code, timeout=300, env=None):
-        """Runs `code` in a fresh interpreter (this one's executable and
-        PYTHONPATH, tests/agent importable); fails the test with its
-        output unless it exits 0.  Returns its stdout."""
+    def run_child(self, code, timeout=300, env=None, flags=()):
+        """Runs `code` in a fresh interpreter (this one's executable with
+        `flags`, and PYTHONPATH, tests/agent importable); fails the test
+        with its output unless it exits 0.  Returns its stdout."""
         e = dict(os.environ)
         e["PYTHONPATH"] = os.pathsep.join(
             [HERE] + [p for p in e.get("PYTHONPATH", "").split(os.pathsep)
@@ -181,7 +181,8 @@ class AgentTest(unittest.TestCase):
         e["HS_TEST_TMP"] = self.tmp
         if env:
             e.update(env)
-        p = subprocess.run([sys.executable, "-c", textwrap.dedent(code)],
+        p = subprocess.run([sys.executable] + list(flags) +
+                           ["-c", textwrap.dedent(code)],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            env=e, timeout=timeout, cwd=self.tmp)
         out = p.stdout.decode("utf-8", "replace")

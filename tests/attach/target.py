@@ -15,7 +15,9 @@ The busy loops verify float and integer invariants each turn; a corrupted
 register would make them write DIR/corrupt and exit 3.  On SIGUSR1 it
 writes DIR/report: sys.path, heapsnap modules, thread count and names.
 It writes DIR/ready once all of this is set up.  TARGET_NONDUMPABLE=1 in
-the environment makes it call prctl(PR_SET_DUMPABLE, 0) first.
+the environment makes it call prctl(PR_SET_DUMPABLE, 0) first;
+TARGET_NO_THREADING=1 keeps it from importing threading (not with MODE
+threads), as a program that never uses threads.
 """
 
 import json
@@ -24,8 +26,10 @@ import os
 import signal
 import struct
 import sys
-import threading
 import time
+
+if os.environ.get("TARGET_NO_THREADING") != "1":
+    import threading
 
 MODE, DIR = sys.argv[1], sys.argv[2]
 COUNT = int(sys.argv[3]) if len(sys.argv) > 3 else 4321
@@ -109,7 +113,8 @@ def report(signum, frame):
         "path": list(sys.path),
         "heapsnap_modules": sorted(m for m in sys.modules
                                    if "heapsnap" in m),
-        "threads": threading.active_count(),
+        "threads": (sys.modules["threading"].active_count()
+                    if "threading" in sys.modules else None),
         "tasks": len(os.listdir("/proc/self/task")),
         "cache": sorted(k for k in sys.path_importer_cache
                         if "heapsnap" in k),

@@ -245,3 +245,29 @@ time.sleep(60)" </dev/null >/dev/null 2>&1 3>&- &
     [ ! -e "$TDIR/s.db" ] && [ ! -e "$TDIR/s.db.tmp" ]
     [ -z "$(ls -A "$TDIR" | grep -v '^\(ready\|regex-done\)$')" ]
 }
+
+@test "attach: the main thread is flagged main, also in a target that never imported threading" {
+    local ver exe no failed=0
+    while read -r ver exe; do
+        for no in 1 0; do
+            start_target "$exe" sleep 55 env TARGET_NO_THREADING=$no
+            report_before=$(target_report)
+            run "$HEAPSNAP" dump --pid "$TPID" -o "$TDIR/m.db"
+            [ "$status" -eq 0 ] || { echo "$ver: $output" >&2; return 1; }
+            # One main thread: not the thread heapsnap's loader ran the
+            # dump in, but the process's first (its native id, recorded
+            # from 3.11 on, is the pid).
+            main=$(sqlite3 "$TDIR/m.db" "SELECT count(*) || ' ' || sum(is_dumper) || ' ' || ifnull(max(native_id), 'unknown') FROM threads WHERE is_main")
+            expect="1 0 $TPID"
+            case $ver in 3.[89] | 3.[89].* | 3.10 | 3.10.*) expect="1 0 unknown" ;; esac
+            [ "$main" = "$expect" ] || {
+                echo "python $ver, no threading $no: main thread '$main', pid $TPID" >&2
+                failed=1
+            }
+            # The attach imported nothing (threading stays unimported).
+            [ "$(target_report)" = "$report_before" ]
+            stop_targets
+        done
+    done <<<"$PYTHONS"
+    return $failed
+}
