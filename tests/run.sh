@@ -3,12 +3,14 @@
 #   unit   C unit tests (cmocka, TAP output)       build/tests/test_*
 #   cli    CLI tests (bats)                         tests/cli/*.bats
 #   agent  agent tests (stdlib unittest), once per CPython   tests/agent/
+#   realpkgs  real packages (mypy, pandas, Django, ...) under Debian's
+#          /usr/bin/python3 with the agent built for it    tests/realpkgs/
 #   web    browser tests of the viewer (if chromium is present) tests/web/
 # First it prints the interpreter matrix: every CPython the build made an
 # agent for (config.mk), by key (tools/pythons.sh), with its path and the
 # full version it reports.
 # Environment: BUILD (default build), SAN=1 for sanitizer builds,
-# SUITES="unit cli agent web" to pick suites, PYTHONS="3.11 3.12.1" to pick
+# SUITES="unit cli agent realpkgs web" to pick suites, PYTHONS="3.11 3.12.1" to pick
 # Pythons (a key, or a minor version for all its keys).  Exits 1 if
 # anything failed or a suite crashed.
 set -u
@@ -17,7 +19,7 @@ ROOT=$(pwd)
 BUILD=${BUILD:-build}
 export BUILD ROOT
 export HEAPSNAP="$ROOT/$BUILD/heapsnap"
-SUITES=${SUITES:-unit cli agent web}
+SUITES=${SUITES:-unit cli agent realpkgs web}
 LOGDIR="$ROOT/$BUILD/test-logs"
 mkdir -p "$LOGDIR"
 
@@ -108,6 +110,22 @@ for suite in $SUITES; do
                 "$exe" tests/agent/run.py
         done < <(matrix)
         ;;
+    realpkgs)
+        # The agent built for Debian's own python3: the config key whose
+        # interpreter is /usr/bin/python3 (or resolves to it).
+        key=$(while read -r k exe; do
+                  [ "$(readlink -f "$exe")" = "$(readlink -f /usr/bin/python3)" ] &&
+                      echo "$k" && break
+              done < <(matrix))
+        if [ -z "$key" ] || [ ! -d "$BUILD/py$key/heapsnap" ]; then
+            echo "# ---- realpkgs"
+            echo "# realpkgs: skipped, no agent for /usr/bin/python3 in $BUILD"
+            skipped=$((skipped + 1))
+            continue
+        fi
+        run_suite "realpkgs" "${san_env[@]}" env \
+            PYTHONPATH="$ROOT/$BUILD/py$key" \
+            /usr/bin/python3 tests/agent/run.py --dir tests/realpkgs ;;
     web)
         if [ -f tests/web/run.sh ]; then
             run_suite "web" tests/web/run.sh

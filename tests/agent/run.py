@@ -1,11 +1,13 @@
 """Runs the agent test suite (tests/agent/test_*.py) and prints TAP.
 
-    PYTHONPATH=build/py3.12 python3.12 tests/agent/run.py [-v] [PATTERN...]
+    PYTHONPATH=build/py3.12 python3.12 tests/agent/run.py [-v] [--dir DIR]
+                                                          [PATTERN...]
 
 One TAP line per test: "ok N - module.Class.test_name", "not ok N - ..."
 followed by the traceback as "# " comment lines, skips as "ok N - ... # SKIP
 reason".  PATTERN arguments keep only the tests whose id contains one of
-them.  Exits 0 when every test passed, 1 otherwise.  Stdlib only: this runs
+them.  --dir DIR runs DIR/test_*.py instead (tests/realpkgs).  Exits 0
+when every test passed, 1 otherwise.  Stdlib only: this runs
 on every CPython the machine has (3.8 and later).
 """
 
@@ -94,10 +96,15 @@ class TapResult(unittest.TestResult):
 
 def main(argv):
     verbose = "-v" in argv
+    where = HERE
+    if "--dir" in argv:
+        i = argv.index("--dir")
+        where = os.path.abspath(argv[i + 1])
+        argv = argv[:i] + argv[i + 2:]
     patterns = [a for a in argv if not a.startswith("-")]
-    sys.path.insert(0, HERE)
+    sys.path.insert(0, where)
     loader = unittest.TestLoader()
-    suite = loader.discover(HERE, pattern="test_*.py", top_level_dir=HERE)
+    suite = loader.discover(where, pattern="test_*.py", top_level_dir=where)
     tests = list(_iter_tests(suite))
     if patterns:
         tests = [t for t in tests if any(p in t.id() for p in patterns)]
