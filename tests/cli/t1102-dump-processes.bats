@@ -2,9 +2,9 @@
 # heapsnap dump -- PROGRAM and the moments and processes it snapshots: the
 # exit snapshot comes before every other atexit handler (and after the
 # program's threads are joined); every Python descendant (subprocess,
-# multiprocessing fork and spawn, a forking server's worker, os.fork)
-# carries the agent, snapshots itself on SIGUSR2 into FILE-<pid>.1.db and
-# lives on; only the program itself snapshots at exit.
+# multiprocessing fork, spawn and forkserver, a forking server's worker,
+# os.fork) carries the agent, snapshots itself on SIGUSR2 into
+# FILE-<pid>.1.db and lives on; only the program itself snapshots at exit.
 
 load lib
 
@@ -128,8 +128,8 @@ def main():
     p = subprocess.Popen([sys.executable, __file__, "child", "subprocess"])
     signal_child("subprocess")
     results["subprocess"] = p.wait()
-    # multiprocessing with both start methods
-    for method in ("fork", "spawn"):
+    # multiprocessing with every start method
+    for method in ("fork", "spawn", "forkserver"):
         ctx = multiprocessing.get_context(method)
         proc = ctx.Process(target=child_main, args=("mp-" + method,))
         proc.start()
@@ -176,7 +176,7 @@ PY
     run "$HEAPSNAP" dump -o out.db -- "$PY" family.py
     echo "$output"
     [ "$status" -eq 0 ]
-    for kind in mp-fork mp-spawn os-fork server subprocess; do
+    for kind in mp-fork mp-forkserver mp-spawn os-fork server subprocess; do
         # exit status 0, snapshotted, its objects intact
         line=$(grep "^$kind " <<<"$output")
         [[ "$line" =~ ^$kind\ 0\ ([0-9]+)\ snapshotted\ 17$ ]]
