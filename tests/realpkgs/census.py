@@ -267,6 +267,10 @@ def compare(path, census):
             "SELECT s.module, coalesce(s.qualname, s.name), count(*) FROM"
             " snap s LEFT JOIN census c ON c.address = s.address WHERE"
             " c.address IS NULL GROUP BY s.type ORDER BY 3 DESC LIMIT 12")}
+    out["max_size"], out["total_size"] = q(
+        "SELECT max(size), sum(size) FROM objects").fetchone()
+    rss = q("SELECT value FROM meta WHERE key = 'rss_bytes'").fetchone()
+    out["rss_bytes"] = int(rss[0]) if rss and rss[0] is not None else None
     out["only_in_snapshot_total"] = q(
         "SELECT count(*) FROM snap s LEFT JOIN census c ON c.address ="
         " s.address WHERE c.address IS NULL").fetchone()[0]

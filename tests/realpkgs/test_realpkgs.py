@@ -71,6 +71,10 @@ class RealPackagesTest(unittest.TestCase):
                 c["only_in_snapshot_total"],
                 ", ".join("%s %d" % kv for kv in
                           list(c["only_in_snapshot"].items())[:5])),
+            "  sizes add up to %.1f MiB, the biggest %.1f MiB; RSS %s" % (
+                c["total_size"] / 2**20, c["max_size"] / 2**20,
+                "%.1f MiB" % (c["rss_bytes"] / 2**20) if c["rss_bytes"]
+                else "not recorded"),
             "  in-degrees equal: %d of %d sampled; paths followed: %d of %d"
             " (%d steps, %d by label)" % (
                 c["indegree_equal"], c["indegree_sample"], reached,
@@ -86,6 +90,11 @@ class RealPackagesTest(unittest.TestCase):
         # sys.getsizeof agrees, except where a Python __sizeof__ answers
         # (a deep size, by design not the object's own).
         self.assertEqual(c["size_differs"], {})
+        # No object, and not all of them together, is bigger than the
+        # process (absurd or double-counted sizes, issue 10).
+        if c["rss_bytes"]:
+            self.assertLessEqual(c["max_size"], c["rss_bytes"])
+            self.assertLessEqual(c["total_size"], c["rss_bytes"])
         # No reference gc.get_referents reports is missing: the snapshot
         # may see more (references tp_traverse hides), never fewer.
         fewer = [d for d in c["indegree_differs"]
