@@ -1,7 +1,9 @@
 """The real-packages suite: genuine workloads of mypy, numpy/pandas,
 Django, SQLAlchemy and docutils/Sphinx under Debian's own python3, each
 dumped in its own process and checked against a census of that process
-(census.py) and by following `heapsnap why --json` paths in it.
+(census.py) and by following `heapsnap why --json` paths in it; and
+Django's runserver under `heapsnap dump --`, whose server child must
+snapshot itself on SIGUSR2 and keep serving.
 
     tests/run.sh with SUITES=realpkgs, or
     PYTHONPATH=build/py<key> HEAPSNAP=build/heapsnap /usr/bin/python3 \\
@@ -12,14 +14,19 @@ installs them).  Each test prints its numbers as TAP comments: objects,
 dump time, census agreement.
 """
 
+import glob
 import importlib.util
 import json
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -126,6 +133,94 @@ class RealPackagesTest(unittest.TestCase):
     @unittest.skipUnless(have("sphinx"), "Sphinx is not installed")
     def test_sphinx(self):
         self.check_report(self.run_workload("sphinx"))
+
+
+def children(pid):
+    """Pids whose parent is `pid` (from /proc)."""
+    out = []
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(stat) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.split("/")[2]))
+    return out
+
+
+def wait_for(predicate, seconds=60):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    return None
+
+
+class RunserverTest(unittest.TestCase):
+    """The issue's Django runserver: under `heapsnap dump --`, its
+    autoreloader runs the server in a child Python; SIGUSR2 to that
+    child writes the child's own snapshot and the server keeps serving."""
+
+    @unittest.skipUnless(have("django"), "Django is not installed")
+    def test_runserver_child(self):
+        d = tempfile.mkdtemp(prefix="hs-runserver-")
+        self.addCleanup(shutil.rmtree, d, True)
+        with open(os.path.join(d, "hssite.py"), "w") as f:
+            f.write("from django.http import HttpResponse\n"
+                    "from django.urls import path\n"
+                    "SECRET_KEY = 'heapsnap-test'\nDEBUG = False\n"
+                    "ALLOWED_HOSTS = ['127.0.0.1']\nROOT_URLCONF = __name__\n"
+                    "INSTALLED_APPS = []\nDATABASES = {}\n"
+                    "urlpatterns = [path('', lambda r: HttpResponse('up'))]\n")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        env = dict(os.environ, DJANGO_SETTINGS_MODULE="hssite",
+                   PYTHONPATH=d)
+        cli = os.environ.get("HEAPSNAP") or os.path.join(
+            os.path.dirname(os.path.dirname(HERE)), "build", "heapsnap")
+        log = open(os.path.join(d, "log"), "w+")
+        self.addCleanup(log.close)
+        heapsnap = subprocess.Popen(
+            [cli, "dump", "-o", os.path.join(d, "out.db"), "--",
+             sys.executable, "-m", "django", "runserver",
+             "127.0.0.1:%d" % port], cwd=d, env=env,
+            stdout=log, stderr=subprocess.STDOUT)
+        pids = []
+
+        def stop():
+            for p in reversed(pids):
+                try:
+                    os.kill(p, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+            heapsnap.wait(30)
+        self.addCleanup(stop)
+        program = wait_for(lambda: children(heapsnap.pid))
+        self.assertTrue(program, "the program did not start")
+        pids.append(program[0])
+        server = wait_for(lambda: children(program[0]))
+        self.assertTrue(server, "the autoreloader started no server")
+        pids.append(server[0])
+
+        def get():
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/" % port,
+                                            timeout=5) as r:
+                    return r.read()
+            except OSError:
+                return None
+        self.assertEqual(wait_for(get), b"up")
+        os.kill(server[0], signal.SIGUSR2)
+        snap = os.path.join(d, "out-%d.1.db" % server[0])
+        found = wait_for(lambda: os.path.exists(snap))
+        log.seek(0)
+        self.assertTrue(found, "no %s; output:\n%s" % (snap, log.read()))
+        os.kill(server[0], 0)  # alive
+        self.assertEqual(get(), b"up")  # and serving
 
 
 if __name__ == "__main__":
