@@ -71,12 +71,16 @@ $(GEN)/schema_sql.c: schema/heapsnap.sql tools/embed.sh
 $(GEN)/derived_sql.c: schema/derived.sql tools/embed.sh
 	$(Q)mkdir -p $(GEN)
 	$(Q)tools/embed.sh $< hs_derived_sql > $@.tmp && mv $@.tmp $@
+$(GEN)/remote_payload.c: inject/remote_payload.py tools/embed.sh
+	$(Q)mkdir -p $(GEN)
+	$(Q)tools/embed.sh $< hs_remote_payload_py > $@.tmp && mv $@.tmp $@
 
 # ---------------------------------------------------------------------------
 # The inspector: build/heapsnap.
 INSPECTOR_SRC := $(wildcard inspector/*.c)
 INSPECTOR_OBJ := $(INSPECTOR_SRC:inspector/%.c=$(BUILD)/inspector/%.o) \
-	$(BUILD)/inspector/schema_sql.o $(BUILD)/inspector/derived_sql.o
+	$(BUILD)/inspector/schema_sql.o $(BUILD)/inspector/derived_sql.o \
+	$(BUILD)/inspector/remote_payload.o
 INSPECTOR_LIB_OBJ := $(filter-out $(BUILD)/inspector/heapsnap.o,$(INSPECTOR_OBJ))
 INSPECTOR_CFLAGS = $(BASE_CFLAGS) -Iinspector $(DEPS_CFLAGS)
 
@@ -100,6 +104,10 @@ $(BUILD)/inspector/schema_sql.o: $(GEN)/schema_sql.c
 	$(Q)$(CC) $(GEN_CFLAGS) -c -o $@ $<
 
 $(BUILD)/inspector/derived_sql.o: $(GEN)/derived_sql.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(GEN_CFLAGS) -c -o $@ $<
+
+$(BUILD)/inspector/remote_payload.o: $(GEN)/remote_payload.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(GEN_CFLAGS) -c -o $@ $<
 

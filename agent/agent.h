@@ -587,6 +587,8 @@ void hs_memfacts_meta(struct hs_sink *s, const struct hs_memfacts *m);
 struct hs_dump_options {
     const char *path;      /* final file name */
     const char *trigger;   /* api, exit, signal, attach, fork */
+    const char *attach_method; /* trigger attach: ptrace or pep768 (meta
+                                  attach_method); else NULL */
     int redact;            /* store no str/bytes contents */
     int collected;         /* gc.collect() ran first (recorded in meta) */
     Py_ssize_t value_limit; /* characters of value text kept */

@@ -69,7 +69,7 @@ hs_init(PyObject *module, PyObject *cls)
 PyDoc_STRVAR(dump_doc,
              "_dump(path, trigger='api', redact=False, collected=False,\n"
              "      value_limit=200, main_ident=0, check=False, fork=False,\n"
-             "      report_fd=-1, traced_bytes=-1)\n--\n\n"
+             "      report_fd=-1, traced_bytes=-1, attach_method=None)\n--\n\n"
              "Write a snapshot of the whole heap to path (internal; use\n"
              "heapsnap.dump()).  Returns a dict of facts about the dump;\n"
              "with fork=True, (pid, fd) of the child writing it.");
@@ -191,22 +191,23 @@ hs_dump_py(PyObject *module, PyObject *args, PyObject *kwargs)
     static char *kwlist[] = { "path",       "trigger",    "redact",
                               "collected",  "value_limit", "main_ident",
                               "check",      "fork",       "report_fd",
-                              "traced_bytes", NULL };
+                              "traced_bytes", "attach_method", NULL };
     module_state *st = get_state(module);
     struct hs_dump_options opts;
     struct hs_dump_result res;
     PyObject *path_obj = NULL, *path_bytes = NULL, *result;
-    const char *trigger = "api";
+    const char *trigger = "api", *attach_method = NULL;
     int redact = 0, collected = 0, check = 0, fork = 0, report_fd = -1, rc;
     Py_ssize_t value_limit = 200;
     long long traced = -1;
     unsigned long main_ident = 0;
     char err[1024];
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|sppnkppiL", kwlist,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|sppnkppiLz", kwlist,
                                      &path_obj, &trigger, &redact,
                                      &collected, &value_limit, &main_ident,
-                                     &check, &fork, &report_fd, &traced))
+                                     &check, &fork, &report_fd, &traced,
+                                     &attach_method))
         return NULL;
     if (!st->subtype_traverse) {
         PyErr_SetString(st->error, "heapsnap._heapsnap._init() was not "
@@ -223,6 +224,7 @@ hs_dump_py(PyObject *module, PyObject *args, PyObject *kwargs)
     memset(&res, 0, sizeof(res));
     opts.path = PyBytes_AS_STRING(path_bytes);
     opts.trigger = trigger;
+    opts.attach_method = attach_method;
     opts.redact = redact;
     opts.collected = collected;
     opts.value_limit = value_limit > 0 ? value_limit : 200;

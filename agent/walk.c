@@ -868,6 +868,8 @@ meta(struct walk *w, const struct facts *f, double t0, double walk_seconds)
                           (double)f->created.tv_usec * 1e-6);
     hs_sink_meta_text(w->sink, "trigger", w->opts->trigger);
     hs_memfacts_meta(w->sink, &w->opts->mem);
+    if (w->opts->attach_method)
+        hs_sink_meta_text(w->sink, "attach_method", w->opts->attach_method);
     hs_sink_meta_int(w->sink, "gc_enabled", f->gc_enabled);
     hs_str_reset(&s);
     hs_str_addf(&s, "[%d, %d, %d]", f->thresholds[0], f->thresholds[1],

@@ -1,26 +1,34 @@
 /*
  * attach.c: `heapsnap dump --pid PID` (attach.h): load the agent into a
- * running CPython 3.8-3.13 with ptrace (no gdb) and snapshot it.  This
- * file runs the attach from start to end; the two halves it relies on
+ * running CPython and snapshot it, by one of two paths.  This file runs
+ * the attach from start to end in named steps; the parts it relies on
  * have their own files.
  *
  * Look before touching (attach_target.c: CPython? which version? may it be
- * traced?), find the agent for that version, and stage the loader and the
- * agent in a private folder when the target is another user's or sees
- * another file system.  Then choose a thread and stop it at a safe point,
- * make it dlopen() the loader (inject/inject.c) and call its start function
- * (attach_ptrace.c), let it go, and poll the status file on which the
- * loader's own thread reports taking the GIL, dumping and exiting.
+ * traced?), find the agent for that version, and prepare the files
+ * (attach_stage.c: a private folder when the target is another user's or
+ * sees another file system).  Then, on 3.14+, ask a thread that runs
+ * bytecode to run a payload script at its next eval-breaker check
+ * (attach_remote.c, PEP 768; nothing is stopped); else, or when that is
+ * disabled or no thread takes the request in time, stop a thread at a
+ * safe point, make it dlopen() the loader (inject/inject.c) and call its
+ * start function (attach_ptrace.c), and let it go.  Either way, poll the
+ * status file on which the code in the target reports taking the GIL,
+ * dumping and ending.
  *
  * Owns: the ptrace session (at most one stopped thread at a time), the
- * staging folder and status file of one attach, and heapsnap's signal
- * mask while it runs.  Invariants: no thread is left stopped on any path;
- * no wait outlasts --timeout but a call already running in the target (it
- * gets 5 s); SIGINT/SIGTERM/SIGHUP/SIGQUIT are blocked throughout and
- * only ever taken between steps.
+ * remote request (taken back unless claimed), the files of one attach,
+ * and heapsnap's signal mask while it runs.  Invariants: no thread is
+ * left stopped on any path; a request not claimed in time is withdrawn
+ * before the fallback, so at most one dump runs; no wait outlasts
+ * --timeout but a call already running in the target (it gets 5 s);
+ * SIGINT/SIGTERM/SIGHUP/SIGQUIT are blocked throughout and only ever
+ * taken between steps.
  */
 #include "attach.h"
 #include "attach_ptrace.h"
+#include "attach_remote.h"
+#include "attach_stage.h"
 #include "attach_target.h"
 #include "launch.h"
 #include "progress.h"
@@ -36,24 +44,26 @@
 /*
  * Design notes.
  *
- * Why ptrace injection and not gdb or a pending call.  gdb may be missing
- * (pyrasite's silent failures), and Python-level tricks need code already
- * running in the target.  Running Python on the stopped thread (pyrasite)
- * is unsafe: it may be stopped mid-malloc, mid-GC or inside a dict resize.
- * So the stopped thread runs only C: dlopen() and a start function that
- * opens a file and creates a thread (memray's rule).  Python runs later on
- * that new thread, after PyGILState_Ensure(): a GIL holder is a safe point
- * by definition, and a thread waiting for the GIL makes a busy main thread
- * drop it within the switch interval, on 3.9-3.12 too (P9, gh-95820).
+ * Why ptrace injection and not gdb or a pending call (before 3.14).  gdb
+ * may be missing (pyrasite's silent failures), and Python-level tricks
+ * need code already running in the target.  Running Python on the stopped
+ * thread (pyrasite) is unsafe: it may be stopped mid-malloc, mid-GC or
+ * inside a dict resize.  So the stopped thread runs only C: dlopen() and a
+ * start function that opens a file and creates a thread (memray's rule).
+ * Python runs later on that new thread, after PyGILState_Ensure(): a GIL
+ * holder is a safe point by definition, and a thread waiting for the GIL
+ * makes a busy main thread drop it within the switch interval, on 3.9-3.12
+ * too (P9, gh-95820).
  *
- * 3.14 plan: sys.remote_exec (PEP 768) runs a script at the main thread's
- * next eval-breaker check with no ptrace stop: read _Py_DebugOffsets at the
- * start of the .PyRuntime section, find the main thread state, write a
- * script path into tstate->remote_debugger_support and set the "please
- * stop" eval-breaker bit, all with process_vm_writev.  The script would
- * load the agent by absolute path exactly like the loader's payload.  It
- * can be disabled in the target (PYTHON_DISABLE_REMOTE_DEBUG), so the
- * ptrace path stays as the fallback.
+ * Why PEP 768 first on 3.14+.  The interpreter itself runs the payload at
+ * a safe point (_Py_HandlePending, the GIL held), and the target is never
+ * stopped, its registers and stack never touched, its C library never
+ * called.  heapsnap writes the request itself rather than calling
+ * sys.remote_exec(), which would need a Python of the same version in
+ * heapsnap and asks only the main thread: a main thread asleep in accept()
+ * never looks, so heapsnap asks the thread it saw running bytecode.  The
+ * protocol has no answer channel, so the payload reports on the same
+ * status file as the loader, after claiming it with rename().
  */
 
 #if defined(__x86_64__) && defined(__linux__)
@@ -318,360 +328,28 @@ out:
     return rc;
 }
 
-/* ---- where things go ---------------------------------------------------- */
+/* ---- one attach ----------------------------------------------------------- */
 
-/*
- * The paths of one attach, as the target sees them and as heapsnap sees
- * them.  Direct: the same paths (same mount namespace, root and user).
- * Staged: a folder under /proc/PID/root/tmp owned by the target's user
- * holds copies of the loader and the agent, the status file and the
- * snapshot, which is moved to the output at the end.
- */
-struct attach_paths {
-    char *lib;          /* loader, target's view */
-    char *agent;        /* folder holding heapsnap/, target's view */
-    char *output;       /* snapshot, target's view */
-    char *status;       /* status file, target's view */
-    char *status_local; /* status file, heapsnap's view */
-    char *output_local; /* snapshot, heapsnap's view */
-    char *stage;        /* staging folder, heapsnap's view, or NULL */
-    size_t root_len;    /* length of "/proc/PID/root" in stage paths */
+/* One attach from start to end: what each step needs from the ones before. */
+struct attach {
+    const struct hs_attach_options *opts; /* what was asked */
+    struct hs_attach_result *res;         /* what happened */
+    double t0;                 /* hs_now() at the start */
+    double deadline;           /* t0 + --timeout */
+    struct hs_target t;        /* the target, inspected */
+    struct hs_attach_paths p;  /* the files of this attach */
+    char *lib;                 /* the loader library */
+    char *agent;               /* the agent's folder for this Python */
+    const char *status;        /* status file to follow (heapsnap's view):
+                                  the payload's claimed one, or the
+                                  loader's */
+    struct hs_attach_status st; /* what it said last */
+    int keep_stage;            /* a dump still runs: leave its files */
+    int sig;                   /* fatal signal taken, or 0 */
 };
 
-static void
-paths_release(struct attach_paths *p)
-{
-    free(p->lib);
-    free(p->agent);
-    free(p->output);
-    free(p->status);
-    free(p->status_local);
-    free(p->output_local);
-    free(p->stage);
-    memset(p, 0, sizeof(*p));
-}
-
-/* The loader library next to this binary (build tree or installed). */
-static char *
-find_loader(void)
-{
-    const char *dir = hs_exe_dir();
-    char real[PATH_MAX];
-    char *cand[2];
-
-    cand[0] = hs_xasprintf("%s/inject/libheapsnap_inject.so", dir);
-    cand[1] = hs_xasprintf("%s/../lib/heapsnap/libheapsnap_inject.so", dir);
-    for (int i = 0; i < 2; i++) {
-        if (!access(cand[i], R_OK) && realpath(cand[i], real)) {
-            free(cand[0]);
-            free(cand[1]);
-            return hs_xstrdup(real);
-        }
-    }
-    hs_error(HS_EXIT_USAGE,
-             "cannot find libheapsnap_inject.so (looked in '%s' and '%s'); "
-             "build it with 'make' in the heapsnap source tree",
-             cand[0], cand[1]);
-    free(cand[0]);
-    free(cand[1]);
-    return NULL;
-}
-
-/* Copies file `from` to `to` (created 0600, or `mode`); 0 or -1 (errno). */
-static int
-copy_file(const char *from, const char *to, mode_t mode)
-{
-    char buf[65536];
-    ssize_t n;
-    int in = open(from, O_RDONLY | O_CLOEXEC), out, saved;
-
-    if (in < 0)
-        return -1;
-    out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    if (out < 0) {
-        saved = errno;
-        close(in);
-        errno = saved;
-        return -1;
-    }
-    while ((n = read(in, buf, sizeof(buf))) > 0) {
-        if (write(out, buf, (size_t)n) != n) {
-            n = -1;
-            break;
-        }
-    }
-    saved = errno;
-    close(in);
-    if (close(out) < 0 && n == 0) {
-        saved = errno;
-        n = -1;
-    }
-    errno = saved;
-    return n < 0 ? -1 : 0;
-}
-
-/*
- * Removes staging folder `dir`: its files, and the files of its sub-
- * folders down to `depth` levels (py/heapsnap/__pycache__ is 3).
- */
-static void
-remove_tree(const char *dir, int depth)
-{
-    DIR *d = opendir(dir);
-    struct dirent *de;
-
-    while (d && (de = readdir(d))) {
-        char *p;
-        struct stat st;
-
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-            continue;
-        p = hs_xasprintf("%s/%s", dir, de->d_name);
-        if (!lstat(p, &st) && S_ISDIR(st.st_mode) && depth > 0)
-            remove_tree(p, depth - 1);
-        else
-            unlink(p);
-        free(p);
-    }
-    if (d)
-        closedir(d);
-    rmdir(dir);
-}
-
-/* Creates an empty status file with an unpredictable name; 0 or -1. */
-static int
-make_status_file(const char *dir, char **out)
-{
-    char *tmpl = hs_xasprintf("%s/.heapsnap-attach-XXXXXX", dir);
-    int fd = mkstemp(tmpl);
-
-    if (fd < 0) {
-        int saved = errno;
-
-        free(tmpl);
-        errno = saved;
-        return -1;
-    }
-    close(fd);
-    *out = tmpl;
-    return 0;
-}
-
-/* Copies the agent package for the target into `dst`/heapsnap. */
-static int
-stage_agent(const char *agent, const char *ext, const char *dst)
-{
-    static const char *const files[] = { "__init__.py", "_heapsnap" };
-    char *pkg = hs_xasprintf("%s/heapsnap", dst);
-    int rc = mkdir(pkg, 0700);
-
-    for (size_t i = 0; rc == 0 && i < HS_ARRAY_SIZE(files); i++) {
-        const char *suffix = i ? ext : "";
-        char *from = hs_xasprintf("%s/heapsnap/%s%s", agent, files[i], suffix);
-        char *to = hs_xasprintf("%s/%s%s", pkg, files[i], suffix);
-
-        rc = copy_file(from, to, 0600);
-        free(from);
-        free(to);
-    }
-    free(pkg);
-    return rc;
-}
-
-/* Gives `path` to the target's user; 0, or -1 with errno. */
-static int
-hand_over(const char *path, const struct hs_proc_info *pi)
-{
-    if (chown(path, pi->uid, pi->gid) < 0 && pi->uid != geteuid())
-        return -1;
-    return 0;
-}
-
-/*
- * Fills the staged half of `p`: a private folder in the target's /tmp (or
- * /dev/shm, /var/tmp) owned by its user, with copies of the loader and the
- * agent and an empty status file.  Returns 0, or -1 after an error.
- */
-static int
-stage(const struct hs_target *t, const char *lib, const char *agent,
-      struct attach_paths *p)
-{
-    static const char *const tmpdirs[] = { "/tmp", "/dev/shm", "/var/tmp" };
-    char *lib_copy, *agent_copy, *pkg, *init, *ext;
-    int rc = 0;
-
-    for (size_t i = 0; i < HS_ARRAY_SIZE(tmpdirs) && !p->stage; i++) {
-        char *tmpl =
-            hs_xasprintf("%s%s/heapsnap-attach-XXXXXX", t->root, tmpdirs[i]);
-
-        if (mkdtemp(tmpl))
-            p->stage = tmpl;
-        else
-            free(tmpl);
-    }
-    if (!p->stage)
-        return hs_error(HS_EXIT_IO,
-                        "cannot create a staging folder in /tmp, /dev/shm "
-                        "or /var/tmp of process %d: %s",
-                        (int)t->pid, strerror(errno));
-    p->root_len = strlen(t->root);
-    lib_copy = hs_xasprintf("%s/libheapsnap_inject.so", p->stage);
-    agent_copy = hs_xasprintf("%s/py", p->stage);
-    pkg = hs_xasprintf("%s/heapsnap", agent_copy);
-    init = hs_xasprintf("%s/__init__.py", pkg);
-    ext = hs_xasprintf("%s/_heapsnap%s", pkg, t->py.ext_suffix);
-    p->output_local = hs_xasprintf("%s/snapshot.db", p->stage);
-    if (copy_file(lib, lib_copy, 0644) < 0 || mkdir(agent_copy, 0700) < 0 ||
-        stage_agent(agent, t->py.ext_suffix, agent_copy) < 0 ||
-        make_status_file(p->stage, &p->status_local) < 0)
-        rc = hs_error(HS_EXIT_IO, "cannot prepare staging folder '%s': %s",
-                      p->stage, strerror(errno));
-    else if (hand_over(p->stage, &t->info) < 0 ||
-             hand_over(lib_copy, &t->info) < 0 ||
-             hand_over(agent_copy, &t->info) < 0 ||
-             hand_over(pkg, &t->info) < 0 || hand_over(init, &t->info) < 0 ||
-             hand_over(ext, &t->info) < 0 ||
-             hand_over(p->status_local, &t->info) < 0)
-        rc = hs_error(HS_EXIT_IO, "cannot give '%s' to uid %lu: %s", p->stage,
-                      (unsigned long)t->info.uid, strerror(errno));
-    /* What the target sees: the same paths without /proc/PID/root. */
-    p->lib = hs_xstrdup(lib_copy + p->root_len);
-    p->agent = hs_xstrdup(agent_copy + p->root_len);
-    p->status =
-        hs_xstrdup(p->status_local ? p->status_local + p->root_len : "");
-    p->output = hs_xstrdup(p->output_local + p->root_len);
-    free(lib_copy);
-    free(agent_copy);
-    free(pkg);
-    free(init);
-    free(ext);
-    return rc;
-}
-
-/*
- * Decides where everything goes and prepares it: the status file, and a
- * staging folder when the target does not see this process's files under
- * the same names with the same rights.  Returns 0, or -1 after an error
- * (exit 4); nothing in the target has been touched then.
- */
-static int
-prepare_paths(const struct hs_target *t, const char *lib, const char *agent,
-              const char *output, struct attach_paths *p)
-{
-    char *dir = hs_xstrdup(output), *slash = strrchr(dir, '/');
-    int rc = -1;
-
-    memset(p, 0, sizeof(*p));
-    if (slash)
-        slash[slash == dir ? 1 : 0] = '\0';
-    if (hs_target_same_view(t->pid, &t->info)) {
-        if (make_status_file(dir, &p->status_local) < 0) {
-            hs_error(HS_EXIT_IO, "cannot write to '%s': %s", dir,
-                     strerror(errno));
-            goto out;
-        }
-        p->lib = hs_xstrdup(lib);
-        p->agent = hs_xstrdup(agent);
-        p->output = hs_xstrdup(output);
-        p->status = hs_xstrdup(p->status_local);
-        p->output_local = hs_xstrdup(output);
-        rc = 0;
-        goto out;
-    }
-    /* The snapshot comes back here at the end: check before dumping. */
-    if (access(dir, W_OK | X_OK)) {
-        hs_error(HS_EXIT_IO, "cannot write to '%s': %s", dir, strerror(errno));
-        goto out;
-    }
-    rc = stage(t, lib, agent, p);
-out:
-    free(dir);
-    return rc;
-}
-
-/*
- * Moves the staged snapshot to `output` (copying across file systems); it
- * then belongs to heapsnap's user, who asked for it, not to the target's.
- */
-static int
-collect_output(const struct attach_paths *p, const char *output)
-{
-    char *tmp;
-
-    if (!p->stage)
-        return 0;
-    if (rename(p->output_local, output) == 0) {
-        if (chown(output, geteuid(), getegid()) < 0)
-            hs_warn("'%s' still belongs to the target's user: %s", output,
-                    strerror(errno));
-        return 0;
-    }
-    if (errno != EXDEV)
-        return hs_error(HS_EXIT_IO, "cannot move the snapshot to '%s': %s",
-                        output, strerror(errno));
-    tmp = hs_xasprintf("%s.tmp", output);
-    unlink(tmp);
-    if (copy_file(p->output_local, tmp, 0600) < 0 || rename(tmp, output)) {
-        hs_error(HS_EXIT_IO, "cannot write '%s': %s", output, strerror(errno));
-        unlink(tmp);
-        free(tmp);
-        return -1;
-    }
-    free(tmp);
-    return 0;
-}
-
-/* ---- the status file ---------------------------------------------------- */
-
-/* What the loader reported so far. */
-struct loader_status {
-    pid_t tid;         /* its thread, once started */
-    long long t_start; /* CLOCK_MONOTONIC ns: thread started */
-    long long t_gil;   /* ... holds the GIL */
-    long long t_end;   /* ... about to exit */
-    int result;        /* 0 none yet, 1 ok, -1 failed */
-    uint64_t objects;  /* ok: objects written */
-    uint64_t edges;    /* ok: references written */
-    double seconds;    /* ok: the agent's dump time */
-    char message[512]; /* failed: why */
-};
-
-/* Parses the status file as it is now; a missing file reads as empty. */
-static void
-status_read(const char *path, struct loader_status *st)
-{
-    struct hs_buf b = HS_BUF_INIT;
-    char *line, *nl;
-
-    memset(st, 0, sizeof(*st));
-    if (hs_proc_read_file(path, &b) < 0)
-        return;
-    /* Only complete lines: each was one write() in the loader. */
-    for (line = b.buf; (nl = strchr(line, '\n')); line = nl + 1) {
-        unsigned long long a = 0, c = 0;
-        long long ns = 0;
-        long tid = 0;
-
-        *nl = '\0';
-        if (sscanf(line, "thread\t%ld\t%lld", &tid, &ns) == 2) {
-            st->tid = (pid_t)tid;
-            st->t_start = ns;
-        } else if (sscanf(line, "gil\t%lld", &ns) == 1)
-            st->t_gil = ns;
-        else if (sscanf(line, "end\t%lld", &ns) == 1)
-            st->t_end = ns;
-        else if (sscanf(line, "ok\t%llu\t%llu\t%lf", &a, &c, &st->seconds) ==
-                 3) {
-            st->result = 1;
-            st->objects = a;
-            st->edges = c;
-        } else if (hs_starts_with(line, "fail\t")) {
-            st->result = -1;
-            snprintf(st->message, sizeof(st->message), "%s", line + 5);
-        }
-    }
-    hs_buf_release(&b);
-}
+/* The embedded inject/remote_payload.py (tools/embed.sh). */
+extern const char hs_remote_payload_py[];
 
 /* 1 while thread `tid` of `pid` exists. */
 static int
@@ -694,184 +372,426 @@ process_alive(pid_t pid)
 }
 
 /*
- * Waits for the loader's report until `deadline`, polling every 5 ms in
- * sigtimedwait() so that a blocked SIGINT/SIGTERM ends the wait (*sig).
- * Returns 1 (ended), 0 (timed out or interrupted), -1 (the process or the
- * loader thread vanished without a report; error printed).
+ * Step 1: looks at the target (attach_target.c) and refuses one that is
+ * stopped.  0, or -1 after an error (exit 2 or 4).
  */
 static int
-await_loader(pid_t pid, const char *status_path, double deadline,
-             struct loader_status *st, int *sig)
+check_target(struct attach *a)
+{
+    struct hs_target *t = &a->t;
+
+    if (hs_target_inspect(a->opts->pid, t) < 0)
+        return -1;
+    snprintf(a->res->version, sizeof(a->res->version), "%s", t->version);
+    if (t->info.state == 'T' || t->info.state == 't')
+        return hs_error(HS_EXIT_IO,
+                        "process %d is stopped (SIGSTOP or job control); "
+                        "continue it first (kill -CONT %d)",
+                        (int)t->pid, (int)t->pid);
+    return 0;
+}
+
+/*
+ * Step 2: finds the agent for the target's Python and the loader, and
+ * prepares the files (attach_stage.c).  0, or -1 after an error.
+ */
+static int
+prepare(struct attach *a)
+{
+    if (!(a->agent = hs_agent_dir(&a->t.py)) ||
+        !(a->lib = hs_attach_find_loader()))
+        return -1;
+    return hs_attach_prepare(&a->t, a->lib, a->agent, a->opts->output, &a->p);
+}
+
+/* ---- the remote-debugging path (PEP 768) ---------------------------------- */
+
+/* Appends `s` to `b` as hex digits (a payload literal needs no quoting). */
+static void
+add_hex(struct hs_buf *b, const char *s)
+{
+    static const char digits[] = "0123456789abcdef";
+
+    hs_buf_addch(b, '\'');
+    for (; *s; s++) {
+        hs_buf_addch(b, digits[(unsigned char)*s >> 4]);
+        hs_buf_addch(b, digits[(unsigned char)*s & 15]);
+    }
+    hs_buf_addch(b, '\'');
+}
+
+/* The payload script: the job's parameters, then remote_payload.py. */
+static char *
+payload_text(const struct attach *a)
+{
+    struct hs_buf b = HS_BUF_INIT;
+
+    hs_buf_adds(&b, "_heapsnap_job = (");
+    add_hex(&b, a->p.status);
+    hs_buf_adds(&b, ", ");
+    add_hex(&b, a->p.claimed);
+    hs_buf_adds(&b, ", ");
+    add_hex(&b, a->p.agent);
+    hs_buf_adds(&b, ", ");
+    add_hex(&b, a->p.output);
+    hs_buf_addf(&b, ", %d, %d, %d)\n", a->opts->collect, a->opts->redact,
+                a->opts->fork);
+    hs_buf_adds(&b, hs_remote_payload_py);
+    return hs_buf_detach(&b);
+}
+
+/*
+ * Gives up the remote path with `why`: an error when it was asked for
+ * (returns -1, exit `code`), else a note that ptrace follows (returns 1).
+ */
+static int
+decline(const struct attach *a, int code, const char *why)
+{
+    if (a->opts->method == HS_ATTACH_REMOTE)
+        return hs_error((enum hs_exit)code, "%s", why);
+    hs_note("%s; attaching with ptrace instead", why);
+    return 1;
+}
+
+/*
+ * Waits until the payload claimed the status file or `until`.  Returns 1
+ * (claimed), 0 (not yet), -1 (the process exited or a signal came:
+ * error printed, a->sig set).
+ */
+static int
+await_claim(struct attach *a, double until)
 {
     for (;;) {
+        if (access(a->p.claimed_local, F_OK) == 0)
+            return 1;
+        if (!process_alive(a->t.pid))
+            return hs_error(HS_EXIT_IO, "process %d exited during the attach",
+                            (int)a->t.pid);
+        if (hs_now() >= until)
+            return 0;
+        a->sig = sleep_or_signal(2e-3);
+        if (a->sig)
+            return hs_error(HS_EXIT_IO,
+                            "interrupted by signal %d: the request to "
+                            "process %d was taken back",
+                            a->sig, (int)a->t.pid);
+    }
+}
 
-        status_read(status_path, st);
+/*
+ * Step 3a, Python 3.14+: asks the thread seen running bytecode to run the
+ * payload.  Returns 0 once the payload claimed the status file, 1 to fall
+ * back to ptrace (a note says why; the request, if any, is taken back),
+ * or -1 after an error.  Waits for the claim up to 2 s (half the timeout
+ * if shorter) unless remote debugging was asked for, then up to the
+ * timeout.
+ */
+static int
+via_remote(struct attach *a)
+{
+    const struct hs_target *t = &a->t;
+    const struct hs_remote_thread *th;
+    struct hs_remote r;
+    char why[768], detail[512];
+    double budget, t_request;
+    pid_t tid;
+    int code, rc;
+    char *text;
+
+    if (t->minor < 14 && a->opts->method != HS_ATTACH_REMOTE)
+        return 1;
+    if (hs_remote_open(t, &r, detail, sizeof(detail), &code) < 0) {
+        snprintf(why, sizeof(why),
+                 "cannot attach to process %d by remote debugging: %s",
+                 (int)t->pid, detail);
+        rc = decline(a, code, why);
+        hs_remote_release(&r);
+        return rc;
+    }
+    if (!r.enabled) {
+        hs_remote_disabled_reason(t, detail, sizeof(detail));
+        snprintf(why, sizeof(why),
+                 "remote debugging is disabled in process %d: %s",
+                 (int)t->pid, detail);
+        hs_remote_release(&r);
+        return decline(a, HS_EXIT_USAGE, why);
+    }
+    th = hs_remote_pick(&r, 0.02, 0.5);
+    if (!th) {
+        snprintf(why, sizeof(why), "process %d has no Python thread",
+                 (int)t->pid);
+        hs_remote_release(&r);
+        return decline(a, HS_EXIT_IO, why);
+    }
+    text = payload_text(a);
+    rc = hs_attach_write_payload(&a->p, text);
+    free(text);
+    if (rc < 0) {
+        hs_remote_release(&r);
+        return -1;
+    }
+    t_request = hs_now();
+    if (hs_remote_request(&r, th, a->p.payload, detail, sizeof(detail)) < 0) {
+        snprintf(why, sizeof(why),
+                 "cannot attach to process %d by remote debugging: %s",
+                 (int)t->pid, detail);
+        hs_remote_release(&r);
+        return decline(a, HS_EXIT_IO, why);
+    }
+    budget = a->opts->timeout / 2 < 2.0 ? a->opts->timeout / 2 : 2.0;
+    rc = await_claim(a, a->opts->method == HS_ATTACH_REMOTE
+                            ? a->deadline
+                            : t_request + budget);
+    if (rc <= 0) {
+        /* Take the request back; the payload may have claimed the file
+         * in between, and then it runs. */
+        hs_remote_cancel(&r, th);
+        if (hs_attach_withdraw(&a->p) == 0) {
+            a->keep_stage = rc < 0;
+            rc = rc < 0 ? -1 : 1;
+        } else if (rc == 0) {
+            snprintf(why, sizeof(why),
+                     "thread %d of process %d did not take the "
+                     "remote-debugging request within %.3g s (%s)",
+                     (int)th->tid, (int)t->pid, hs_now() - t_request,
+                     th->moves ? "it stopped running Python code"
+                               : "no thread was seen running Python code: "
+                                 "all blocked in system calls or long C "
+                                 "calls?");
+            hs_remote_release(&r);
+            if (a->opts->method == HS_ATTACH_REMOTE)
+                return hs_error(HS_EXIT_IO, "timed out: %s", why);
+            hs_note("%s; attaching with ptrace instead", why);
+            return hs_attach_renew_status(&a->p) < 0 ? -1 : 1;
+        }
+    }
+    /* rc: 1 claimed, -1 error. */
+    tid = th->tid;
+    hs_remote_release(&r);
+    if (rc < 0)
+        return -1;
+    a->status = a->p.claimed_local;
+    a->res->remote = 1;
+    a->res->tid = tid;
+    a->res->request_at = t_request;
+    a->res->inject_ms = (t_request - a->t0) * 1e3;
+    return 0;
+}
+
+/* ---- the ptrace path ------------------------------------------------------ */
+
+/*
+ * Step 3b: stops a thread at a safe point, makes it load the loader and
+ * start its thread, and lets it go.  0, or -1 after an error.
+ */
+static int
+via_ptrace(struct attach *a)
+{
+    struct hs_target *t = &a->t;
+    struct hs_tracee tr;
+    struct hs_buf spec = HS_BUF_INIT;
+    double stopped_at;
+    int rc = -1;
+
+    memset(&tr, 0, sizeof(tr));
+    tr.memfd = -1;
+    if (t->info.tracer)
+        return hs_target_explain_denied(t->pid, &t->info, EPERM);
+    if (t->info.shadow_stack)
+        return hs_error(HS_EXIT_IO,
+                        "process %d runs with a shadow stack (CET), which "
+                        "heapsnap's injected calls would violate",
+                        (int)t->pid);
+    hs_buf_addf(&spec,
+                "status=%s\nagent=%s\noutput=%s\npython=%s\ncollect=%d\n"
+                "redact=%d\nfork=%d\n",
+                a->p.status, a->p.agent, a->p.output,
+                t->python_is_exe ? "" : t->python, a->opts->collect,
+                a->opts->redact, a->opts->fork);
+    /* Red zone and margin, the loader's path, its start's name, alignment,
+     * the spec. */
+    t->stack_need = 256 + strlen(a->p.lib) + 1 + 64 + 64 + spec.len;
+    if (stop_at_safe_point(t, &tr, a->deadline, &a->sig) < 0)
+        goto out;
+    a->res->tid = tr.tid;
+    stopped_at = hs_now();
+    /* Once dlopen() runs, abandoning it could leave the loader lock held
+     * in the target: a slow call gets a few seconds past the timeout. */
+    rc = inject(t, &tr, a->p.lib, spec.buf,
+                a->deadline > hs_now() + 5.0 ? a->deadline : hs_now() + 5.0);
+    hs_tracee_restore(&tr);
+    a->res->stop_ms = (hs_now() - stopped_at) * 1e3;
+    a->res->inject_ms = (hs_now() - a->t0) * 1e3;
+    a->status = a->p.status_local;
+out:
+    if (tr.stopped)
+        hs_tracee_restore(&tr);
+    hs_buf_release(&spec);
+    return rc;
+}
+
+/* ---- waiting for the dump ------------------------------------------------- */
+
+/*
+ * Polls the status file every 5 ms (in sigtimedwait(), so that a blocked
+ * SIGINT/SIGTERM ends the wait) until the code in the target reports its
+ * end or the deadline.  Returns 1 (ended), 0 (timed out or interrupted),
+ * -1 (the process or the reporting thread vanished; error printed).
+ */
+static int
+poll_status(struct attach *a)
+{
+    struct hs_attach_status *st = &a->st;
+
+    for (;;) {
+        hs_attach_status_read(a->status, st);
         if (st->t_end)
             return 1;
-        if (!process_alive(pid))
+        if (!process_alive(a->t.pid))
             return hs_error(HS_EXIT_IO, "process %d exited during the %s",
-                            (int)pid, st->t_gil ? "dump" : "attach");
-        if (st->tid && !thread_alive(pid, st->tid)) {
-            status_read(status_path, st);
+                            (int)a->t.pid, st->t_gil ? "dump" : "attach");
+        if (st->tid && !thread_alive(a->t.pid, st->tid)) {
+            hs_attach_status_read(a->status, st);
             if (st->t_end)
                 return 1;
             return hs_error(HS_EXIT_IO,
-                            "the loader thread ended in process %d without "
+                            "thread %d ended in process %d without "
                             "reporting (is the interpreter shutting "
                             "down?)",
-                            (int)pid);
+                            (int)st->tid, (int)a->t.pid);
         }
-        if (hs_now() >= deadline)
+        if (hs_now() >= a->deadline)
             return 0;
-        *sig = sleep_or_signal(5e-3);
-        if (*sig)
+        a->sig = sleep_or_signal(5e-3);
+        if (a->sig)
             return 0;
     }
 }
 
-/* ---- the command -------------------------------------------------------- */
+/*
+ * Step 4: waits for the dump's report and words a timeout or a failure.
+ * 0 when the dump succeeded, else -1 after an error.
+ */
+static int
+await_dump(struct attach *a)
+{
+    struct hs_attach_status *st = &a->st;
+    long long t0_ns = (long long)(a->t0 * 1e9);
+    int ended = poll_status(a);
+
+    if (ended < 0)
+        return -1;
+    if (!ended) {
+        /* Tell a loader still waiting for the GIL to leave quietly.  A
+         * dump already running cannot be stopped: keep its folder. */
+        if (!a->res->remote)
+            unlink(a->p.status_local);
+        a->keep_stage = st->t_gil || a->res->remote;
+        if (a->sig)
+            return hs_error(
+                HS_EXIT_IO, "interrupted by signal %d: %s%s%s", a->sig,
+                a->keep_stage ? "the dump still runs in the target and will "
+                                "write '"
+                              : "the loader will leave the target without "
+                                "dumping",
+                a->keep_stage ? a->p.output_local : "",
+                a->keep_stage ? "'" : "");
+        if (!st->tid && !a->res->remote)
+            return hs_error(HS_EXIT_IO,
+                            "timed out after %.3g s: the loader thread did "
+                            "not start in process %d",
+                            a->opts->timeout, (int)a->t.pid);
+        if (!st->t_gil && !a->res->remote)
+            return hs_error(
+                HS_EXIT_IO,
+                "timed out after %.3g s waiting for the GIL in process "
+                "%d: some thread holds it without ever releasing it (a "
+                "long call into C code?); the loader thread %d will "
+                "leave without dumping once it gets it",
+                a->opts->timeout, (int)a->t.pid, (int)st->tid);
+        return hs_error(HS_EXIT_IO,
+                        "timed out after %.3g s: the dump is still running "
+                        "in process %d (thread %d) and will write '%s' when "
+                        "done",
+                        a->opts->timeout, (int)a->t.pid, (int)st->tid,
+                        a->p.output_local);
+    }
+    a->res->gil_ms = st->t_gil ? (double)(st->t_gil - t0_ns) / 1e6 : 0;
+    if (a->res->remote && st->t_gil)
+        a->res->request_ms =
+            (double)st->t_gil / 1e6 - a->res->request_at * 1e3;
+    if (st->result <= 0)
+        return hs_error(HS_EXIT_IO, "the dump failed in process %d: %s",
+                        (int)a->t.pid,
+                        st->result < 0 ? st->message
+                                       : "no result was reported");
+    a->res->objects = st->objects;
+    a->res->edges = st->edges;
+    a->res->dump_s = st->seconds;
+    return 0;
+}
+
+/*
+ * Step 5: sees the loader thread go (ptrace path; the remote path ran on
+ * the target's own thread, which runs on) and brings the snapshot to
+ * where it was asked for.  0, or -1 after an error.
+ */
+static int
+finish(struct attach *a)
+{
+    pid_t tid = a->st.tid;
+
+    if (!a->res->remote) {
+        /* The loader thread exits right after its last line; see it go,
+         * so that "no thread left behind" is a checked fact. */
+        while (thread_alive(a->t.pid, tid) && hs_now() < a->deadline + 2.0)
+            hs_sleep(1e-3);
+        if (thread_alive(a->t.pid, tid))
+            hs_warn("the loader thread %d of process %d has not exited yet",
+                    (int)tid, (int)a->t.pid);
+    }
+    if (hs_attach_collect_output(&a->p, a->opts->output) < 0)
+        return -1;
+    a->res->total_s = hs_now() - a->t0;
+    return 0;
+}
+
+/* ---- the command ---------------------------------------------------------- */
 
 int
 hs_attach_dump(const struct hs_attach_options *opts,
                struct hs_attach_result *res)
 {
-    double t0 = hs_now(), deadline = t0 + opts->timeout;
-    struct hs_target t;
-    struct hs_tracee tr;
-    struct attach_paths p;
-    struct loader_status st;
-    struct hs_buf spec = HS_BUF_INIT;
+    struct attach a;
     sigset_t fatal, old_mask;
-    char *lib = NULL, *agent = NULL;
-    int rc = -1, sig = 0, ended;
-    long long t0_ns = (long long)(t0 * 1e9);
+    int rc;
 
     memset(res, 0, sizeof(*res));
-    memset(&p, 0, sizeof(p));
-    memset(&tr, 0, sizeof(tr));
-    tr.memfd = -1;
+    memset(&a, 0, sizeof(a));
+    a.opts = opts;
+    a.res = res;
+    a.t0 = hs_now();
+    a.deadline = a.t0 + opts->timeout;
     fatal_signals(&fatal);
     sigprocmask(SIG_BLOCK, &fatal, &old_mask);
-    if (hs_target_inspect(opts->pid, &t) < 0)
-        goto out;
-    snprintf(res->version, sizeof(res->version), "%s", t.version);
-    if (t.info.tracer) {
-        hs_target_explain_denied(t.pid, &t.info, EPERM);
-        goto out;
-    }
-    if (t.info.state == 'T' || t.info.state == 't') {
-        hs_error(HS_EXIT_IO,
-                 "process %d is stopped (SIGSTOP or job control); continue "
-                 "it first (kill -CONT %d)",
-                 (int)t.pid, (int)t.pid);
-        goto out;
-    }
-    if (t.info.shadow_stack) {
-        hs_error(HS_EXIT_IO,
-                 "process %d runs with a shadow stack (CET), which "
-                 "heapsnap's injected calls would violate",
-                 (int)t.pid);
-        goto out;
-    }
-    if (!(agent = hs_agent_dir(&t.py)) || !(lib = find_loader()))
-        goto out;
-    if (prepare_paths(&t, lib, agent, opts->output, &p) < 0)
-        goto out;
-    /* Red zone and margin, the loader's path, its start's name, alignment;
-     * the spec is added below. */
-    t.stack_need = 256 + strlen(p.lib) + 1 + 64 + 64;
-    hs_buf_addf(&spec,
-                "status=%s\nagent=%s\noutput=%s\npython=%s\ncollect=%d\n"
-                "redact=%d\nfork=%d\n",
-                p.status, p.agent, p.output, t.python_is_exe ? "" : t.python,
-                opts->collect, opts->redact, opts->fork);
-
-    t.stack_need += spec.len;
-    if (stop_at_safe_point(&t, &tr, deadline, &sig) < 0)
-        goto out;
-    res->tid = tr.tid;
-    res->stop_ms = hs_now();
-    /* Once dlopen() runs, abandoning it could leave the loader lock held
-     * in the target: a slow call gets a few seconds past the timeout. */
-    rc = inject(&t, &tr, p.lib, spec.buf,
-                deadline > hs_now() + 5.0 ? deadline : hs_now() + 5.0);
-    hs_tracee_restore(&tr);
-    res->stop_ms = (hs_now() - res->stop_ms) * 1e3;
-    res->inject_ms = (hs_now() - t0) * 1e3;
-    if (rc < 0)
-        goto out;
-    rc = -1;
-
-    ended = await_loader(t.pid, p.status_local, deadline, &st, &sig);
-    if (ended < 0)
-        goto out;
-    if (!ended) {
-        /* Tell a loader still waiting for the GIL to leave quietly.  A
-         * dump already running cannot be stopped: keep its folder. */
-        unlink(p.status_local);
-        if (st.t_gil && p.stage)
-            HS_FREE_AND_NULL(p.stage);
-        if (sig)
-            hs_error(HS_EXIT_IO, "interrupted by signal %d: %s%s%s", sig,
-                     st.t_gil ? "the dump still runs in the target and will "
-                                "write '"
-                              : "the loader will leave the target without "
-                                "dumping",
-                     st.t_gil ? p.output_local : "", st.t_gil ? "'" : "");
-        else if (!st.tid)
-            hs_error(HS_EXIT_IO,
-                     "timed out after %.3g s: the loader thread did not "
-                     "start in process %d",
-                     opts->timeout, (int)t.pid);
-        else if (!st.t_gil)
-            hs_error(HS_EXIT_IO,
-                     "timed out after %.3g s waiting for the GIL in process "
-                     "%d: some thread holds it without ever releasing it (a "
-                     "long call into C code?); the loader thread %d will "
-                     "leave without dumping once it gets it",
-                     opts->timeout, (int)t.pid, (int)st.tid);
-        else
-            hs_error(HS_EXIT_IO,
-                     "timed out after %.3g s: the dump is still running in "
-                     "process %d (thread %d) and will write '%s' when done",
-                     opts->timeout, (int)t.pid, (int)st.tid, p.output_local);
-        goto out;
-    }
-    res->gil_ms = st.t_gil ? (double)(st.t_gil - t0_ns) / 1e6 : 0;
-    if (st.result <= 0) {
-        hs_error(HS_EXIT_IO, "the dump failed in process %d: %s", (int)t.pid,
-                 st.result < 0 ? st.message : "no result was reported");
-        goto out;
-    }
-    res->objects = st.objects;
-    res->edges = st.edges;
-    res->dump_s = st.seconds;
-    /* The loader thread exits right after its last line; see it go, so
-     * that "no thread left behind" is a checked fact. */
-    while (thread_alive(t.pid, st.tid) && hs_now() < deadline + 2.0)
-        hs_sleep(1e-3);
-    if (thread_alive(t.pid, st.tid))
-        hs_warn("the loader thread %d of process %d has not exited yet",
-                (int)st.tid, (int)t.pid);
-    if (collect_output(&p, opts->output) < 0)
-        goto out;
-    res->total_s = hs_now() - t0;
-    rc = 0;
-out:
-    if (tr.stopped)
-        hs_tracee_restore(&tr);
-    if (p.stage)
-        remove_tree(p.stage, 3);
-    else if (p.status_local)
-        unlink(p.status_local);
-    paths_release(&p);
-    hs_target_release(&t);
-    hs_buf_release(&spec);
-    free(lib);
-    free(agent);
+    rc = check_target(&a);
+    if (rc == 0)
+        rc = prepare(&a);
+    if (rc == 0)
+        rc = opts->method == HS_ATTACH_PTRACE ? 1 : via_remote(&a);
+    if (rc == 1)
+        rc = via_ptrace(&a);
+    if (rc == 0)
+        rc = await_dump(&a);
+    if (rc == 0)
+        rc = finish(&a);
+    hs_attach_paths_release(&a.p, a.keep_stage);
+    hs_target_release(&a.t);
+    free(a.lib);
+    free(a.agent);
     /* A SIGINT/SIGTERM taken while blocked is reported, not re-raised:
      * the command's exit status says 128 + signal. */
-    res->signal = sig;
+    res->signal = a.sig;
     sigprocmask(SIG_SETMASK, &old_mask, NULL);
     return rc;
 }

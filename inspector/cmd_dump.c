@@ -2,7 +2,8 @@
  * COMMAND: dump
  * USAGE:   heapsnap dump [-o FILE] [--collect] [--redact] [--fork] -- PROGRAM
  *                        [ARGS...]
- *          heapsnap dump --pid PID [-o FILE] [--timeout S] [--collect]
+ *          heapsnap dump --pid PID [-o FILE] [--timeout S]
+ *                        [--attach auto|remote|ptrace] [--collect]
  *                        [--redact] [--fork]
  *
  * Runs a Python command line with the agent for that interpreter on its
@@ -32,8 +33,9 @@
 static const char *const dump_usage[] = {
     "usage: heapsnap dump [-o FILE] [--collect] [--redact] [--fork] -- "
     "PROGRAM [ARGS...]",
-    "   or: heapsnap dump --pid PID [-o FILE] [--timeout S] [--collect] "
-    "[--redact] [--fork]",
+    "   or: heapsnap dump --pid PID [-o FILE] [--timeout S] "
+    "[--attach auto|remote|ptrace]",
+    "                             [--collect] [--redact] [--fork]",
     "",
     "Runs PROGRAM (python3 app.py, /path/to/python3.12 -m pkg, ./script.py)",
     "with the heapsnap agent preloaded.  It writes a snapshot when the",
@@ -47,15 +49,22 @@ static const char *const dump_usage[] = {
     "with what the program writes meanwhile).",
     "",
     "With --pid, snapshots a running CPython 3.8+ process that never",
-    "imported heapsnap: heapsnap stops one of its threads for a few",
-    "milliseconds with ptrace to load its agent, which dumps from a thread",
-    "of its own holding the GIL; the process then runs on as before.  This",
-    "needs the right to ptrace it: the same user (with",
+    "imported heapsnap; the process then runs on as before.  On 3.14+ it",
+    "uses the interpreter's remote debugging (PEP 768): a thread seen",
+    "running Python code runs the dump at its next check, and nothing is",
+    "stopped.  Otherwise (3.8-3.13, remote debugging disabled by",
+    "PYTHON_DISABLE_REMOTE_DEBUG, -X disable-remote-debug or a build",
+    "--without-remote-debug, or no thread taking the request within 2 s)",
+    "heapsnap stops one of its threads for a few milliseconds with ptrace",
+    "to load its agent, which dumps from a thread of its own holding the",
+    "GIL.  --attach remote or ptrace (or HEAPSNAP_ATTACH) forces one way.",
+    "Both need the right to ptrace it: the same user (with",
     "/proc/sys/kernel/yama/ptrace_scope 0) or root (CAP_SYS_PTRACE).",
     "With --fork the target forks and its child writes the snapshot: the",
     "target holds the GIL only for fork() itself.",
-    "Exit status: 0 written, 2 no such process, not CPython, or no agent",
-    "for its version, 4 not permitted, timed out, or the dump failed.",
+    "Exit status: 0 written, 2 no such process, not CPython, no agent for",
+    "its version, or --attach remote where remote debugging is disabled",
+    "or unusable, 4 not permitted, timed out, or the dump failed.",
     "",
     "Default FILE: heapsnap-<pid>-<time>.db in the current folder.",
     NULL,
@@ -151,13 +160,32 @@ parse_seconds(const char *s, double *out)
     return 0;
 }
 
+/* The ways in, as --attach and HEAPSNAP_ATTACH spell them. */
+static const char *const attach_methods[] = { "auto", "remote", "ptrace",
+                                              NULL };
+
+/* --attach's word, else HEAPSNAP_ATTACH's, as a method; -1 if unknown. */
+static int
+attach_method(const char *word)
+{
+    if (!word)
+        word = getenv("HEAPSNAP_ATTACH");
+    if (!word || !*word)
+        return HS_ATTACH_AUTO;
+    for (int i = 0; attach_methods[i]; i++) {
+        if (!strcmp(word, attach_methods[i]))
+            return i;
+    }
+    return -1;
+}
+
 /*
  * `heapsnap dump --pid PID` (attach.h).  Returns the exit code: 0, the
  * recorded error's code, or 128 + N when signal N interrupted it.
  */
 static int
-dump_pid(int pid, const char *output, const char *timeout, int collect,
-         int redact, int fork)
+dump_pid(int pid, const char *output, const char *timeout,
+         const char *attach, int collect, int redact, int fork)
 {
     struct hs_attach_options opts;
     struct hs_attach_result res;
@@ -175,14 +203,32 @@ dump_pid(int pid, const char *output, const char *timeout, int collect,
         hs_usage_error("dump", "--timeout expects seconds, not '%s'", timeout);
         return HS_EXIT_USAGE;
     }
+    if (attach_method(attach) < 0) {
+        /* Only HEAPSNAP_ATTACH gets here: the parser checks --attach. */
+        hs_usage_error("dump",
+                       "HEAPSNAP_ATTACH is '%s'; use auto, remote or ptrace",
+                       getenv("HEAPSNAP_ATTACH"));
+        return HS_EXIT_USAGE;
+    }
+    opts.method = (enum hs_attach_method)attach_method(attach);
     out_abs = output ? absolute(output) : default_output(pid);
     opts.output = out_abs;
     rc = hs_attach_dump(&opts, &res);
     if (res.signal)
         rc = 128 + res.signal;
+    else if (rc == 0 && res.remote)
+        hs_note("wrote '%s' (%s objects, %s references, %.2f s; attached "
+                "to Python %s via remote debugging (PEP 768) in %.0f ms: "
+                "thread %d ran it %.1f ms after the request, no thread "
+                "stopped)",
+                out_abs,
+                hs_group_digits(res.objects, objects, sizeof(objects)),
+                hs_group_digits(res.edges, edges, sizeof(edges)), res.dump_s,
+                res.version, res.gil_ms, (int)res.tid, res.request_ms);
     else if (rc == 0)
         hs_note("wrote '%s' (%s objects, %s references, %.2f s; attached "
-                "to Python %s in %.0f ms, one thread stopped %.1f ms)",
+                "to Python %s with ptrace in %.0f ms, one thread stopped "
+                "%.1f ms)",
                 out_abs,
                 hs_group_digits(res.objects, objects, sizeof(objects)),
                 hs_group_digits(res.edges, edges, sizeof(edges)), res.dump_s,
@@ -232,7 +278,7 @@ read_reports(int fd, struct reports *r)
 int
 cmd_dump(int argc, const char **argv)
 {
-    const char *output = NULL, *timeout = NULL;
+    const char *output = NULL, *timeout = NULL, *attach = NULL;
     int collect = 0, redact = 0, fork = 0;
     int pid = INT_MIN; /* INT_MIN: no --pid */
     const struct hs_option opts[] = {
@@ -242,6 +288,10 @@ cmd_dump(int argc, const char **argv)
           "snapshot this running Python process", NULL },
         { HS_OPT_STRING, 0, "timeout", &timeout, "S",
           "with --pid: give up after S seconds (default 30)", NULL },
+        { HS_OPT_CHOICE, 0, "attach", &attach, "HOW",
+          "with --pid: auto (remote debugging on 3.14+, else ptrace), "
+          "remote or ptrace",
+          attach_methods },
         { HS_OPT_FLAG, 0, "collect", &collect, NULL,
           "run gc.collect() before each snapshot (default: keep garbage)",
           NULL },
@@ -272,9 +322,10 @@ cmd_dump(int argc, const char **argv)
                        output);
         return HS_EXIT_USAGE;
     }
-    if (pid != INT_MIN || timeout) {
+    if (pid != INT_MIN || timeout || attach) {
         if (pid == INT_MIN) {
-            hs_usage_error("dump", "--timeout needs --pid");
+            hs_usage_error("dump", "--%s needs --pid",
+                           timeout ? "timeout" : "attach");
             return HS_EXIT_USAGE;
         }
         if (pid <= 0) {
@@ -286,7 +337,8 @@ cmd_dump(int argc, const char **argv)
                                    "takes no program to run");
             return HS_EXIT_USAGE;
         }
-        return dump_pid(pid, output, timeout, collect, redact, fork);
+        return dump_pid(pid, output, timeout, attach, collect, redact,
+                        fork);
     }
     if (n == 0) {
         hs_usage_error("dump", "no program to run (heapsnap dump -- python3 "

@@ -179,6 +179,11 @@ print_text(const struct hs_summary *sum)
                 meta_or(sum, "agent_version", "?"),
                 meta_or(sum, "trigger", "?"),
                 meta_or(sum, "dump_seconds", "?"));
+    if (hs_summary_meta(sum, "attach_method"))
+        hs_buf_addf(&b, ", attached via %s",
+                    !strcmp(hs_summary_meta(sum, "attach_method"), "pep768")
+                        ? "remote debugging (PEP 768)"
+                        : hs_summary_meta(sum, "attach_method"));
     hs_table_rowv(t, "created", b.buf);
     hs_buf_reset(&b);
     hs_buf_addf(&b, "%s, thresholds %s, counts %s, collected first: %s",

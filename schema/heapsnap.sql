@@ -21,7 +21,8 @@ PRAGMA user_version = 1;             -- bump on any incompatible change
 -- the agent: format_version, agent_version, python_version,
 -- python_implementation, python_executable, pid, argv (JSON array),
 -- created_at (ISO 8601, UTC), created_unix, trigger (api, exit, signal,
--- attach, fork), gc_enabled, gc_thresholds and gc_counts (JSON
+-- attach, fork), attach_method (with trigger attach: ptrace, or pep768 for
+-- CPython's remote debugging), gc_enabled, gc_thresholds and gc_counts (JSON
 -- arrays), gc_collected (1 when --collect ran gc.collect() first), redacted,
 -- value_limit, pointer_size, object_count, edge_count, root_count,
 -- dump_seconds, walk_seconds.  Tables added later by the inspector record

@@ -60,18 +60,20 @@ def _traced_bytes():
     return -1
 
 
-def _dump(path, collect, redact, trigger, check=False):
+def _dump(path, collect, redact, trigger, check=False, attach_method=None):
     if collect:
         _gc.collect()
     return _heapsnap._dump(path, trigger=trigger, redact=bool(redact),
                            collected=bool(collect), check=bool(check),
-                           traced_bytes=_traced_bytes())
+                           traced_bytes=_traced_bytes(),
+                           attach_method=attach_method)
 
 
 class _Forked:
     """A snapshot being written by a forked child (see dump(fork=True))."""
 
-    def __init__(self, path, collect, redact, trigger, report=False):
+    def __init__(self, path, collect, redact, trigger, report=False,
+                 attach_method=None):
         if collect:
             _gc.collect()
         self.path = path
@@ -79,7 +81,7 @@ class _Forked:
             path, trigger=trigger, redact=bool(redact),
             collected=bool(collect), fork=True, traced_bytes=_traced_bytes(),
             report_fd=(_report_fd if report and _report_fd is not None
-                       else -1))
+                       else -1), attach_method=attach_method)
         self._result = None
 
     def wait(self):
@@ -196,12 +198,15 @@ def wait(timeout=None):
     return paths
 
 
-def _attach_dump(path, collect, redact, fork=False):
-    """The entry point of `heapsnap dump --pid` (inject/inject.c): the
-    facts of a dump to `path`, in place or by a forked child waited for."""
+def _attach_dump(path, collect, redact, fork=False, method="ptrace"):
+    """The entry point of `heapsnap dump --pid` (inject/inject.c, or
+    inject/remote_payload.py with method "pep768"): the facts of a dump to
+    `path`, in place or by a forked child waited for.  `method` is
+    recorded in the snapshot's meta as attach_method."""
     if fork:
-        return _Forked(path, collect, redact, "attach").wait()
-    return _dump(path, collect, redact, "attach")
+        return _Forked(path, collect, redact, "attach",
+                       attach_method=method).wait()
+    return _dump(path, collect, redact, "attach", attach_method=method)
 
 
 def _numbered(base, n):

@@ -6,7 +6,9 @@ MODE is what the main thread does: busy (a pure-Python loop that makes no
 system call), sleep (time.sleep in a loop), pipe (blocked reading DIR/fifo,
 one iteration per byte written to it), threads (four worker threads doing
 busy, sleep, lock-wait and pipe-less I/O wait while main waits in join),
-longsleep (one time.sleep(600)).
+longsleep (one time.sleep(600)), sleepbusy (main thread in one
+time.sleep(600), a worker thread busy in pure Python on slot 1; its native
+thread id goes to DIR/busy_tid).
 
 It keeps COUNT (default 4321) instances of AttachMarker alive, and shows
 progress without system calls: every loop bumps its own 8-byte counter in
@@ -141,6 +143,12 @@ if MODE == "threads":
     for w in workers:
         w.start()
 
+if MODE == "sleepbusy":
+    worker = threading.Thread(target=busy, args=(1,), daemon=True)
+    worker.start()
+    with open(os.path.join(DIR, "busy_tid"), "w") as f:
+        f.write("%d\n" % worker.native_id)
+
 with open(os.path.join(DIR, "ready"), "w") as f:
     f.write("%d\n" % os.getpid())
 
@@ -148,7 +156,7 @@ if MODE == "busy":
     busy(0)
 elif MODE == "sleep":
     sleeper(0, 0.05)
-elif MODE == "longsleep":
+elif MODE in ("longsleep", "sleepbusy"):
     time.sleep(600)
 elif MODE == "pipe":
     pipe_reader(0)
