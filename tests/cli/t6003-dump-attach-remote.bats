@@ -45,7 +45,8 @@ meta() {
 }
 
 # dump_checked COUNT METHOD ARGS...: dumps $TPID with ARGS; checks the
-# markers, the meta, info's line, the report and no leftovers.
+# markers, the meta, info's line, the report and no leftovers.  The dump's
+# stderr is left in DUMP_OUT.
 dump_checked() {
     local count=$1 method=$2 report_before tasks_before
     shift 2
@@ -54,6 +55,7 @@ dump_checked() {
     run "$HEAPSNAP" dump --pid "$TPID" -o "$TDIR/snap.db" --timeout 20 "$@"
     echo "$output"
     [ "$status" -eq 0 ]
+    DUMP_OUT=$output
     echo "# ${output##*snap.db\' }" >&3
     [ "$(markers_in "$TDIR/snap.db")" = "$count" ]
     [ "$(meta "$TDIR/snap.db" trigger)" = attach ]
@@ -75,14 +77,14 @@ dump_checked() {
     start_target "$PY314" busy 2345
     before=$(progress)
     dump_checked 2345 pep768
-    [[ "$output" != *ptrace* ]]
+    [[ "$DUMP_OUT" != *ptrace* ]]
     wait_progress "$before" 0
     run "$HEAPSNAP" dump --pid "$TPID" -o "$TDIR/snap.db" --attach remote
     [ "$status" -eq 0 ]
     [[ "$output" == *"via remote debugging (PEP 768)"*"no thread stopped"* ]]
     rm "$TDIR/snap.db"
     dump_checked 2345 ptrace --attach ptrace
-    [[ "$output" == *"with ptrace"*"one thread stopped"* ]]
+    [[ "$DUMP_OUT" == *"with ptrace"*"one thread stopped"* ]]
     rm "$TDIR/snap.db"
     HEAPSNAP_ATTACH=ptrace dump_checked 2345 ptrace
     before=$(progress)
@@ -95,7 +97,7 @@ dump_checked() {
     busy_tid=$(cat "$TDIR/busy_tid")
     [ "$busy_tid" != "$TPID" ]
     dump_checked 1234 pep768 --attach remote
-    [[ "$output" == *"thread $busy_tid ran it"* ]]
+    [[ "$DUMP_OUT" == *"thread $busy_tid ran it"* ]]
     # The main thread is still in the same time.sleep(600).
     [ "$(sed -n 's/^State:\t\(.\).*/\1/p' "/proc/$TPID/status")" = S ]
 }
@@ -109,8 +111,8 @@ dump_checked() {
     [ "$output" = "heapsnap: error: remote debugging is disabled in process $TPID: PYTHON_DISABLE_REMOTE_DEBUG is set in its environment" ]
     [ ! -e "$TDIR/snap.db" ]
     dump_checked 777 ptrace
-    [ "$(grep -c 'remote debugging is disabled' <<<"$output")" = 1 ]
-    [[ "$output" == *"heapsnap: remote debugging is disabled in process $TPID: PYTHON_DISABLE_REMOTE_DEBUG is set in its environment; attaching with ptrace instead"* ]]
+    [ "$(grep -c 'remote debugging is disabled' <<<"$DUMP_OUT")" = 1 ]
+    [[ "$DUMP_OUT" == *"heapsnap: remote debugging is disabled in process $TPID: PYTHON_DISABLE_REMOTE_DEBUG is set in its environment; attaching with ptrace instead"* ]]
 }
 
 @test "remote: -X disable-remote-debug: --attach remote names the option" {
