@@ -9,9 +9,9 @@
 # AttachMarker count, its meta (attach_method), `heapsnap info`, and the
 # target's own report (sys.modules, sys.path, threads) before and after.
 #
-# Needs a CPython 3.14+ with an agent in $BUILD (tools/pythons.sh); the
-# tests skip, saying so, without one, and fail instead when
-# HEAPSNAP_REQUIRE_PY314=1 (CI, once the project installs 3.14).
+# Needs a CPython 3.14+ with an agent in $BUILD (config.mk); the tests
+# skip, saying so, when none is configured, and fail when one is configured
+# without its agent.
 
 load ../attach/helpers
 
@@ -30,14 +30,15 @@ teardown() {
     cleanup_targets
 }
 
-# Skips (or fails under HEAPSNAP_REQUIRE_PY314=1) without a 3.14 agent.
+# Skips without a CPython 3.14+ in the build's configuration; fails when
+# one is configured (tools/newest_pythons.sh installed it) but has no agent.
 need_py314() {
     [ -n "$PY314" ] && return 0
-    if [ "${HEAPSNAP_REQUIRE_PY314:-0}" = 1 ]; then
-        echo "no CPython 3.14+ with an agent in $BUILD; pythons: $PYTHONS" >&2
+    if grep -q '^PY_3\.1[4-9][^_]*_EXE' "$ROOT/$BUILD/config.mk"; then
+        echo "CPython 3.14+ is configured in $BUILD but has no agent" >&2
         return 1
     fi
-    skip "no CPython 3.14+ with an agent in $BUILD (tools/pythons.sh found: $(cut -d' ' -f1 <<<"$PYTHONS" | tr '\n' ' '))"
+    skip "no CPython 3.14+ configured in $BUILD (tools/newest_pythons.sh installs it)"
 }
 
 meta() {
