@@ -404,6 +404,7 @@ enum hs_sizeof {
     HS_SZ_SET,
     HS_SZ_BYTEARRAY,
     HS_SZ_NDARRAY,   /* numpy's, computed from the array (foreign_numpy.c) */
+    HS_SZ_ARRAY,     /* array.array's (foreign_stdlib.c) */
     HS_SZ_CALL       /* anything else: call __sizeof__ after the walk */
 };
 
@@ -483,6 +484,14 @@ PyObject *hs_numpy_object_at(PyObject *o, Py_ssize_t flat,
 /* sys.getsizeof(o) as numpy's __sizeof__ computes it, or -1 when the ABI
  * is unknown or the fields look wrong. */
 Py_ssize_t hs_numpy_sizeof(PyObject *o, int abi);
+
+/* ---- stdlib types with private layouts (foreign_stdlib.c) ------------------------- */
+
+/* tp is array.array (by name and basicsize). */
+int hs_stdlib_is_array_type(PyTypeObject *tp);
+/* sys.getsizeof(o) of an array.array without the pre-header, as its
+ * __sizeof__ computes it; -1 when the fields look wrong. */
+Py_ssize_t hs_stdlib_array_sizeof(PyObject *o);
 
 /* ---- roots (roots.c) ---------------------------------------------------------------- */
 

@@ -2,7 +2,7 @@
  * size.c: shallow sizes equal to sys.getsizeof(o), computed in C from the
  * object's fields for every builtin whose __sizeof__ is known
  * (object, int, str, list, dict, set, frozenset, bytearray, numpy's
- * ndarray and their subclasses that do not override it), with the per-version pre-header
+ * ndarray, array.array and their subclasses that do not override it), with the per-version pre-header
  * rules of compat.h (P7, P8).  Anything else (a user __sizeof__, C types
  * with their own) is left to the walk's last phase, which calls
  * __sizeof__ once every row is captured.
@@ -75,6 +75,14 @@ hs_size_of(struct hs_typeinfo *ti, PyObject *o)
     }
     case HS_SZ_NDARRAY: {
         Py_ssize_t n = hs_numpy_sizeof(o, ti->foreign_abi);
+
+        if (n < 0)
+            return -1;
+        size = (size_t)n;
+        break;
+    }
+    case HS_SZ_ARRAY: {
+        Py_ssize_t n = hs_stdlib_array_sizeof(o);
 
         if (n < 0)
             return -1;

@@ -95,6 +95,8 @@ classify_sizeof(struct hs_types *t, PyTypeObject *tp)
             return HS_SZ_SET;
         if (hs_numpy_is_ndarray_type((PyTypeObject *)base))
             return HS_SZ_NDARRAY;
+        if (hs_stdlib_is_array_type((PyTypeObject *)base))
+            return HS_SZ_ARRAY;
         for (int k = HS_SZ_OBJECT; k < HS_SZ_CALL; k++) {
             if (descr == t->sizeof_descr[k])
                 return (uint8_t)k;

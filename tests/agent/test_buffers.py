@@ -138,6 +138,27 @@ class BufferSizesTest(AgentTest):
             self.assertGreater(sys.getsizeof(o), 300000)
 
 
+    def test_forked_dump_sizes_array_array(self):
+        import heapsnap
+        from hstest import Snapshot
+        arrays = [array.array("d", range(50000)), array.array("b"),
+                  array.array("u", "text"), array.array("q", [1] * 999)]
+        p = self.path()
+        heapsnap.dump(p, fork=True)
+        heapsnap.wait()
+        s = Snapshot(p)
+        self.snaps.append(s)
+        for a in arrays:
+            row = s.row(a)
+            self.assertEqual(row["size"], sys.getsizeof(a), a.typecode)
+            self.assertFalse(row["flags"] & 256, "computed, not a fallback")
+        # The memory figures are the parent's, read before fork().
+        self.assertEqual(s.meta("forked"), 1)
+        for key in ("rss_bytes", "rss_peak_bytes", "pymalloc_arena_bytes",
+                    "malloc_heap_bytes"):
+            self.assertGreater(s.meta(key), 0, key)
+
+
 class MemoryFactsTest(AgentTest):
 
     def test_figures_are_recorded_and_consistent(self):
