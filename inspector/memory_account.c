@@ -191,6 +191,11 @@ hs_memory_account_rows(const struct hs_memory_account *acc,
     if (known(acc->rss) && acc->rss > 0 && known(acc->unexplained))
         hs_buf_addf(&d, "%.0f%% of RSS",
                     100.0 * (double)acc->unexplained / (double)acc->rss);
+    /* More is counted than is resident: sizes that include memory never
+     * touched (numpy.zeros' pages) or counted twice (a deep __sizeof__),
+     * or arenas and heap not all resident. */
+    if (known(acc->unexplained) && acc->unexplained < 0)
+        hs_buf_adds(&d, ": more counted than resident");
     part_row(t, "", acc->unexplained, "unexplained", d.buf);
     hs_buf_reset(&b);
     if (known(acc->outside_objects) || known(acc->outside_allocators)) {
