@@ -284,8 +284,10 @@ test_attach_remote__reads_live_threads(void **state)
     assert_true(m->is_main && !w->is_main);
     picked = hs_remote_pick(&r, 0.02, 5.0);
     assert_true(picked == m);
-    assert_true(m->moves > 0);
-    assert_int_equal(w->moves, 0);
+    /* The sleeper may have been a few bytecodes short of time.sleep at the
+     * first sample: at most one move, and fewer than the busy thread. */
+    assert_true(m->moves >= 2);
+    assert_true(w->moves <= 1 && w->moves < m->moves);
     hs_remote_release(&r);
     hs_target_release(&t);
     stop_py(pid);
@@ -309,7 +311,7 @@ test_attach_remote__picks_busy_worker(void **state)
     assert_non_null(picked);
     assert_int_equal(picked->tid, worker_tid);
     assert_false(picked->is_main);
-    assert_int_equal(thread_of(&r, main_tid)->moves, 0);
+    assert_true(thread_of(&r, main_tid)->moves <= 1);
     hs_remote_release(&r);
     hs_target_release(&t);
     stop_py(pid);
