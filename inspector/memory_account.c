@@ -73,6 +73,11 @@ hs_memory_account(const struct hs_summary *sum, struct hs_memory_account *acc)
             ? anon + or0(shmem) - acc->pymalloc_arena_bytes -
                   acc->malloc_heap
             : HS_MEM_UNKNOWN;
+    acc->pymalloc_rounding =
+        known(acc->pymalloc_used) && figure(sum, "pointer_size") == 8
+            ? sum->small_rounding_bytes
+            : HS_MEM_UNKNOWN;
+    acc->static_objects = sum->static_bytes;
     if (!known(acc->rss)) {
         acc->unexplained = HS_MEM_UNKNOWN;
         acc->warn = 0;
@@ -117,6 +122,8 @@ hs_memory_account_json(const struct hs_memory_account *acc)
     set_figure(o, "tracemalloc_traced", acc->traced);
     set_figure(o, "allocated_outside_objects", acc->outside_objects);
     set_figure(o, "anonymous_outside_allocators", acc->outside_allocators);
+    set_figure(o, "pymalloc_block_rounding", acc->pymalloc_rounding);
+    set_figure(o, "static_objects", acc->static_objects);
     if (warning)
         hs_json_set_str(o, "warning", warning);
     else
@@ -203,6 +210,15 @@ hs_memory_account_rows(const struct hs_memory_account *acc,
                         "outside pymalloc and malloc %s",
                     size_text(acc->outside_objects, n1, sizeof(n1)),
                     size_text(acc->outside_allocators, n3, sizeof(n3)));
+        hs_table_rowv(t, "", b.buf);
+    }
+    hs_buf_reset(&b);
+    if (known(acc->pymalloc_rounding)) {
+        hs_buf_addf(&b, "of the allocated: small objects rounded up to "
+                        "pymalloc's 16-byte blocks %s; static objects (in "
+                        "no allocator) %s",
+                    size_text(acc->pymalloc_rounding, n1, sizeof(n1)),
+                    size_text(acc->static_objects, n3, sizeof(n3)));
         hs_table_rowv(t, "", b.buf);
     }
     hs_buf_reset(&b);

@@ -41,6 +41,10 @@ struct hs_memory_account {
     int64_t outside_objects;      /* allocators' used bytes - objects */
     int64_t outside_allocators;   /* RssAnon + RssShmem - arenas -
                                      malloc heap */
+    int64_t pymalloc_rounding;    /* of outside_objects: small objects'
+                                     sizes rounded up to pymalloc's
+                                     16-byte blocks (64-bit builds) */
+    int64_t static_objects;       /* objects in no allocator (static) */
     int warn;                     /* unexplained > rss / 4, with the
                                      file-backed and malloc figures known */
 };

@@ -107,9 +107,14 @@ hs_summary_load(struct hs_snapshot *s, struct hs_summary *out)
     out->format = (int)hs_snapshot_int(s, "PRAGMA user_version", 0);
     if (load_meta(s, out) < 0)
         return -1;
+    /* Small objects live in pymalloc's 16-byte size classes (3.8+, 64-bit;
+     * 512 bytes at most); static ones in no allocator at all. */
     q = hs_query_prepare(s, "SELECT count(*), total(size), "
                             "count(CASE WHEN flags & 16 THEN 1 END), "
-                            "total(CASE WHEN flags & 16 THEN size END) "
+                            "total(CASE WHEN flags & 16 THEN size END), "
+                            "total(CASE WHEN size <= 512 AND NOT flags & 4 "
+                            "THEN (size + 15) / 16 * 16 - size END), "
+                            "total(CASE WHEN flags & 4 THEN size END) "
                             "FROM objects");
     if (!q)
         return -1;
@@ -121,6 +126,8 @@ hs_summary_load(struct hs_snapshot *s, struct hs_summary *out)
     out->bytes = (int64_t)hs_query_double(q, 1);
     out->unreachable = hs_query_int(q, 2);
     out->unreachable_bytes = (int64_t)hs_query_double(q, 3);
+    out->small_rounding_bytes = (int64_t)hs_query_double(q, 4);
+    out->static_bytes = (int64_t)hs_query_double(q, 5);
     hs_query_free(q);
     out->edges = hs_snapshot_int(s, "SELECT count(*) FROM edge_list", 0);
     out->types = hs_snapshot_int(s, "SELECT count(*) FROM types", 0);

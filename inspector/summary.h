@@ -39,6 +39,10 @@ struct hs_summary {
     int64_t bytes;            /* sum of shallow sizes */
     int64_t unreachable;      /* objects flagged unreachable */
     int64_t unreachable_bytes;
+    int64_t small_rounding_bytes; /* objects of 512 bytes or less, not
+                                     static: their sizes rounded up to 16
+                                     (pymalloc's blocks) minus the sizes */
+    int64_t static_bytes;     /* sizes of statically allocated objects */
     struct hs_kv *root_kinds; /* roots per kind, most first */
     size_t nroot_kinds;
     struct hs_thread_info *threads;

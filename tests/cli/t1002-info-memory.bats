@@ -27,8 +27,20 @@ print(json.dumps(m))
     [ "$status" -eq 0 ]
     run check_sum plain.db
     [ "$status" -eq 0 ]
+    # Small objects' blocks (sizes rounded up to 16) fit in the bytes
+    # pymalloc has in allocated blocks.
+    small=$(sqlite3 plain.db "select total(size) from objects where size <= 512 and not flags & 4")
+    echo "$output" | SMALL=$small python3 -c '
+import json, os, sys
+m = json.loads(sys.stdin.read())
+r = m["pymalloc_block_rounding"]
+assert r is not None and r > 0, m
+assert float(os.environ["SMALL"]) + r <= m["pymalloc_used"], (os.environ["SMALL"], m)
+assert m["static_objects"] > 0, m
+'
     run "$HEAPSNAP" info -f plain.db
     [ "$status" -eq 0 ]
+    [[ "$output" == *"of the allocated: small objects rounded up to pymalloc's 16-byte blocks "* ]]
     [[ "$output" == *"memory       RSS "*" (peak "*") ="* ]]
     [[ "$output" == *"Python objects (sum of their sizes)"* ]]
     [[ "$output" == *"pymalloc free space, fragmentation ("*" arenas, "* ]]
