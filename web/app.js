@@ -271,6 +271,11 @@
             ['file-backed pages', fig(m.file_backed)],
             ['unexplained', fig(m.unexplained)
                 + (m.rss ? ' (' + percent(m.unexplained / m.rss) + ' of RSS)' : '')],
+            ['of which', m.allocated_outside_objects === null ? 'unknown'
+                : fig(m.allocated_outside_objects) + ' allocated but in no object'
+                  + (m.pymalloc_block_rounding === null ? ''
+                     : ' (' + fig(m.pymalloc_block_rounding) + ' rounding small objects up to 16-byte blocks)')
+                  + ', ' + fig(m.anonymous_outside_allocators) + ' anonymous memory outside pymalloc and malloc'],
             ['tracemalloc', m.tracemalloc_traced === null ? 'not tracing'
                             : fig(m.tracemalloc_traced) + ' traced'],
         ];
