@@ -311,6 +311,9 @@ struct hs_ref {
     uint8_t kind;    /* enum hs_kind */
     uint8_t lbl;     /* enum hs_lbl */
     uint8_t trav;    /* enum hs_trav: matched against tp_traverse */
+    uint8_t uncounted; /* a strong reference that holds no refcount (a
+                          3.14 tagged stack reference, the interned
+                          dict's): it lowers no balance */
     union {
         Py_ssize_t index;
         const char *cstr;
@@ -344,6 +347,9 @@ struct hs_refctx {
     PyCodeObject *(*closure_code)(void *arg, PyObject *tuple);
     void *arg;              /* for closure_code */
     int check;              /* reconcile every object, counting surprises */
+    int dict_owns_values;   /* gh-130327: a materialised __dict__ owns the
+                               inline values (hs_managed_dict_traverses_dict) */
+    PyObject *interned;     /* the interned-strings dict if tracked, or NULL */
     size_t mismatches;      /* labelled refs tp_traverse should have
                                reported but did not (check mode) */
 };

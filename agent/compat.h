@@ -1,14 +1,18 @@
 /*
  * compat.h: every CPython-version difference the agent depends on, and the
- * only file with PY_VERSION_HEX tests.  Supported: 3.8 - 3.13 with the GIL.
- * Free-threaded builds and 3.14+ are refused at import time (module.c)
- * until their layouts are handled here.
+ * only file with PY_VERSION_HEX tests.  Supported: 3.8 - 3.14 with the GIL.
+ * Free-threaded builds and 3.15+ are refused at compile time (below) and
+ * at import (module.c); so is a patch release on the other side of a
+ * layout change from the headers the agent was built with
+ * (hs_layout_breaks).  Behaviour that changed in a patch release without
+ * a layout change is decided at run time from Py_Version, never from
+ * PY_VERSION_HEX alone (hs_managed_dict_traverses_dict).
  *
  * The agent reads interpreter internals (gc lists, interpreter frames,
  * inline attribute values) through the internal headers, which
  * Py_BUILD_CORE_MODULE unlocks.  Each accessor below reads memory only: it
  * allocates nothing, runs no Python code and changes no reference count.
- * Layout notes cite ../shared/research/cpython-internals.md (P1 - P14).
+ * Layout notes cite docs/cpython-pitfalls.md (P1 - P23).
  */
 #ifndef HS_COMPAT_H
 #define HS_COMPAT_H
@@ -21,8 +25,11 @@
 #include <frameobject.h>
 #include <structmember.h>
 
-#if PY_VERSION_HEX < 0x03080000 || PY_VERSION_HEX >= 0x030E0000
-#error "heapsnap's agent supports CPython 3.8 to 3.13"
+#include <stdio.h>
+#include <string.h>
+
+#if PY_VERSION_HEX < 0x03080000 || PY_VERSION_HEX >= 0x030F0000
+#error "heapsnap's agent supports CPython 3.8 to 3.14 (this is a newer one: its layouts are not known here)"
 #endif
 #ifdef Py_GIL_DISABLED
 #error "heapsnap's agent does not support free-threaded builds yet"
@@ -50,8 +57,92 @@
 #if PY_VERSION_HEX >= 0x030D0000
 #include "internal/pycore_genobject.h"
 #endif
+#if PY_VERSION_HEX >= 0x030E0000
+/* 3.14 split pycore_frame.h: the inline helpers and stack references. */
+#include "internal/pycore_interpframe.h"
+#include "internal/pycore_stackref.h"
+#endif
 
 #define HS_PY_AT_LEAST(hex) (PY_VERSION_HEX >= (hex))
+
+/* ---- patch releases that changed a layout the agent reads (P17) ------------ */
+
+/*
+ * Within one minor version CPython keeps its structs, with these
+ * exceptions: an agent built with headers from one side of a break reads
+ * wrong fields on the other side, so module.c refuses to load it there.
+ * 3.14.5 brought back the generational gc: _gc_runtime_state gained
+ * long_lived_total, long_lived_pending and generation0 at its end, which
+ * moves every PyInterpreterState field after `gc` (sysdict, builtins,
+ * imports, types, cached_objects...) by three words.
+ */
+struct hs_layout_break {
+    int minor; /* 3.minor */
+    int micro; /* the first patch release with the new layout */
+    const char *what; /* what moved */
+};
+
+static const struct hs_layout_break hs_layout_breaks[] = {
+    { 14, 5, "the gc state and the interpreter state after it" },
+};
+
+/*
+ * Can an agent built with the headers of Python built_major.built_minor.
+ * built_micro run in the interpreter whose Py_GetVersion() text is
+ * `running`?  Returns 0, or -1 with one line saying why not in msg: another
+ * minor version, a free-threaded build, or a patch release across one of
+ * hs_layout_breaks from the headers.  Pure: module.c calls it at import
+ * with the real versions, the tests with made-up ones.
+ */
+static inline int
+hs_version_problem(int built_major, int built_minor, int built_micro,
+                   const char *running, char *msg, size_t msglen)
+{
+    static const char rebuild[] =
+        "; build one with 'make' for this interpreter";
+    int major = 0, minor = 0, micro = 0;
+
+    if (sscanf(running, "%d.%d.%d", &major, &minor, &micro) != 3) {
+        snprintf(msg, msglen, "cannot tell the version of this Python "
+                              "('%.40s')", running);
+        return -1;
+    }
+    if (strstr(running, "free-threading")) {
+        snprintf(msg, msglen, "this is a free-threaded build of Python "
+                              "%d.%d.%d, which heapsnap's agent does not "
+                              "support yet (its objects have no gc header "
+                              "and its refcounts are split per thread)",
+                 major, minor, micro);
+        return -1;
+    }
+    if (major != built_major || minor != built_minor) {
+        snprintf(msg, msglen, "this heapsnap agent was built for Python "
+                              "%d.%d and cannot run in Python %d.%d%s",
+                 built_major, built_minor, major, minor, rebuild);
+        return -1;
+    }
+    for (size_t i = 0;
+         i < sizeof(hs_layout_breaks) / sizeof(hs_layout_breaks[0]); i++) {
+        const struct hs_layout_break *b = &hs_layout_breaks[i];
+
+        if (b->minor != minor || (built_micro >= b->micro) == (micro >= b->micro))
+            continue;
+        if (built_micro >= b->micro)
+            snprintf(msg, msglen, "this heapsnap agent was built for Python "
+                                  "%d.%d.%d+ and cannot run in Python "
+                                  "%d.%d.%d (%s changed in %d.%d.%d)%s",
+                     major, minor, b->micro, major, minor, micro, b->what,
+                     major, minor, b->micro, rebuild);
+        else
+            snprintf(msg, msglen, "this heapsnap agent was built for Python "
+                                  "%d.%d.0-%d.%d.%d and cannot run in Python "
+                                  "%d.%d.%d (%s changed in %d.%d.%d)%s",
+                     major, minor, major, minor, b->micro - 1, major, minor,
+                     micro, b->what, major, minor, b->micro, rebuild);
+        return -1;
+    }
+    return 0;
+}
 
 /* ---- the cyclic gc's object lists (section 1.1) ------------------------ */
 
@@ -67,22 +158,38 @@ hs_gcstate(void)
 #endif
 }
 
-/* List head of generation i (0..2), or of the permanent generation (3). */
+/*
+ * List head of generation i (0..2), or of the permanent generation (3).
+ * 3.14.0 - 3.14.4 (incremental gc) have a young and two old lists in the
+ * same bytes; 3.14.5 went back to three generations (P17).
+ */
 static inline PyGC_Head *
 hs_gc_list(hs_gcstate_t *st, int i)
 {
+#if HS_PY_AT_LEAST(0x030E0000) && !HS_PY_AT_LEAST(0x030E0500)
+    if (i == 0)
+        return &st->young.head;
+    return i < NUM_GENERATIONS ? &st->old[i - 1].head
+                               : &st->permanent_generation.head;
+#else
     return i < NUM_GENERATIONS ? &st->generations[i].head
                                : &st->permanent_generation.head;
+#endif
 }
 
 /* About how many objects the gc lists hold, for presizing (not a count):
- * the oldest generation's survivors of its last collection, what survived
- * into it since, and the youngest generation's net allocations.  */
+ * 3.14 keeps the number of live gc objects; before, the oldest
+ * generation's survivors of its last collection, what survived into it
+ * since, and the youngest generation's net allocations.  */
 static inline size_t
 hs_gc_estimate(hs_gcstate_t *st)
 {
+#if HS_PY_AT_LEAST(0x030E0000)
+    Py_ssize_t n = st->heap_size;
+#else
     Py_ssize_t n = st->long_lived_total + st->long_lived_pending +
                    st->generations[0].count;
+#endif
 
     return n > 0 ? (size_t)n : 0;
 }
@@ -91,6 +198,28 @@ static inline PyGC_Head *
 hs_gc_next(PyGC_Head *g)
 {
     return (PyGC_Head *)(g->_gc_next & ~(uintptr_t)3);
+}
+
+/*
+ * Whether the gc lists are where the headers say (P23).  Patch releases
+ * and distributions have moved them without a version of their own to
+ * tell: Debian's 3.13.18 aligns PyGC_Head to 4 bytes, which puts
+ * generations[] 4 bytes earlier than 3.13.0's headers do.  A list just
+ * made is the last object of the youngest generation, so its gc header
+ * links to that generation's head.  Allocates and frees one list: for
+ * import time, never during a walk.  1 yes, 0 no, -1 with an exception.
+ */
+static inline int
+hs_gc_layout_matches(void)
+{
+    PyObject *probe = PyList_New(0);
+    int ok;
+
+    if (!probe)
+        return -1;
+    ok = hs_gc_next((PyGC_Head *)probe - 1) == hs_gc_list(hs_gcstate(), 0);
+    Py_DECREF(probe);
+    return ok;
 }
 
 static inline PyObject *
@@ -199,6 +328,23 @@ hs_interp_importlib(PyInterpreterState *in)
 }
 
 /*
+ * The interned-strings dict where the collector tracks it (3.14+: every
+ * dict is tracked from creation, gh-127010), else NULL.  Its references
+ * to mortal interned strings are not counted in their refcounts (P13,
+ * P19), so they must lower no balance.
+ */
+static inline PyObject *
+hs_interned_dict(PyInterpreterState *in)
+{
+#if HS_PY_AT_LEAST(0x030E0000)
+    return in->cached_objects.interned_strings;
+#else
+    (void)in;
+    return NULL;
+#endif
+}
+
+/*
  * References the interpreter state owns beyond sys.modules, with a label
  * each: fills labels[] / refs[] (NULL entries allowed); returns how many.
  */
@@ -233,6 +379,9 @@ hs_interp_refs(PyInterpreterState *in, const char **labels, PyObject **refs)
     HS_REF("os.register_at_fork after (parent)", in->after_forkers_parent);
     HS_REF("os.register_at_fork after (child)", in->after_forkers_child);
     HS_REF("audit hooks", in->audit_hooks);
+#if HS_PY_AT_LEAST(0x030E0000)
+    HS_REF("interned strings", hs_interned_dict(in));
+#endif
 #undef HS_REF
     return n;
 }
@@ -317,13 +466,47 @@ hs_frame_back(hs_frame_t *f)
 #endif
 }
 
-/* The frame's code object, or NULL when it has none (3.13 shim frames). */
+/*
+ * A frame's reference as a borrowed pointer, or NULL for an empty slot.
+ * 3.14 frames hold stack references (P15): NULL is bits == 1, tagged
+ * ints are no objects (NULL here), and a reference with the Py_TAG_REFCNT
+ * bit (an immortal, or a borrowed one) owns no refcount: *owned says
+ * whether it does.  Before 3.14 every non-NULL pointer owns one.
+ */
+#if HS_PY_AT_LEAST(0x030E0000)
+typedef _PyStackRef hs_stackref_t;
+
+static inline PyObject *
+hs_stackref(hs_stackref_t ref, int *owned)
+{
+    if (PyStackRef_IsNull(ref) || PyStackRef_IsTaggedInt(ref)) {
+        *owned = 0;
+        return NULL;
+    }
+    *owned = PyStackRef_RefcountOnObject(ref);
+    return PyStackRef_AsPyObjectBorrow(ref);
+}
+#else
+typedef PyObject *hs_stackref_t;
+
+static inline PyObject *
+hs_stackref(hs_stackref_t ref, int *owned)
+{
+    *owned = ref != NULL;
+    return ref;
+}
+#endif
+
+/* The frame's code object, or NULL when it has none (3.13 shim frames,
+ * 3.14 frames owned by the interpreter). */
 static inline PyCodeObject *
 hs_frame_code(hs_frame_t *f)
 {
 #if HS_PY_AT_LEAST(0x030D0000)
-    return PyCode_Check(f->f_executable) ? (PyCodeObject *)f->f_executable
-                                          : NULL;
+    int owned;
+    PyObject *x = hs_stackref(f->f_executable, &owned);
+
+    return x && PyCode_Check(x) ? (PyCodeObject *)x : NULL;
 #else
     return f->f_code;
 #endif
@@ -331,12 +514,16 @@ hs_frame_code(hs_frame_t *f)
 
 /*
  * Whether the frame belongs on a thread's stack listing: 3.12+ shim
- * frames owned by the C stack and 3.11+ frames still being set up are
- * skipped, as PyFrame_GetBack() skips them.
+ * frames owned by the C stack or (3.14) by the interpreter and 3.11+
+ * frames still being set up are skipped, as PyFrame_GetBack() skips them.
  */
 static inline int
 hs_frame_listed(hs_frame_t *f)
 {
+#if HS_PY_AT_LEAST(0x030E0000)
+    if (f->owner >= FRAME_OWNED_BY_INTERPRETER)
+        return 0;
+#endif
 #if HS_PY_AT_LEAST(0x030C0000)
     if (f->owner == FRAME_OWNED_BY_CSTACK || !hs_frame_code(f))
         return 0;
@@ -376,25 +563,33 @@ hs_frame_line(hs_frame_t *f)
 }
 
 #if HS_PY_AT_LEAST(0x030B0000)
-/* 3.11+ interpreter frame fields that hold strong references. */
+/* 3.11+ interpreter frame fields that hold references; *owned as for
+ * hs_stackref(). */
 static inline PyObject *
-hs_iframe_func(_PyInterpreterFrame *f)
+hs_iframe_func(_PyInterpreterFrame *f, int *owned)
 {
 #if HS_PY_AT_LEAST(0x030C0000)
-    return f->f_funcobj;
+    return hs_stackref(f->f_funcobj, owned);
 #else
-    return (PyObject *)f->f_func;
+    return hs_stackref((PyObject *)f->f_func, owned);
 #endif
 }
 
 static inline PyObject *
-hs_iframe_executable(_PyInterpreterFrame *f)
+hs_iframe_executable(_PyInterpreterFrame *f, int *owned)
 {
 #if HS_PY_AT_LEAST(0x030D0000)
-    return f->f_executable;
+    return hs_stackref(f->f_executable, owned);
 #else
-    return (PyObject *)f->f_code;
+    return hs_stackref((PyObject *)f->f_code, owned);
 #endif
+}
+
+/* Fast slot i (a local, cell or free variable) of frame f. */
+static inline PyObject *
+hs_iframe_slot(_PyInterpreterFrame *f, Py_ssize_t i, int *owned)
+{
+    return hs_stackref(f->localsplus[i], owned);
 }
 #endif
 
@@ -513,15 +708,39 @@ hs_is_generator(PyObject *o)
 }
 
 #if HS_PY_AT_LEAST(0x030B0000)
+/* The frame embedded in a generator, whether cleared or not. */
+static inline _PyInterpreterFrame *
+hs_gen_frame(PyObject *gen)
+{
+#if HS_PY_AT_LEAST(0x030E0000)
+    return &((PyGenObject *)gen)->gi_iframe;
+#else
+    return (_PyInterpreterFrame *)((PyGenObject *)gen)->gi_iframe;
+#endif
+}
+
 /* The frame embedded in a generator, or NULL once it was cleared. */
 static inline _PyInterpreterFrame *
 hs_gen_iframe(PyObject *gen)
 {
-    PyGenObject *g = (PyGenObject *)gen;
-
-    if (g->gi_frame_state >= FRAME_CLEARED)
+    if (((PyGenObject *)gen)->gi_frame_state >= FRAME_CLEARED)
         return NULL;
-    return (_PyInterpreterFrame *)g->gi_iframe;
+    return hs_gen_frame(gen);
+}
+
+/* 3.14+: a cleared generator's frame still owns its code object (P18);
+ * NULL before, or while the frame is live (its own references say so). */
+static inline PyObject *
+hs_gen_cleared_code(PyObject *gen, int *owned)
+{
+#if HS_PY_AT_LEAST(0x030E0000)
+    if (((PyGenObject *)gen)->gi_frame_state >= FRAME_CLEARED)
+        return hs_iframe_executable(hs_gen_frame(gen), owned);
+#else
+    (void)gen;
+#endif
+    *owned = 0;
+    return NULL;
 }
 #endif
 
@@ -530,8 +749,31 @@ hs_gen_iframe(PyObject *gen)
 enum hs_dict_layout {
     HS_DICT_COMBINED, /* the dict owns its keys and values */
     HS_DICT_SPLIT,    /* keys are shared with a type; the dict owns values */
-    HS_DICT_EMBEDDED  /* 3.13: the values live in (and belong to) an object */
+    HS_DICT_EMBEDDED  /* 3.13+: the values live in an object (who owns
+                         them: hs_managed_dict_traverses_dict()) */
 };
+
+/*
+ * gh-130327 (P6), a change of behaviour inside 3.13 and 3.14: once an
+ * object with inline values has a materialised __dict__, 3.13.13+ and
+ * 3.14.4+ traverse the object -> dict edge and let the dict traverse the
+ * inline values; 3.13.0 - 3.13.12 and 3.14.0 - 3.14.3 traverse the values
+ * from the object and nothing from the dict.  No layout changed, so an
+ * agent built with one patch release's headers runs in another: this is
+ * decided from the running interpreter's Py_Version (3.11+), never from
+ * PY_VERSION_HEX.  Returns 1 for the new rule.
+ */
+static inline int
+hs_managed_dict_traverses_dict(void)
+{
+#if HS_PY_AT_LEAST(0x030D0000)
+    unsigned long v = Py_Version;
+
+    return (v >> 16) == 0x030D ? v >= 0x030D0D00 : v >= 0x030E0400;
+#else
+    return 0;
+#endif
+}
 
 static inline enum hs_dict_layout
 hs_dict_layout(PyDictObject *d)
@@ -564,7 +806,9 @@ hs_dict_traverses_keys(PyDictObject *d)
  * An instance's attribute storage without materialising __dict__:
  * `*values` and `*keys` give the inline/shared-key values (NULL when the
  * instance has none) with `*nvalues` slots; the return value is the
- * instance dict, or NULL.  On 3.13 both may be set at once (P6).
+ * instance dict, or NULL.  On 3.13+ both may be set at once: the dict
+ * then shares the values (who owns them: P6,
+ * hs_managed_dict_traverses_dict()).
  */
 static inline PyObject *
 hs_instance_storage(PyObject *o, PyObject ***values, Py_ssize_t *nvalues,

@@ -8,6 +8,8 @@
  *   _dump(path, ...) writes a snapshot; returns a dict of facts, or with
  *                    fork=True forks, lets the child write it and returns
  *                    (pid, fd) at once (see fork_dump())
+ *   _version_problem(built, running)
+ *                    the import-time version check on made-up versions
  *   Error            raised for every failure, with the cause
  *
  * Errors: heapsnap.Error with the cause; MemoryError when memory is too
@@ -261,30 +263,71 @@ hs_dump_py(PyObject *module, PyObject *args, PyObject *kwargs)
     return result;
 }
 
+PyDoc_STRVAR(version_problem_doc,
+             "_version_problem(built, running)\n--\n\n"
+             "Why an agent built for Python `built` ('3.14.10') cannot run\n"
+             "in the Python whose sys.version is `running`, or None\n"
+             "(internal: the import check, for the tests).");
+
+static PyObject *
+hs_version_problem_py(PyObject *module, PyObject *args)
+{
+    const char *built, *running;
+    int major = 0, minor = 0, micro = 0;
+    char msg[512];
+
+    (void)module;
+    if (!PyArg_ParseTuple(args, "ss", &built, &running))
+        return NULL;
+    if (sscanf(built, "%d.%d.%d", &major, &minor, &micro) != 3) {
+        PyErr_Format(PyExc_ValueError, "not a version: '%s'", built);
+        return NULL;
+    }
+    if (hs_version_problem(major, minor, micro, running, msg,
+                           sizeof(msg)) == 0)
+        Py_RETURN_NONE;
+    return PyUnicode_FromString(msg);
+}
+
 static PyMethodDef methods[] = {
     { "_init", hs_init, METH_O, init_doc },
     { "_dump", (PyCFunction)(void (*)(void))hs_dump_py,
       METH_VARARGS | METH_KEYWORDS, dump_doc },
+    { "_version_problem", hs_version_problem_py, METH_VARARGS,
+      version_problem_doc },
     { NULL, NULL, 0, NULL },
 };
 
-/* The agent reads version-specific internals: refuse another minor. */
+/* The agent reads version-specific internals: refuse another minor, a
+ * free-threaded build, a patch release across a layout change, or gc
+ * lists that are not where the headers put them. */
 static int
 check_version(void)
 {
-    const char *v = Py_GetVersion();
-    int major = 0, minor = 0;
+    char msg[512];
 
-    if (sscanf(v, "%d.%d", &major, &minor) != 2 ||
-        major != PY_MAJOR_VERSION || minor != PY_MINOR_VERSION) {
-        PyErr_Format(PyExc_ImportError,
-                     "this heapsnap agent was built for Python %d.%d and "
-                     "cannot run in Python %d.%d; build one with 'make' "
-                     "for this interpreter",
-                     PY_MAJOR_VERSION, PY_MINOR_VERSION, major, minor);
+    if (hs_version_problem(PY_MAJOR_VERSION, PY_MINOR_VERSION,
+                           PY_MICRO_VERSION, Py_GetVersion(), msg,
+                           sizeof(msg)) < 0) {
+        PyErr_SetString(PyExc_ImportError, msg);
         return -1;
     }
-    return 0;
+    switch (hs_gc_layout_matches()) {
+    case 1:
+        return 0;
+    case 0:
+        snprintf(msg, sizeof(msg),
+                 "this heapsnap agent was built with the headers of Python "
+                 "%s, and this Python %.*s keeps its gc lists elsewhere (a "
+                 "patch release or a distribution patch moved them); build "
+                 "one with 'make' for this interpreter",
+                 PY_VERSION, (int)strcspn(Py_GetVersion(), " "),
+                 Py_GetVersion());
+        PyErr_SetString(PyExc_ImportError, msg);
+        return -1;
+    default:
+        return -1;
+    }
 }
 
 static int
@@ -307,6 +350,8 @@ exec_module(PyObject *module)
     }
     if (PyModule_AddStringConstant(module, "agent_version",
                                    HS_AGENT_VERSION) < 0)
+        return -1;
+    if (PyModule_AddStringConstant(module, "_built_for", PY_VERSION) < 0)
         return -1;
     return 0;
 }

@@ -68,6 +68,7 @@ add_cstr(struct hs_refs *r, PyObject *dst, int kind, const char *name,
     x->kind = (uint8_t)kind;
     x->lbl = name ? HS_L_CSTR : HS_L_NONE;
     x->trav = (uint8_t)trav;
+    x->uncounted = 0;
     x->u.cstr = name;
 }
 
@@ -83,6 +84,7 @@ add_obj(struct hs_refs *r, PyObject *dst, int kind, int lbl, PyObject *name,
     x->kind = (uint8_t)kind;
     x->lbl = (uint8_t)lbl;
     x->trav = (uint8_t)trav;
+    x->uncounted = 0;
     x->u.obj = name;
 }
 
@@ -98,6 +100,7 @@ add_index(struct hs_refs *r, PyObject *dst, int kind, Py_ssize_t index,
     x->kind = (uint8_t)kind;
     x->lbl = HS_L_INDEX;
     x->trav = (uint8_t)trav;
+    x->uncounted = 0;
     x->u.index = index;
 }
 
@@ -123,6 +126,14 @@ add_text(struct hs_refs *r, PyObject *dst, int kind, size_t off, int trav)
 
 #define ATTR(r, dst, name, trav) add_cstr((r), (PyObject *)(dst), HS_K_ATTR, (name), (trav))
 
+/* The reference just added holds no refcount unless `owned`. */
+static void
+mark_owned(struct hs_refs *r, PyObject *dst, int owned)
+{
+    if (dst && !owned && r->n && r->v[r->n - 1].dst == dst)
+        r->v[r->n - 1].uncounted = 1;
+}
+
 /* ---- builtins ------------------------------------------------------------------ */
 
 /* A batch is full: the walk over the container stops at `pos`. */
@@ -138,22 +149,27 @@ batch_full(struct hs_refs *r, int batched, Py_ssize_t pos)
 
 /* From r->pos on when batched (exact dicts), else the whole dict. */
 static void
-dict_refs(struct hs_refs *r, PyObject *o, int batched)
+dict_refs(struct hs_refctx *ctx, struct hs_refs *r, PyObject *o, int batched)
 {
     enum hs_dict_layout layout = hs_dict_layout((PyDictObject *)o);
     int keys_trav = hs_dict_traverses_keys((PyDictObject *)o);
     Py_ssize_t pos = batched ? r->pos : 0;
     PyObject *key, *value;
+    int interned = o == ctx->interned;
 
-    /* Values embedded in an object belong to that object (P6). */
-    if (layout == HS_DICT_EMBEDDED)
+    /* Values embedded in an object belong to that object unless the
+     * dict traverses them (P6, gh-130327). */
+    if (layout == HS_DICT_EMBEDDED && !ctx->dict_owns_values)
         return;
     keys_trav = keys_trav < 0 ? HS_T_MAYBE : keys_trav ? HS_T_YES : HS_T_NO;
     while (PyDict_Next(o, &pos, &key, &value)) {
         /* Keys of a split table belong to the type's shared keys. */
-        if (layout == HS_DICT_COMBINED)
+        if (layout == HS_DICT_COMBINED) {
             add_obj(r, key, HS_K_KEY, HS_L_KEY, key, keys_trav);
+            mark_owned(r, key, !interned);
+        }
         add_obj(r, value, HS_K_VALUE, HS_L_KEY, key, HS_T_YES);
+        mark_owned(r, value, !interned);
         if (batch_full(r, batched, pos))
             return;
     }
@@ -203,6 +219,9 @@ function_refs(struct hs_refs *r, PyObject *o)
     ATTR(r, f->func_qualname, "__qualname__", HS_T_YES);
     ATTR(r, f->func_closure, "__closure__", HS_T_YES);
     ATTR(r, f->func_annotations, "__annotations__", HS_T_YES);
+#if HS_PY_AT_LEAST(0x030E0000)
+    ATTR(r, f->func_annotate, "__annotate__", HS_T_YES);
+#endif
 #if HS_PY_AT_LEAST(0x030C0000)
     ATTR(r, f->func_typeparams, "__type_params__", HS_T_YES);
 #endif
@@ -275,7 +294,41 @@ is_descriptor(PyTypeObject *tp)
            tp == &PyWrapperDescr_Type;
 }
 
-/* Fast slots of a frame: locals, cells and free variables, by name. */
+#if HS_PY_AT_LEAST(0x030B0000)
+/* A frame field read as a stack reference, owning a refcount or not. */
+static void
+frame_ref(struct hs_refs *r, PyObject *dst, int owned, const char *name)
+{
+    ATTR(r, dst, name, HS_T_YES);
+    mark_owned(r, dst, owned);
+}
+
+/* References an interpreter frame holds when an object owns it (a
+ * generator, or a frame object whose function returned): its fast slots
+ * (locals, cells and free variables) by name. */
+static void
+iframe_refs(struct hs_refs *r, _PyInterpreterFrame *f)
+{
+    PyCodeObject *co = hs_frame_code(f);
+    PyObject *x;
+    int owned;
+
+    x = hs_iframe_func(f, &owned);
+    frame_ref(r, x, owned, "f_func");
+    x = hs_iframe_executable(f, &owned);
+    frame_ref(r, x, owned, "f_code");
+    ATTR(r, f->f_locals, "f_locals", HS_T_YES);
+    ATTR(r, (PyObject *)f->frame_obj, "frame", HS_T_MAYBE);
+    for (Py_ssize_t i = 0; co && i < hs_code_nslots(co); i++) {
+        x = hs_iframe_slot(f, i, &owned);
+        add_obj(r, x, HS_K_LOCAL, HS_L_IDENT, hs_code_slot_name(co, i),
+                HS_T_MAYBE);
+        mark_owned(r, x, owned);
+    }
+}
+#else
+/* Fast slots of a frame object: locals, cells and free variables, by
+ * name. */
 static void
 slot_refs(struct hs_refs *r, PyCodeObject *co, PyObject **slots, int trav)
 {
@@ -284,22 +337,6 @@ slot_refs(struct hs_refs *r, PyCodeObject *co, PyObject **slots, int trav)
     for (Py_ssize_t i = 0; i < n; i++)
         add_obj(r, slots[i], HS_K_LOCAL, HS_L_IDENT,
                 hs_code_slot_name(co, i), trav);
-}
-
-#if HS_PY_AT_LEAST(0x030B0000)
-/* References an interpreter frame holds when an object owns it (a
- * generator, or a frame object whose function returned). */
-static void
-iframe_refs(struct hs_refs *r, _PyInterpreterFrame *f)
-{
-    PyCodeObject *co = hs_frame_code(f);
-
-    ATTR(r, hs_iframe_func(f), "f_func", HS_T_YES);
-    ATTR(r, hs_iframe_executable(f), "f_code", HS_T_YES);
-    ATTR(r, f->f_locals, "f_locals", HS_T_YES);
-    ATTR(r, (PyObject *)f->frame_obj, "frame", HS_T_MAYBE);
-    if (co)
-        slot_refs(r, co, f->localsplus, HS_T_MAYBE);
 }
 #endif
 
@@ -314,6 +351,10 @@ frame_refs(struct hs_refs *r, PyObject *o)
 #if HS_PY_AT_LEAST(0x030D0000)
     ATTR(r, f->f_extra_locals, "f_extra_locals", HS_T_YES);
     ATTR(r, f->f_locals_cache, "f_locals_cache", HS_T_YES);
+#endif
+#if HS_PY_AT_LEAST(0x030E0000)
+    ATTR(r, f->f_overwritten_fast_locals, "f_overwritten_fast_locals",
+         HS_T_YES);
 #endif
     if (f->f_frame && f->f_frame->owner == FRAME_OWNED_BY_FRAME_OBJECT)
         iframe_refs(r, f->f_frame);
@@ -347,9 +388,12 @@ gen_refs(struct hs_refs *r, PyObject *o)
              PyCoro_CheckExact(o) ? "cr_origin" : "<finalizer>", HS_T_YES);
     {
         _PyInterpreterFrame *f = hs_gen_iframe(o);
+        int owned;
+        PyObject *code = hs_gen_cleared_code(o, &owned);
 
         if (f)
             iframe_refs(r, f);
+        frame_ref(r, code, owned, "gi_code");
     }
 #else
     ATTR(r, (PyObject *)g->gi_frame, "gi_frame", HS_T_YES);
@@ -412,17 +456,21 @@ cfunction_refs(struct hs_refs *r, PyObject *o)
 
 /* Attribute values and __dict__, without materialising __dict__. */
 static void
-storage_refs(struct hs_refs *r, PyObject *o)
+storage_refs(struct hs_refctx *ctx, struct hs_refs *r, PyObject *o)
 {
     PyObject **values, *keys;
     Py_ssize_t nvalues;
     PyObject *dict = hs_instance_storage(o, &values, &nvalues, &keys);
 
-    for (Py_ssize_t i = 0; i < nvalues; i++)
+    /* 3.13+ inline values with a materialised dict sharing them: the
+     * dict owns them on 3.13.13+ / 3.14.4+, the object before (P6). */
+    int own_values = values && !(dict && ctx->dict_owns_values);
+
+    for (Py_ssize_t i = 0; own_values && i < nvalues; i++)
         add_obj(r, values[i], HS_K_ATTR, HS_L_IDENT,
                 hs_shared_key_name(keys, i), HS_T_YES);
-    /* 3.13: with valid inline values, tp_traverse skips the dict (P6). */
-    ATTR(r, dict, "__dict__", values ? HS_T_NO : HS_T_YES);
+    /* With the object owning the values, tp_traverse skips the dict. */
+    ATTR(r, dict, "__dict__", own_values ? HS_T_NO : HS_T_YES);
 }
 
 /* ---- buffers ------------------------------------------------------------------- */
@@ -694,7 +742,7 @@ container_refs(struct hs_refctx *ctx, PyObject *o, struct hs_refs *r)
         return 1;
     }
     if (tp == &PyDict_Type) {
-        dict_refs(r, o, 1);
+        dict_refs(ctx, r, o, 1);
         return 1;
     }
     if (tp == &PySet_Type || tp == &PyFrozenSet_Type) {
@@ -762,7 +810,7 @@ hs_referents(struct hs_refctx *ctx, PyObject *o, struct hs_refs *r)
         memoryview_refs(r, o);
         covered = &PyMemoryView_Type;
     } else if (PyDict_Check(o)) {
-        dict_refs(r, o, 0);
+        dict_refs(ctx, r, o, 0);
         covered = &PyDict_Type;
     } else if (PyList_Check(o)) {
         sequence_refs(r, ((PyListObject *)o)->ob_item, Py_SIZE(o), 0);
@@ -811,7 +859,7 @@ hs_referents(struct hs_refctx *ctx, PyObject *o, struct hs_refs *r)
         covered = &PyModule_Type;
     }
     if (!PyType_Check(o))
-        storage_refs(r, o);
+        storage_refs(ctx, r, o);
     member_refs(r, o, covered);
     if (tp->tp_flags & Py_TPFLAGS_HEAPTYPE)
         add_cstr(r, (PyObject *)tp, HS_K_CLASS, NULL,

@@ -202,6 +202,8 @@ frame_roots(struct hs_roots *r, hs_frame_t *f, int32_t t, int32_t fr)
 #if HS_PY_AT_LEAST(0x030B0000)
     PyCodeObject *co = hs_frame_code(f);
     struct hs_root_entry *e;
+    PyObject *x;
+    int owned;
 
     if (hs_frame_owned_by_generator(f)) {
         /* Its references belong to the generator; what holds the
@@ -214,16 +216,19 @@ frame_roots(struct hs_roots *r, hs_frame_t *f, int32_t t, int32_t fr)
                  t, fr, 0);
         return;
     }
+    /* 3.14 stack references may own no refcount (P15). */
     for (Py_ssize_t i = 0; co && i < hs_code_nslots(co); i++) {
-        if (f->localsplus[i])
-            add_root(r, f->localsplus[i], "frame",
+        x = hs_iframe_slot(f, i, &owned);
+        if (x)
+            add_root(r, x, "frame",
                      add_label(r, "local ", hs_code_slot_name(co, i), NULL),
-                     t, fr, 1);
+                     t, fr, owned);
     }
-    add_root(r, hs_iframe_func(f), "frame",
-             add_label(r, NULL, NULL, "function"), t, fr, 1);
-    add_root(r, hs_iframe_executable(f), "frame",
-             add_label(r, NULL, NULL, "code"), t, fr, 1);
+    x = hs_iframe_func(f, &owned);
+    add_root(r, x, "frame", add_label(r, NULL, NULL, "function"), t, fr,
+             owned);
+    x = hs_iframe_executable(f, &owned);
+    add_root(r, x, "frame", add_label(r, NULL, NULL, "code"), t, fr, owned);
     e = add_root(r, f->f_locals, "frame",
                  add_label(r, NULL, NULL, "f_locals"), t, fr, 1);
     /* Module code: its namespace is its globals, the module's __dict__

@@ -349,7 +349,8 @@ edge_rows(struct walk *w, uint32_t id, int reached)
         if (x->kind != HS_K_WEAK) {
             uint8_t *b = bits_of(w, did);
 
-            --*balance_of(w, did);
+            if (!x->uncounted)
+                --*balance_of(w, did);
             *bits_of(w, id) |= B_HAS_OUT;
             if (reached && !(*b & B_REACHED)) {
                 *b |= B_REACHED;
@@ -1002,6 +1003,8 @@ hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
     w.refctx.closure_code = closure_code;
     w.refctx.arg = &w.closures;
     w.refctx.check = check;
+    w.refctx.dict_owns_values = hs_managed_dict_traverses_dict();
+    w.refctx.interned = hs_interned_dict(PyThreadState_Get()->interp);
     if (hs_idmap_init(&w.ids, (uint32_t)(hs_gc_estimate(gc) < UINT32_MAX / 2
                                              ? hs_gc_estimate(gc)
                                              : UINT32_MAX / 2)) < 0 ||
