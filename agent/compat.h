@@ -29,7 +29,7 @@
 #include <string.h>
 
 #if PY_VERSION_HEX < 0x03080000 || PY_VERSION_HEX >= 0x030F0000
-#error "heapsnap's agent supports CPython 3.8 to 3.14 (this is a newer one: its layouts are not known here)"
+#error "heapsnap's agent supports CPython 3.8 to 3.14 (not this one)"
 #endif
 #ifdef Py_GIL_DISABLED
 #error "heapsnap's agent does not support free-threaded builds yet"
@@ -77,8 +77,8 @@
  * imports, types, cached_objects...) by three words.
  */
 struct hs_layout_break {
-    int minor; /* 3.minor */
-    int micro; /* the first patch release with the new layout */
+    int minor;        /* 3.minor */
+    int micro;        /* the first patch release with the new layout */
     const char *what; /* what moved */
 };
 
@@ -125,7 +125,8 @@ hs_version_problem(int built_major, int built_minor, int built_micro,
          i < sizeof(hs_layout_breaks) / sizeof(hs_layout_breaks[0]); i++) {
         const struct hs_layout_break *b = &hs_layout_breaks[i];
 
-        if (b->minor != minor || (built_micro >= b->micro) == (micro >= b->micro))
+        if (b->minor != minor ||
+            (built_micro >= b->micro) == (micro >= b->micro))
             continue;
         if (built_micro >= b->micro)
             snprintf(msg, msglen, "this heapsnap agent was built for Python "

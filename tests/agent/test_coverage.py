@@ -70,12 +70,15 @@ class CoverageTest(AgentTest):
         d = {"k": 1}                 # untracked from birth (atomic values)
         holder = Marker([s, big, f, b, t, d])
         gc.collect()
-        if gc.is_tracked(t) or gc.is_tracked(d):
-            self.skipTest("this Python tracks atomic tuples/dicts")
+        # 3.14 tracks every dict from creation (gh-127010); atomic tuples
+        # are still untracked there.
+        if gc.is_tracked(t):
+            self.skipTest("this Python tracks atomic tuples")
         snap = self.dump()
         for o in (s, big, f, b, t, d):
             r = self.assert_row(snap, o)
-            self.assertFalse(r["flags"] & FLAG_GC_TRACKED, repr(o))
+            self.assertEqual(bool(r["flags"] & FLAG_GC_TRACKED),
+                             gc.is_tracked(o), repr(o))
         lst = holder.tag
         self.assertEqual(snap.labels(lst, t), ["[4]"])
         self.assertEqual(snap.labels(lst, d), ["[5]"])
