@@ -94,12 +94,14 @@ print(sys.argv[1] + ": " + " | ".join(sorted(g["example"]["path"] for g in d["gr
 }
 
 @test "why: the same leaky program gives the same paths on 3.12 and newer" {
-    base=$(python_for 3.12)
-    newer=$(pythons | awk '{ split($1, v, "."); if (v[1] == 3 && v[2] > 12) print $1 }')
+    # Keys are full versions (3.12.1, 3.14.10); free-threaded and debug
+    # builds (a letter after the version) are left out.
+    base=$(pythons | awk '$1 ~ /^3\.12\.[0-9]+$/ { print $1; exit }')
+    newer=$(pythons | awk '$1 ~ /^3\.[0-9]+\.[0-9]+$/ { split($1, v, "."); if (v[2] > 12) print $1 }')
     [ -n "$base" ] && [ -n "$newer" ] ||
         skip "needs agents for 3.12 and a newer Python (have: $(pythons | cut -d' ' -f1 | tr '\n' ' '))"
     write_program
-    PYTHONPATH="$ROOT/$BUILD/py3.12" "$base" prog.py
+    PYTHONPATH="$ROOT/$BUILD/py$base" "$(python_for "$base")" prog.py
     shapes > want.txt
     # Every leak is there, held the way the program holds it.
     [ "$(grep -c . want.txt)" -eq 11 ]
@@ -107,10 +109,10 @@ print(sys.argv[1] + ": " + " | ".join(sorted(g["example"]["path"] for g in d["gr
     grep -qx "ClosureLeak: module __main__ .F → function closure held → ClosureLeak" want.txt
     grep -q "^GenLeak: .*local kept → GenLeak" want.txt
     grep -q "^ThreadLeak: local mine of worker() .*thread 'worker-A' → ThreadLeak" want.txt
-    for v in $newer; do
+    for key in $newer; do
         rm -f snap.db
-        PYTHONPATH="$ROOT/$BUILD/py$v" "$(python_for "$v")" prog.py
-        shapes > got-$v.txt
-        diff -u want.txt got-$v.txt
+        PYTHONPATH="$ROOT/$BUILD/py$key" "$(python_for "$key")" prog.py
+        shapes > "got-$key.txt"
+        diff -u want.txt "got-$key.txt"
     done
 }
