@@ -3,7 +3,8 @@
 # endpoint is checked for exact values and against the matching command's
 # --json output (the API may add fields, never change one); then pictures,
 # errors (400, 404, 405), path traversal, headers, the address it binds,
-# how it stops, how it fails before listening; then a real program.
+# the token every request needs, slow and greedy clients, how it stops,
+# how it fails before listening; then a real program.
 
 load lib
 
@@ -67,14 +68,16 @@ teardown() {
 }
 
 # start_server SNAP [ARGS...]: runs `heapsnap serve -f SNAP --port 0 ARGS`
-# in the background and waits for its line; sets SERVER, PORT and BASE.
+# in the background and waits for its line; sets SERVER, PORT, TOKEN (empty
+# with --no-token), BASE, and COOKIE (curl's -b argument that authorizes).
 start_server() {
     local snap=$1
     shift
     "$HEAPSNAP" serve -f "$snap" --port 0 "$@" > serve.out 2> serve.err 3>&- &
     SERVER=$!
     for _ in $(seq 600); do
-        PORT=$(sed -n 's|^heapsnap: serving .* at http://127\.0\.0\.1:\([0-9]*\)/ (Ctrl-C stops)$|\1|p' serve.err)
+        PORT=$(sed -n 's|^heapsnap: serving .* at http://127\.0\.0\.1:\([0-9]*\)/\(?token=[0-9a-f]\{32\}\)\{0,1\} (Ctrl-C stops)$|\1|p' serve.err)
+        TOKEN=$(sed -n 's|^heapsnap: serving .* at http://.*/?token=\([0-9a-f]*\) (Ctrl-C stops)$|\1|p' serve.err)
         [ -n "$PORT" ] && break
         kill -0 "$SERVER" 2> /dev/null || break
         sleep 0.1
@@ -84,6 +87,7 @@ start_server() {
         return 1
     }
     BASE="http://127.0.0.1:$PORT"
+    COOKIE="heapsnap-token-$PORT=$TOKEN"
 }
 
 # stop_server: SIGTERM, then its exit status in SERVER_STATUS.
@@ -98,8 +102,15 @@ stop_server() {
 }
 
 # fetch PATH [CURL ARGS...]: the body in body.out, the headers in
-# headers.out, the status in STATUS.
+# headers.out, the status in STATUS; with the token's cookie.
 fetch() {
+    local path=$1
+    shift
+    STATUS=$(curl -s --path-as-is -o body.out -D headers.out -w '%{http_code}' -b "$COOKIE" "$@" "$BASE$path")
+}
+
+# fetch_bare PATH [CURL ARGS...]: fetch without the cookie.
+fetch_bare() {
     local path=$1
     shift
     STATUS=$(curl -s --path-as-is -o body.out -D headers.out -w '%{http_code}' "$@" "$BASE$path")
@@ -128,7 +139,7 @@ header() { # header NAME: its value in headers.out
     snap=$(make_snapshot leak)
     start_server "$snap"
     [ "$(wc -l < serve.err)" -eq 1 ]
-    [[ "$(cat serve.err)" =~ ^heapsnap:\ serving\ .*/leak\.db\ at\ http://127\.0\.0\.1:[0-9]+/\ \(Ctrl-C\ stops\)$ ]]
+    [[ "$(cat serve.err)" =~ ^heapsnap:\ serving\ .*/leak\.db\ at\ http://127\.0\.0\.1:[0-9]+/\?token=[0-9a-f]{32}\ \(Ctrl-C\ stops\)$ ]]
     [ ! -s serve.out ]
     fetch /
     [ "$STATUS" = 200 ]
@@ -153,8 +164,13 @@ header() { # header NAME: its value in headers.out
 @test "serve: --help, and usage errors exit 2" {
     run "$HEAPSNAP" serve --help
     [ "$status" -eq 0 ]
-    [[ "${lines[0]}" == "usage: heapsnap serve [-f FILE] [--port N] [--host ADDR]" ]]
+    [[ "${lines[0]}" == "usage: heapsnap serve [-f FILE] [--port N] [--host ADDR] [--no-token]" ]]
     [[ "$output" == *"--port N"* ]]
+    [[ "$output" == *"--no-token"*"loopback --host only"* ]]
+    [[ "$output" == *"?token="* ]]
+    run "$HEAPSNAP" serve -f "$snap" --timeout 0
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"--timeout takes 1 to 3600, not 0"* ]]
     snap=$(make_snapshot leak)
     run "$HEAPSNAP" serve -f "$snap" --port 70000
     [ "$status" -eq 2 ]
@@ -539,7 +555,7 @@ EOF
         2) path="/api/why?type=Foo" ;;
         3) path=/api/object/16 ;;
         esac
-        curl -s -o "out.$i" -w '%{http_code}\n' "$BASE$path" > "code.$i" &
+        curl -s -b "$COOKIE" -o "out.$i" -w '%{http_code}\n' "$BASE$path" > "code.$i" &
         pids+=($!)
     done
     wait "${pids[@]}"
@@ -589,4 +605,161 @@ EOF
     done
     stop_server
     [ "$SERVER_STATUS" -eq 0 ]
+}
+
+@test "serve: every request needs the token; its address sets a cookie" {
+    snap=$(make_snapshot leak)
+    start_server "$snap"
+    [ ${#TOKEN} -eq 32 ]
+    # No token: 403 with one line, for the page, the API and the pictures.
+    for path in / /api/info /api/object/16 /svg/backrefs/16 /static/app.js; do
+        fetch_bare "$path"
+        [ "$STATUS" = 403 ]
+        [ "$(wc -l < body.out)" -le 1 ]
+        [[ "$(cat body.out)" == *"needs its token"* ]]
+        ! grep -q ann body.out
+    done
+    # A wrong token, in the address or in the cookie, or a prefix of it.
+    for bad in "" 0 "${TOKEN:0:31}" "${TOKEN}0" "$(echo "$TOKEN" | tr 0-9a-f a-f0-9)"; do
+        fetch_bare "/?token=$bad"
+        [ "$STATUS" = 403 ]
+        [ -z "$(header Set-Cookie)" ]
+        fetch_bare /api/info -b "heapsnap-token-$PORT=$bad"
+        [ "$STATUS" = 403 ]
+    done
+    # Another server's cookie name does not do.
+    fetch_bare /api/info -b "heapsnap-token-1=$TOKEN"
+    [ "$STATUS" = 403 ]
+    # The printed address: a cookie, and the same address without the token.
+    fetch_bare "/?token=$TOKEN"
+    [ "$STATUS" = 303 ]
+    [ "$(header Location)" = / ]
+    [ "$(header Set-Cookie)" = "heapsnap-token-$PORT=$TOKEN; Path=/; HttpOnly; SameSite=Strict" ]
+    fetch_bare "/type/a%20b?n=2&token=$TOKEN&q=x%26y"
+    [ "$STATUS" = 303 ]
+    [ "$(header Location)" = "/type/a%20b?n=2&q=x%26y" ]
+    # Then the cookie alone, as a browser sends it back.
+    rm -f jar
+    STATUS=$(curl -s -L -c jar -b jar -o body.out -w '%{http_code} %{url_effective}' "$BASE/?token=$TOKEN")
+    [ "$STATUS" = "200 $BASE/" ]
+    grep -q '<script src="/static/app.js"' body.out
+    STATUS=$(curl -s -b jar -o api.json -w '%{http_code}' "$BASE/api/object/16")
+    [ "$STATUS" = 200 ]
+    [ "$(get 'd["id"]')" = 16 ]
+    # A new server has a new token: the old cookie is refused.
+    old=$TOKEN
+    stop_server
+    start_server "$snap"
+    [ "$TOKEN" != "$old" ]
+    fetch_bare /api/info -b "heapsnap-token-$PORT=$old"
+    [ "$STATUS" = 403 ]
+}
+
+@test "serve: --no-token answers all on loopback, and only there" {
+    snap=$(make_snapshot leak)
+    start_server "$snap" --no-token
+    [ -z "$TOKEN" ]
+    [[ "$(cat serve.err)" =~ at\ http://127\.0\.0\.1:[0-9]+/\ \(Ctrl-C ]]
+    fetch_bare /api/info
+    [ "$STATUS" = 200 ]
+    stop_server
+    for host in 0.0.0.0 :: 192.0.2.1; do
+        run "$HEAPSNAP" serve -f "$snap" --port 0 --host "$host" --no-token
+        [ "$status" -eq 2 ]
+        [[ "$output" == *"--no-token needs a loopback --host: anyone who reaches $host could read the heap"* ]]
+        [[ "$output" != *serving* ]]
+    done
+}
+
+@test "serve: --host 0.0.0.0 says the token guards it, and requires it" {
+    snap=$(make_snapshot leak)
+    "$HEAPSNAP" serve -f "$snap" --port 0 --host 0.0.0.0 > serve.out 2> serve.err 3>&- &
+    SERVER=$!
+    for _ in $(seq 600); do
+        grep -q serving serve.err && break
+        kill -0 "$SERVER" 2> /dev/null || break
+        sleep 0.1
+    done
+    [ "$(sed -n 1p serve.err)" = "heapsnap: 0.0.0.0 is not a loopback address: whoever reaches it needs the token below, and it is the only guard" ]
+    line=$(sed -n 2p serve.err)
+    [[ "$line" =~ at\ http://0\.0\.0\.0:([0-9]+)/\?token=([0-9a-f]{32})\ \(Ctrl-C ]]
+    PORT=${BASH_REMATCH[1]}
+    TOKEN=${BASH_REMATCH[2]}
+    BASE="http://127.0.0.1:$PORT"
+    fetch_bare /api/info
+    [ "$STATUS" = 403 ]
+    fetch_bare /api/info -b "heapsnap-token-$PORT=$TOKEN"
+    [ "$STATUS" = 200 ]
+}
+
+@test "serve: 64 idle connections from one client leave room for another" {
+    snap=$(make_snapshot leak)
+    start_server "$snap"
+    # The greedy client is 127.0.0.2 (all of 127/8 is loopback): it opens
+    # 64 connections and sends nothing; the server keeps 32 of them.  Then
+    # the user's client (127.0.0.1) is answered while they are all open.
+    "$PY3" - "$PORT" "$COOKIE" > greedy.out <<'PY'
+import socket, sys, urllib.request
+port, cookie = int(sys.argv[1]), sys.argv[2]
+idle = []
+for _ in range(64):
+    s = socket.socket()
+    s.bind(("127.0.0.2", 0))
+    s.connect(("127.0.0.1", port))
+    idle.append(s)
+req = urllib.request.Request("http://127.0.0.1:%d/api/info" % port,
+                             headers={"Cookie": cookie})
+with urllib.request.urlopen(req, timeout=60) as r:
+    print(r.status)
+# How many of the idle ones the server kept: those it refused are closed.
+kept = 0
+for s in idle:
+    s.setblocking(False)
+    try:
+        kept += s.recv(1) != b""
+    except BlockingIOError:
+        kept += 1
+    except OSError:
+        pass
+print(kept)
+PY
+    [ "$(sed -n 1p greedy.out)" = 200 ]
+    [ "$(sed -n 2p greedy.out)" -le 32 ]
+}
+
+@test "serve: a client trickling its headers is cut off after --timeout" {
+    snap=$(make_snapshot leak)
+    start_server "$snap" --timeout 1
+    # One header line every 0.2 s, 150 of them at most (30 s): the server
+    # closes the connection after about 1 s of it; the library's own idle
+    # timeout would never fire, each line being fresh activity.
+    "$PY3" - "$PORT" > trickle.out <<'PY'
+import select, socket, sys, time
+port = int(sys.argv[1])
+s = socket.create_connection(("127.0.0.1", port))
+s.sendall(b"GET /api/info HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+sent = 0
+closed = False
+for i in range(150):
+    r, _, _ = select.select([s], [], [], 0.2)
+    if r:
+        try:
+            closed = s.recv(4096) == b""
+        except OSError:
+            closed = True
+        if closed:
+            break
+    try:
+        s.sendall(b"X-Slow-%d: x\r\n" % i)
+        sent += 1
+    except OSError:
+        closed = True
+        break
+print("closed" if closed else "open", sent)
+PY
+    read -r state sent < trickle.out
+    [ "$state" = closed ]
+    [ "$sent" -lt 150 ]
+    # The server still answers.
+    json /api/info
 }

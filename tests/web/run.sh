@@ -4,7 +4,8 @@
 #      when it is missing (npm ci; no browser is downloaded: the tests
 #      drive Debian's chromium, see tools/deps.sh web);
 #   2. snapshots examples/leaky_service.py with the build's agent;
-#   3. serves it with `heapsnap serve --port 0` and runs viewer.test.js.
+#   3. serves it with `heapsnap serve --port 0` and runs viewer.test.js
+#      on the address it prints (with its token).
 # Environment: BUILD (default build), HEAPSNAP (default $ROOT/$BUILD/heapsnap),
 # HEAPSNAP_AGENT_DIR (default $ROOT/$BUILD), CHROMIUM (default
 # /usr/bin/chromium), SAN=1 for sanitizer builds.
@@ -61,16 +62,16 @@ fi
 
 "$HEAPSNAP" serve -f "$TMP/leaky.db" --port 0 > /dev/null 2> "$TMP/serve.log" &
 SERVER=$!
-port=
+url=
 for _ in $(seq 600); do
-    port=$(sed -n 's|^heapsnap: serving .* at http://127\.0\.0\.1:\([0-9]*\)/ (Ctrl-C stops)$|\1|p' "$TMP/serve.log")
-    [ -n "$port" ] && break
+    url=$(sed -n 's|^heapsnap: serving .* at \(http://127\.0\.0\.1:[0-9]*/?token=[0-9a-f]*\) (Ctrl-C stops)$|\1|p' "$TMP/serve.log")
+    [ -n "$url" ] && break
     kill -0 "$SERVER" 2>/dev/null || break
     sleep 0.1
 done
-if [ -z "$port" ]; then
+if [ -z "$url" ]; then
     cat "$TMP/serve.log" >&2
     bail "heapsnap serve did not start"
 fi
 
-node "$HERE/viewer.test.js" "http://127.0.0.1:$port/"
+node "$HERE/viewer.test.js" "$url"

@@ -3,8 +3,11 @@
  * against `heapsnap serve` on a snapshot of examples/leaky_service.py
  * (20,000 LeakedRequest objects held by module __main__'s REQUEST_LOG).
  *
- *   node viewer.test.js http://127.0.0.1:PORT/
+ *   node viewer.test.js http://127.0.0.1:PORT/?token=TOKEN
  *
+ * Each test's browser context first opens that address, as a user does,
+ * which sets the token's cookie and lands on the address without it
+ * (`base`); the first test checks just that.
  * Drives Debian's chromium (CHROMIUM, default /usr/bin/chromium) with
  * playwright-core, headless, and prints TAP.  Every test fails on a
  * console error, an uncaught exception or a failed request on its page.
@@ -15,7 +18,8 @@
 
 const { chromium } = require('playwright-core');
 
-const base = process.argv[2];
+const tokenUrl = process.argv[2];
+const base = tokenUrl ? new URL('/', tokenUrl).href : undefined;
 const tests = [];
 
 function test(name, fn) {
@@ -235,9 +239,28 @@ test('no console errors on any page or view', async (page) => {
     await page.locator('ol.groups').waitFor();
 });
 
+test('the printed address sets the cookie and hides the token', async (page) => {
+    /* A fresh context without the cookie is refused. */
+    const bare = await page.context().browser().newContext();
+    try {
+        const r = await bare.request.get(new URL('/api/info', base).href);
+        assert(r.status() === 403, 'no cookie answered ' + r.status());
+    } finally {
+        await bare.close();
+    }
+    /* This context opened tokenUrl before the test: it is on `base`. */
+    assert(page.url() === base, 'landed on ' + page.url());
+    const cookies = await page.context().cookies(base);
+    const token = new URL(tokenUrl).searchParams.get('token');
+    assert(cookies.length === 1 && cookies[0].value === token &&
+           cookies[0].httpOnly && cookies[0].sameSite === 'Strict',
+           'cookies ' + JSON.stringify(cookies));
+    await page.locator('h1', { hasText: 'Snapshot of' }).waitFor();
+});
+
 async function main() {
     if (!base) {
-        console.error('usage: node viewer.test.js http://127.0.0.1:PORT/');
+        console.error('usage: node viewer.test.js http://127.0.0.1:PORT/?token=TOKEN');
         process.exit(2);
     }
     const browser = await chromium.launch({
@@ -266,6 +289,7 @@ async function main() {
                 problems.push('request failed: ' + r.url() + ' ' + r.failure().errorText);
         });
         try {
+            await page.goto(tokenUrl);
             await t.fn(page);
             if (problems.length)
                 throw new Error(problems.join('\n'));
