@@ -73,6 +73,9 @@ teardown() {
 start_server() {
     local snap=$1
     shift
+    # Made here, before the background job opens it: the loop reads it at
+    # once, and a sed that cannot read it would fail the test.
+    : > serve.err
     "$HEAPSNAP" serve -f "$snap" --port 0 "$@" > serve.out 2> serve.err 3>&- &
     SERVER=$!
     for _ in $(seq 600); do
