@@ -14,7 +14,7 @@
  * snapshot (retained.h).  --svg/--dot draw the same answer (draw.c).
  */
 #include "heapsnap.h"
-#include "cmd_json.h"
+#include "report.h"
 #include "draw.h"
 #include "heap.h"
 #include "naming.h"
@@ -105,192 +105,6 @@ why_src(struct why *w)
     return src;
 }
 
-void
-hs_why_path_line(const struct hs_json_src *src, uint32_t v,
-                 uint32_t max_steps, int mark_root, struct hs_buf *out)
-{
-    uint32_t d, r, *edges;
-
-    if (!hs_bfs_reached(src->bfs, v)) {
-        hs_buf_adds(out, "(unreachable: cyclic garbage)");
-        return;
-    }
-    d = src->bfs->dist[v];
-    edges = hs_xmalloc(hs_st_mult(d ? d : 1, sizeof(*edges)));
-    r = hs_bfs_path(src->g, src->bfs, v, edges);
-    hs_render_path(src->names, r, edges, d, max_steps, out);
-    if (d == 0 && mark_root)
-        hs_buf_adds(out, " (a root)");
-    free(edges);
-}
-
-void
-hs_why_node_fields(const struct hs_json_src *src, uint32_t v,
-                   struct hs_json *o)
-{
-    const struct hs_graph *g = src->g;
-    char name[256];
-
-    hs_json_set_int(o, "id", hs_graph_object_id(v));
-    hs_json_set_addr(o, "address", g->address[v]);
-    hs_json_set_str(o, "type", hs_naming_type(g, v, 1, name, sizeof(name)));
-    hs_json_set_int(o, "size", (int64_t)g->size[v]);
-    hs_json_set_int(o, "retained_size", (int64_t)src->dom->retained[v]);
-}
-
-void
-hs_why_viewer_fields(const struct hs_json_src *src, uint32_t v,
-                     struct hs_json *o)
-{
-    const struct hs_graph *g = src->g;
-    struct hs_buf b = HS_BUF_INIT;
-
-    if (!src->viewer)
-        return;
-    hs_json_set_int(o, "type_id",
-                    hs_graph_object_id(g->types[g->type[v]].node));
-    hs_naming_object(src->names, v, 0, &b);
-    hs_json_set_str(o, "description", b.buf);
-    hs_buf_release(&b);
-}
-
-struct hs_json *
-hs_why_node_json(const struct hs_json_src *src, uint32_t v)
-{
-    struct hs_json *o = hs_json_object();
-    struct hs_objfacts f;
-
-    hs_why_node_fields(src, v, o);
-    if (hs_naming_facts(src->names, v, &f) == 0) {
-        if (f.value)
-            hs_json_set_str(o, "value", f.value);
-        if (f.length >= 0)
-            hs_json_set_int(o, "length", f.length);
-        hs_objfacts_release(&f);
-    }
-    hs_why_viewer_fields(src, v, o);
-    return o;
-}
-
-static struct hs_json *
-json_root(const struct hs_json_src *src, uint32_t r)
-{
-    struct hs_json *o = hs_json_object();
-    struct hs_rootinfo ri;
-    struct hs_buf b = HS_BUF_INIT;
-
-    hs_json_set_str(o, "kind", hs_root_kind_name(
-                                   (enum hs_root_kind)src->g->roots[r].kind));
-    hs_naming_root(src->names, r, &b);
-    hs_json_set_str(o, "description", b.buf);
-    hs_buf_release(&b);
-    if (hs_naming_rootinfo(src->names, r, &ri) == 0) {
-        hs_json_set_str(o, "label", ri.label);
-        if (ri.thread || ri.thread_ident >= 0) {
-            hs_json_set_str(o, "thread", ri.thread);
-            hs_json_set_str(o, "function", ri.function);
-            hs_json_set_str(o, "file", ri.file);
-            if (ri.line >= 0)
-                hs_json_set_int(o, "line", ri.line);
-        }
-    }
-    hs_rootinfo_release(&ri);
-    hs_json_set(o, "object", hs_why_node_json(src, src->g->roots[r].node));
-    return o;
-}
-
-/* "2 CycleNode objects" or "3 objects (2 CycleNode, 1 dict)". */
-static void
-describe_members(const struct hs_graph *g, const uint32_t *members,
-                 uint32_t n, struct hs_buf *out)
-{
-    uint32_t types[3], counts[3], ntypes = 0, other = 0;
-
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t t = g->type[members[i]], k;
-
-        for (k = 0; k < ntypes && types[k] != t; k++)
-            ;
-        if (k < ntypes) {
-            counts[k]++;
-        } else if (ntypes < 3) {
-            types[ntypes] = t;
-            counts[ntypes++] = 1;
-        } else {
-            other++;
-        }
-    }
-    if (ntypes == 1 && !other) {
-        hs_buf_addf(out, "%u %s object%s", n, g->types[types[0]].name,
-                    n == 1 ? "" : "s");
-        return;
-    }
-    hs_buf_addf(out, "%u objects (", n);
-    for (uint32_t k = 0; k < ntypes; k++)
-        hs_buf_addf(out, "%s%u %s", k ? ", " : "", counts[k],
-                    g->types[types[k]].name);
-    if (other)
-        hs_buf_addf(out, ", %u more", other);
-    hs_buf_addch(out, ')');
-}
-
-/* Holder c of h: its members described into `b` (reset first); returns
- * whether v is one of them.  O(members). */
-static int
-describe_holder(const struct hs_graph *g, const struct hs_unreach_holders *h,
-                uint32_t c, uint32_t v, struct hs_buf *b)
-{
-    const uint32_t *m = h->members + h->off[c];
-    uint32_t n = h->off[c + 1] - h->off[c];
-    int inside = 0;
-
-    for (uint32_t i = 0; i < n; i++)
-        inside |= m[i] == v;
-    hs_buf_reset(b);
-    describe_members(g, m, n, b);
-    return inside;
-}
-
-/* Members of a holder listed by id for the viewer, at most this many. */
-#define HOLDER_MEMBERS 20
-
-/* OBJ no root reaches, as JSON: the components that hold it. */
-static void
-unreachable_json(const struct hs_json_src *src, uint32_t v,
-                 struct hs_json *doc)
-{
-    struct hs_unreach_holders h;
-    struct hs_json *cycles = hs_json_array();
-    struct hs_buf b = HS_BUF_INIT;
-
-    hs_paths_explain_unreachable(src->g, src->bfs, v, &h);
-    for (uint32_t c = 0; c < h.ncomp; c++) {
-        int inside = describe_holder(src->g, &h, c, v, &b);
-        uint32_t n = h.off[c + 1] - h.off[c];
-        struct hs_json *jc = hs_json_object();
-
-        hs_json_set_bool(jc, "cycle", (h.flags[c] & HS_SCC_CYCLE) != 0);
-        hs_json_set_bool(jc, "contains_object", inside);
-        hs_json_set_int(jc, "members", n);
-        hs_json_set_int(jc, "bytes", (int64_t)h.bytes[c]);
-        hs_json_set_str(jc, "description", b.buf);
-        hs_json_set_bool(jc, "has_del", (h.flags[c] & HS_SCC_HAS_DEL) != 0);
-        if (src->viewer) {
-            struct hs_json *ids = hs_json_array();
-
-            for (uint32_t i = 0; i < n && i < HOLDER_MEMBERS; i++)
-                hs_json_push(ids, hs_json_int(hs_graph_object_id(
-                                      h.members[h.off[c] + i])));
-            hs_json_set(jc, "member_ids", ids);
-        }
-        hs_json_push(cycles, jc);
-    }
-    hs_json_set_str(doc, "reason", "unreachable");
-    hs_json_set(doc, "held_by", cycles);
-    hs_unreach_holders_release(&h);
-    hs_buf_release(&b);
-}
-
 /* OBJ no root reaches: the cycles that hold it, as text. */
 static void
 why_unreachable(struct why *w, uint32_t v)
@@ -303,7 +117,7 @@ why_unreachable(struct why *w, uint32_t v)
     headline(w, v, &b);
     printf("%s is unreachable", b.buf);
     for (uint32_t c = 0; c < h.ncomp; c++) {
-        int inside = describe_holder(w->g, &h, c, v, &b);
+        int inside = hs_why_holder_describe(w->g, &h, c, v, &b);
 
         printf("%s", c ? ";\n  also " : ": ");
         if (h.flags[c] & HS_SCC_CYCLE)
@@ -319,64 +133,6 @@ why_unreachable(struct why *w, uint32_t v)
     }
     printf("%s\n", h.ncomp ? "." : ": nothing in the snapshot holds it.");
     hs_unreach_holders_release(&h);
-    hs_buf_release(&b);
-}
-
-/* One step of a path: the reference and the object it leads to. */
-static struct hs_json *
-step_json(const struct hs_json_src *src, uint32_t e)
-{
-    struct hs_json *o = hs_json_object();
-    struct hs_buf b = HS_BUF_INIT;
-
-    hs_naming_edge(src->names, e, &b);
-    hs_json_set_str(o, "kind", hs_naming_kind(src->names, src->g->out_kind[e]));
-    hs_json_set_str(o, "label", b.buf);
-    hs_json_set(o, "to", hs_why_node_json(src, src->g->out_dst[e]));
-    hs_buf_release(&b);
-    return o;
-}
-
-void
-hs_why_object_json(const struct hs_json_src *src, uint32_t v,
-                   uint32_t max_steps, struct hs_json *doc)
-{
-    struct hs_json *path;
-    struct hs_buf b = HS_BUF_INIT;
-    uint32_t d, r, *edges, head, tail = 0;
-
-    hs_json_set(doc, "object", hs_why_node_json(src, v));
-    if (!hs_bfs_reached(src->bfs, v)) {
-        unreachable_json(src, v, doc);
-        return;
-    }
-    d = src->bfs->dist[v];
-    edges = hs_xmalloc(hs_st_mult(d ? d : 1, sizeof(*edges)));
-    r = hs_bfs_path(src->g, src->bfs, v, edges);
-    hs_json_set_str(doc, "reason", d ? "path" : "root");
-    hs_json_set(doc, "root", json_root(src, r));
-    head = d;
-    if (max_steps && d > max_steps) {
-        head = max_steps / 2;
-        tail = max_steps - head;
-    }
-    path = hs_json_array();
-    for (uint32_t i = 0; i < head; i++)
-        hs_json_push(path, step_json(src, edges[i]));
-    if (tail) {
-        struct hs_json *gap = hs_json_object();
-
-        hs_json_set_int(gap, "elided", d - head - tail);
-        hs_json_push(path, gap);
-        for (uint32_t i = d - tail; i < d; i++)
-            hs_json_push(path, step_json(src, edges[i]));
-    }
-    hs_json_set(doc, "path", path);
-    if (src->viewer)
-        hs_json_set_int(doc, "distance", d);
-    hs_render_path(src->names, r, edges, d, max_steps, &b);
-    hs_json_set_str(doc, "text", b.buf);
-    free(edges);
     hs_buf_release(&b);
 }
 
@@ -484,151 +240,13 @@ why_one(struct why *w, uint32_t v, struct hs_json *doc)
     hs_buf_release(&b);
 }
 
-/* A set of objects grouped by path shape, with the retained sizes of the
- * whole set and of each group. */
-struct why_groups {
-    struct hs_path_groups pg;
-    uint64_t total;           /* shallow bytes of the set */
-    uint64_t retained;        /* retained by the set, nested ones once */
-    uint64_t *group_retained; /* pg.ngroups: the same per group */
-    struct hs_path_step *steps; /* scratch of group_shape() */
-    size_t steps_alloc;
-};
-
-/*
- * Groups `nodes` and sums their retained sizes, counting members held
- * inside other members once (a node given twice counts once).  0, or -1
- * after an error (printed).  O(n) plus hs_paths_group()'s cost; 2 bytes
- * per node while it runs.
- */
-static int
-why_groups_run(const struct hs_json_src *src, const uint32_t *nodes,
-               uint32_t count, struct why_groups *wg)
-{
-    const struct hs_graph *g = src->g;
-    uint8_t *member, *outer;
-
-    memset(wg, 0, sizeof(*wg));
-    if (hs_paths_group(g, src->bfs, nodes, count, NULL, &wg->pg) < 0)
-        return -1;
-    member = hs_xcalloc(g->n ? g->n : 1, 1);
-    outer = hs_xmalloc(g->n ? g->n : 1);
-    wg->group_retained = hs_xcalloc(wg->pg.ngroups ? wg->pg.ngroups : 1,
-                                    sizeof(*wg->group_retained));
-    for (uint32_t i = 0; i < count; i++)
-        member[nodes[i]] = 1;
-    hs_dominators_outermost(src->dom, member, outer);
-    for (uint32_t i = 0; i < count; i++) {
-        uint32_t v = nodes[i];
-
-        wg->total += g->size[v];
-        if (outer[v]) {
-            outer[v] = 0;
-            wg->retained += src->dom->retained[v];
-            wg->group_retained[wg->pg.group_of[i]] += src->dom->retained[v];
-        }
-    }
-    free(member);
-    free(outer);
-    return 0;
-}
-
-static void
-why_groups_release(struct why_groups *wg)
-{
-    free(wg->steps);
-    free(wg->group_retained);
-    hs_path_groups_release(&wg->pg);
-}
-
-/* The shape of group k's paths into `out` (reset first). */
-static void
-group_shape(const struct hs_json_src *src, struct why_groups *wg, uint32_t k,
-            struct hs_buf *out)
-{
-    hs_buf_reset(out);
-    HS_ALLOC_GROW(wg->steps, (size_t)wg->pg.groups[k].nsteps + 1,
-                  wg->steps_alloc);
-    hs_path_groups_steps(&wg->pg, k, wg->steps);
-    hs_render_shape(src->names, &wg->pg.groups[k], wg->steps, out);
-}
-
-int
-hs_why_groups_json(const struct hs_json_src *src, const uint32_t *nodes,
-                   uint32_t count, const char *spec, uint32_t type,
-                   int npaths, uint32_t path_steps, struct hs_json *doc)
-{
-    const struct hs_graph *g = src->g;
-    struct why_groups wg;
-    struct hs_buf b = HS_BUF_INIT;
-    struct hs_json *groups;
-    uint32_t shown = 0, more = 0;
-    char name[256];
-
-    if (why_groups_run(src, nodes, count, &wg) < 0) {
-        why_groups_release(&wg);
-        return -1;
-    }
-    hs_json_set_str(doc, "query", spec);
-    if (type != UINT32_MAX) {
-        hs_json_set_str(doc, "type", hs_type_display_name(&g->types[type],
-                                                          name, sizeof(name)));
-        if (src->viewer)
-            hs_json_set_int(doc, "type_id",
-                            hs_graph_object_id(g->types[type].node));
-    }
-    hs_json_set_int(doc, "count", count);
-    hs_json_set_int(doc, "bytes", (int64_t)wg.total);
-    hs_json_set_int(doc, "retained_size", (int64_t)wg.retained);
-    groups = hs_json_array();
-    for (uint32_t k = 0; k < wg.pg.ngroups; k++) {
-        const struct hs_path_group *gr = &wg.pg.groups[k];
-        struct hs_json *jg, *e;
-
-        if ((int)shown >= npaths) {
-            more++;
-            continue;
-        }
-        shown++;
-        jg = hs_json_object();
-        hs_json_set_int(jg, "count", gr->count);
-        hs_json_set_int(jg, "bytes", (int64_t)gr->bytes);
-        hs_json_set_int(jg, "retained_size", (int64_t)wg.group_retained[k]);
-        /* As a percentage first, then scaled: the bits the text shows. */
-        hs_json_set_num(jg, "share",
-                        (wg.total ? 100.0 * (double)gr->bytes /
-                                        (double)wg.total
-                                  : 0) /
-                            100.0);
-        hs_json_set_bool(jg, "unreachable", gr->unreachable);
-        e = hs_why_node_json(src, gr->example);
-        if (!gr->unreachable) {
-            group_shape(src, &wg, k, &b);
-            hs_json_set_str(jg, "shape", b.buf);
-            hs_json_set_str(jg, "root_kind",
-                            hs_root_kind_name(
-                                (enum hs_root_kind)gr->root_kind));
-            hs_buf_reset(&b);
-            hs_why_path_line(src, gr->example, path_steps, 0, &b);
-            hs_json_set_str(e, "path", b.buf);
-        }
-        hs_json_set(jg, "example", e);
-        hs_json_push(groups, jg);
-    }
-    hs_json_set(doc, "groups", groups);
-    hs_json_set_int(doc, "groups_not_shown", more);
-    why_groups_release(&wg);
-    hs_buf_release(&b);
-    return 0;
-}
-
 static int
 why_many(struct why *w, const struct hs_objset *set, const char *spec,
          struct hs_json *doc)
 {
     struct hs_graph *g = w->g;
     struct hs_json_src src = why_src(w);
-    struct why_groups wg;
+    struct hs_why_groups wg;
     struct hs_buf b = HS_BUF_INIT;
     uint32_t shown = 0, more = 0, more_count = 0;
     uint32_t path_steps = w->full ? 0 : WHY_MAX_STEPS;
@@ -638,8 +256,8 @@ why_many(struct why *w, const struct hs_objset *set, const char *spec,
         return hs_why_groups_json(&src, set->nodes, set->n, spec,
                                   set->is_type ? set->type : UINT32_MAX,
                                   w->npaths, path_steps, doc);
-    if (why_groups_run(&src, set->nodes, set->n, &wg) < 0) {
-        why_groups_release(&wg);
+    if (hs_why_groups_run(&src, set->nodes, set->n, &wg) < 0) {
+        hs_why_groups_release(&wg);
         return -1;
     }
     printf("%s %s object%s (%s, retaining %s) %s alive because:\n",
@@ -672,7 +290,7 @@ why_many(struct why *w, const struct hs_objset *set, const char *spec,
                    hs_graph_object_id(gr->example));
             continue;
         }
-        group_shape(&src, &wg, k, &b);
+        hs_why_group_shape(&src, &wg, k, &b);
         printf(" via:\n    %s\n", b.buf);
         hs_buf_reset(&b);
         hs_why_path_line(&src, gr->example, path_steps, 0, &b);
@@ -687,7 +305,7 @@ why_many(struct why *w, const struct hs_objset *set, const char *spec,
                "more\n",
                more, more == 1 ? "" : "s",
                hs_group_digits(more_count, count, sizeof(count)));
-    why_groups_release(&wg);
+    hs_why_groups_release(&wg);
     hs_buf_release(&b);
     return 0;
 }

@@ -3,7 +3,7 @@
  * the snapshot they answer from, loaded once.
  *
  * Every answer is the matching command's --json document, built by the
- * same function (cmd_json.h) with the viewer's extras ("description",
+ * same function (report.h) with the viewer's extras ("description",
  * "type_id", ...) beside the command's fields, so that a program can read
  * either; t7001-serve.bats checks the two agree on the fixture.  This
  * file adds the parameters, the errors, the search box and the caches.
@@ -13,7 +13,7 @@
  * once.  Nothing here recurses; each handler states its cost.
  */
 #include "serve_api.h"
-#include "cmd_json.h"
+#include "report.h"
 #include "render_json.h"
 #include "summary.h"
 

@@ -42,3 +42,23 @@ offenders() {
         return 1
     }
 }
+
+@test "boundaries: commands never call commands; the server calls the report layer" {
+    local f out=
+    # A command file includes no other command's header and defines
+    # nothing but its entry point(s) outside itself.
+    for f in cmd_*.c serve_*.c; do
+        grep -qE '#include "cmd_' "$f" && out="$out $f(includes a cmd_ header)"
+    done
+    for f in cmd_*.c; do
+        grep -E '^[a-z_]+\(' "$f" | grep -vE '^cmd_[a-z]+\(int argc' |
+            while read -r line; do
+                grep -B1 -F "$line" "$f" | head -1 | grep -q '^static' ||
+                    echo "$f: ${line%%(*}"
+            done | grep -q . && out="$out $f(exports more than its command)"
+    done
+    [ -z "$out" ] || {
+        echo "boundary crossed:$out"
+        return 1
+    }
+}

@@ -1,0 +1,305 @@
+/*
+ * report.h: the answer layer.  What `info`, `why`, `show`, `top` and
+ * `cycles` answer, computed once from a loaded heap (heap.h) by
+ * report_<command>.c, and the JSON documents built from those answers.
+ * The commands (cmd_*.c) print the answers as text and print the
+ * documents for --json; `heapsnap serve` (serve_api.c) sends the same
+ * documents; the pictures (draw.c) draw the same answers.  So the viewer's
+ * JSON, the commands' JSON and their text cannot drift apart, and no
+ * command calls another.
+ *
+ * Every document is new and the caller frees it with hs_json_free().
+ * With src->viewer set a builder adds the viewer's fields beside the
+ * command's (an object's "description" and "type_id", a reference's
+ * retained size, ...); without it the document is exactly the command's
+ * --json output.  Nothing here prints (errors excepted), and nothing
+ * recurses.
+ */
+#ifndef HS_REPORT_H
+#define HS_REPORT_H
+
+#include "heapsnap.h"
+#include "dominators.h"
+#include "graph.h"
+#include "naming.h"
+#include "paths.h"
+#include "render_json.h"
+#include "scc.h"
+#include "summary.h"
+
+/* What the builders read, all borrowed.  bfs and dom may be NULL for the
+ * builders that say so; dom is not const because the dominator tree's
+ * child lists are built on first use (dominators.h). */
+struct hs_json_src {
+    struct hs_graph *g;
+    struct hs_naming *names;
+    const struct hs_bfs *bfs;
+    struct hs_dominators *dom;
+    int viewer; /* add the web viewer's fields */
+};
+
+/* ---- report_info.c ------------------------------------------------------ */
+
+/* `info --json` of a loaded summary.  O(meta + root kinds + threads). */
+struct hs_json *hs_info_json(const struct hs_summary *sum);
+
+/* ---- report_why.c ------------------------------------------------------- */
+
+/*
+ * The retention path of v as one line, at most max_steps steps (0: all)
+ * with the middle elided; "(unreachable: cyclic garbage)" when no root
+ * reaches v, and " (a root)" after a root when mark_root.  Appends to
+ * `out`.  O(dist log n).
+ */
+void hs_why_path_line(const struct hs_json_src *src, uint32_t v,
+                      uint32_t max_steps, int mark_root, struct hs_buf *out);
+
+/* An object's id, address, type, size and retained_size into `o`, the
+ * fields every object in the commands' JSON starts with.  O(1). */
+void hs_why_node_fields(const struct hs_json_src *src, uint32_t v,
+                        struct hs_json *o);
+
+/* With src->viewer, the viewer's fields of an object into `o`: "type_id"
+ * and "description" ("str 'abc'", "dict (3 items)"); else nothing.  One
+ * or two primary-key probes of the snapshot. */
+void hs_why_viewer_fields(const struct hs_json_src *src, uint32_t v,
+                          struct hs_json *o);
+
+/*
+ * One object as `why --json` lists it: id, address, type, size,
+ * retained_size, value and length when it has them (viewer: plus
+ * "type_id" and "description").  Two primary-key probes of the snapshot.
+ */
+struct hs_json *hs_why_node_json(const struct hs_json_src *src, uint32_t v);
+
+/*
+ * Why one object is alive, into `doc` (`why OBJ --json`): "object", then
+ * "reason", "root", "path" (every step with the object it reaches) and
+ * "text"; or, for an object no root reaches, "held_by".  A path longer
+ * than max_steps (0: never) keeps its first and last halves around one
+ * {"elided": K} step.  Viewer: plus "distance" and each holder's first
+ * member ids.  Cost: O(dist log n) plus 3 probes per listed step; for an
+ * unreachable object hs_paths_explain_unreachable()'s.
+ */
+void hs_why_object_json(const struct hs_json_src *src, uint32_t v,
+                        uint32_t max_steps, struct hs_json *doc);
+
+/*
+ * A set of objects grouped by the shape of their paths, into `doc` (`why
+ * TYPE --json`): query, type (when `type` is not UINT32_MAX), count,
+ * bytes, retained size, the first npaths groups with an example each
+ * (its path at most path_steps steps, 0: all), groups_not_shown.
+ * Returns 0, or -1 after an error grouping the paths.  Cost: O(n) (2
+ * bytes per node while it runs) plus hs_paths_group()'s.
+ */
+int hs_why_groups_json(const struct hs_json_src *src, const uint32_t *nodes,
+                       uint32_t count, const char *spec, uint32_t type,
+                       int npaths, uint32_t path_steps, struct hs_json *doc);
+
+/* A set of objects grouped by path shape, with the retained sizes of the
+ * whole set and of each group. */
+struct hs_why_groups {
+    struct hs_path_groups pg;
+    uint64_t total;           /* shallow bytes of the set */
+    uint64_t retained;        /* retained by the set, nested ones once */
+    uint64_t *group_retained; /* pg.ngroups: the same per group */
+    struct hs_path_step *steps; /* scratch of hs_why_group_shape() */
+    size_t steps_alloc;
+};
+
+/*
+ * Groups `nodes` by the shape of their paths and sums their retained
+ * sizes, counting members held inside other members once (a node given
+ * twice counts once).  `wg` is initialized here; release it with
+ * hs_why_groups_release() either way.  0, or -1 after an error (printed).
+ * O(n) plus hs_paths_group()'s cost; 2 bytes per node while it runs.
+ */
+int hs_why_groups_run(const struct hs_json_src *src, const uint32_t *nodes,
+                      uint32_t count, struct hs_why_groups *wg);
+void hs_why_groups_release(struct hs_why_groups *wg);
+
+/* The shape of group k's paths into `out` (reset first). */
+void hs_why_group_shape(const struct hs_json_src *src,
+                        struct hs_why_groups *wg, uint32_t k,
+                        struct hs_buf *out);
+
+/* Holder c of h (hs_paths_explain_unreachable()): its members described
+ * into `b` (reset first), "2 CycleNode objects"; returns whether v is one
+ * of them.  O(members). */
+int hs_why_holder_describe(const struct hs_graph *g,
+                           const struct hs_unreach_holders *h, uint32_t c,
+                           uint32_t v, struct hs_buf *b);
+
+/* ---- report_show.c ------------------------------------------------------ */
+
+/*
+ * One object in full (`show --json`), its first `limit` referrers and
+ * referents with their totals.  Viewer: plus descriptions, type ids, each
+ * reference's retained size and weakness, the idom in full with a note,
+ * the reachable heap.  NULL after an error reading the object (printed).
+ * Cost: O(R) over the roots plus the first `limit` in-edges, 3 probes per
+ * listed reference.
+ */
+struct hs_json *hs_show_json(const struct hs_json_src *src, uint32_t v,
+                             uint32_t limit);
+
+/* The names of the object_flags bits set in `flags`, comma-separated,
+ * appended to `out`: "gc_tracked, has_del".  O(bits). */
+void hs_show_flags_text(uint32_t flags, struct hs_buf *out);
+
+/* The roots that hold v: appended to the JSON array `arr` ({kind,
+ * description} each) when it is not NULL, else to `text` as
+ * "module: ...; frame: ...".  O(R) over the roots. */
+void hs_show_roots(const struct hs_graph *g, struct hs_naming *names,
+                   uint32_t v, struct hs_json *arr, struct hs_buf *text);
+
+/* ---- report_top.c ------------------------------------------------------- */
+
+enum hs_top_order { HS_TOP_BY_SIZE, HS_TOP_BY_COUNT, HS_TOP_BY_RETAINED };
+
+/* The orders by name, indexed by enum hs_top_order (`--by`, "by" in the
+ * JSON); NULL-terminated. */
+extern const char *const hs_top_order_names[];
+
+/* The accumulation point is below a child holding this share or more. */
+#define HS_ACCUMULATION_RATIO 0.8
+
+struct hs_top_row {
+    uint32_t type;     /* index into g->types */
+    uint32_t count;    /* instances */
+    uint64_t bytes;    /* their shallow size */
+    uint64_t retained; /* their retained size (nested ones once) */
+};
+
+/* part as a percentage of whole; 0 when whole is 0. */
+static inline double
+hs_percent(uint64_t part, uint64_t whole)
+{
+    return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+/* The types with instances in `order` (malloc'd, *nrows of them) with
+ * their totals; `tret` (per-type retained sizes) may be NULL unless the
+ * order is by retained size.  O(T log T). */
+struct hs_top_row *hs_top_type_rows(const struct hs_graph *g,
+                                    enum hs_top_order order,
+                                    const uint64_t *tret, uint32_t *nrows,
+                                    uint64_t *total_count,
+                                    uint64_t *total_bytes);
+
+/* The `want` reachable nodes with the largest retained size, biggest
+ * first (ties: lower node first), into out; returns how many.  A bounded
+ * insertion into a sorted array, O(n want). */
+uint32_t hs_top_biggest(const struct hs_graph *g,
+                        const struct hs_dominators *dom, uint32_t want,
+                        uint32_t *out);
+
+/* An object with its path, as --objects and --suspects list it (viewer:
+ * plus its description and type id).  Two probes of the snapshot. */
+struct hs_json *hs_top_owner_json(const struct hs_json_src *src, uint32_t v);
+
+/* `top --objects --json`: the objects nodes[0 .. n) (hs_top_biggest())
+ * with their paths, and the reachable heap's bytes.  Two probes of the
+ * snapshot per object. */
+struct hs_json *hs_top_objects_json(const struct hs_json_src *src,
+                                    const uint32_t *nodes, uint32_t n);
+
+/* The children of the dominators' virtual root, biggest retained size
+ * first (malloc'd, *n of them).  O(R log R). */
+uint32_t *hs_top_suspect_order(struct hs_dominators *dom, uint32_t *n);
+
+/* Does type k pass the suspects' bar: a heap type whose instances retain
+ * `limit` bytes or more? */
+int hs_top_type_suspect(const struct hs_graph *g, const uint64_t *tret,
+                        uint32_t k, uint64_t limit);
+
+/* "LeakedRequest ×20,000, str ×3" for the biggest dominated children of
+ * v: the types of v's children in the dominator tree, by retained size
+ * (the first 8 types met, the biggest 3 shown).  Into `out` when not
+ * NULL, and into the JSON array `json` when not NULL.  O(children). */
+void hs_top_children_summary(const struct hs_json_src *src, uint32_t v,
+                             struct hs_buf *out, struct hs_json *json);
+
+
+/* One type as `top --json` lists it: display name, count, bytes (viewer:
+ * plus its short name and type id).  O(1). */
+struct hs_json *hs_top_type_json(const struct hs_json_src *src, uint32_t k);
+
+/*
+ * `top --json`: the types with instances in `order`, the first `limit`
+ * (0: all), and totals.  `tret` (per-type retained sizes) is required
+ * for HS_TOP_BY_RETAINED and ignored otherwise; dom may be NULL without
+ * it.  Viewer: plus each type's short name and type id, and the heap's
+ * bytes.  O(T log T) for T types.
+ */
+struct hs_json *hs_top_types_json(const struct hs_json_src *src,
+                                  enum hs_top_order order,
+                                  const uint64_t *tret, uint32_t limit);
+
+/*
+ * `top --suspects --json`: owners of more than `threshold` percent of the
+ * reachable heap with their paths and accumulation points, and the
+ * classes whose instances (`tret`) together pass it.  O(R log R) for the
+ * R children of the dominators' virtual root, plus per suspect its walk
+ * to the accumulation point and its children there.
+ */
+struct hs_json *hs_top_suspects_json(const struct hs_json_src *src,
+                                     const uint64_t *tret, double threshold);
+
+/* ---- report_cycles.c ---------------------------------------------------- */
+
+/* A shown cycle's member types: up to this many, most frequent first. */
+#define HS_CYCLE_TYPES 4
+
+/* "CycleNode ×2, dict ×2" (types by count, the first HS_CYCLE_TYPES) of
+ * component c into `out` when not NULL; every type with its count into the
+ * JSON object `json` when not NULL.  O(members). */
+void hs_cycle_member_types(const struct hs_graph *g, const struct hs_scc *scc,
+                           uint32_t c, struct hs_buf *out,
+                           struct hs_json *json);
+
+/*
+ * One loop through component c's smallest member, as edge numbers
+ * (malloc'd, *len of them): a BFS inside the component from that member
+ * until an edge leads back to it.  *via_p: scratch of g->n entries,
+ * allocated on first use and kept for the caller to free.
+ * O(component size); NULL for components above 100,000 members.
+ */
+uint32_t *hs_cycle_find_loop(const struct hs_graph *g,
+                             const struct hs_scc *scc, uint32_t c,
+                             uint32_t **via_p, uint32_t *len);
+
+/* Which cycles a listing shows (`cycles` with its options), and totals. */
+struct hs_cycle_pick {
+    uint32_t *ids;   /* the shown components, biggest first (malloc'd) */
+    uint32_t shown;  /* entries of ids */
+    uint32_t listed; /* would be shown without the limit */
+    uint32_t total, unreachable;
+    uint64_t total_bytes, unreachable_bytes;
+    uint32_t machinery, machinery_members; /* reachable, with a module */
+    uint64_t machinery_bytes;              /* or class: summarised */
+};
+
+/*
+ * Picks the cycles to list from `scc`: unreachable ones always, reachable
+ * ones unless they are interpreter machinery or `all`, only unreachable
+ * ones with `garbage`, the first `limit` (0: all).  O(C log C) for C
+ * cycles.  Release with hs_cycle_pick_release().
+ */
+void hs_cycles_pick(const struct hs_scc *scc, int all, int garbage,
+                    uint32_t limit, struct hs_cycle_pick *out);
+void hs_cycle_pick_release(struct hs_cycle_pick *p);
+
+/*
+ * `cycles --json` of a pick: each shown cycle with its member types and
+ * one loop through its smallest member.  *via is scratch of g->n entries,
+ * allocated on first use and kept for the caller to free.  Viewer: plus
+ * each cycle's first member in full and the types along the loop.  Cost:
+ * per cycle its members plus the loop search (components above 100,000
+ * members get no loop).
+ */
+struct hs_json *hs_cycles_json(const struct hs_json_src *src,
+                               const struct hs_scc *scc,
+                               const struct hs_cycle_pick *p, uint32_t **via);
+
+#endif /* HS_REPORT_H */
