@@ -76,4 +76,21 @@ hs_bfs_class(const struct hs_graph *g, const struct hs_bfs *b, uint32_t v)
 uint32_t hs_bfs_path(const struct hs_graph *g, const struct hs_bfs *b,
                      uint32_t v, uint32_t *edges);
 
+/*
+ * How a path of n steps is shown in at most max_steps (0: whole): its
+ * first *head steps, then, when *tail > 0, a gap standing for the
+ * n - *head - *tail steps in the middle, then its last *tail steps.  The
+ * one rule for the text, the JSON and the pictures of every path.
+ */
+static inline void
+hs_path_elide(uint32_t n, uint32_t max_steps, uint32_t *head, uint32_t *tail)
+{
+    *head = n;
+    *tail = 0;
+    if (max_steps && n > max_steps) {
+        *head = max_steps / 2;
+        *tail = max_steps - *head;
+    }
+}
+
 #endif /* HS_BFS_H */

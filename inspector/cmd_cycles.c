@@ -47,8 +47,8 @@ struct cycles {
     struct hs_naming *names;  /* heap.names (borrowed) */
     const struct hs_scc *scc; /* the heap's data-reference components */
     const struct hs_bfs *bfs; /* the heap's retention BFS */
-    uint32_t *via; /* n entries, for hs_cycle_find_loop: the edge that reached a
-                      member (only members' entries are ever read) */
+    uint32_t *via; /* n entries, for hs_cycle_find_loop(): the edge that
+                      reached a member (only members' entries are read) */
 };
 
 static void

@@ -95,7 +95,6 @@ cmd_serve(int argc, const char **argv)
     /* The viewer's files first: cheap, and loading a big snapshot only to
      * fail on them would waste the user's time. */
     if (!(web_dir = hs_serve_web_dir()) || hs_serve_load(&s, file) < 0 ||
-        hs_serve_svg_prepare(&s) < 0 ||
         !(http = hs_http_start(&s, web_dir, host, port, !no_token,
                                (unsigned)timeout))) {
         rc = hs_error_status();
@@ -112,7 +111,6 @@ cmd_serve(int argc, const char **argv)
         rc = hs_error_status();
 cleanup:
     hs_http_stop(http);
-    hs_serve_svg_cleanup(&s);
     hs_serve_release(&s);
     free(web_dir);
     return rc;

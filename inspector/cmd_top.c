@@ -93,7 +93,8 @@ top_types(struct top *t, enum hs_top_order order)
         hs_json_free(doc);
         return rc;
     }
-    rows = hs_top_type_rows(g, order, tret, &nrows, &total_count, &total_bytes);
+    rows = hs_top_type_rows(g, order, tret, &nrows, &total_count,
+                            &total_bytes);
     heap = tret ? t->dom->reachable_bytes + t->dom->unreachable_bytes
                 : total_bytes;
     shown = t->limit == 0 || (uint32_t)t->limit > nrows ? nrows
@@ -220,8 +221,8 @@ top_suspects(struct top *t, double threshold)
     for (uint32_t i = 0; i < nroots && t->dom->retained[order[i]] >= limit;
          i++) {
         uint32_t v = order[i];
-        uint32_t acc = hs_dominators_accumulation_point(t->dom, v,
-                                                         HS_ACCUMULATION_RATIO);
+        uint32_t acc = hs_dominators_accumulation_point(
+            t->dom, v, HS_ACCUMULATION_RATIO);
 
         found++;
         hs_buf_reset(&b);

@@ -166,12 +166,9 @@ step_table(struct why *w, uint32_t r, const uint32_t *edges, uint32_t d)
     static const enum hs_align align[] = { HS_ALIGN_RIGHT, HS_ALIGN_LEFT };
     struct hs_table *t = hs_table_new(2, align);
     struct hs_buf b = HS_BUF_INIT;
-    uint32_t head = d, tail = 0;
+    uint32_t head, tail;
 
-    if (!w->full && d > WHY_MAX_STEPS) {
-        head = WHY_MAX_STEPS / 2;
-        tail = WHY_MAX_STEPS - head;
-    }
+    hs_path_elide(d, w->full ? 0 : WHY_MAX_STEPS, &head, &tail);
     hs_table_rowv(t, "retains", "object");
     step_row(w, t, UINT32_MAX, w->g->roots[r].node, &b);
     for (uint32_t i = 0; i < d; i++) {
@@ -240,37 +237,35 @@ why_one(struct why *w, uint32_t v, struct hs_json *doc)
     hs_buf_release(&b);
 }
 
-static int
+static void
 why_many(struct why *w, const struct hs_objset *set, const char *spec,
-         struct hs_json *doc)
+         struct hs_why_groups *groups, struct hs_json *doc)
 {
     struct hs_graph *g = w->g;
     struct hs_json_src src = why_src(w);
-    struct hs_why_groups wg;
+    const struct hs_why_groups *wg = groups;
     struct hs_buf b = HS_BUF_INIT;
     uint32_t shown = 0, more = 0, more_count = 0;
     uint32_t path_steps = w->full ? 0 : WHY_MAX_STEPS;
     char size[32], size2[32], ret[32], count[32];
 
-    if (doc)
-        return hs_why_groups_json(&src, set->nodes, set->n, spec,
+    if (doc) {
+        hs_why_groups_render_json(&src, groups, set->n, spec,
                                   set->is_type ? set->type : UINT32_MAX,
                                   w->npaths, path_steps, doc);
-    if (hs_why_groups_run(&src, set->nodes, set->n, &wg) < 0) {
-        hs_why_groups_release(&wg);
-        return -1;
+        return;
     }
     printf("%s %s object%s (%s, retaining %s) %s alive because:\n",
            hs_group_digits(set->n, count, sizeof(count)),
            set->is_type ? g->types[set->type].name : spec,
            set->n == 1 ? "" : "s",
-           hs_human_size(wg.total, size, sizeof(size)),
-           hs_human_size(wg.retained, ret, sizeof(ret)),
+           hs_human_size(wg->total, size, sizeof(size)),
+           hs_human_size(wg->retained, ret, sizeof(ret)),
            set->n == 1 ? "is" : "are");
-    for (uint32_t k = 0; k < wg.pg.ngroups; k++) {
-        const struct hs_path_group *gr = &wg.pg.groups[k];
-        double share = wg.total ? 100.0 * (double)gr->bytes /
-                                      (double)wg.total
+    for (uint32_t k = 0; k < wg->pg.ngroups; k++) {
+        const struct hs_path_group *gr = &wg->pg.groups[k];
+        double share = wg->total ? 100.0 * (double)gr->bytes /
+                                      (double)wg->total
                                 : 0;
 
         if ((int)shown >= w->npaths) {
@@ -283,14 +278,14 @@ why_many(struct why *w, const struct hs_objset *set, const char *spec,
                hs_group_digits(gr->count, count, sizeof(count)),
                gr->count == 1 ? "" : "s",
                hs_human_size(gr->bytes, size, sizeof(size)), share,
-               hs_human_size(wg.group_retained[k], ret, sizeof(ret)));
+               hs_human_size(wg->group_retained[k], ret, sizeof(ret)));
         if (gr->unreachable) {
             printf(": unreachable (cyclic garbage awaiting the collector; "
                    "'heapsnap why @%" PRId64 "' names the cycle)\n",
                    hs_graph_object_id(gr->example));
             continue;
         }
-        hs_why_group_shape(&src, &wg, k, &b);
+        hs_why_group_shape(&src, groups, k, &b);
         printf(" via:\n    %s\n", b.buf);
         hs_buf_reset(&b);
         hs_why_path_line(&src, gr->example, path_steps, 0, &b);
@@ -305,9 +300,7 @@ why_many(struct why *w, const struct hs_objset *set, const char *spec,
                "more\n",
                more, more == 1 ? "" : "s",
                hs_group_digits(more_count, count, sizeof(count)));
-    hs_why_groups_release(&wg);
     hs_buf_release(&b);
-    return 0;
 }
 
 int
@@ -329,8 +322,9 @@ cmd_why(int argc, const char **argv)
         { HS_OPT_END, 0, NULL, NULL, NULL, NULL, NULL },
     };
     struct hs_objset set = { NULL, 0, 0, 0 };
+    struct hs_why_groups groups;
     struct why w;
-    int n, rc = HS_EXIT_OK;
+    int n, rc = HS_EXIT_OK, one, have_groups = 0;
 
     memset(&w, 0, sizeof(w));
     n = hs_parse_options(argc, argv, opts, why_usage, 0);
@@ -360,18 +354,30 @@ cmd_why(int argc, const char **argv)
     w.names = w.heap.names;
     w.bfs = hs_heap_bfs(&w.heap);
     w.json = json ? hs_json_object() : NULL;
-    if (!set.is_type && set.n == 1) {
+    one = !set.is_type && set.n == 1;
+    if (one) {
         why_one(&w, set.nodes[0], w.json);
-    } else if (why_many(&w, &set, argv[0], w.json) < 0) {
-        rc = hs_error_status();
-        goto cleanup;
+    } else {
+        /* The groups once, for the text, the JSON and the picture. */
+        struct hs_json_src src = why_src(&w);
+
+        have_groups = 1;
+        if (hs_why_groups_run(&src, set.nodes, set.n, &groups) < 0) {
+            rc = hs_error_status();
+            goto cleanup;
+        }
+        why_many(&w, &set, argv[0], &groups, w.json);
     }
     if (w.json && hs_json_print(w.json, stdout) < 0)
         rc = hs_error_status();
-    if ((svg || dot) && hs_draw_why(w.g, w.names, w.dom, w.bfs, &set,
-                                    argv[0], npaths, svg, dot) < 0)
+    if ((svg || dot) &&
+        hs_draw_why(w.g, w.names, w.dom, w.bfs, &set, argv[0],
+                    one ? NULL : &groups.pg, one ? 0 : groups.total, npaths,
+                    svg, dot) < 0)
         rc = hs_error_status();
 cleanup:
+    if (have_groups)
+        hs_why_groups_release(&groups);
     hs_json_free(w.json);
     hs_objset_release(&set);
     hs_heap_release(&w.heap);

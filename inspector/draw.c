@@ -554,13 +554,10 @@ draw_chain(struct hs_draw *d, uint32_t start, const uint32_t *edges,
            uint32_t nedges)
 {
     const struct hs_graph *g = d->g;
-    uint32_t head = nedges, tail = 0, prev = start, from = 0, to;
+    uint32_t head, tail, prev = start, from = 0, to;
     int rc;
 
-    if (nedges > HS_DRAW_PATH_MAX) {
-        head = HS_DRAW_PATH_MAX / 2;
-        tail = HS_DRAW_PATH_MAX - head;
-    }
+    hs_path_elide(nedges, HS_DRAW_PATH_MAX, &head, &tail);
     rc = hs_draw_object(d, start, nedges, nedges ? 0 : HS_PIC_TARGET, NULL);
     if (rc != HS_DRAW_ADDED && rc != HS_DRAW_PRESENT)
         return rc < 0 ? -1 : 0;
@@ -966,29 +963,25 @@ hs_draw_why_object(struct hs_draw *d, uint32_t v, struct hs_buf *title)
     return rc;
 }
 
-/* A type's answer: an example per shown path group, merged. */
+/* A type's answer, from the groups `why` computed: an example per shown
+ * path group, merged. */
 static int
 why_groups(struct hs_draw *d, const struct hs_objset *set, const char *spec,
-           int npaths, struct hs_buf *title)
+           const struct hs_path_groups *pg, uint64_t total, int npaths,
+           struct hs_buf *title)
 {
     const struct hs_graph *g = d->g;
-    struct hs_path_groups pg;
     uint32_t shown;
-    uint64_t total = 0;
     char n1[32], n2[32];
 
-    if (hs_paths_group(g, d->bfs, set->nodes, set->n, NULL, &pg) < 0)
-        return -1;
-    for (uint32_t i = 0; i < set->n; i++)
-        total += g->size[set->nodes[i]];
-    shown = pg.ngroups < (uint32_t)npaths ? pg.ngroups : (uint32_t)npaths;
+    shown = pg->ngroups < (uint32_t)npaths ? pg->ngroups : (uint32_t)npaths;
     hs_buf_addf(title, "why %s %s object%s (%s) %s alive: ",
                 hs_group_digits(set->n, n1, sizeof(n1)),
                 set->is_type ? g->types[set->type].name : spec,
                 set->n == 1 ? "" : "s", hs_human_size(total, n2, sizeof(n2)),
                 set->n == 1 ? "is" : "are");
     for (uint32_t k = 0; k < shown; k++) {
-        const struct hs_path_group *gr = &pg.groups[k];
+        const struct hs_path_group *gr = &pg->groups[k];
 
         hs_buf_addf(
             title, "%sgroup #%u: %s object%s, %s%s, e.g. @0x%" PRIx64,
@@ -996,22 +989,20 @@ why_groups(struct hs_draw *d, const struct hs_objset *set, const char *spec,
             gr->count == 1 ? "" : "s",
             hs_human_size(gr->bytes, n2, sizeof(n2)),
             gr->unreachable ? " unreachable" : "", g->address[gr->example]);
-        if (hs_draw_why_object(d, gr->example, NULL) < 0) {
-            hs_path_groups_release(&pg);
+        if (hs_draw_why_object(d, gr->example, NULL) < 0)
             return -1;
-        }
     }
-    if (pg.ngroups > shown)
+    if (pg->ngroups > shown)
         hs_buf_addf(title, "; %u more group%s not drawn (--paths)",
-                    pg.ngroups - shown, pg.ngroups - shown == 1 ? "" : "s");
-    hs_path_groups_release(&pg);
+                    pg->ngroups - shown, pg->ngroups - shown == 1 ? "" : "s");
     return 0;
 }
 
 int
 hs_draw_why(struct hs_graph *g, struct hs_naming *names,
             const struct hs_dominators *dom, const struct hs_bfs *bfs,
-            const struct hs_objset *set, const char *spec, int npaths,
+            const struct hs_objset *set, const char *spec,
+            const struct hs_path_groups *pg, uint64_t total, int npaths,
             const char *svg, const char *dot)
 {
     struct hs_draw d;
@@ -1021,10 +1012,10 @@ hs_draw_why(struct hs_graph *g, struct hs_naming *names,
     hs_draw_init(&d, g, names, 0);
     d.dom = dom;
     d.bfs = bfs;
-    if (!set->is_type && set->n == 1)
+    if (!pg)
         rc = hs_draw_why_object(&d, set->nodes[0], &title);
     else
-        rc = why_groups(&d, set, spec, npaths, &title);
+        rc = why_groups(&d, set, spec, pg, total, npaths, &title);
     d.pic.dir = HS_PIC_DIR_BACKREFS;
     hs_picture_set_title(&d.pic, title.buf);
     if (rc == 0)

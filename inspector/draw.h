@@ -198,18 +198,20 @@ void hs_draw_describe(const struct hs_draw *d, const char *refs_word,
 
 /*
  * why OBJ --svg/--dot: draws the answer to "why is it alive" for `set` (as
- * hs_objspec_resolve() gave it for `spec`): for one object its retention
- * path (hs_draw_path) or, unreachable, its holders (hs_draw_holders); for
- * a type one example path per path group, for the first `npaths` groups
- * (the groups `why` prints), merged where they share objects, each
+ * hs_objspec_resolve() gave it for `spec`): with no `pg`, for its one
+ * object, the retention path (hs_draw_path) or, unreachable, its holders
+ * (hs_draw_holders); else one example path per path group of `pg` (the
+ * groups `why` computed and printed, over objects of `total` bytes) for
+ * the first `npaths` groups, merged where they share objects, each
  * group's count in the title.  Writes the picture to `svg` and/or `dot`
  * (either may be NULL) and notes on stderr what was written.  `dom` and
- * `bfs` are the ones `why` computed.  Cost: the path grouping again
- * (hs_paths_group) for a type, plus the drawing.  0, or -1 (exit 2-5).
+ * `bfs` are the ones `why` computed.  Cost: the drawing only.  0, or -1
+ * (exit 2-5).
  */
 int hs_draw_why(struct hs_graph *g, struct hs_naming *names,
                 const struct hs_dominators *dom, const struct hs_bfs *bfs,
-                const struct hs_objset *set, const char *spec, int npaths,
+                const struct hs_objset *set, const char *spec,
+                const struct hs_path_groups *pg, uint64_t total, int npaths,
                 const char *svg, const char *dot);
 
 /*

@@ -235,9 +235,21 @@ const char *hs_render_dot_engine(const struct hs_picture *p);
 char *hs_render_dot_text(const struct hs_picture *p, size_t *len);
 
 /*
- * Writes `p` to `path` in the format its extension names, laid out by the
- * Graphviz libraries in a forked child process (never by running `dot`),
- * killed after p->timeout_ms.  The bytes go to PATH.tmp (mode 0600:
+ * Appends `p` in `format` to `out`: the DOT text, or the picture laid out
+ * by the Graphviz libraries in a forked child process (never by running
+ * `dot`; isolate.h), killed after p->timeout_ms.  `what` names the
+ * picture in error messages.  Returns 0, or -1 after an error: exit 2 for
+ * a picture too big to lay out (or to lay out in time), 4 for missing
+ * Graphviz plugins, 5 when Graphviz fails or crashes.  Time: see
+ * render_dot.c; memory: the rendered bytes.
+ */
+int hs_render_dot_data(const struct hs_picture *p,
+                       enum hs_render_format format, const char *what,
+                       struct hs_buf *out);
+
+/*
+ * Writes `p` to `path` in the format its extension names, rendered by
+ * hs_render_dot_data().  The bytes go to PATH.tmp (mode 0600:
  * pictures show heap values), are synced, and the file is renamed to PATH;
  * after a failure PATH is as it was and PATH.tmp is gone.  Returns 0, or -1
  * after an error: exit 2 for an unknown extension or a picture too big to

@@ -9,20 +9,18 @@
  * Never hang, never crash: only edges from one layer of hs_picture_layers()
  * to the next may move nodes (constraint=false on the rest), pictures above
  * the `dot` limits below go to `sfdp` or are refused (exit 2), and Graphviz
- * runs in a child process with a time limit (render_isolated()).  Owns the
+ * runs in a child process with a time limit (render_isolated(), through
+ * isolate.h).  Owns the
  * process's Graphviz context and its message hook; single-threaded.
  */
 #include "picture.h"
 
-#include "progress.h"
+#include "isolate.h"
 
 #include <fcntl.h>
 #include <inttypes.h>
-#include <poll.h>
-#include <signal.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cgraph.h>
@@ -41,7 +39,7 @@
  *         3,980 nodes + 15,880 edges: 6.4-7.5 (PNG 7.2)
  *
  * Memory stays under 150 MB within these limits (a PNG took 360 MB before
- * the size cap in render_to_tmp()).  Without the layering, dot took over
+ * the size cap in render_child()).  Without the layering, dot took over
  * 100 s on 300 nodes with 600 random cross edges.  Edges climbing back up
  * many layers cost dot two virtual nodes per layer, and dot 2.43 crashes on
  * a single one that climbs 280 layers (a chain of 300 with its last node
@@ -1180,23 +1178,6 @@ hs_render_dot_check(const char *path)
     return rc;
 }
 
-/* write(2) all of it, retrying short writes and interruptions. */
-static int
-write_all(int fd, const char *data, size_t len)
-{
-    while (len) {
-        ssize_t n = write(fd, data, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /*
  * Writes `len` bytes to `tmp` (created afresh, mode 0600) and syncs them.
  * On failure removes `tmp`.  Returns 0, or -1 after an error (exit 4)
@@ -1215,7 +1196,7 @@ write_tmp(const char *tmp, const char *data, size_t len)
     if (fd < 0)
         return hs_error(HS_EXIT_IO, "cannot create '%s': %s", tmp,
                         strerror(errno));
-    if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+    if (hs_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
         err = errno;
         close(fd);
         unlink(tmp);
@@ -1245,47 +1226,59 @@ commit_tmp(const char *tmp, const char *path)
                     strerror(err));
 }
 
+/* What the child lays out and renders. */
+struct render_job {
+    const struct hs_picture *p;
+    const char *what;   /* the picture's name in messages (its file) */
+    const char *engine; /* "dot" or "sfdp" */
+    const char *device; /* Graphviz's name of the format: "svg", ... */
+};
+
 /*
- * In the child: lays out and renders `p` with `engine` and writes the bytes
- * to `tmp`.  Returns 0, or -1 after an error.  Time: see the limits at the
- * top; memory: Graphviz's, a few KiB per node and edge.
+ * In the child: lays out and renders job->p and writes the bytes to `fd`.
+ * Returns 0, or -1 after an error.  Time: see the limits at the top;
+ * memory: Graphviz's, a few KiB per node and edge.
  */
 static int
-render_to_tmp(const struct hs_picture *p, const char *path, const char *tmp,
-              const char *engine, const char *device)
+render_child(void *arg, int fd)
 {
+    const struct render_job *job = arg;
     struct build b = { 0 };
     GVC_t *gvc = gv_context();
     char *data = NULL;
     unsigned len = 0;
     int rc = -1;
 
-    b.p = p;
-    b.engine = engine;
+    b.p = job->p;
+    b.engine = job->engine;
     gv_begin();
     if (!gvc || build_graph(&b) < 0)
         goto out;
-    if (!strcmp(engine, "sfdp"))
+    if (!strcmp(job->engine, "sfdp"))
         agattr(b.g, AGRAPH, "overlap", "prism");
     /* Raster and page formats: at most 50 inches (4,800 px at 96 dpi); a
      * huge PNG is unreadable anyway and costs 4 bytes a pixel. */
-    if (strcmp(device, "svg"))
+    if (strcmp(job->device, "svg"))
         agattr(b.g, AGRAPH, "size", "50,50");
     /* dot 2.43 can free a layout that reported an error twice: the child
      * exits without freeing it. */
-    if (gvLayout(gvc, b.g, engine) != 0 || strstr(gv_messages.buf, "Error")) {
+    if (gvLayout(gvc, b.g, job->engine) != 0 ||
+        strstr(gv_messages.buf, "Error")) {
         hs_error(HS_EXIT_INTERNAL,
-                 "cannot draw '%s': Graphviz %s layout failed: %s", path,
-                 engine, gv_last_error());
+                 "cannot draw '%s': Graphviz %s layout failed: %s", job->what,
+                 job->engine, gv_last_error());
         goto out;
     }
-    if (gvRenderData(gvc, b.g, device, &data, &len) != 0 || !data) {
+    if (gvRenderData(gvc, b.g, job->device, &data, &len) != 0 || !data) {
         hs_error(HS_EXIT_INTERNAL,
-                 "cannot draw '%s': Graphviz cannot render %s: %s", path,
-                 device, gv_last_error());
+                 "cannot draw '%s': Graphviz cannot render %s: %s", job->what,
+                 job->device, gv_last_error());
         goto out;
     }
-    rc = write_tmp(tmp, data, len);
+    rc = hs_write_all(fd, data, len);
+    if (rc < 0)
+        hs_error(HS_EXIT_IO, "cannot draw '%s': %s", job->what,
+                 strerror(errno));
     gvFreeRenderData(data);
     gvFreeLayout(gvc, b.g);
     build_release(&b);
@@ -1295,190 +1288,134 @@ out:
 }
 
 /*
- * Waits for the child `pid` while collecting what it writes to `fd` into
- * `msgs`, for at most `timeout_ms`, then kills it.  Stores its wait status
- * in *status; returns 1 if it was killed for taking too long, else 0.
+ * Lays out and renders `p` in a child process (isolate.h), so that
+ * Graphviz can neither crash the inspector (dot 2.43 has crashed on a long
+ * back edge and double-freed lost edges) nor hang it (the child is killed
+ * after p->timeout_ms).  The child's messages are reported here with its
+ * exit code.  Appends the bytes to `out`.  Returns 0, or -1 after an
+ * error.  Safe in a threaded parent: the parent never lays out text, so
+ * no font library lock is held when it forks.
  */
 static int
-wait_child(pid_t pid, int fd, struct hs_buf *msgs, uint32_t timeout_ms,
-           int *status)
-{
-    double deadline = hs_now() + timeout_ms / 1000.0;
-    int killed = 0;
-    char chunk[4096];
-
-    for (;;) {
-        struct pollfd pfd = { fd, POLLIN, 0 };
-        double left = deadline - hs_now();
-        int r;
-        ssize_t n;
-
-        if (left <= 0) {
-            kill(pid, SIGKILL);
-            killed = 1;
-            break;
-        }
-        r = poll(&pfd, 1, (int)(left * 1000.0) + 1);
-        if (r <= 0)
-            continue; /* timeout (deadline checked above) or EINTR */
-        n = read(fd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break; /* the child is gone: its end of the pipe closed */
-        hs_buf_add(msgs, chunk, (size_t)n);
-    }
-    while (waitpid(pid, status, 0) < 0 && errno == EINTR)
-        ;
-    return killed;
-}
-
-/* The first "heapsnap: error: " message in a child's stderr, or NULL. */
-static const char *
-child_error(struct hs_buf *msgs)
-{
-    static const char prefix[] = HS_PROG ": error: ";
-    char *s = strstr(msgs->buf, prefix);
-
-    if (!s)
-        return NULL;
-    s += sizeof(prefix) - 1;
-    s[strcspn(s, "\n")] = '\0';
-    return s;
-}
-
-/*
- * Lays out and renders `p` into `tmp` in a child process, so that Graphviz
- * can neither crash the inspector (dot 2.43 has crashed on a long back edge
- * and double-freed lost edges) nor hang it (the child is killed after
- * p->timeout_ms).  The child's messages come back through a pipe and are
- * reported here with its exit code.  Returns 0, or -1 after an error;
- * `tmp` exists only on success.  Safe in a threaded parent: the parent
- * never lays out text, so no font library lock is held when it forks.
- */
-static int
-render_isolated(const struct hs_picture *p, const char *path, const char *tmp,
-                const char *engine, const char *device)
+render_isolated(const struct hs_picture *p, const char *what,
+                const char *engine, const char *device, struct hs_buf *out)
 {
     uint32_t timeout_ms = p->timeout_ms ? p->timeout_ms : LAYOUT_TIMEOUT_MS;
-    struct hs_buf msgs = HS_BUF_INIT;
-    int fds[2], status = 0, killed, rc = -1;
+    struct render_job job = { p, what, engine, device };
+    struct hs_isolate r;
     const char *msg;
-    pid_t pid;
+    int rc = -1;
 
-    if (pipe(fds) < 0)
-        return hs_error(HS_EXIT_IO, "cannot draw '%s': pipe: %s", path,
+    if (hs_isolate_run(render_child, &job, timeout_ms, &r) < 0)
+        return hs_error(HS_EXIT_IO, "cannot draw '%s': %s", what,
                         strerror(errno));
-    fflush(stdout);
-    fflush(stderr);
-    pid = fork();
-    if (pid < 0) {
-        close(fds[0]);
-        close(fds[1]);
-        return hs_error(HS_EXIT_IO, "cannot draw '%s': fork: %s", path,
-                        strerror(errno));
-    }
-    if (pid == 0) {
-        /* The child: report through the pipe, never return, and die of
-         * a crash rather than run a handler the parent installed (test
-         * frameworks and sanitizers catch SIGSEGV and carry on). */
-        static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE,
-                                     SIGABRT };
-
-        for (size_t i = 0; i < HS_ARRAY_SIZE(fatal); i++)
-            signal(fatal[i], SIG_DFL);
-        close(fds[0]);
-        dup2(fds[1], 2);
-        close(fds[1]);
-        hs_error_reset();
-        rc = render_to_tmp(p, path, tmp, engine, device);
-        _exit(rc == 0 ? 0 : hs_error_status());
-    }
-    close(fds[1]);
-    killed = wait_child(pid, fds[0], &msgs, timeout_ms, &status);
-    close(fds[0]);
-    msg = child_error(&msgs);
-    if (killed)
+    msg = hs_isolate_error(&r);
+    if (r.killed)
         hs_error(HS_EXIT_USAGE,
                  "cannot draw '%s': Graphviz %s did not finish %u objects "
                  "and %u references in %.3g s; draw less or write .dot",
-                 path, engine, p->nnodes, p->nedges, timeout_ms / 1000.0);
-    else if (WIFSIGNALED(status))
+                 what, engine, p->nnodes, p->nedges, timeout_ms / 1000.0);
+    else if (r.signal)
         hs_error(HS_EXIT_INTERNAL,
                  "cannot draw '%s': Graphviz %s crashed (signal %d) on %u "
                  "objects and %u references; write .dot instead, or use "
                  "the sfdp layout",
-                 path, engine, WTERMSIG(status), p->nnodes, p->nedges);
-    else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        hs_error(WIFEXITED(status) && WEXITSTATUS(status) <= HS_EXIT_INTERNAL
-                     ? (enum hs_exit)WEXITSTATUS(status)
+                 what, engine, r.signal, p->nnodes, p->nedges);
+    else if (r.exit_code != 0)
+        hs_error(r.exit_code > 0 && r.exit_code <= HS_EXIT_INTERNAL
+                     ? (enum hs_exit)r.exit_code
                      : HS_EXIT_INTERNAL,
                  "%s", msg ? msg : "cannot draw: Graphviz failed silently");
     else
         rc = 0;
-    if (rc < 0)
-        unlink(tmp);
-    hs_buf_release(&msgs);
+    if (rc == 0)
+        hs_buf_add(out, r.out.buf, r.out.len);
+    hs_isolate_release(&r);
     return rc;
 }
 
-int
-hs_render_dot_file(const struct hs_picture *p, const char *path)
+/*
+ * Checks that `p` can be laid out here (engine, plugins) and picks the
+ * engine and device for `format` (not DOT).  0, or -1 after an error
+ * naming `what` (exit 2: too big, unknown layout; 4: plugins missing).
+ */
+static int
+render_setup(const struct hs_picture *p, enum hs_render_format format,
+             const char *what, const char **engine, const char **device)
 {
-    enum hs_render_format format;
-    const char *engine, *device;
-    char *tmp, *data;
-    size_t len = 0;
     GVC_t *gvc;
     int rc = -1;
 
-    if (hs_render_dot_format(path, &format) < 0)
-        return -1;
-    tmp = hs_xasprintf("%s.tmp", path);
-    if (format == HS_RENDER_DOT) {
-        data = hs_render_dot_text(p, &len);
-        if (data && write_tmp(tmp, data, len) == 0)
-            rc = commit_tmp(tmp, path);
-        free(data);
-        goto out;
-    }
-    engine = hs_render_dot_engine(p);
-    device = device_of(format);
-    if (!engine) {
+    *engine = hs_render_dot_engine(p);
+    *device = device_of(format);
+    if (!*engine) {
         if (p->layout && strcmp(p->layout, "dot") && strcmp(p->layout, "sfdp"))
             hs_error(HS_EXIT_USAGE,
                      "cannot draw '%s': unknown layout '%s' (use dot or sfdp)",
-                     path, p->layout);
+                     what, p->layout);
         else
             hs_error(HS_EXIT_USAGE,
                      "cannot draw '%s': %u objects and %u references are "
                      "too many to lay out (limits: dot %d nodes and %d "
                      "edges, sfdp %d and %d); draw less (a smaller depth or "
                      "fan-out) or write .dot",
-                     path, p->nnodes, p->nedges, DOT_MAX_NODES, DOT_MAX_EDGES,
+                     what, p->nnodes, p->nedges, DOT_MAX_NODES, DOT_MAX_EDGES,
                      SFDP_MAX_NODES, SFDP_MAX_EDGES);
-        goto out;
+        return -1;
     }
     gv_begin();
     gvc = gv_context();
     if (!gvc)
         hs_error(HS_EXIT_IO, "cannot draw '%s': Graphviz cannot start: %s",
-                 path, gv_last_error());
-    else if (!strcmp(engine, "sfdp") && !p->layout &&
+                 what, gv_last_error());
+    else if (!strcmp(*engine, "sfdp") && !p->layout &&
              !has_plugin(gvc, "layout", "sfdp"))
         hs_error(HS_EXIT_USAGE,
                  "cannot draw '%s': %u objects are too many for the dot "
                  "layout and Graphviz has no sfdp plugin here; draw less or "
                  "write .dot",
-                 path, p->nnodes);
-    else if (check_plugins(gvc, path, engine, device) == 0)
+                 what, p->nnodes);
+    else if (check_plugins(gvc, what, *engine, *device) == 0)
         rc = 0;
     gv_end();
-    if (rc == 0 && render_isolated(p, path, tmp, engine, device) == 0)
+    return rc;
+}
+
+int
+hs_render_dot_data(const struct hs_picture *p, enum hs_render_format format,
+                   const char *what, struct hs_buf *out)
+{
+    const char *engine, *device;
+    char *text;
+    size_t len = 0;
+
+    if (format == HS_RENDER_DOT) {
+        if (!(text = hs_render_dot_text(p, &len)))
+            return -1;
+        hs_buf_add(out, text, len);
+        free(text);
+        return 0;
+    }
+    if (render_setup(p, format, what, &engine, &device) < 0)
+        return -1;
+    return render_isolated(p, what, engine, device, out);
+}
+
+int
+hs_render_dot_file(const struct hs_picture *p, const char *path)
+{
+    enum hs_render_format format;
+    struct hs_buf data = HS_BUF_INIT;
+    char *tmp;
+    int rc = -1;
+
+    if (hs_render_dot_format(path, &format) < 0)
+        return -1;
+    tmp = hs_xasprintf("%s.tmp", path);
+    if (hs_render_dot_data(p, format, path, &data) == 0 &&
+        write_tmp(tmp, data.buf, data.len) == 0)
         rc = commit_tmp(tmp, path);
-    else
-        rc = -1;
-out:
+    hs_buf_release(&data);
     free(tmp);
     return rc;
 }

@@ -109,12 +109,12 @@ shorten(struct tokens *t)
 static void
 print_tokens(const struct tokens *t, uint32_t max_steps, struct hs_buf *out)
 {
-    size_t skip_from = t->n, skip_to = t->n;
+    uint32_t head, tail;
+    size_t skip_from, skip_to;
 
-    if (max_steps && t->n > max_steps) {
-        skip_from = max_steps / 2;
-        skip_to = t->n - (max_steps - max_steps / 2);
-    }
+    hs_path_elide((uint32_t)t->n, max_steps, &head, &tail);
+    skip_from = tail ? head : t->n;
+    skip_to = tail ? t->n - tail : t->n;
     for (size_t i = 0; i < t->n; i++) {
         if (i == skip_from) {
             hs_buf_addf(out, " \xE2\x80\xA6 %zu more steps \xE2\x80\xA6",

@@ -38,6 +38,8 @@ struct hs_json_src {
     int viewer; /* add the web viewer's fields */
 };
 
+struct hs_why_groups; /* report_why.c, below */
+
 /* ---- report_info.c ------------------------------------------------------ */
 
 /* `info --json` of a loaded summary.  O(meta + root kinds + threads). */
@@ -85,12 +87,23 @@ void hs_why_object_json(const struct hs_json_src *src, uint32_t v,
                         uint32_t max_steps, struct hs_json *doc);
 
 /*
- * A set of objects grouped by the shape of their paths, into `doc` (`why
- * TYPE --json`): query, type (when `type` is not UINT32_MAX), count,
- * bytes, retained size, the first npaths groups with an example each
- * (its path at most path_steps steps, 0: all), groups_not_shown.
- * Returns 0, or -1 after an error grouping the paths.  Cost: O(n) (2
- * bytes per node while it runs) plus hs_paths_group()'s.
+ * A set of objects grouped by the shape of their paths (`why TYPE
+ * --json`), rendered from groups computed by hs_why_groups_run() over the
+ * `count` nodes into `doc`: query, type (when `type` is not UINT32_MAX),
+ * count, bytes, retained size, the first npaths groups with an example
+ * each (its path at most path_steps steps, 0: all), groups_not_shown.
+ * `groups` is not const: its shape scratch grows.  Cost: 3 probes per
+ * shown group plus its path.
+ */
+void hs_why_groups_render_json(const struct hs_json_src *src,
+                               struct hs_why_groups *groups, uint32_t count,
+                               const char *spec, uint32_t type, int npaths,
+                               uint32_t path_steps, struct hs_json *doc);
+
+/*
+ * hs_why_groups_run() and hs_why_groups_render_json() in one, for the
+ * server.  Returns 0, or -1 after an error grouping the paths.  Cost: O(n)
+ * (2 bytes per node while it runs) plus hs_paths_group()'s.
  */
 int hs_why_groups_json(const struct hs_json_src *src, const uint32_t *nodes,
                        uint32_t count, const char *spec, uint32_t type,

@@ -283,8 +283,8 @@ hs_top_suspects_json(const struct hs_json_src *src, const uint64_t *tret,
     for (uint32_t i = 0;
          i < nroots && src->dom->retained[order[i]] >= limit; i++) {
         uint32_t v = order[i];
-        uint32_t acc = hs_dominators_accumulation_point(src->dom, v,
-                                                         HS_ACCUMULATION_RATIO);
+        uint32_t acc = hs_dominators_accumulation_point(
+            src->dom, v, HS_ACCUMULATION_RATIO);
         struct hs_json *s = hs_json_object(), *jk = hs_json_array();
 
         hs_json_set(s, "object", hs_top_owner_json(src, v));

@@ -219,7 +219,7 @@ hs_why_object_json(const struct hs_json_src *src, uint32_t v,
 {
     struct hs_json *path;
     struct hs_buf b = HS_BUF_INIT;
-    uint32_t d, r, *edges, head, tail = 0;
+    uint32_t d, r, *edges, head, tail;
 
     hs_json_set(doc, "object", hs_why_node_json(src, v));
     if (!hs_bfs_reached(src->bfs, v)) {
@@ -231,11 +231,7 @@ hs_why_object_json(const struct hs_json_src *src, uint32_t v,
     r = hs_bfs_path(src->g, src->bfs, v, edges);
     hs_json_set_str(doc, "reason", d ? "path" : "root");
     hs_json_set(doc, "root", json_root(src, r));
-    head = d;
-    if (max_steps && d > max_steps) {
-        head = max_steps / 2;
-        tail = max_steps - head;
-    }
+    hs_path_elide(d, max_steps, &head, &tail);
     path = hs_json_array();
     for (uint32_t i = 0; i < head; i++)
         hs_json_push(path, step_json(src, edges[i]));
@@ -319,17 +315,29 @@ hs_why_groups_json(const struct hs_json_src *src, const uint32_t *nodes,
                    uint32_t count, const char *spec, uint32_t type,
                    int npaths, uint32_t path_steps, struct hs_json *doc)
 {
-    const struct hs_graph *g = src->g;
     struct hs_why_groups wg;
+    int rc = hs_why_groups_run(src, nodes, count, &wg);
+
+    if (rc == 0)
+        hs_why_groups_render_json(src, &wg, count, spec, type, npaths,
+                                  path_steps, doc);
+    hs_why_groups_release(&wg);
+    return rc;
+}
+
+void
+hs_why_groups_render_json(const struct hs_json_src *src,
+                          struct hs_why_groups *groups, uint32_t count,
+                          const char *spec, uint32_t type, int npaths,
+                          uint32_t path_steps, struct hs_json *doc)
+{
+    const struct hs_graph *g = src->g;
+    const struct hs_why_groups *wg = groups;
     struct hs_buf b = HS_BUF_INIT;
-    struct hs_json *groups;
+    struct hs_json *jgroups;
     uint32_t shown = 0, more = 0;
     char name[256];
 
-    if (hs_why_groups_run(src, nodes, count, &wg) < 0) {
-        hs_why_groups_release(&wg);
-        return -1;
-    }
     hs_json_set_str(doc, "query", spec);
     if (type != UINT32_MAX) {
         hs_json_set_str(doc, "type", hs_type_display_name(&g->types[type],
@@ -339,11 +347,11 @@ hs_why_groups_json(const struct hs_json_src *src, const uint32_t *nodes,
                             hs_graph_object_id(g->types[type].node));
     }
     hs_json_set_int(doc, "count", count);
-    hs_json_set_int(doc, "bytes", (int64_t)wg.total);
-    hs_json_set_int(doc, "retained_size", (int64_t)wg.retained);
-    groups = hs_json_array();
-    for (uint32_t k = 0; k < wg.pg.ngroups; k++) {
-        const struct hs_path_group *gr = &wg.pg.groups[k];
+    hs_json_set_int(doc, "bytes", (int64_t)wg->total);
+    hs_json_set_int(doc, "retained_size", (int64_t)wg->retained);
+    jgroups = hs_json_array();
+    for (uint32_t k = 0; k < wg->pg.ngroups; k++) {
+        const struct hs_path_group *gr = &wg->pg.groups[k];
         struct hs_json *jg, *e;
 
         if ((int)shown >= npaths) {
@@ -354,17 +362,17 @@ hs_why_groups_json(const struct hs_json_src *src, const uint32_t *nodes,
         jg = hs_json_object();
         hs_json_set_int(jg, "count", gr->count);
         hs_json_set_int(jg, "bytes", (int64_t)gr->bytes);
-        hs_json_set_int(jg, "retained_size", (int64_t)wg.group_retained[k]);
+        hs_json_set_int(jg, "retained_size", (int64_t)wg->group_retained[k]);
         /* As a percentage first, then scaled: the bits the text shows. */
         hs_json_set_num(jg, "share",
-                        (wg.total ? 100.0 * (double)gr->bytes /
-                                        (double)wg.total
+                        (wg->total ? 100.0 * (double)gr->bytes /
+                                        (double)wg->total
                                   : 0) /
                             100.0);
         hs_json_set_bool(jg, "unreachable", gr->unreachable);
         e = hs_why_node_json(src, gr->example);
         if (!gr->unreachable) {
-            hs_why_group_shape(src, &wg, k, &b);
+            hs_why_group_shape(src, groups, k, &b);
             hs_json_set_str(jg, "shape", b.buf);
             hs_json_set_str(jg, "root_kind",
                             hs_root_kind_name(
@@ -374,11 +382,9 @@ hs_why_groups_json(const struct hs_json_src *src, const uint32_t *nodes,
             hs_json_set_str(e, "path", b.buf);
         }
         hs_json_set(jg, "example", e);
-        hs_json_push(groups, jg);
+        hs_json_push(jgroups, jg);
     }
-    hs_json_set(doc, "groups", groups);
+    hs_json_set(doc, "groups", jgroups);
     hs_json_set_int(doc, "groups_not_shown", more);
-    hs_why_groups_release(&wg);
     hs_buf_release(&b);
-    return 0;
 }

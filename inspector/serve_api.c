@@ -221,7 +221,6 @@ hs_serve_release(struct hs_serve *s)
     free(s->loop_via);
     free(s->info_json);
     hs_heap_release(&s->heap);
-    free(s->picture_dir);
     memset(s, 0, sizeof(*s));
 }
 

@@ -25,7 +25,6 @@ struct hs_serve {
                             computed at load and the rest on first use */
     char *info_json;     /* /api/info, built at load (owned) */
     uint32_t *loop_via;  /* n: scratch of the cycle-loop search */
-    char *picture_dir;   /* private folder for rendering (serve_svg.c) */
 };
 
 /*

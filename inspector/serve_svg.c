@@ -3,69 +3,19 @@
  * is drawn the way the commands draw it (refs/backrefs: hs_draw_walk;
  * why: hs_draw_path or, for an unreachable object, hs_draw_holders), with
  * its URL base set to "" so that each node links to /object/<id> on
- * whatever host and port the viewer was opened at.  The SVG is written
- * into the server's private folder, read back and removed.
+ * whatever host and port the viewer was opened at.  The SVG is rendered
+ * in memory (picture.h, in a child process) and sent: nothing is written
+ * to disk.
  */
 #include "serve_svg.h"
 #include "draw.h"
-#include "serve_static.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* Layout time allowed per picture: the viewer waits for it. */
 #define SVG_TIMEOUT_MS 20000
-/* Biggest SVG read back. */
-#define SVG_MAX ((off_t)64 << 20)
-
-int
-hs_serve_svg_prepare(struct hs_serve *s)
-{
-    const char *tmp = getenv("TMPDIR");
-    char *dir =
-        hs_xasprintf("%s/heapsnap-serve-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-
-    if (!mkdtemp(dir)) {
-        hs_error(HS_EXIT_IO, "cannot make a folder for pictures '%s': %s", dir,
-                 strerror(errno));
-        free(dir);
-        return -1;
-    }
-    s->picture_dir = dir;
-    return 0;
-}
-
-void
-hs_serve_svg_cleanup(struct hs_serve *s)
-{
-    char *files[2];
-
-    if (!s->picture_dir)
-        return;
-    /* The renderer leaves PATH.tmp only when it fails in between. */
-    files[0] = hs_xasprintf("%s/picture.svg", s->picture_dir);
-    files[1] = hs_xasprintf("%s/picture.svg.tmp", s->picture_dir);
-    for (int i = 0; i < 2; i++) {
-        unlink(files[i]);
-        free(files[i]);
-    }
-    rmdir(s->picture_dir);
-    HS_FREE_AND_NULL(s->picture_dir);
-}
-
-/* Reads `path` whole into `out` as the reply body.  0, or -1. */
-static int
-read_back(const char *path, struct hs_serve_reply *out)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-    return fd < 0 ? -1 : hs_serve_read_fd(fd, SVG_MAX, out);
-}
 
 /* Draws why v is alive into d, its title into `title`.  0, or -1. */
 static int
@@ -77,32 +27,33 @@ draw_why(struct hs_draw *d, uint32_t v, struct hs_buf *title)
     return rc;
 }
 
-/* Writes d's picture as SVG into the private folder and reads it back
- * into `out` (200), or fills `out` with the error. */
+/* Renders d's picture as SVG in memory into `out` (200), or fills `out`
+ * with the error; `route` names the picture in the server's log. */
 static void
-render(struct hs_serve *s, struct hs_draw *d, struct hs_serve_reply *out)
+render(struct hs_draw *d, const char *route, struct hs_serve_reply *out)
 {
-    char *file = hs_xasprintf("%s/picture.svg", s->picture_dir);
+    struct hs_buf svg = HS_BUF_INIT;
+    char *what = hs_xasprintf("/svg/%s", route);
 
     if (!hs_render_dot_engine(&d->pic)) {
         hs_serve_reply_error(out, 400,
                              "%u objects and %u references are too many to "
                              "lay out; lower depth, too_many or max_nodes",
                              d->pic.nnodes, d->pic.nedges);
-    } else if (hs_draw_write(d, file) < 0) {
+    } else if (hs_render_dot_data(&d->pic, HS_RENDER_SVG, what, &svg) < 0) {
         hs_serve_reply_error(out,
                              hs_error_status() == HS_EXIT_USAGE ? 400 : 500,
                              "cannot draw the picture (the server's log "
                              "says why)");
-    } else if (read_back(file, out) < 0) {
-        hs_serve_reply_error(out, 500, "cannot read the picture back: %s",
-                             strerror(errno));
     } else {
+        hs_serve_reply_release(out);
+        out->len = svg.len;
+        out->body = hs_buf_detach(&svg);
         out->status = 200;
         out->content_type = "image/svg+xml";
     }
-    unlink(file);
-    free(file);
+    hs_buf_release(&svg);
+    free(what);
 }
 
 void
@@ -157,7 +108,7 @@ hs_serve_svg(struct hs_serve *s, const char *route,
     } else {
         hs_picture_set_title(&d.pic, title.buf);
         hs_picture_set_url_base(&d.pic, "");
-        render(s, &d, out);
+        render(&d, route, out);
     }
     hs_buf_release(&title);
     hs_draw_release(&d);

@@ -3,23 +3,13 @@
  * draw.h and rendered to SVG by the picture renderer (picture.h), whose
  * nodes link to the viewer's object pages (/object/<id>).
  *
- * The renderer writes files, so pictures go through one private folder
- * (mode 0700) that lives as long as the server: each picture is written,
- * read back and removed before the reply is sent.
+ * Pictures are rendered in memory (hs_render_dot_data()): the server
+ * writes no file.
  */
 #ifndef HS_SERVE_SVG_H
 #define HS_SERVE_SVG_H
 
 #include "serve_api.h"
-
-/*
- * Makes the private folder (in $TMPDIR, else /tmp) into s->picture_dir.
- * 0, or -1 after an error (exit 4).
- */
-int hs_serve_svg_prepare(struct hs_serve *s);
-
-/* Removes the folder (and anything left in it); safe when never made. */
-void hs_serve_svg_cleanup(struct hs_serve *s);
 
 /*
  * Answers GET /svg/<route>, `route` being the decoded path after "/svg/":

@@ -43,7 +43,7 @@ offenders() {
     }
 }
 
-@test "boundaries: commands never call commands; the server calls the report layer" {
+@test "boundaries: commands never call commands" {
     local f out=
     # A command file includes no other command's header and defines
     # nothing but its entry point(s) outside itself.
