@@ -68,6 +68,10 @@ GEN := $(BUILD)/gen
 $(GEN)/schema_sql.c: schema/heapsnap.sql tools/embed.sh
 	$(Q)mkdir -p $(GEN)
 	$(Q)tools/embed.sh $< hs_schema_sql > $@.tmp && mv $@.tmp $@
+# Edge kinds and flag bits for both halves, from the schema's rows.
+$(GEN)/schema_numbers.h: schema/heapsnap.sql tools/schema_numbers.sh
+	$(Q)mkdir -p $(GEN)
+	$(Q)tools/schema_numbers.sh $< > $@.tmp && mv $@.tmp $@
 $(GEN)/derived_sql.c: schema/derived.sql tools/embed.sh
 	$(Q)mkdir -p $(GEN)
 	$(Q)tools/embed.sh $< hs_derived_sql > $@.tmp && mv $@.tmp $@
@@ -82,7 +86,7 @@ INSPECTOR_OBJ := $(INSPECTOR_SRC:inspector/%.c=$(BUILD)/inspector/%.o) \
 	$(BUILD)/inspector/schema_sql.o $(BUILD)/inspector/derived_sql.o \
 	$(BUILD)/inspector/remote_payload.o
 INSPECTOR_LIB_OBJ := $(filter-out $(BUILD)/inspector/heapsnap.o,$(INSPECTOR_OBJ))
-INSPECTOR_CFLAGS = $(BASE_CFLAGS) -Iinspector $(DEPS_CFLAGS)
+INSPECTOR_CFLAGS = $(BASE_CFLAGS) -Iinspector -I$(GEN) $(DEPS_CFLAGS)
 
 inspector: $(BUILD)/heapsnap
 
@@ -90,7 +94,7 @@ $(BUILD)/heapsnap: $(INSPECTOR_OBJ)
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(OPTFLAGS) -o $@ $^ $(DEPS_LIBS) -lm
 
-$(BUILD)/inspector/%.o: inspector/%.c $(CONFIG)
+$(BUILD)/inspector/%.o: inspector/%.c $(CONFIG) $(GEN)/schema_numbers.h
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(INSPECTOR_CFLAGS) -c -o $@ $<
@@ -148,10 +152,10 @@ $$(AGENT_SO_$(1)): $$(AGENT_OBJ_$(1))
 	@echo "  LINK    $$@"
 	$(Q)$(CC) $(OPTFLAGS) -shared -o $$@ $$^ $(SQLITE_LIBS)
 
-$(BUILD)/py$(1)/obj/%.o: agent/%.c $(CONFIG)
+$(BUILD)/py$(1)/obj/%.o: agent/%.c $(CONFIG) $(GEN)/schema_numbers.h
 	@mkdir -p $$(dir $$@)
 	@echo "  CC      $$< (Python $(1))"
-	$(Q)$(CC) $(BASE_CFLAGS) -fPIC -fvisibility=hidden -Iagent \
+	$(Q)$(CC) $(BASE_CFLAGS) -fPIC -fvisibility=hidden -Iagent -I$(GEN) \
 		$$(PY_$(1)_CFLAGS) $(SQLITE_CFLAGS) -c -o $$@ $$<
 
 $(BUILD)/py$(1)/obj/schema_sql.o: $(GEN)/schema_sql.c

@@ -22,42 +22,42 @@
 
 #include <stdint.h>
 
+#include "schema_numbers.h"
+
 #define HS_AGENT_VERSION "0.1.0"
 
-/* edge_kinds ids (schema/heapsnap.sql). */
-enum hs_kind {
-    HS_K_ITEM = 0,
-    HS_K_VALUE = 1,
-    HS_K_ATTR = 2,
-    HS_K_KEY = 3,
-    HS_K_ELEMENT = 4,
-    HS_K_LOCAL = 5,
-    HS_K_CELL = 6,
-    HS_K_CLOSURE = 7,
-    HS_K_CLASS = 8,
-    HS_K_WEAK = 9,
-    HS_K_OTHER = 10
-};
+/* Edge kinds and flag bits: the numbers come from the schema's rows
+ * (build/gen/schema_numbers.h, made by tools/schema_numbers.sh); these
+ * are the agent's short names for them. */
+#define HS_K_ITEM HS_EDGE_ITEM
+#define HS_K_VALUE HS_EDGE_VALUE
+#define HS_K_ATTR HS_EDGE_ATTR
+#define HS_K_KEY HS_EDGE_KEY
+#define HS_K_ELEMENT HS_EDGE_ELEMENT
+#define HS_K_LOCAL HS_EDGE_LOCAL
+#define HS_K_CELL HS_EDGE_CELL
+#define HS_K_CLOSURE HS_EDGE_CLOSURE
+#define HS_K_CLASS HS_EDGE_CLASS
+#define HS_K_WEAK HS_EDGE_WEAK
+#define HS_K_OTHER HS_EDGE_OTHER
 
-/* object_flags bits (schema/heapsnap.sql). */
-#define HS_F_GC_TRACKED 0x1u
-#define HS_F_IMMORTAL 0x2u
-#define HS_F_STATIC 0x4u
-#define HS_F_HAS_DEL 0x8u
-#define HS_F_UNREACHABLE 0x10u
-#define HS_F_INTERNED 0x20u
-#define HS_F_VALUE_TRUNCATED 0x40u
-#define HS_F_REDACTED 0x80u
-#define HS_F_SIZE_FALLBACK 0x100u
-#define HS_F_FROZEN 0x200u
-#define HS_F_FINALIZED 0x400u
+#define HS_F_GC_TRACKED HS_OBJ_GC_TRACKED
+#define HS_F_IMMORTAL HS_OBJ_IMMORTAL
+#define HS_F_STATIC HS_OBJ_STATIC
+#define HS_F_HAS_DEL HS_OBJ_HAS_DEL
+#define HS_F_UNREACHABLE HS_OBJ_UNREACHABLE
+#define HS_F_INTERNED HS_OBJ_INTERNED
+#define HS_F_VALUE_TRUNCATED HS_OBJ_VALUE_TRUNCATED
+#define HS_F_REDACTED HS_OBJ_REDACTED
+#define HS_F_SIZE_FALLBACK HS_OBJ_SIZE_FALLBACK
+#define HS_F_FROZEN HS_OBJ_FROZEN
+#define HS_F_FINALIZED HS_OBJ_FINALIZED
 
-/* type_flags bits. */
-#define HS_TF_HEAP 0x1u
-#define HS_TF_GC 0x2u
-#define HS_TF_HAS_DEL 0x4u
-#define HS_TF_ABSTRACT 0x8u
-#define HS_TF_BUILTIN 0x10u
+#define HS_TF_HEAP HS_TYPE_HEAP
+#define HS_TF_GC HS_TYPE_GC
+#define HS_TF_HAS_DEL HS_TYPE_HAS_DEL
+#define HS_TF_ABSTRACT HS_TYPE_ABSTRACT
+#define HS_TF_BUILTIN HS_TYPE_BUILTIN
 
 /* ---- memory ----------------------------------------------------------------- */
 

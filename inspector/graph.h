@@ -22,40 +22,17 @@
 
 #include "heapsnap.h"
 #include "snapshot.h"
+#include "schema_numbers.h"
 
-/* edge_kinds ids (schema/heapsnap.sql). */
-enum hs_edge_kind {
-    HS_EDGE_ITEM = 0,
-    HS_EDGE_VALUE = 1,
-    HS_EDGE_ATTR = 2,
-    HS_EDGE_KEY = 3,
-    HS_EDGE_ELEMENT = 4,
-    HS_EDGE_LOCAL = 5,
-    HS_EDGE_CELL = 6,
-    HS_EDGE_CLOSURE = 7,
-    HS_EDGE_CLASS = 8,
-    HS_EDGE_WEAK = 9,
-    HS_EDGE_OTHER = 10,
-    HS_EDGE_NKINDS = 16 /* room for kinds a newer agent may add */
-};
+/* Edge kinds (enum hs_edge_kind), object flags (HS_OBJ_*) and type flags
+ * (HS_TYPE_*) come from the schema's rows: build/gen/schema_numbers.h,
+ * made by tools/schema_numbers.sh. */
 
-/* object_flags bits (schema/heapsnap.sql). */
-#define HS_OBJ_GC_TRACKED 0x1u
-#define HS_OBJ_IMMORTAL 0x2u
-#define HS_OBJ_STATIC 0x4u
-#define HS_OBJ_HAS_DEL 0x8u
-#define HS_OBJ_UNREACHABLE 0x10u
-#define HS_OBJ_INTERNED 0x20u
-#define HS_OBJ_VALUE_TRUNCATED 0x40u
-#define HS_OBJ_REDACTED 0x80u
-#define HS_OBJ_SIZE_FALLBACK 0x100u
-#define HS_OBJ_FROZEN 0x200u
-#define HS_OBJ_FINALIZED 0x400u
-
-/* type_flags bits. */
-#define HS_TYPE_HEAP 0x1u
-#define HS_TYPE_GC 0x2u
-#define HS_TYPE_HAS_DEL 0x4u
+/* Room for edge kinds a newer agent may add: kinds are bytes indexing
+ * per-kind tables of this size. */
+#define HS_EDGE_NKINDS 16
+_Static_assert(HS_EDGE_SCHEMA_KINDS <= HS_EDGE_NKINDS,
+               "more edge kinds in the schema than HS_EDGE_NKINDS");
 
 /* Root kinds (roots.kind), in the order `why` prefers them. */
 enum hs_root_kind {

@@ -10,19 +10,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Names of the object_flags bits, in bit order (schema/heapsnap.sql). */
-static const char *const flag_names[] = {
-    "gc_tracked", "immortal",  "static",          "has_del",
-    "unreachable", "interned", "value_truncated", "redacted",
-    "size_fallback", "frozen", "finalized",
+/* The object_flags bits and their names, in the schema's order. */
+struct flag_name {
+    const char *name; /* object_flags.name */
+    uint32_t bit;     /* object_flags.bit */
 };
+#define FLAG_NAME(name, NAME, value) { name, NAME },
+static const struct flag_name flag_names[] = {
+    HS_SCHEMA_OBJECT_FLAGS(FLAG_NAME)
+};
+#undef FLAG_NAME
 
 void
 hs_show_flags_text(uint32_t flags, struct hs_buf *out)
 {
     for (size_t b = 0; b < HS_ARRAY_SIZE(flag_names); b++) {
-        if (flags & (1u << b))
-            hs_buf_addf(out, "%s%s", out->len ? ", " : "", flag_names[b]);
+        if (flags & flag_names[b].bit)
+            hs_buf_addf(out, "%s%s", out->len ? ", " : "", flag_names[b].name);
     }
 }
 
@@ -128,9 +132,9 @@ hs_show_json(const struct hs_json_src *src, uint32_t v, uint32_t limit)
         hs_json_set_null(o, "length");
     hs_json_set_str(o, "value", f.value);
     arr = hs_json_array();
-    for (size_t bit = 0; bit < HS_ARRAY_SIZE(flag_names); bit++) {
-        if (g->flags[v] & (1u << bit))
-            hs_json_push(arr, hs_json_str(flag_names[bit]));
+    for (size_t b = 0; b < HS_ARRAY_SIZE(flag_names); b++) {
+        if (g->flags[v] & flag_names[b].bit)
+            hs_json_push(arr, hs_json_str(flag_names[b].name));
     }
     hs_json_set(o, "flags", arr);
     arr = hs_json_array();

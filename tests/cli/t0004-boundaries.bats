@@ -62,3 +62,14 @@ offenders() {
         return 1
     }
 }
+
+@test "boundaries: edge kinds and flag bits are typed in the schema only" {
+    # Both halves include build/gen/schema_numbers.h; nobody spells the
+    # numbers again (NKINDS is room for kinds, BATCH a row count).
+    run bash -c "grep -nE '^[[:space:]]*(#define[[:space:]]+)?HS_(K|F|TF|OBJ|TYPE|EDGE)_[A-Z_]+[[:space:]=]+(0x)?[0-9]' \
+        '$ROOT'/agent/*.[ch] '$ROOT'/inspector/*.[ch] | grep -vE 'HS_EDGE_NKINDS|_BATCH '"
+    [ -z "$output" ] || {
+        echo "numbers typed outside schema/heapsnap.sql: $output"
+        return 1
+    }
+}
