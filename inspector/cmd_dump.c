@@ -275,6 +275,141 @@ read_reports(int fd, struct reports *r)
     hs_buf_release(&b);
 }
 
+/* What `dump -- PROGRAM` runs the program with, found before it runs. */
+struct launch_plan {
+    struct hs_python py; /* the program's interpreter, probed */
+    char *interp;        /* its path (owned) */
+    char *agent;         /* the agent folder for that Python (owned) */
+    char *out_abs;       /* -o as an absolute path, or NULL (owned) */
+    char *dir;           /* the folder snapshots go to (owned) */
+    int writable;        /* 1 when that folder can be written */
+    char *pythonpath;    /* the program's PYTHONPATH (owned) */
+    char *asan_options;  /* sanitizer builds: ASAN_OPTIONS (owned) */
+    char fdnum[16];      /* the report pipe's descriptor, as text */
+};
+
+static void
+launch_plan_release(struct launch_plan *lp)
+{
+    hs_python_release(&lp->py);
+    free(lp->interp);
+    free(lp->agent);
+    free(lp->out_abs);
+    free(lp->dir);
+    free(lp->pythonpath);
+    free(lp->asan_options);
+}
+
+/*
+ * Finds the program's interpreter and its agent, and the folder the
+ * snapshots go to (-o's, else the current one) and whether it can be
+ * written (warned about when not: the program still runs).  0, or -1
+ * after an error.
+ */
+static int
+plan_launch(const char **argv, const char *output, struct launch_plan *lp)
+{
+    lp->interp = hs_program_interpreter(argv);
+    if (!lp->interp || hs_check_python_flags(argv) < 0 ||
+        hs_python_probe(lp->interp, &lp->py) < 0 ||
+        !(lp->agent = hs_agent_dir(&lp->py)))
+        return -1;
+    if (output) {
+        lp->out_abs = absolute(output);
+        lp->dir = folder_of(lp->out_abs);
+    } else {
+        lp->dir = absolute(".");
+        if (strlen(lp->dir) >= 2 &&
+            !strcmp(lp->dir + strlen(lp->dir) - 2, "/."))
+            lp->dir[strlen(lp->dir) - 2] = '\0';
+    }
+    lp->writable = check_writable(lp->dir) == 0;
+    return 0;
+}
+
+/*
+ * The environment the program runs with (name, value pairs, then NULL,
+ * into env of at least 32 entries): the agent on PYTHONPATH ahead of the
+ * program's, the HEAPSNAP_* settings the agent's boot reads, the report
+ * pipe `report_fd`, and for sanitizer builds their runtime.  Strings it
+ * makes are kept in lp.
+ */
+static void
+launch_env(struct launch_plan *lp, int report_fd, int collect, int redact,
+           int fork, const char **env)
+{
+    const char *old_pp = getenv("PYTHONPATH");
+    size_t ne = 0;
+
+    snprintf(lp->fdnum, sizeof(lp->fdnum), "%d", report_fd);
+    lp->pythonpath = hs_xasprintf("%s/heapsnap/_boot:%s%s%s", lp->agent,
+                                  lp->agent, old_pp && *old_pp ? ":" : "",
+                                  old_pp && *old_pp ? old_pp : "");
+    env[ne++] = "PYTHONPATH";
+    env[ne++] = lp->pythonpath;
+    env[ne++] = "HEAPSNAP_BOOT";
+    env[ne++] = lp->writable ? "1" : "no-write";
+    env[ne++] = "HEAPSNAP_OUTPUT";
+    env[ne++] = lp->out_abs; /* NULL unsets: default naming in the folder */
+    env[ne++] = "HEAPSNAP_OUTPUT_DIR";
+    env[ne++] = lp->dir;
+    env[ne++] = "HEAPSNAP_COLLECT";
+    env[ne++] = collect ? "1" : "0";
+    env[ne++] = "HEAPSNAP_REDACT";
+    env[ne++] = redact ? "1" : "0";
+    env[ne++] = "HEAPSNAP_FORK";
+    env[ne++] = fork ? "1" : "0";
+    env[ne++] = "HEAPSNAP_REPORT_FD";
+    env[ne++] = lp->fdnum;
+#ifdef HS_SAN_PRELOAD
+    /* A sanitizer build (make SAN=1): its agent needs the ASan runtime
+     * first in the program, Python's own allocator out of ASan's way, and
+     * no leak report for what the interpreter keeps at exit. */
+    lp->asan_options = hs_xasprintf(
+        "%s%sdetect_leaks=0",
+        getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "",
+        getenv("ASAN_OPTIONS") ? ":" : "");
+    env[ne++] = "LD_PRELOAD";
+    env[ne++] = HS_SAN_PRELOAD;
+    env[ne++] = "PYTHONMALLOC";
+    env[ne++] = "malloc";
+    env[ne++] = "ASAN_OPTIONS";
+    env[ne++] = lp->asan_options;
+#endif
+    env[ne] = NULL;
+}
+
+/*
+ * Runs the program with `env`, reads what the agent reported through the
+ * pipe, and decides the exit code: the program's own status wins; a clean
+ * exit without the snapshot the user asked for is an I/O failure (4).
+ * Closes both ends of `pipefd`.
+ */
+static int
+run_and_report(const char **argv, const char **env, int pipefd[2],
+               int writable)
+{
+    struct reports rep;
+    int rc;
+
+    fflush(stdout);
+    rc = hs_run_program(argv, env, pipefd[1]);
+    close(pipefd[1]);
+    pipefd[1] = -1;
+    read_reports(pipefd[0], &rep);
+    close(pipefd[0]);
+    pipefd[0] = -1;
+    if (rc < 0)
+        return hs_error_status();
+    if (writable && !rep.exit_ok && !rep.exit_fail)
+        hs_warn("the program ended without running its exit handlers "
+                "(os._exit, a signal or a crash): no snapshot at exit%s",
+                rep.written ? "" : ", and none was written");
+    if (rc == 0 && (!writable || rep.exit_fail))
+        rc = HS_EXIT_IO;
+    return rc;
+}
+
 int
 cmd_dump(int argc, const char **argv)
 {
@@ -301,18 +436,12 @@ cmd_dump(int argc, const char **argv)
           "let a forked child write the snapshots (short pause)", NULL },
         { HS_OPT_END, 0, NULL, NULL, NULL, NULL, NULL },
     };
-    struct hs_python py;
-    struct reports rep;
-    char *interp = NULL, *agent = NULL, *out_abs = NULL, *dir = NULL;
-    char *pythonpath = NULL, *asan_options = NULL;
-    const char *old_pp;
+    struct launch_plan lp;
     const char *env[32];
-    char fdnum[16];
-    size_t ne = 0;
-    int n, rc, writable, pipefd[2] = { -1, -1 };
+    int n, rc, pipefd[2] = { -1, -1 };
     struct stat st;
 
-    memset(&py, 0, sizeof(py));
+    memset(&lp, 0, sizeof(lp));
     n = hs_parse_options(argc, argv, opts, dump_usage,
                          HS_PARSE_STOP_AT_NON_OPTION);
     if (n < 0)
@@ -346,94 +475,22 @@ cmd_dump(int argc, const char **argv)
         return HS_EXIT_USAGE;
     }
     argv[n] = NULL;
-    interp = hs_program_interpreter(argv);
-    if (!interp || hs_check_python_flags(argv) < 0 ||
-        hs_python_probe(interp, &py) < 0 || !(agent = hs_agent_dir(&py))) {
+    if (plan_launch(argv, output, &lp) < 0) {
         rc = hs_error_status();
         goto cleanup;
     }
-
-    if (output) {
-        out_abs = absolute(output);
-        dir = folder_of(out_abs);
-    } else {
-        dir = absolute(".");
-        if (strlen(dir) >= 2 && !strcmp(dir + strlen(dir) - 2, "/."))
-            dir[strlen(dir) - 2] = '\0';
-    }
-    writable = check_writable(dir) == 0;
     if (pipe2(pipefd, O_CLOEXEC)) {
         rc = hs_error(HS_EXIT_IO, "cannot create a pipe: %s",
                       strerror(errno));
         goto cleanup;
     }
-    snprintf(fdnum, sizeof(fdnum), "%d", pipefd[1]);
-
-    old_pp = getenv("PYTHONPATH");
-    pythonpath = hs_xasprintf("%s/heapsnap/_boot:%s%s%s", agent, agent,
-                              old_pp && *old_pp ? ":" : "",
-                              old_pp && *old_pp ? old_pp : "");
-    env[ne++] = "PYTHONPATH";
-    env[ne++] = pythonpath;
-    env[ne++] = "HEAPSNAP_BOOT";
-    env[ne++] = writable ? "1" : "no-write";
-    env[ne++] = "HEAPSNAP_OUTPUT";
-    env[ne++] = out_abs; /* NULL unsets: default naming in the folder */
-    env[ne++] = "HEAPSNAP_OUTPUT_DIR";
-    env[ne++] = dir;
-    env[ne++] = "HEAPSNAP_COLLECT";
-    env[ne++] = collect ? "1" : "0";
-    env[ne++] = "HEAPSNAP_REDACT";
-    env[ne++] = redact ? "1" : "0";
-    env[ne++] = "HEAPSNAP_FORK";
-    env[ne++] = fork ? "1" : "0";
-    env[ne++] = "HEAPSNAP_REPORT_FD";
-    env[ne++] = fdnum;
-#ifdef HS_SAN_PRELOAD
-    /* A sanitizer build (make SAN=1): its agent needs the ASan runtime
-     * first in the program, Python's own allocator out of ASan's way, and
-     * no leak report for what the interpreter keeps at exit. */
-    asan_options = hs_xasprintf("%s%sdetect_leaks=0",
-                                getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS")
-                                                       : "",
-                                getenv("ASAN_OPTIONS") ? ":" : "");
-    env[ne++] = "LD_PRELOAD";
-    env[ne++] = HS_SAN_PRELOAD;
-    env[ne++] = "PYTHONMALLOC";
-    env[ne++] = "malloc";
-    env[ne++] = "ASAN_OPTIONS";
-    env[ne++] = asan_options;
-#endif
-    env[ne] = NULL;
-
-    fflush(stdout);
-    rc = hs_run_program(argv, env, pipefd[1]);
-    close(pipefd[1]);
-    pipefd[1] = -1;
-    read_reports(pipefd[0], &rep);
-    if (rc < 0) {
-        rc = hs_error_status();
-        goto cleanup;
-    }
-    if (writable && !rep.exit_ok && !rep.exit_fail)
-        hs_warn("the program ended without running its exit handlers "
-                "(os._exit, a signal or a crash): no snapshot at exit%s",
-                rep.written ? "" : ", and none was written");
-    /* The program's status wins; a clean exit without the snapshot the
-     * user asked for is an I/O failure. */
-    if (rc == 0 && (!writable || rep.exit_fail))
-        rc = HS_EXIT_IO;
+    launch_env(&lp, pipefd[1], collect, redact, fork, env);
+    rc = run_and_report(argv, env, pipefd, lp.writable);
 cleanup:
     if (pipefd[0] >= 0)
         close(pipefd[0]);
     if (pipefd[1] >= 0)
         close(pipefd[1]);
-    hs_python_release(&py);
-    free(interp);
-    free(agent);
-    free(out_abs);
-    free(dir);
-    free(pythonpath);
-    free(asan_options);
+    launch_plan_release(&lp);
     return rc;
 }

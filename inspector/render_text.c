@@ -56,12 +56,6 @@ add_row(struct hs_table *t, const char *const *cells, int is_rule)
 }
 
 void
-hs_table_row(struct hs_table *t, const char *const *cells)
-{
-    add_row(t, cells, 0);
-}
-
-void
 hs_table_rowv(struct hs_table *t, ...)
 {
     const char *cells[32];

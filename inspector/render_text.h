@@ -14,10 +14,7 @@ struct hs_table;
 /* A table of `ncols` columns; `align` has ncols entries (copied). */
 struct hs_table *hs_table_new(int ncols, const enum hs_align *align);
 
-/* Appends a row of ncols cells; a NULL cell prints empty. */
-void hs_table_row(struct hs_table *t, const char *const *cells);
-
-/* Appends a row from ncols string arguments. */
+/* Appends a row from ncols string arguments; a NULL cell prints empty. */
 void hs_table_rowv(struct hs_table *t, ...);
 
 /* Appends a line of dashes across the table. */

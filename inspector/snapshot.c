@@ -403,15 +403,6 @@ hs_query_text(struct hs_query *q, int col)
     return (const char *)sqlite3_column_text(q->stmt, col);
 }
 
-const void *
-hs_query_blob(struct hs_query *q, int col, size_t *len)
-{
-    const void *p = sqlite3_column_blob(q->stmt, col);
-
-    *len = (size_t)sqlite3_column_bytes(q->stmt, col);
-    return p;
-}
-
 void
 hs_query_free(struct hs_query *q)
 {

@@ -97,16 +97,14 @@ int64_t hs_query_int(struct hs_query *q, int col);
 double hs_query_double(struct hs_query *q, int col);
 /* NULL for SQL NULL; valid until the next step, reset or free. */
 const char *hs_query_text(struct hs_query *q, int col);
-/* Blob bytes and their length; valid until the next step. */
-const void *hs_query_blob(struct hs_query *q, int col, size_t *len);
 
 /* Finalizes; NULL is allowed. */
 void hs_query_free(struct hs_query *q);
 
 /*
  * Copies `len` bytes of the blob in column `column` of row `rowid` of
- * `table` into dst, straight from the file (no intermediate buffer, as
- * hs_query_blob() would need).  The blob must be exactly `len` bytes.
+ * `table` into dst, straight from the file (no intermediate buffer).
+ * The blob must be exactly `len` bytes.
  * Returns 1, 0 when the row is missing or its blob has another length,
  * -1 after a read error (exit 4).
  */
