@@ -7,6 +7,7 @@
 #                     "N passed, N failed" (NEWEST_PYTHONS: see below)
 #   make demo         snapshot the bundled leaky example and explain its leak
 #   make check-asan   the whole suite under ASan/UBSan, built in build-asan/
+#   make fuzz         the libFuzzer targets (clang), a long run each
 #   make bench        benchmarks (ratios against baselines; never pass/fail)
 #   make install PREFIX=/usr/local
 #   make format | check-format | tidy | clean
@@ -38,6 +39,13 @@ SAN_DEFS := -DHS_SAN_PRELOAD='"$(shell $(CC) -print-file-name=libasan.so) \
 else
 OPTFLAGS ?= -O2 -g
 SAN_DEFS :=
+endif
+# FUZZ=1: the inspector built with clang for libFuzzer (coverage, ASan,
+# UBSan), in its own build folder; see the fuzz targets below.
+ifeq ($(FUZZ),1)
+CC := clang
+OPTFLAGS := -O1 -g -fno-omit-frame-pointer \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 endif
 BASE_CFLAGS := $(WARNINGS) $(OPTFLAGS) -D_GNU_SOURCE -MMD -MP \
 	-DHS_VERSION='"$(VERSION)"' $(SAN_DEFS)
@@ -185,6 +193,28 @@ $(BUILD)/tests/%: tests/unit/%.c $(INSPECTOR_LIB_OBJ)
 
 unit-tests: $(UNIT_BIN)
 
+# Fuzz targets (tests/fuzz/fuzz_*.c, libFuzzer) link the inspector objects
+# built with FUZZ=1 in $(FUZZ_BUILD).  `make test` runs each for
+# FUZZ_RUNS inputs (a count, never a time); `make fuzz` for FUZZ_LONG.
+FUZZ_BUILD ?= $(BUILD)-fuzz
+FUZZ_RUNS  ?= 3000
+FUZZ_LONG  ?= 300000
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(INSPECTOR_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  LINK    $@ (libFuzzer)"
+	$(Q)$(CC) $(INSPECTOR_CFLAGS) -fsanitize=fuzzer,address,undefined \
+		-o $@ $< $(INSPECTOR_LIB_OBJ) $(DEPS_LIBS) -lm
+
+fuzzers: $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+
+fuzz-build:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) FUZZ=1 SAN=0 fuzzers
+
+fuzz: fuzz-build
+	$(Q)tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_LONG)
+
 # Benchmarks link the inspector objects like unit tests; they are built and
 # run on request only, never by `make test`.
 $(BUILD)/bench/%: bench/%.c $(INSPECTOR_LIB_OBJ)
@@ -205,14 +235,15 @@ newest-pythons:
 
 # The sub-make reads the configuration again: the interpreters just
 # installed join it.  Every asked-for newest minor must have an agent.
-test: newest-pythons
+test: newest-pythons fuzz-build
 	$(Q)$(MAKE) --no-print-directory all unit-tests
 	$(Q)for m in $(NEWEST_PYTHONS); do \
 		ls -d $(BUILD)/py$$m.*/heapsnap > /dev/null 2>&1 || { \
 		echo "heapsnap: error: no agent was built for Python $$m from Debian sid (NEWEST_PYTHONS)" >&2; \
 		exit 1; }; done
 	$(Q)$(if $(NEWEST_PYTHONS),,echo '# newest Debian CPython (sid): off; NEWEST_PYTHONS="3.14 3.13" make test installs, builds and tests them')
-	$(Q)BUILD=$(BUILD) SAN=$(SAN) tests/run.sh
+	$(Q)BUILD=$(BUILD) SAN=$(SAN) FUZZ_BUILD=$(FUZZ_BUILD) \
+		FUZZ_RUNS=$(FUZZ_RUNS) tests/run.sh
 
 # The newest Debian CPython's packages are shared with build/.
 check-asan:
@@ -262,4 +293,5 @@ clean:
 	rm -rf build build-asan
 
 .PHONY: all inspector agents unit-tests test newest-pythons check-asan demo bench install \
+	fuzzers fuzz-build fuzz \
 	format check-format tidy clean reconfigure

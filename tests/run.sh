@@ -6,11 +6,13 @@
 #   realpkgs  real packages (mypy, pandas, Django, ...) under Debian's
 #          /usr/bin/python3 with the agent built for it    tests/realpkgs/
 #   web    browser tests of the viewer (if chromium is present) tests/web/
+#   fuzz   libFuzzer targets, FUZZ_RUNS inputs each (a count, not a time),
+#          if FUZZ_BUILD (default BUILD-fuzz) has them   tests/fuzz/
 # First it prints the interpreter matrix: every CPython the build made an
 # agent for (config.mk), by key (tools/pythons.sh), with its path and the
 # full version it reports.
 # Environment: BUILD (default build), SAN=1 for sanitizer builds,
-# SUITES="unit cli agent realpkgs web" to pick suites, PYTHONS="3.11 3.12.1" to pick
+# SUITES="unit cli agent realpkgs web fuzz" to pick suites, PYTHONS="3.11 3.12.1" to pick
 # Pythons (a key, or a minor version for all its keys).  Exits 1 if
 # anything failed or a suite crashed.
 set -u
@@ -19,7 +21,7 @@ ROOT=$(pwd)
 BUILD=${BUILD:-build}
 export BUILD ROOT
 export HEAPSNAP="$ROOT/$BUILD/heapsnap"
-SUITES=${SUITES:-unit cli agent realpkgs web}
+SUITES=${SUITES:-unit cli agent realpkgs web fuzz}
 LOGDIR="$ROOT/$BUILD/test-logs"
 mkdir -p "$LOGDIR"
 
@@ -130,6 +132,9 @@ for suite in $SUITES; do
         if [ -f tests/web/run.sh ]; then
             run_suite "web" tests/web/run.sh
         fi ;;
+    fuzz)
+        run_suite "fuzz" tests/fuzz/run.sh "${FUZZ_BUILD:-$BUILD-fuzz}" \
+            "${FUZZ_RUNS:-3000}" ;;
     esac
 done
 

@@ -1,0 +1,52 @@
+#!/bin/bash
+# Runs every libFuzzer target in FUZZ_BUILD/fuzz/ for RUNS inputs each
+# (bounded by count, never by time) and prints TAP: one "ok" line per
+# target.  Seeds: the test fixture snapshot for fuzz_snapshot, the
+# strings in tests/fuzz/corpus/objspec/ for fuzz_objspec; new inputs go
+# to a scratch copy, never into the repository.  A crash leaves its input
+# in the scratch folder, which is then kept and named.
+#   tests/fuzz/run.sh FUZZ_BUILD RUNS
+set -u
+cd "$(dirname "$0")/../.."
+ROOT=$(pwd)
+FUZZ_BUILD=${1:?usage: tests/fuzz/run.sh FUZZ_BUILD RUNS}
+RUNS=${2:?usage: tests/fuzz/run.sh FUZZ_BUILD RUNS}
+targets=()
+for t in "$FUZZ_BUILD"/fuzz/fuzz_*; do
+    [ -x "$t" ] && [[ $t != *.d ]] && targets+=("$t")
+done
+[ ${#targets[@]} -gt 0 ] || { echo "1..0 # SKIP no fuzz targets in $FUZZ_BUILD/fuzz (make fuzzers)"; exit 0; }
+
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/heapsnap-fuzz-XXXXXX")
+keep=
+trap '[ -n "$keep" ] || rm -rf "$scratch"' EXIT
+fixture="$scratch/fixture.db"
+sqlite3 "$fixture" < schema/heapsnap.sql && sqlite3 "$fixture" < tests/fixtures/leak.sql || exit 1
+export HEAPSNAP_FUZZ_SNAPSHOT=$fixture
+
+echo "1..${#targets[@]}"
+i=0
+for t in "${targets[@]}"; do
+    i=$((i + 1))
+    name=$(basename "$t")
+    corpus="$scratch/corpus-$name"
+    mkdir -p "$corpus"
+    case $name in
+    fuzz_snapshot) cp "$fixture" "$corpus/fixture.db"
+                   sqlite3 "$corpus/empty.db" < schema/heapsnap.sql ;;
+    fuzz_objspec) cp tests/fuzz/corpus/objspec/* "$corpus/" ;;
+    esac
+    # -close_fd_mask=3: the targets' own error lines are expected noise;
+    # libFuzzer still reports crashes.
+    if (cd "$scratch" && ASAN_OPTIONS=detect_leaks=1 "$ROOT/$t" -runs="$RUNS" \
+            -max_len=65536 -timeout=60 -rss_limit_mb=2048 -close_fd_mask=3 \
+            -artifact_prefix="$scratch/$name-" "$corpus" \
+            > "$scratch/$name.log" 2>&1); then
+        echo "ok $i - $name: $RUNS inputs"
+    else
+        keep=1
+        echo "not ok $i - $name: failed; its log and input: $scratch/$name.log"
+        grep -E '^==|ERROR|SUMMARY' "$scratch/$name.log" | head -5 | sed 's/^/# /'
+    fi
+done
+[ -z "$keep" ]
