@@ -77,6 +77,58 @@ loop_text(struct cycles *cy, const uint32_t *loop, uint32_t len,
     }
 }
 
+/* The listing as text: totals, each shown cycle with its member types
+ * and one loop, then what was left out. */
+static void
+cycles_text(struct cycles *cy, const struct hs_cycle_pick *pick)
+{
+    struct hs_buf b = HS_BUF_INIT;
+    char s1[32], s2[32];
+
+    printf("%u reference cycle%s (%s); %u unreachable (%s) awaiting the "
+           "cyclic gc\n",
+           pick->total, pick->total == 1 ? "" : "s",
+           hs_human_size(pick->total_bytes, s1, sizeof(s1)),
+           pick->unreachable,
+           hs_human_size(pick->unreachable_bytes, s2, sizeof(s2)));
+    for (uint32_t i = 0; i < pick->shown; i++) {
+        uint32_t c = pick->ids[i], len, size = hs_scc_size(cy->scc, c);
+        const struct hs_scc_info *info = &cy->scc->info[c];
+        uint32_t *loop;
+
+        hs_buf_reset(&b);
+        hs_cycle_member_types(cy->g, cy->scc, c, &b, NULL);
+        printf("\n  #%u  %u object%s, %s%s%s: %s\n", i + 1, size,
+               size == 1 ? "" : "s",
+               hs_human_size(info->bytes, s1, sizeof(s1)),
+               info->flags & HS_SCC_UNREACHABLE ? ", unreachable" : "",
+               info->flags & HS_SCC_HAS_DEL ? ", a member has __del__"
+                                            : "",
+               b.buf);
+        loop = hs_cycle_find_loop(cy->g, cy->scc, c, &cy->via, &len);
+        if (loop) {
+            hs_buf_reset(&b);
+            loop_text(cy, loop, len, &b);
+            printf("      %s\n", b.buf);
+        }
+        free(loop);
+    }
+    if (pick->listed > pick->shown)
+        printf("\n  and %u more (-n 0 lists all)\n",
+               pick->listed - pick->shown);
+    if (pick->machinery)
+        printf("\n  not listed: %u cycle%s of interpreter machinery "
+               "(modules and classes with their functions, dicts and "
+               "descriptors): %u objects, %s; --all lists %s\n",
+               pick->machinery, pick->machinery == 1 ? "" : "s",
+               pick->machinery_members,
+               hs_human_size(pick->machinery_bytes, s1, sizeof(s1)),
+               pick->machinery == 1 ? "it" : "them");
+    if (!pick->listed && !pick->machinery)
+        printf("\n  none\n");
+    hs_buf_release(&b);
+}
+
 int
 cmd_cycles(int argc, const char **argv)
 {
@@ -105,8 +157,6 @@ cmd_cycles(int argc, const char **argv)
     struct cycles cy;
     struct hs_cycle_pick pick;
     struct hs_dominators *dom;
-    struct hs_buf b = HS_BUF_INIT;
-    char s1[32], s2[32];
     int n, rc = HS_EXIT_OK;
 
     memset(&cy, 0, sizeof(cy));
@@ -145,47 +195,7 @@ cmd_cycles(int argc, const char **argv)
             rc = hs_error_status();
         hs_json_free(doc);
     } else {
-        printf("%u reference cycle%s (%s); %u unreachable (%s) awaiting the "
-               "cyclic gc\n",
-               pick.total, pick.total == 1 ? "" : "s",
-               hs_human_size(pick.total_bytes, s1, sizeof(s1)),
-               pick.unreachable,
-               hs_human_size(pick.unreachable_bytes, s2, sizeof(s2)));
-        for (uint32_t i = 0; i < pick.shown; i++) {
-            uint32_t c = pick.ids[i], len, size = hs_scc_size(cy.scc, c);
-            const struct hs_scc_info *info = &cy.scc->info[c];
-            uint32_t *loop;
-
-            hs_buf_reset(&b);
-            hs_cycle_member_types(cy.g, cy.scc, c, &b, NULL);
-            printf("\n  #%u  %u object%s, %s%s%s: %s\n", i + 1, size,
-                   size == 1 ? "" : "s",
-                   hs_human_size(info->bytes, s1, sizeof(s1)),
-                   info->flags & HS_SCC_UNREACHABLE ? ", unreachable" : "",
-                   info->flags & HS_SCC_HAS_DEL ? ", a member has __del__"
-                                                : "",
-                   b.buf);
-            loop = hs_cycle_find_loop(cy.g, cy.scc, c, &cy.via, &len);
-            if (loop) {
-                hs_buf_reset(&b);
-                loop_text(&cy, loop, len, &b);
-                printf("      %s\n", b.buf);
-            }
-            free(loop);
-        }
-        if (pick.listed > pick.shown)
-            printf("\n  and %u more (-n 0 lists all)\n",
-                   pick.listed - pick.shown);
-        if (pick.machinery)
-            printf("\n  not listed: %u cycle%s of interpreter machinery "
-                   "(modules and classes with their functions, dicts and "
-                   "descriptors): %u objects, %s; --all lists %s\n",
-                   pick.machinery, pick.machinery == 1 ? "" : "s",
-                   pick.machinery_members,
-                   hs_human_size(pick.machinery_bytes, s1, sizeof(s1)),
-                   pick.machinery == 1 ? "it" : "them");
-        if (!pick.listed && !pick.machinery)
-            printf("\n  none\n");
+        cycles_text(&cy, &pick);
     }
     /* Boxes show retained sizes in every picture. */
     if ((svg || dot) &&
@@ -194,7 +204,6 @@ cmd_cycles(int argc, const char **argv)
                         pick.shown, (uint32_t)max_nodes, svg, dot) < 0))
         rc = hs_error_status();
 cleanup:
-    hs_buf_release(&b);
     hs_cycle_pick_release(&pick);
     free(cy.via);
     hs_heap_release(&cy.heap);

@@ -153,6 +153,50 @@ print_json(const char *cmd, const char *out_path, const struct hs_draw *d,
     return rc;
 }
 
+/*
+ * The checks made before anything is loaded: one operand, sane numbers,
+ * one writer of standard output, and the picture's format and folder (the
+ * default name is an SVG in the current folder).  0, or -1 after a usage
+ * error (exit 2) or an unwritable folder (4).
+ */
+static int
+check_options(const char *cmd, enum hs_picture_dir dir, int n, int depth,
+              int too_many, int max_nodes, int json, const char *out)
+{
+    if (n != 1)
+        return hs_usage_error(cmd, n ? "one object at a time, please"
+                                     : "which object? (an address, @id or "
+                                       "a type name)");
+    if (depth < 0 || too_many < 1 || max_nodes < 1)
+        return hs_usage_error(cmd, "%s",
+                              depth < 0 ? "--depth must not be negative"
+                              : too_many < 1
+                                  ? "--too-many must be at least 1"
+                                  : "--max-nodes must be at least 1");
+    if (json && out && !strcmp(out, "-"))
+        return hs_usage_error(cmd, "--json and -o - both write to standard "
+                                   "output");
+    return hs_draw_check_output(out ? out
+                                : dir == HS_PIC_DIR_REFS ? "./refs.svg"
+                                                         : "./backrefs.svg");
+}
+
+/* What was drawn, on stdout; on stderr when the DOT went to stdout. */
+static void
+say_written(const struct hs_draw *d, enum hs_picture_dir dir,
+            const char *out_path)
+{
+    struct hs_buf text = HS_BUF_INIT;
+
+    hs_draw_describe(
+        d, dir == HS_PIC_DIR_REFS ? "reference" : "backreference", &text);
+    if (!strcmp(out_path, "-"))
+        hs_note("wrote DOT to standard output: %s", text.buf);
+    else
+        printf("wrote '%s': %s\n", out_path, text.buf);
+    hs_buf_release(&text);
+}
+
 static int
 refs_main(int argc, const char **argv, enum hs_picture_dir dir)
 {
@@ -191,28 +235,7 @@ refs_main(int argc, const char **argv, enum hs_picture_dir dir)
                          0);
     if (n < 0)
         return n == -2 ? HS_EXIT_OK : HS_EXIT_USAGE;
-    if (n != 1) {
-        hs_usage_error(cmd, n ? "one object at a time, please"
-                              : "which object? (an address, @id or a "
-                                "type name)");
-        return HS_EXIT_USAGE;
-    }
-    if (depth < 0 || too_many < 1 || max_nodes < 1) {
-        hs_usage_error(cmd, "%s",
-                       depth < 0      ? "--depth must not be negative"
-                       : too_many < 1 ? "--too-many must be at least 1"
-                                      : "--max-nodes must be at least 1");
-        return HS_EXIT_USAGE;
-    }
-    if (json && out && !strcmp(out, "-")) {
-        hs_usage_error(cmd, "--json and -o - both write to standard output");
-        return HS_EXIT_USAGE;
-    }
-    /* The format and the folder are checked before anything is loaded;
-     * the default name is an SVG in the current folder. */
-    if (hs_draw_check_output(out ? out
-                             : dir == HS_PIC_DIR_REFS ? "./refs.svg"
-                                                      : "./backrefs.svg") < 0)
+    if (check_options(cmd, dir, n, depth, too_many, max_nodes, json, out) < 0)
         return hs_error_status();
     if (hs_heap_open(&heap, file, 0) < 0 ||
         hs_objspec_resolve(heap.g, argv[0], &set) < 0 ||
@@ -247,14 +270,7 @@ refs_main(int argc, const char **argv, enum hs_picture_dir dir)
             rc = hs_error_status();
         goto cleanup;
     }
-    hs_buf_reset(&text);
-    hs_draw_describe(
-        &d, dir == HS_PIC_DIR_REFS ? "reference" : "backreference", &text);
-    /* With the DOT on standard output, the summary goes to stderr. */
-    if (!strcmp(out_path, "-"))
-        hs_note("wrote DOT to standard output: %s", text.buf);
-    else
-        printf("wrote '%s': %s\n", out_path, text.buf);
+    say_written(&d, dir, out_path);
 cleanup:
     if (have_draw)
         hs_draw_release(&d);
