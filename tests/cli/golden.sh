@@ -5,6 +5,9 @@
 #   tests/cli/golden.sh capture DIR   builds the test snapshots into DIR/snaps
 #                                     (kept: a real dump differs every run) and
 #                                     writes every output into DIR/out
+#   tests/cli/golden.sh recapture DIR the outputs again into DIR/out, from the
+#                                     snapshots already in DIR/snaps (a new
+#                                     baseline after others' changes)
 #   tests/cli/golden.sh check DIR     runs the same again into DIR/new and
 #                                     compares it byte for byte with DIR/out;
 #                                     exits 1 and prints the diff if any
@@ -24,7 +27,7 @@ BUILD=${BUILD:-build}
 HEAPSNAP=$ROOT/$BUILD/heapsnap
 
 die() { echo "golden.sh: $*" >&2; exit 2; }
-[ $# -eq 2 ] || die "usage: golden.sh capture|check DIR"
+[ $# -eq 2 ] || die "usage: golden.sh capture|recapture|check DIR"
 mode=$1
 mkdir -p "$2" || die "cannot make $2"
 DIR=$(cd "$2" && pwd)
@@ -241,6 +244,9 @@ case $mode in
 capture)
     make_snaps
     capture_into "$DIR/out" ;;
+recapture)
+    [ -f "$DIR/snaps/sample.ids" ] || die "no snapshots in $DIR (capture first)"
+    capture_into "$DIR/out" ;;
 check)
     [ -d "$DIR/out" ] || die "nothing captured in $DIR (capture first)"
     capture_into "$DIR/new"
@@ -251,5 +257,5 @@ check)
         head -60 "$DIR/diff.txt"
         exit 1
     fi ;;
-*) die "usage: golden.sh capture|check DIR" ;;
+*) die "usage: golden.sh capture|recapture|check DIR" ;;
 esac
