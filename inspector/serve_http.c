@@ -484,7 +484,9 @@ enforce_deadlines(struct hs_http *h)
 
         if (k->state != 0)
             continue;
-        if (now.tv_sec - k->since.tv_sec < (time_t)h->timeout) {
+        if ((now.tv_sec - k->since.tv_sec) * 1000 +
+                (now.tv_nsec - k->since.tv_nsec) / 1000000 <
+            (long)h->timeout * 1000) {
             pending = 1;
             continue;
         }
