@@ -421,6 +421,13 @@ enum hs_foreign {
     HS_FOREIGN_MANAGED_BUFFER /* the managed buffer behind memoryviews */
 };
 
+/* An object field of a type's instances that is a member (layout.c). */
+struct hs_member {
+    Py_ssize_t offset;    /* where in the instance */
+    const char *name;     /* the member's name (static storage) */
+    PyTypeObject *owner;  /* the class that declares it */
+};
+
 struct hs_typeinfo {
     PyTypeObject *tp;  /* the type */
     uint32_t id;       /* its object id */
@@ -431,6 +438,10 @@ struct hs_typeinfo {
     uint8_t row_done;  /* its types row was written */
     uint8_t foreign;   /* enum hs_foreign */
     uint8_t foreign_abi; /* numpy's ABI generation (1, 2; 0 unknown) */
+    uint8_t members_done; /* members was computed (hs_layout_members) */
+    uint32_t nmembers; /* entries of members */
+    struct hs_member *members; /* object members valid in the instances'
+                                  layout; hs_alloc'd, owned */
 };
 
 struct hs_types {
@@ -498,6 +509,17 @@ int hs_stdlib_is_array_type(PyTypeObject *tp);
 /* sys.getsizeof(o) of an array.array without the pre-header, as its
  * __sizeof__ computes it; -1 when the fields look wrong. */
 Py_ssize_t hs_stdlib_array_sizeof(PyObject *o);
+
+/* ---- instance layouts (layout.c) ------------------------------------------------ */
+
+/*
+ * Fills ti->members with the object members (T_OBJECT, T_OBJECT_EX) that
+ * instances of ti->tp really hold where declared: from the classes on
+ * the tp_base chain, inside each one's solid layout, without the weak
+ * list and the instance dict.  Reads only types.  0, or -1 when memory
+ * ran out.
+ */
+int hs_layout_members(struct hs_typeinfo *ti);
 
 /* ---- roots (roots.c) ---------------------------------------------------------------- */
 

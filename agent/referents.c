@@ -6,8 +6,8 @@
  *  1. labelled references read from the object's fields: per-type
  *     handlers for the builtins, instance attributes (inline values, the
  *     managed dict or __dict__, never materialised), __slots__ and C
- *     members (PyMemberDef object fields of every type in the MRO), and
- *     the heap type (__class__);
+ *     members (PyMemberDef object fields where the instance's real
+ *     layout has them, layout.c), and the heap type (__class__);
  *  2. tp_traverse, the ground truth for strong references the collector
  *     knows about.
  * Each labelled reference says whether tp_traverse is expected to report
@@ -521,58 +521,31 @@ ndarray_refs(struct hs_refs *r, PyObject *o, int batched)
 }
 
 /*
- * Object fields declared as PyMemberDef (C members and __slots__) of every
- * type in the MRO but `covered` (whose fields a handler already read) and
- * object.  Two members on one offset (classmethod's __func__ and
- * __wrapped__) are one reference.  Weak-list members are not references.
+ * Object fields declared as PyMemberDef (C members and __slots__) that the
+ * instance's layout really has (layout.c), but those of `covered` (whose
+ * fields a handler already read).  0, or -1 when memory ran out.
  */
-static void
-member_refs(struct hs_refs *r, PyObject *o, PyTypeObject *covered)
+static int
+member_refs(struct hs_refs *r, PyObject *o, struct hs_typeinfo *ti,
+            PyTypeObject *covered)
 {
-    PyObject *mro = Py_TYPE(o)->tp_mro;
-    Py_ssize_t seen[32];
-    int nseen = 0;
+    if (!ti->members_done && hs_layout_members(ti) < 0)
+        return -1;
+    for (uint32_t i = 0; i < ti->nmembers; i++) {
+        const struct hs_member *m = &ti->members[i];
+        PyObject *v;
 
-    Py_ssize_t dictoffset = Py_TYPE(o)->tp_dictoffset;
-
-    if (!mro || !PyTuple_Check(mro))
-        return;
-    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(mro); i++) {
-        PyTypeObject *t = (PyTypeObject *)PyTuple_GET_ITEM(mro, i);
-        PyMemberDef *m;
-
-        if (!PyType_Check(t) || t == covered || t == &PyBaseObject_Type ||
-            !t->tp_members)
+        if (m->owner == covered)
             continue;
-        for (m = t->tp_members; m->name; m++) {
-            PyObject *v;
-            int dup = 0;
-
-            if (m->type != T_OBJECT && m->type != T_OBJECT_EX)
-                continue;
-            /* The weak list is no reference; the dict is storage_refs';
-             * struct sequences name tuple items already listed. */
-            if (m->offset == t->tp_weaklistoffset ||
-                !strcmp(m->name, "__weakref__") ||
-                (dictoffset > 0 && m->offset == dictoffset) ||
-                (PyTuple_Check(o) &&
-                 m->offset >= (Py_ssize_t)offsetof(PyTupleObject, ob_item)))
-                continue;
-            for (int k = 0; k < nseen; k++)
-                dup |= seen[k] == m->offset;
-            if (dup)
-                continue;
-            if (nseen < 32)
-                seen[nseen++] = m->offset;
-            v = *(PyObject **)((char *)o + m->offset);
-            /* A type without gc support has no tp_traverse to tell
-             * owned from borrowed members; pointers to classes there are
-             * borrowed in practice (3.8/3.9 sqlite3.Connection.Error). */
-            if (v && !PyObject_IS_GC(o) && PyType_Check(v))
-                continue;
-            add_cstr(r, v, HS_K_ATTR, m->name, HS_T_MEMBER);
-        }
+        v = *(PyObject **)((char *)o + m->offset);
+        /* A type without gc support has no tp_traverse to tell owned
+         * from borrowed members; pointers to classes there are borrowed
+         * in practice (3.8/3.9 sqlite3.Connection.Error). */
+        if (v && !PyObject_IS_GC(o) && PyType_Check(v))
+            continue;
+        add_cstr(r, v, HS_K_ATTR, m->name, HS_T_MEMBER);
     }
+    return 0;
 }
 
 /* ---- reconciliation with tp_traverse --------------------------------------------- */
@@ -860,7 +833,8 @@ hs_referents(struct hs_refctx *ctx, PyObject *o, struct hs_refs *r)
     }
     if (!PyType_Check(o))
         storage_refs(ctx, r, o);
-    member_refs(r, o, covered);
+    if (member_refs(r, o, ti, covered) < 0)
+        r->oom = 1;
     if (tp->tp_flags & Py_TPFLAGS_HEAPTYPE)
         add_cstr(r, (PyObject *)tp, HS_K_CLASS, NULL,
                  ti->plain ? HS_T_YES : HS_T_MAYBE);

@@ -61,8 +61,11 @@ void
 hs_types_release(struct hs_types *t)
 {
     if (t->v) {
-        for (uint32_t i = 0; i < t->cap; i++)
+        for (uint32_t i = 0; i < t->cap; i++) {
+            if (t->v[i])
+                hs_free(t->v[i]->members);
             hs_free(t->v[i]);
+        }
         hs_free(t->v);
     }
     Py_XDECREF(t->s_del);

@@ -26,7 +26,10 @@ import sys
 import threading
 import types
 import typing
+import unittest
 import weakref
+
+import native
 
 
 class Plain:
@@ -178,6 +181,49 @@ class Struct(ctypes.Structure):
     _fields_ = [("a", ctypes.c_int), ("b", ctypes.c_double)]
 
 
+def compiled_kinds():
+    """Instances of compiled classes whose layouts differ from what
+    their bases declare: hs_native's (native.py; none without a C
+    compiler) and, where this interpreter has mypy, mypy's own
+    mypyc-compiled classes."""
+    out = []
+    try:
+        hs = native.load()
+    except unittest.SkipTest:
+        hs = None
+    if hs is not None:
+        class SlotsOnNative(hs.NativeBase):
+            __slots__ = ("a", "b")
+
+        class DictOnNative(hs.NativeBase):
+            pass
+
+        class SlotsOnMiddle(hs.DictInMiddle):
+            __slots__ = ("s",)
+
+        c = hs.Compiled([1])
+        c.extra = [2]
+        s = SlotsOnNative([3])
+        s.a = [4]
+        d = DictOnNative([5])
+        d.x = [6]
+        m = SlotsOnMiddle([7], [8])
+        m.s, m.y = [9], [10]
+        out += [c, s, d, m, hs.DictInMiddle([11]), hs.NativeBase(),
+                hs.Compiled()]
+    try:
+        import mypy.nodes
+        import mypy.types
+    except ImportError:
+        return out
+    name = mypy.nodes.NameExpr("zoo")
+    call = mypy.nodes.CallExpr(name, [mypy.nodes.IntExpr(1)],
+                               [mypy.nodes.ARG_POS], [None])
+    out += [name, call, mypy.types.AnyType(mypy.types.TypeOfAny.special_form),
+            mypy.nodes.Block([mypy.nodes.ExpressionStmt(call)])]
+    return out
+
+
 def build():
     z = {}
     # builtins
@@ -285,6 +331,7 @@ def build():
     var = contextvars.ContextVar("zoo")
     var.set([1])
     z["stdlib"].append(var)
+    z["compiled"] = compiled_kinds()
     # cycles, some unreachable
     a, b = Plain(), Plain()
     a.b, b.a = b, a

@@ -1,0 +1,439 @@
+/*
+ * hs_native.c: C extension types for the agent tests, built by native.py
+ * with the running Python's headers.  Each type has a layout that a walk
+ * reading fields by declaration alone would get wrong, or is broken on
+ * purpose:
+ *
+ *   Trait        a heap type that adds only __dict__ and __weakref__ to
+ *                object, declared as members at 16 and 24 (mypyc's
+ *                traits do this)
+ *   Compiled     a subclass of Trait that puts a vtable pointer where
+ *                Trait declared __dict__, then a member `payload`, then
+ *                its own __dict__ and weak list (mypyc's native classes)
+ *   NativeBase   a C base with a member `payload`, for Python subclasses
+ *                with __slots__ or a __dict__
+ *   DictInMiddle a C type whose __dict__ sits between two members
+ *   WildMember   declares a member far past its tp_basicsize
+ *   WildTraverse tp_traverse reports a pointer to unmapped memory
+ *   WildField    a member within its layout holds a pointer to unmapped
+ *                memory (no gc: nothing else says what it holds)
+ *
+ * The Wild* types are broken on purpose: a dump of a heap holding one
+ * must fail with heapsnap.Error or skip the bad field, never crash.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+
+/* An address no process maps (the first page). */
+#define WILD ((PyObject *)(uintptr_t)0x18)
+
+static void *vtable[4] = { NULL, NULL, NULL, NULL };
+
+/* ---- Trait and Compiled ------------------------------------------------ */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *dict;     /* 16 */
+    PyObject *weaklist; /* 24 */
+} TraitObject;
+
+typedef struct {
+    PyObject_HEAD
+    void **vtable;      /* 16: where Trait had __dict__ */
+    PyObject *payload;  /* 24 */
+    PyObject *dict;     /* 32 */
+    PyObject *weaklist; /* 40 */
+} CompiledObject;
+
+static int
+trait_traverse(PyObject *o, visitproc visit, void *arg)
+{
+    Py_VISIT(((TraitObject *)o)->dict);
+    Py_VISIT(Py_TYPE(o));
+    return 0;
+}
+
+static int
+trait_clear(PyObject *o)
+{
+    Py_CLEAR(((TraitObject *)o)->dict);
+    return 0;
+}
+
+static void
+trait_dealloc(PyObject *o)
+{
+    PyTypeObject *tp = Py_TYPE(o);
+
+    PyObject_GC_UnTrack(o);
+    if (((TraitObject *)o)->weaklist)
+        PyObject_ClearWeakRefs(o);
+    trait_clear(o);
+    tp->tp_free(o);
+    Py_DECREF(tp);
+}
+
+static PyMemberDef trait_members[] = {
+    { "__dict__", T_OBJECT_EX, offsetof(TraitObject, dict), READONLY, NULL },
+    { "__weakref__", T_OBJECT, offsetof(TraitObject, weaklist), READONLY,
+      NULL },
+    { NULL, 0, 0, 0, NULL },
+};
+
+static PyType_Slot trait_slots[] = {
+    { Py_tp_traverse, (void *)trait_traverse },
+    { Py_tp_clear, (void *)trait_clear },
+    { Py_tp_dealloc, (void *)trait_dealloc },
+    { Py_tp_members, trait_members },
+    { 0, NULL },
+};
+
+static PyType_Spec trait_spec = {
+    "hs_native.Trait", sizeof(TraitObject), 0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    trait_slots,
+};
+
+static PyObject *
+compiled_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
+{
+    CompiledObject *o = (CompiledObject *)tp->tp_alloc(tp, 0);
+    PyObject *payload = Py_None;
+
+    (void)kw;
+    if (!o)
+        return NULL;
+    if (!PyArg_ParseTuple(args, "|O", &payload)) {
+        Py_DECREF(o);
+        return NULL;
+    }
+    o->vtable = vtable;
+    Py_INCREF(payload);
+    o->payload = payload;
+    return (PyObject *)o;
+}
+
+static int
+compiled_traverse(PyObject *o, visitproc visit, void *arg)
+{
+    Py_VISIT(((CompiledObject *)o)->payload);
+    Py_VISIT(((CompiledObject *)o)->dict);
+    Py_VISIT(Py_TYPE(o));
+    return 0;
+}
+
+static int
+compiled_clear(PyObject *o)
+{
+    Py_CLEAR(((CompiledObject *)o)->payload);
+    Py_CLEAR(((CompiledObject *)o)->dict);
+    return 0;
+}
+
+static void
+compiled_dealloc(PyObject *o)
+{
+    PyTypeObject *tp = Py_TYPE(o);
+
+    PyObject_GC_UnTrack(o);
+    if (((CompiledObject *)o)->weaklist)
+        PyObject_ClearWeakRefs(o);
+    compiled_clear(o);
+    tp->tp_free(o);
+    Py_DECREF(tp);
+}
+
+static PyMemberDef compiled_members[] = {
+    { "payload", T_OBJECT_EX, offsetof(CompiledObject, payload), 0, NULL },
+    { "__dict__", T_OBJECT_EX, offsetof(CompiledObject, dict), READONLY,
+      NULL },
+    { "__weakref__", T_OBJECT, offsetof(CompiledObject, weaklist),
+      READONLY, NULL },
+    { NULL, 0, 0, 0, NULL },
+};
+
+static PyType_Slot compiled_slots[] = {
+    { Py_tp_new, (void *)compiled_new },
+    { Py_tp_traverse, (void *)compiled_traverse },
+    { Py_tp_clear, (void *)compiled_clear },
+    { Py_tp_dealloc, (void *)compiled_dealloc },
+    { Py_tp_members, compiled_members },
+    { 0, NULL },
+};
+
+static PyType_Spec compiled_spec = {
+    "hs_native.Compiled", sizeof(CompiledObject), 0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    compiled_slots,
+};
+
+/* ---- NativeBase and DictInMiddle (static types) ------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *payload;
+} NativeBaseObject;
+
+static int
+nb_init(PyObject *o, PyObject *args, PyObject *kw)
+{
+    PyObject *payload = Py_None;
+
+    (void)kw;
+    if (!PyArg_ParseTuple(args, "|O", &payload))
+        return -1;
+    Py_INCREF(payload);
+    Py_XSETREF(((NativeBaseObject *)o)->payload, payload);
+    return 0;
+}
+
+static int
+nb_traverse(PyObject *o, visitproc visit, void *arg)
+{
+    Py_VISIT(((NativeBaseObject *)o)->payload);
+    return 0;
+}
+
+static int
+nb_clear(PyObject *o)
+{
+    Py_CLEAR(((NativeBaseObject *)o)->payload);
+    return 0;
+}
+
+static void
+nb_dealloc(PyObject *o)
+{
+    PyObject_GC_UnTrack(o);
+    nb_clear(o);
+    Py_TYPE(o)->tp_free(o);
+}
+
+static PyMemberDef nb_members[] = {
+    { "payload", T_OBJECT_EX, offsetof(NativeBaseObject, payload), 0, NULL },
+    { NULL, 0, 0, 0, NULL },
+};
+
+static PyTypeObject NativeBase_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "hs_native.NativeBase",
+    .tp_basicsize = sizeof(NativeBaseObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = nb_traverse,
+    .tp_clear = nb_clear,
+    .tp_dealloc = nb_dealloc,
+    .tp_members = nb_members,
+    .tp_init = nb_init,
+    .tp_new = PyType_GenericNew,
+};
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *before;
+    PyObject *dict;
+    PyObject *after;
+} DictInMiddleObject;
+
+static int
+dim_init(PyObject *o, PyObject *args, PyObject *kw)
+{
+    DictInMiddleObject *d = (DictInMiddleObject *)o;
+    PyObject *before = Py_None, *after = Py_None;
+
+    (void)kw;
+    if (!PyArg_ParseTuple(args, "|OO", &before, &after))
+        return -1;
+    Py_INCREF(before);
+    Py_XSETREF(d->before, before);
+    Py_INCREF(after);
+    Py_XSETREF(d->after, after);
+    return 0;
+}
+
+static int
+dim_traverse(PyObject *o, visitproc visit, void *arg)
+{
+    DictInMiddleObject *d = (DictInMiddleObject *)o;
+
+    Py_VISIT(d->before);
+    Py_VISIT(d->dict);
+    Py_VISIT(d->after);
+    return 0;
+}
+
+static int
+dim_clear(PyObject *o)
+{
+    DictInMiddleObject *d = (DictInMiddleObject *)o;
+
+    Py_CLEAR(d->before);
+    Py_CLEAR(d->dict);
+    Py_CLEAR(d->after);
+    return 0;
+}
+
+static void
+dim_dealloc(PyObject *o)
+{
+    PyObject_GC_UnTrack(o);
+    dim_clear(o);
+    Py_TYPE(o)->tp_free(o);
+}
+
+static PyMemberDef dim_members[] = {
+    { "before", T_OBJECT_EX, offsetof(DictInMiddleObject, before), 0, NULL },
+    { "after", T_OBJECT_EX, offsetof(DictInMiddleObject, after), 0, NULL },
+    { NULL, 0, 0, 0, NULL },
+};
+
+static PyGetSetDef dim_getset[] = {
+    { "__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL,
+      NULL },
+    { NULL, NULL, NULL, NULL, NULL },
+};
+
+static PyTypeObject DictInMiddle_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "hs_native.DictInMiddle",
+    .tp_basicsize = sizeof(DictInMiddleObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = dim_traverse,
+    .tp_clear = dim_clear,
+    .tp_dealloc = dim_dealloc,
+    .tp_members = dim_members,
+    .tp_getset = dim_getset,
+    .tp_dictoffset = offsetof(DictInMiddleObject, dict),
+    .tp_init = dim_init,
+    .tp_new = PyType_GenericNew,
+};
+
+/* ---- broken on purpose ---------------------------------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *field;
+} WildObject;
+
+static void
+wild_dealloc(PyObject *o)
+{
+    if (PyObject_IS_GC(o))
+        PyObject_GC_UnTrack(o);
+    Py_TYPE(o)->tp_free(o);
+}
+
+static PyMemberDef wild_member_members[] = {
+    { "far", T_OBJECT, 4096, READONLY, NULL },
+    { NULL, 0, 0, 0, NULL },
+};
+
+static PyTypeObject WildMember_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "hs_native.WildMember",
+    .tp_basicsize = sizeof(WildObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_dealloc = wild_dealloc,
+    .tp_members = wild_member_members,
+    .tp_new = PyType_GenericNew,
+};
+
+static int
+wild_traverse(PyObject *o, visitproc visit, void *arg)
+{
+    (void)o;
+    return visit(WILD, arg);
+}
+
+static PyTypeObject WildTraverse_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "hs_native.WildTraverse",
+    .tp_basicsize = sizeof(WildObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = wild_traverse,
+    .tp_dealloc = wild_dealloc,
+    .tp_free = PyObject_GC_Del,
+    .tp_new = PyType_GenericNew,
+};
+
+static PyObject *
+wild_field_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
+{
+    WildObject *o = (WildObject *)PyType_GenericNew(tp, args, kw);
+
+    if (o)
+        o->field = WILD;
+    return (PyObject *)o;
+}
+
+static PyMemberDef wild_field_members[] = {
+    { "junk", T_OBJECT, offsetof(WildObject, field), READONLY, NULL },
+    { NULL, 0, 0, 0, NULL },
+};
+
+static PyTypeObject WildField_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "hs_native.WildField",
+    .tp_basicsize = sizeof(WildObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_dealloc = wild_dealloc,
+    .tp_members = wild_field_members,
+    .tp_new = wild_field_new,
+};
+
+/* ---- the module ------------------------------------------------------------ */
+
+/* Sets a heap type's dict and weak-list offsets, as mypyc does after
+ * making its classes. */
+static void
+set_offsets(PyTypeObject *tp, Py_ssize_t dict, Py_ssize_t weak)
+{
+    tp->tp_dictoffset = dict;
+    tp->tp_weaklistoffset = weak;
+    PyType_Modified(tp);
+}
+
+static struct PyModuleDef moduledef = {
+    PyModuleDef_HEAD_INIT, "hs_native", NULL, -1, NULL, NULL, NULL, NULL,
+    NULL,
+};
+
+PyMODINIT_FUNC
+PyInit_hs_native(void)
+{
+    PyObject *m = PyModule_Create(&moduledef);
+    PyObject *trait, *bases, *compiled;
+    PyTypeObject *statics[] = { &NativeBase_Type, &DictInMiddle_Type,
+                                &WildMember_Type, &WildTraverse_Type,
+                                &WildField_Type };
+
+    if (!m)
+        return NULL;
+    trait = PyType_FromSpec(&trait_spec);
+    if (!trait)
+        return NULL;
+    set_offsets((PyTypeObject *)trait, offsetof(TraitObject, dict),
+                offsetof(TraitObject, weaklist));
+    bases = PyTuple_Pack(1, trait);
+    if (!bases)
+        return NULL;
+    compiled = PyType_FromSpecWithBases(&compiled_spec, bases);
+    Py_DECREF(bases);
+    if (!compiled)
+        return NULL;
+    set_offsets((PyTypeObject *)compiled, offsetof(CompiledObject, dict),
+                offsetof(CompiledObject, weaklist));
+    if (PyModule_AddObject(m, "Trait", trait) < 0 ||
+        PyModule_AddObject(m, "Compiled", compiled) < 0)
+        return NULL;
+    for (size_t i = 0; i < sizeof(statics) / sizeof(statics[0]); i++) {
+        const char *dot = strrchr(statics[i]->tp_name, '.');
+
+        if (PyType_Ready(statics[i]) < 0)
+            return NULL;
+        Py_INCREF(statics[i]);
+        if (PyModule_AddObject(m, dot + 1, (PyObject *)statics[i]) < 0)
+            return NULL;
+    }
+    return m;
+}
