@@ -20,6 +20,9 @@
 
 #include "compat.h"
 
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include "schema_numbers.h"
@@ -618,6 +621,29 @@ struct hs_memfacts {
 void hs_memfacts_read(struct hs_memfacts *m, int64_t traced);
 /* Writes the known figures as meta rows (schema/heapsnap.sql names them). */
 void hs_memfacts_meta(struct hs_sink *s, const struct hs_memfacts *m);
+/* ---- the fault guard (guard.c) --------------------------------------------------- */
+
+/* Where a fault during the walk returns to, and what it was. */
+struct hs_guard {
+    sigjmp_buf env;           /* set by hs_guard_enter() */
+    pthread_t thread;         /* the walking thread */
+    volatile int sig;         /* SIGSEGV or SIGBUS once one was caught */
+    void *volatile addr;      /* the address that could not be read */
+};
+
+/*
+ * Arms the guard: from now on, until hs_guard_disarm(), a SIGSEGV or
+ * SIGBUS raised by a read on this thread returns from hs_guard_enter()
+ * a second time, with a non-zero value.  Call hs_guard_enter() in the
+ * function that stays on the stack for the whole guarded part, after
+ * arming.  Only code that runs no Python code and holds no lock may run
+ * guarded.  0, or -1 (errno) when the handlers cannot be installed.
+ */
+int hs_guard_arm(struct hs_guard *g);
+#define hs_guard_enter(g) sigsetjmp((g)->env, 1)
+/* Puts the previous handlers and signal mask back.  Safe to call twice;
+ * arming an armed guard only resets it. */
+void hs_guard_disarm(struct hs_guard *g);
 
 /* ---- the dump (walk.c) -------------------------------------------------------------- */
 

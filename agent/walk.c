@@ -82,6 +82,8 @@ struct walk {
     size_t negative;       /* balances below zero (check mode) */
     struct hs_str value;   /* scratch for value texts */
     struct hs_str t1, t2, t3; /* scratch for type names */
+    uint32_t current;      /* the object being read (for a fault's
+                              message) */
     char *err;             /* the caller's message buffer */
     size_t errlen;
     int failed;
@@ -377,6 +379,7 @@ edges_of(struct walk *w, uint32_t id)
     struct hs_typeinfo *ti;
     uint32_t tid;
 
+    w->current = id;
     tid = discover(w, (PyObject *)Py_TYPE(o));
     ti = hs_types_get(&w->types, Py_TYPE(o));
     if (!tid || !ti)
@@ -691,12 +694,14 @@ objects(struct walk *w)
 {
     for (uint32_t id = 1; id <= w->ids.count; id++) {
         PyObject *o = hs_idmap_object(&w->ids, id);
-        struct hs_typeinfo *ti = hs_types_get(&w->types, Py_TYPE(o));
+        struct hs_typeinfo *ti;
         uint8_t b = *bits_of(w, id);
         uint32_t flags = 0;
         Py_ssize_t size;
         int has_value;
 
+        w->current = id;
+        ti = hs_types_get(&w->types, Py_TYPE(o));
         if (!ti)
             return fail(w, "out of memory (types)");
         if (!ti->row_done)
@@ -933,6 +938,30 @@ release_deferred(struct walk *w)
 
 /* ---- the dump ------------------------------------------------------------------------ */
 
+/* The message of a fault the guard caught (guard.c).  With `named`, the
+ * type of the object being read is read too, which may fault again. */
+static void
+fault_message(struct walk *w, int sig, void *addr, int named)
+{
+    PyObject *o = w->current && w->current <= w->ids.count
+                      ? hs_idmap_object(&w->ids, w->current)
+                      : NULL;
+
+    char where[64] = "";
+
+    if (addr)
+        snprintf(where, sizeof(where), " at %p", addr);
+    snprintf(w->err, w->errlen,
+             "invalid memory%s (%s) while reading %s%s%s object at %p or "
+             "what it refers to: an extension type's fields or tp_traverse "
+             "do not match what it declares; no snapshot was written and "
+             "the process is unharmed",
+             where, sig == SIGBUS ? "SIGBUS" : "SIGSEGV",
+             named && o ? "a '" : "an", named && o ? Py_TYPE(o)->tp_name : "",
+             named && o ? "'" : "", (void *)o);
+    w->failed = 1;
+}
+
 static void
 walk_release(struct walk *w)
 {
@@ -957,6 +986,8 @@ hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
 {
     hs_gcstate_t *gc = hs_gcstate();
     struct walk w;
+    struct hs_guard guard;
+    volatile int faulted = 0;
     struct facts facts;
     char *tmp;
     double t0 = now(), t1;
@@ -1012,6 +1043,26 @@ hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
         fail(&w, "out of memory");
         goto done;
     }
+    /* From here to the sizes phase the walk only reads (guard.c). */
+    if (hs_guard_arm(&guard) < 0) {
+        snprintf(err, errlen, "cannot install the fault guard: %s",
+                 strerror(errno));
+        w.failed = 1;
+        goto done;
+    }
+    if (hs_guard_enter(&guard)) {
+        if (!faulted) {
+            int sig = guard.sig;
+            void *addr = guard.addr;
+
+            faulted = 1;
+            fault_message(&w, sig, addr, 0);
+            /* Naming the type may fault again: back here, then done. */
+            if (hs_guard_arm(&guard) == 0)
+                fault_message(&w, sig, addr, 1);
+        }
+        goto done;
+    }
     if (hs_roots_collect(&w.roots, opts->main_ident) < 0) {
         fail(&w, "out of memory (roots)");
         goto done;
@@ -1035,6 +1086,7 @@ hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
     if (threads_and_frames(&w) < 0)
         goto done;
     res->phase[3] = now() - t1;
+    hs_guard_disarm(&guard);
     t1 = now();
     if (!opts->no_python)
         deferred_sizes(&w);
@@ -1046,6 +1098,7 @@ hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
     res->roots = w.nroots;
     res->walk_seconds = t1 - t0;
 done:
+    hs_guard_disarm(&guard);
     if (w.sink) {
         if (w.failed)
             hs_sink_abort(w.sink);

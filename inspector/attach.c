@@ -669,6 +669,25 @@ poll_status(struct attach *a)
 }
 
 /*
+ * A target that died while writing the snapshot in place left a
+ * half-written FILE.tmp (a staged one goes with its folder): removed once
+ * the process is gone (its threads vanish a moment before it does).
+ */
+static void
+remove_partial(struct attach *a)
+{
+    char *tmp;
+
+    for (int i = 0; i < 200 && process_alive(a->t.pid); i++)
+        hs_sleep(5e-3);
+    if (a->p.stage || !a->p.output_local || process_alive(a->t.pid))
+        return;
+    tmp = hs_xasprintf("%s.tmp", a->p.output_local);
+    unlink(tmp);
+    free(tmp);
+}
+
+/*
  * Step 4: waits for the dump's report and words a timeout or a failure.
  * 0 when the dump succeeded, else -1 after an error.
  */
@@ -679,8 +698,10 @@ await_dump(struct attach *a)
     long long t0_ns = (long long)(a->t0 * 1e9);
     int ended = poll_status(a);
 
-    if (ended < 0)
+    if (ended < 0) {
+        remove_partial(a);
         return -1;
+    }
     if (!ended) {
         /* Tell a loader still waiting for the GIL to leave quietly.  A
          * dump already running cannot be stopped: keep its folder. */

@@ -109,6 +109,13 @@ class _Forked:
         except ChildProcessError:
             pass  # reaped by someone else; the status line tells
         fields = data.decode("utf-8", "replace").rstrip("\n").split("\t")
+        if fields[0] != "ok":
+            # A child that was killed or crashed left its file half
+            # written; one that failed removed it already.
+            try:
+                _os.unlink(self.path + ".tmp")
+            except OSError:
+                pass
         if fields[0] == "ok" and len(fields) == 5:
             return {"objects": int(fields[1]), "edges": int(fields[2]),
                     "seconds": float(fields[3]),
