@@ -184,6 +184,9 @@ void hs_sink_meta_real(struct hs_sink *s, const char *key, double v);
 void hs_sink_object_size(struct hs_sink *s, uint32_t id, int64_t size,
                          uint32_t flags);
 
+/* INSERT INTO reported_sizes: what a Python-level __sizeof__ said. */
+void hs_sink_reported_size(struct hs_sink *s, uint32_t id, int64_t size);
+
 /* Non-zero once a write failed or memory ran out. */
 int hs_sink_failed(struct hs_sink *s);
 
@@ -414,7 +417,8 @@ enum hs_sizeof {
     HS_SZ_BYTEARRAY,
     HS_SZ_NDARRAY,   /* numpy's, computed from the array (foreign_numpy.c) */
     HS_SZ_ARRAY,     /* array.array's (foreign_stdlib.c) */
-    HS_SZ_CALL       /* anything else: call __sizeof__ after the walk */
+    HS_SZ_CALL       /* a C-level __sizeof__ of its own: called after
+                        the walk (c_sizeof) */
 };
 
 /* Objects whose layout a foreign_*.c file reads. */
@@ -436,6 +440,12 @@ struct hs_typeinfo {
     uint32_t id;       /* its object id */
     uint32_t flags;    /* HS_TF_* */
     uint8_t sizeof_kind; /* enum hs_sizeof */
+    uint8_t py_sizeof; /* a Python-level __sizeof__ comes first in the
+                          MRO: its figure is recorded apart, the size is
+                          the C-level one below it */
+    PyObject *c_sizeof; /* HS_SZ_CALL: the first C-level __sizeof__ of
+                           the MRO (a method descriptor, borrowed from
+                           the type dict), or NULL */
     uint8_t plain;     /* heap type whose only non-heap base is object:
                           its instances need no tp_traverse reconciliation */
     uint8_t row_done;  /* its types row was written */

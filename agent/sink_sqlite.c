@@ -42,7 +42,8 @@ enum rec {
     REC_META_TEXT,
     REC_META_INT,
     REC_META_REAL,
-    REC_OBJECT_SIZE
+    REC_OBJECT_SIZE,
+    REC_REPORTED_SIZE
 };
 
 struct chunk {
@@ -73,7 +74,7 @@ struct hs_sink {
     sqlite3_stmt *st_objects;     /* HS_OBJECT_BATCH rows */
     sqlite3_stmt *st_object;      /* one row */
     sqlite3_stmt *st_name, *st_type, *st_root, *st_thread, *st_frame;
-    sqlite3_stmt *st_meta, *st_size;
+    sqlite3_stmt *st_meta, *st_size, *st_reported;
 
     struct edge_row edges[HS_EDGE_BATCH];   /* writer: pending edges */
     int nedges;
@@ -396,6 +397,11 @@ write_chunk(struct hs_sink *s, struct chunk *c)
             sqlite3_bind_int64(s->st_size, 1, (int64_t)rd_u64(&r));
             sqlite3_bind_int64(s->st_size, 2, rd_u32(&r));
             step(s, s->st_size, "cannot write object sizes");
+            break;
+        case REC_REPORTED_SIZE:
+            sqlite3_bind_int64(s->st_reported, 1, rd_u32(&r));
+            sqlite3_bind_int64(s->st_reported, 2, (int64_t)rd_u64(&r));
+            step(s, s->st_reported, "cannot write reported sizes");
             break;
         default:
             set_failed(s, "internal error", "corrupt row buffer");
@@ -734,6 +740,18 @@ hs_sink_object_size(struct hs_sink *s, uint32_t id, int64_t size,
     wr_u32(p, flags);
 }
 
+void
+hs_sink_reported_size(struct hs_sink *s, uint32_t id, int64_t size)
+{
+    unsigned char *p = reserve(s, 1 + 4 + 8);
+
+    if (!p)
+        return;
+    p = wr_u8(p, REC_REPORTED_SIZE);
+    p = wr_u32(p, id);
+    wr_u64(p, (uint64_t)size);
+}
+
 /* ---- lifecycle ---------------------------------------------------------------------- */
 
 static int
@@ -777,7 +795,7 @@ finalize_all(struct hs_sink *s)
     sqlite3_stmt **all[] = { &s->st_edges, &s->st_edge,   &s->st_objects,
                              &s->st_object, &s->st_name,  &s->st_type,
                              &s->st_root,  &s->st_thread, &s->st_frame,
-                             &s->st_meta,  &s->st_size };
+                             &s->st_meta,  &s->st_size,   &s->st_reported };
 
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
         sqlite3_finalize(*all[i]);
@@ -881,7 +899,8 @@ hs_sink_open(const char *tmp_path, int threaded, char *err, size_t errlen)
         prepare(s, &s->st_meta,
                 "INSERT OR REPLACE INTO meta VALUES (?, ?)") ||
         prepare(s, &s->st_size,
-                "UPDATE objects SET size = ?1, flags = ?2 WHERE id = ?3")) {
+                "UPDATE objects SET size = ?1, flags = ?2 WHERE id = ?3") ||
+        prepare_multi(s, &s->st_reported, "reported_sizes", 2, 1)) {
         snprintf(err, errlen, "cannot write '%s': %s", tmp_path, s->errmsg);
         sink_free(s);
         return NULL;

@@ -2,20 +2,22 @@
  * size.c: shallow sizes equal to sys.getsizeof(o), computed in C from the
  * object's fields for every builtin whose __sizeof__ is known
  * (object, int, str, list, dict, set, frozenset, bytearray, numpy's
- * ndarray, array.array and their subclasses that do not override it), with the per-version pre-header
- * rules of compat.h (P7, P8).  Anything else (a user __sizeof__, C types
- * with their own) is left to the walk's last phase, which calls
- * __sizeof__ once every row is captured.
+ * ndarray, array.array and their subclasses), with the per-version
+ * pre-header rules of compat.h (P7, P8).  A __sizeof__ written in Python
+ * is no size here (pandas' are deep sizes): the first C-level one below
+ * it decides (types.c), and the walk's last phase records the Python
+ * figure apart.  C types with a __sizeof__ of their own are called in
+ * that phase.
  *
  * Sizes equal sys.getsizeof on 3.8 - 3.13 for every type the agent tests
  * try (tests/agent/test_sizes.py: builtins, user classes, stdlib C
  * types, a random sample of the heap).  Deliberate limits:
  *  - 3.13 instances with inline values: like getsizeof, the size leaves
  *    out the inline values array (P7), which lives in the same block.
- *  - A __sizeof__ that raises, returns a negative number, a non-int or an
- *    int beyond Py_ssize_t, or a dump that runs out of memory while
- *    calling it: the row keeps hs_size_basic() (what object.__sizeof__
- *    would say) and the size_fallback flag.
+ *  - A C __sizeof__ that raises, returns a negative number, a non-int or
+ *    an int beyond Py_ssize_t, or a dump that runs out of memory while
+ *    calling it: the row keeps hs_size_basic() and the size_fallback
+ *    flag.  A Python __sizeof__ that does so: no reported_sizes row.
  *  - A __sizeof__ that returns different values on each call: the value
  *    of the one call the dump made.
  */

@@ -75,13 +75,17 @@ hs_types_release(struct hs_types *t)
     memset(t, 0, sizeof(*t));
 }
 
-/* How sys.getsizeof sizes instances of tp: by the first __sizeof__ in its
- * MRO. */
+/* How the snapshot sizes instances of ti->tp: by the first __sizeof__ in
+ * its MRO that is written in C (a method descriptor: one of the builtins'
+ * is computed in C, any other is called after the walk), after noting in
+ * ti->py_sizeof a Python-level one before it. */
 static uint8_t
-classify_sizeof(struct hs_types *t, PyTypeObject *tp)
+classify_sizeof(struct hs_types *t, struct hs_typeinfo *ti)
 {
-    PyObject *mro = tp->tp_mro;
+    PyObject *mro = ti->tp->tp_mro;
 
+    ti->py_sizeof = 0;
+    ti->c_sizeof = NULL;
     if (!mro || !PyTuple_Check(mro))
         return HS_SZ_CALL;
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(mro); i++) {
@@ -94,6 +98,10 @@ classify_sizeof(struct hs_types *t, PyTypeObject *tp)
         descr = d ? PyDict_GetItem(d, t->s_sizeof) : NULL;
         if (!descr)
             continue;
+        if (Py_TYPE(descr) != &PyMethodDescr_Type) {
+            ti->py_sizeof = 1;
+            continue;
+        }
         if (descr == t->frozenset_sizeof)
             return HS_SZ_SET;
         if (hs_numpy_is_ndarray_type((PyTypeObject *)base))
@@ -104,6 +112,7 @@ classify_sizeof(struct hs_types *t, PyTypeObject *tp)
             if (descr == t->sizeof_descr[k])
                 return (uint8_t)k;
         }
+        ti->c_sizeof = descr;
         return HS_SZ_CALL;
     }
     return HS_SZ_CALL;
@@ -160,7 +169,7 @@ classify(struct hs_types *t, struct hs_typeinfo *ti)
             ti->flags |= HS_TF_HAS_DEL;
     }
     ti->plain = (uint8_t)(plain && tp->tp_itemsize == 0);
-    ti->sizeof_kind = classify_sizeof(t, tp);
+    ti->sizeof_kind = classify_sizeof(t, ti);
 }
 
 static inline uint32_t

@@ -16,11 +16,17 @@
  *               these roots; what stays unmarked is cyclic garbage.
  *  3. objects   one row per object (type, size, refcount, value, flags),
  *               types, roots, threads, frames, meta.
- *  4. sizes     objects whose size only __sizeof__ knows: called now,
- *               once every other fact is captured (this may run Python).
- *               That Python code may free, create or change objects, or
- *               run a signal handler (a dump it asks for is refused);
- *               the snapshot still shows the heap as phases 0-3 saw it.
+ *  4. sizes     objects whose size only a C __sizeof__ knows: called now,
+ *               once every other fact is captured; in place (not in a
+ *               forked child), a Python-level __sizeof__'s figure too,
+ *               for reported_sizes.  That Python code may free, create
+ *               or change objects, or run a signal handler (a dump it
+ *               asks for is refused); the snapshot still shows the heap
+ *               as phases 0-3 saw it.
+ *
+ * A read of invalid memory in phases 0-3 (an extension object with a
+ * wild pointer) fails the dump and leaves the process as it was
+ * (guard.c).
  *
  * Out of memory anywhere in phases 0-3, including a label or value text,
  * fails the whole dump (no silently missing rows); in phase 4 it leaves
@@ -59,6 +65,15 @@ struct ptrmap {
     uint32_t cap, count; /* cap is a power of two */
 };
 
+/* An object whose size phase 4 asks its __sizeof__ for. */
+struct deferred {
+    PyObject *o;             /* a new reference, dropped after */
+    struct hs_typeinfo *ti;  /* its type's facts at the walk */
+    int64_t size;            /* its row's size */
+    uint32_t id;             /* its id */
+    uint32_t flags;          /* its row's flags */
+};
+
 struct walk {
     const struct hs_dump_options *opts;
     struct hs_sink *sink;
@@ -72,9 +87,8 @@ struct walk {
     struct hs_names names;
     struct hs_roots roots;
     struct ptrmap closures;
-    PyObject **deferred;   /* objects whose size needs __sizeof__ */
-    uint32_t *deferred_id;
-    uint32_t *deferred_flags;
+    struct deferred *deferred; /* objects whose size needs a __sizeof__
+                                  call (phase 4) */
     size_t ndeferred, deferred_cap;
     PyObject *small_ints[262]; /* the cached ints -5..256 */
     uint64_t edges;        /* rows of edge_list */
@@ -648,32 +662,31 @@ value_of(struct walk *w, PyObject *o, int *has)
     return flags;
 }
 
+/* Phase 4 will call o's C-level __sizeof__ (its row holds the fallback
+ * size and flag) or, with a Python-level one, record what that says. */
 static int
-defer_size(struct walk *w, PyObject *o, uint32_t id, uint32_t flags)
+defer_size(struct walk *w, PyObject *o, struct hs_typeinfo *ti, uint32_t id,
+           int64_t size, uint32_t flags)
 {
+    struct deferred *d;
+
     if (w->ndeferred == w->deferred_cap) {
         size_t cap = w->deferred_cap ? w->deferred_cap * 2 : 256;
-        PyObject **d = hs_realloc(w->deferred, cap * sizeof(*d));
-        uint32_t *di, *df;
 
+        d = hs_realloc(w->deferred, cap * sizeof(*d));
         if (!d)
             return fail(w, "out of memory (sizes)");
         w->deferred = d;
-        di = hs_realloc(w->deferred_id, cap * sizeof(*di));
-        if (!di)
-            return fail(w, "out of memory (sizes)");
-        w->deferred_id = di;
-        df = hs_realloc(w->deferred_flags, cap * sizeof(*df));
-        if (!df)
-            return fail(w, "out of memory (sizes)");
-        w->deferred_flags = df;
         w->deferred_cap = cap;
     }
     /* Kept alive until its __sizeof__ ran; its refcount was read already. */
     Py_INCREF(o);
-    w->deferred[w->ndeferred] = o;
-    w->deferred_id[w->ndeferred] = id;
-    w->deferred_flags[w->ndeferred++] = flags & ~HS_F_SIZE_FALLBACK;
+    d = &w->deferred[w->ndeferred++];
+    d->o = o;
+    d->ti = ti;
+    d->id = id;
+    d->size = size;
+    d->flags = flags;
     return 0;
 }
 
@@ -736,7 +749,9 @@ objects(struct walk *w)
         hs_sink_object(w->sink, id, (uint64_t)(uintptr_t)o, ti->id, size,
                        (int64_t)Py_REFCNT(o), length_of(o), w->value.data,
                        w->value.len, has_value, flags);
-        if ((flags & HS_F_SIZE_FALLBACK) && defer_size(w, o, id, flags) < 0)
+        if (((flags & HS_F_SIZE_FALLBACK) ||
+             (ti->py_sizeof && !w->opts->no_python)) &&
+            defer_size(w, o, ti, id, size, flags) < 0)
             return -1;
         if (!(id & 0xFFF) && hs_sink_failed(w->sink))
             return -1;
@@ -907,18 +922,54 @@ meta(struct walk *w, const struct facts *f, double t0, double walk_seconds)
 
 /* ---- phase 4: sizes only __sizeof__ knows ------------------------------------------- */
 
+/* What C-level __sizeof__ `descr` says of o plus its pre-header, as
+ * sys.getsizeof adds it; -1 when it fails.  Runs C code only. */
+static int64_t
+call_c_sizeof(PyObject *descr, PyObject *o)
+{
+    PyObject *r = PyObject_CallFunctionObjArgs(descr, o, NULL);
+    Py_ssize_t n = -1;
+
+    if (r && PyLong_Check(r))
+        n = PyLong_AsSsize_t(r);
+    Py_XDECREF(r);
+    if (n < 0) {
+        PyErr_Clear();
+        return -1;
+    }
+    return (int64_t)n + (int64_t)hs_sizeof_preheader(o);
+}
+
+/*
+ * Sizes that need a call: the C-level __sizeof__ of types the agent does
+ * not compute itself (a forked child calls them too: C code takes no lock
+ * of another thread's), and, in place only, the figure of a Python-level
+ * __sizeof__, kept in reported_sizes when it differs.  A call that fails
+ * leaves the fallback size and flag.
+ */
 static void
 deferred_sizes(struct walk *w)
 {
     for (size_t i = 0; i < w->ndeferred; i++) {
-        size_t size = _PySys_GetSizeOf(w->deferred[i]);
+        struct deferred *d = &w->deferred[i];
 
-        if (size == (size_t)-1 && PyErr_Occurred()) {
-            PyErr_Clear();
-            continue;
+        if ((d->flags & HS_F_SIZE_FALLBACK) && d->ti->c_sizeof) {
+            int64_t size = call_c_sizeof(d->ti->c_sizeof, d->o);
+
+            if (size >= 0) {
+                d->size = size;
+                d->flags &= ~HS_F_SIZE_FALLBACK;
+                hs_sink_object_size(w->sink, d->id, size, d->flags);
+            }
         }
-        hs_sink_object_size(w->sink, w->deferred_id[i], (int64_t)size,
-                            w->deferred_flags[i]);
+        if (d->ti->py_sizeof && !w->opts->no_python) {
+            size_t reported = _PySys_GetSizeOf(d->o);
+
+            if (reported == (size_t)-1 && PyErr_Occurred())
+                PyErr_Clear();
+            else if ((int64_t)reported != d->size)
+                hs_sink_reported_size(w->sink, d->id, (int64_t)reported);
+        }
     }
 }
 
@@ -926,13 +977,9 @@ static void
 release_deferred(struct walk *w)
 {
     for (size_t i = 0; i < w->ndeferred; i++)
-        Py_DECREF(w->deferred[i]);
+        Py_DECREF(w->deferred[i].o);
     hs_free(w->deferred);
-    hs_free(w->deferred_id);
-    hs_free(w->deferred_flags);
     w->deferred = NULL;
-    w->deferred_id = NULL;
-    w->deferred_flags = NULL;
     w->ndeferred = w->deferred_cap = 0;
 }
 
@@ -1088,8 +1135,7 @@ hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
     res->phase[3] = now() - t1;
     hs_guard_disarm(&guard);
     t1 = now();
-    if (!opts->no_python)
-        deferred_sizes(&w);
+    deferred_sizes(&w);
     if (meta(&w, &facts, t0, t1 - t0) < 0)
         goto done;
     res->phase[4] = now() - t1;

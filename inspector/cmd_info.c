@@ -59,7 +59,7 @@ print_text(const struct hs_summary *sum)
     struct hs_table *t = hs_table_new(2, align);
     struct hs_buf b = HS_BUF_INIT;
     struct hs_memory_account acc;
-    char n1[32], n2[32], *warning = NULL;
+    char n1[32], n2[32], n3[32], *warning = NULL;
 
     hs_buf_addf(&b, "%s (format %d, %s)", sum->path, sum->format,
                 hs_human_size((uint64_t)(sum->file_bytes > 0 ? sum->file_bytes
@@ -120,6 +120,18 @@ print_text(const struct hs_summary *sum)
                 hs_human_size((uint64_t)sum->unreachable_bytes, n2,
                               sizeof(n2)));
     hs_table_rowv(t, "unreachable", b.buf);
+    if (sum->reported) {
+        hs_buf_reset(&b);
+        hs_buf_addf(&b,
+                    "%s objects whose Python __sizeof__ reports %s; they "
+                    "own %s, which is what is counted (reported_sizes)",
+                    hs_group_digits((uint64_t)sum->reported, n1, sizeof(n1)),
+                    hs_human_size((uint64_t)sum->reported_bytes, n2,
+                                  sizeof(n2)),
+                    hs_human_size((uint64_t)sum->reported_own, n3,
+                                  sizeof(n3)));
+        hs_table_rowv(t, "__sizeof__", b.buf);
+    }
     hs_table_rowv(t, "retained", sum->has_retained
                                      ? "computed (stored in the snapshot)"
                                      : "not computed yet (the first show, "

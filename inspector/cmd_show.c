@@ -142,8 +142,15 @@ show_text(struct show *s, uint32_t v, const struct hs_bfs *bfs)
     hs_buf_reset(&b);
     hs_buf_addf(&b, "%s", hs_naming_type(g, v, 1, name, sizeof(name)));
     hs_table_rowv(facts, "type", b.buf);
-    snprintf(size, sizeof(size), "%" PRIu64 " B", g->size[v]);
-    hs_table_rowv(facts, "size", size);
+    hs_buf_reset(&b);
+    hs_buf_addf(&b, "%" PRIu64 " B", g->size[v]);
+    if (f.reported_size >= 0)
+        hs_buf_addf(&b,
+                    " (its Python __sizeof__ reports %s, which counts "
+                    "more than the object owns; not counted here)",
+                    hs_human_size((uint64_t)f.reported_size, size,
+                                  sizeof(size)));
+    hs_table_rowv(facts, "size", b.buf);
     hs_buf_reset(&b);
     hs_buf_addf(&b, "%" PRId64, f.refcount);
     hs_table_rowv(facts, "refcount", b.buf);

@@ -20,6 +20,8 @@ struct hs_naming {
     struct hs_graph *g;       /* the graph being described */
     struct hs_query *q_edge;  /* label of an edge by rowid */
     struct hs_query *q_obj;   /* refcount, length, value by id */
+    struct hs_query *q_reported; /* reported_sizes.size by id; NULL in
+                                    snapshots without the table */
     struct hs_query *q_root;  /* a roots row with its thread and frame */
     struct hs_query *q_name;  /* names.text by id */
     struct kind_spelling kinds[HS_EDGE_NKINDS]; /* from edge_kinds */
@@ -68,6 +70,9 @@ hs_naming_new(struct hs_graph *g)
                                  "SELECT label FROM edges WHERE id = ?1");
     n->q_obj = hs_query_prepare(
         g->snap, "SELECT refcount, length, value FROM objects WHERE id = ?1");
+    if (hs_snapshot_has_table(g->snap, "reported_sizes"))
+        n->q_reported = hs_query_prepare(
+            g->snap, "SELECT size FROM reported_sizes WHERE object_id = ?1");
     n->q_root = hs_query_prepare(
         g->snap,
         "SELECT r.label, t.name, f.function, f.file, f.line, t.ident "
@@ -90,6 +95,7 @@ hs_naming_free(struct hs_naming *n)
         return;
     hs_query_free(n->q_edge);
     hs_query_free(n->q_obj);
+    hs_query_free(n->q_reported);
     hs_query_free(n->q_root);
     hs_query_free(n->q_name);
     for (int k = 0; k < HS_EDGE_NKINDS; k++) {
@@ -114,6 +120,14 @@ hs_naming_facts(struct hs_naming *n, uint32_t v, struct hs_objfacts *out)
     out->refcount = -1;
     out->length = -1;
     out->value = NULL;
+    out->reported_size = -1;
+    if (n->q_reported) {
+        hs_query_reset(n->q_reported);
+        hs_query_bind_int(n->q_reported, 1, hs_graph_object_id(v));
+        if (hs_query_step(n->q_reported) == 1)
+            out->reported_size = hs_query_int(n->q_reported, 0);
+        hs_query_reset(n->q_reported);
+    }
     if (!n->q_obj)
         return 0;
     hs_query_reset(n->q_obj);

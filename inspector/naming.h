@@ -25,6 +25,8 @@ struct hs_objfacts {
     int64_t refcount;   /* objects.refcount */
     int64_t length;     /* objects.length, -1 when NULL */
     char *value;        /* objects.value (malloc'd), NULL when NULL */
+    int64_t reported_size; /* reported_sizes.size (a Python __sizeof__'s
+                              figure), -1 when none */
 };
 
 /* Fills `out` (release with hs_objfacts_release); 0 or -1 (exit 4). */

@@ -73,6 +73,8 @@ hs_info_json(const struct hs_summary *sum)
     hs_json_set_int(totals, "roots", sum->roots);
     hs_json_set_int(totals, "unreachable_objects", sum->unreachable);
     hs_json_set_int(totals, "unreachable_bytes", sum->unreachable_bytes);
+    hs_json_set_int(totals, "reported_size_objects", sum->reported);
+    hs_json_set_int(totals, "reported_size_bytes", sum->reported_bytes);
     hs_json_set(root, "totals", totals);
     for (size_t i = 0; i < sum->nroot_kinds; i++)
         hs_json_set_int(roots, sum->root_kinds[i].key, sum->root_kinds[i].n);

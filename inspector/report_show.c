@@ -125,6 +125,10 @@ hs_show_json(const struct hs_json_src *src, uint32_t v, uint32_t limit)
     hs_json_set_str(o, "type", hs_naming_type(g, v, 1, name, sizeof(name)));
     hs_why_viewer_fields(src, v, o);
     hs_json_set_int(o, "size", (int64_t)g->size[v]);
+    if (f.reported_size >= 0)
+        hs_json_set_int(o, "reported_size", f.reported_size);
+    else
+        hs_json_set_null(o, "reported_size");
     hs_json_set_int(o, "refcount", f.refcount);
     if (f.length >= 0)
         hs_json_set_int(o, "length", f.length);

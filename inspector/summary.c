@@ -135,6 +135,19 @@ hs_summary_load(struct hs_snapshot *s, struct hs_summary *out)
     out->roots = hs_snapshot_int(s, "SELECT count(*) FROM roots", 0);
     if (load_root_kinds(s, out) < 0 || load_threads(s, out) < 0)
         return -1;
+    if (hs_snapshot_has_table(s, "reported_sizes")) {
+        q = hs_query_prepare(s, "SELECT count(*), total(r.size), "
+                                "total(o.size) FROM reported_sizes r "
+                                "JOIN objects o ON o.id = r.object_id");
+        if (!q)
+            return -1;
+        if (hs_query_step(q) == 1) {
+            out->reported = hs_query_int(q, 0);
+            out->reported_bytes = (int64_t)hs_query_double(q, 1);
+            out->reported_own = (int64_t)hs_query_double(q, 2);
+        }
+        hs_query_free(q);
+    }
     out->has_retained = hs_snapshot_has_table(s, "retained");
     out->graph_cache_bytes =
         hs_snapshot_has_table(s, "graph_cache")

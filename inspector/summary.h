@@ -47,6 +47,9 @@ struct hs_summary {
     size_t nroot_kinds;
     struct hs_thread_info *threads;
     size_t nthreads;
+    int64_t reported;         /* rows of reported_sizes (0 if absent) */
+    int64_t reported_bytes;   /* their sum of reported sizes */
+    int64_t reported_own;     /* the same objects' objects.size */
     int has_retained;         /* the retained table is present */
     int64_t graph_cache_bytes; /* size of the graph cache, -1 if absent */
 };

@@ -80,7 +80,9 @@ CREATE TABLE objects (
     id        INTEGER PRIMARY KEY,  -- dense id, 1..object_count
     address   INTEGER NOT NULL,     -- id(obj) in the process
     type_id   INTEGER NOT NULL,     -- types.id (the type's objects.id)
-    size      INTEGER NOT NULL,     -- shallow size as sys.getsizeof reports it
+    size      INTEGER NOT NULL,     -- shallow size: sys.getsizeof, but what
+                                    -- the object owns where a Python
+                                    -- __sizeof__ says more (reported_sizes)
     refcount  INTEGER NOT NULL,     -- ob_refcnt at the time of the dump
     length    INTEGER,              -- len(obj) for sized builtins, else NULL
     value     TEXT,                 -- short value: str text, repr of numbers
@@ -107,6 +109,19 @@ INSERT INTO object_flags VALUES
   (256,  'size_fallback',   'size is tp_basicsize because __sizeof__ could not be evaluated safely'),
   (512,  'frozen',          'in the permanent generation (gc.freeze())'),
   (1024, 'finalized',       'the collector already ran its finalizer');
+
+-- What a Python-level __sizeof__ reported, for the objects where that
+-- differs from objects.size.  objects.size is what the object itself owns:
+-- the figure of the first __sizeof__ written in C in its class's MRO
+-- (object.__sizeof__ at least), plus the pre-header, never a Python
+-- override, which may count other objects too (pandas' DataFrame and
+-- Series report deep sizes).  Empty in snapshots written by a forked
+-- child (meta forked = 1), which runs no Python code.  Added in format 1
+-- without a version change: older snapshots lack the table.
+CREATE TABLE reported_sizes (
+    object_id  INTEGER PRIMARY KEY,  -- objects.id
+    size       INTEGER NOT NULL      -- sys.getsizeof(obj) in the process
+);
 
 -- Text of edge labels: attribute names, dict keys (as Python reprs),
 -- local variable names.  Interned by content.

@@ -166,8 +166,8 @@ def dump(path=None, *, collect=False, redact=False, fork=False):
              file appears, complete, when the child is done; wait() waits
              for it.  Copy-on-write memory grows as the process writes
              while the child runs; other threads do not exist in the child,
-             so their objects are snapshotted as they were; sizes that only
-             a Python __sizeof__ knows keep their fallback (flagged).
+             so their objects are snapshotted as they were; what a Python
+             __sizeof__ reports is not recorded (reported_sizes).
 
     Raises heapsnap.Error with the cause when the snapshot cannot be
     written; no file is left behind then.

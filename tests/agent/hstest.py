@@ -122,6 +122,12 @@ class Snapshot:
         return self.q("SELECT kind, label, thread_id, frame_id FROM roots "
                       "WHERE object_id = ?", self.oid(obj))
 
+    def reported_size(self, obj):
+        """reported_sizes.size of obj (a Python __sizeof__'s figure where
+        it differs from objects.size), or None."""
+        return self.q1("SELECT r.size FROM reported_sizes r JOIN objects o "
+                       "ON o.id = r.object_id WHERE o.address = ?", id(obj))
+
     def addresses(self):
         return {a for (a,) in self.q("SELECT address FROM objects")}
 
@@ -191,6 +197,26 @@ class AgentTest(unittest.TestCase):
             self.fail("child exited with %d\n--- stdout\n%s--- stderr\n%s" %
                       (p.returncode, out, err))
         return out
+
+
+def own_size(o):
+    """What the snapshot's objects.size of o should be: sys.getsizeof(o),
+    except where a __sizeof__ written in Python comes first in its MRO:
+    then what the first one written in C (a method descriptor) says, plus
+    the pre-header getsizeof adds (agent/types.c)."""
+    c_level = type(object.__dict__["__sizeof__"])
+    python_first = False
+    for cls in type(o).__mro__:
+        d = cls.__dict__.get("__sizeof__")
+        if d is None:
+            continue
+        if type(d) is not c_level:
+            python_first = True
+        elif not python_first:
+            return sys.getsizeof(o)
+        else:
+            return d(o) + sys.getsizeof(o) - type(o).__sizeof__(o)
+    return sys.getsizeof(o)
 
 
 def explain_negatives(snap, limit=10):

@@ -42,6 +42,39 @@ class ZooTest(AgentTest):
                 bad.append((type(o).__name__, r["size"], size))
         self.assertEqual(bad, [])
 
+    def test_zoo_sizes_forked(self):
+        # A forked child runs no Python code, yet sizes what the parent's
+        # sys.getsizeof says (hstest.own_size): generators, coroutines,
+        # frames and code objects of 3.11+ have no ob_size to multiply
+        # (their C __sizeof__ is called), every other kind of the zoo too.
+        out = self.run_child("""
+            import os, sys, heapsnap, hstest, zoo
+            objs = []
+            for v in zoo.build().values():
+                objs.extend(v if isinstance(v, list) else [v])
+            want = [hstest.own_size(o) for o in objs]
+            p = os.path.join(os.environ["HS_TEST_TMP"], "forked.db")
+            heapsnap.dump(p, fork=True)
+            heapsnap.wait()
+            snap = hstest.Snapshot(p)
+            assert snap.meta("forked") == 1
+            bad = []
+            kinds = set()
+            for o, size in zip(objs, want):
+                if hstest.own_size(o) != size:
+                    continue  # changed since (a running frame)
+                r = snap.row(o)
+                kinds.add(type(o).__name__)
+                if r["size"] != size or r["flags"] & hstest.FLAG_SIZE_FALLBACK:
+                    bad.append((type(o).__name__, r["size"], size))
+            assert not bad, bad
+            for k in ("generator", "coroutine", "async_generator", "frame",
+                      "code"):
+                assert k in kinds, (k, sorted(kinds))
+            print("ok", len(kinds))
+        """)
+        self.assertIn("ok", out)
+
     def test_zoo_fresh_interpreter(self):
         out = self.run_child("""
             import gc, os, sys, hstest, zoo
