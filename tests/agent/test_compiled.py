@@ -5,7 +5,7 @@ mypyc-like class that puts its vtable where its trait base declared
 __dict__, C bases under Python classes with __slots__ or a __dict__, a
 __dict__ between two C members.  And the real thing: a process holding
 mypy's own (mypyc-compiled) objects survives dump(), dump(fork=True) and
-`heapsnap dump --pid`, under any interpreter of this minor version that
+`heapsnap dump --pid`, under any interpreter of this very version that
 has mypy installed (Debian's /usr/bin/python3 has)."""
 
 import os
@@ -22,17 +22,17 @@ from hstest import HERE, AgentTest
 
 
 def mypy_python():
-    """An interpreter of this minor version that can import mypy, or
+    """An interpreter of this very version (its agent is this one) that can import mypy, or
     None."""
     for exe in (sys.executable, "/usr/bin/python3"):
         if not os.path.exists(exe):
             continue
         p = subprocess.run(
-            [exe, "-c", "import sys, mypy.api; print('%d.%d' % "
-             "sys.version_info[:2])"], stdout=subprocess.PIPE,
+            [exe, "-c", "import sys, mypy.api; print('%d.%d.%d' % "
+             "sys.version_info[:3])"], stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL)
         if p.returncode == 0 and p.stdout.decode().strip() == \
-                "%d.%d" % sys.version_info[:2]:
+                "%d.%d.%d" % sys.version_info[:3]:
             return exe
     return None
 
@@ -148,7 +148,7 @@ class CompiledTest(AgentTest):
     def mypy_exe(self):
         exe = mypy_python()
         if exe is None:
-            self.skipTest("no Python %d.%d with mypy" % sys.version_info[:2])
+            self.skipTest("no Python %d.%d.%d with mypy" % sys.version_info[:3])
         return exe
 
     def test_mypy_process_survives_dump_and_fork(self):

@@ -14,7 +14,7 @@ import unittest
 import heapsnap
 
 from hstest import (AgentTest, FLAG_SIZE_FALLBACK, FLAG_UNREACHABLE, Marker,
-                    Snapshot)
+                    Snapshot, own_size)
 
 
 class Node:
@@ -126,7 +126,8 @@ class SafetyTest(AgentTest):
                 return 1000
         m = Mutator()
         snap = self.dump()
-        self.assertEqual(snap.row(m)["size"], sys.getsizeof(m))
+        self.assertEqual(snap.row(m)["size"], own_size(m))
+        self.assertEqual(snap.reported_size(m), sys.getsizeof(m))
         self.assertFalse(snap.row(m)["flags"] & FLAG_SIZE_FALLBACK)
         self.assertEqual(victims, [])
         self.assertEqual(len(box), 1)
@@ -198,7 +199,8 @@ class SafetyTest(AgentTest):
         self.assertFalse(os.path.exists(inner))
         snap = Snapshot(outer)
         self.snaps.append(snap)
-        self.assertEqual(snap.row(k)["size"], sys.getsizeof(k))
+        self.assertEqual(snap.row(k)["size"], own_size(k))
+        self.assertEqual(snap.reported_size(k), sys.getsizeof(k))
 
     def test_install_handler_dumps(self):
         if not hasattr(signal, "SIGUSR2"):
