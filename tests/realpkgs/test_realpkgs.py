@@ -113,8 +113,6 @@ class RealPackagesTest(unittest.TestCase):
         self.assertEqual([p for p in paths if not p.get("reached")], [])
 
     @unittest.skipUnless(have("mypy"), "mypy is not installed")
-    @unittest.expectedFailure  # mypyc classes crash the walk (issue 10 item
-    # 1, "safety"): flip when member_refs() reads the real layout
     def test_mypy(self):
         self.check_report(self.run_workload("mypy"))
 
