@@ -61,25 +61,6 @@ ref_row(struct show *s, uint32_t e, uint32_t other, int incoming,
     hs_buf_release(&obj);
 }
 
-/* The referrers being listed, and how many more to list. */
-struct in_ctx {
-    struct show *s;     /* the command */
-    struct hs_table *t; /* the rows */
-    uint32_t left;      /* rows still to list */
-};
-
-static int
-add_referrer(uint32_t src, uint32_t e, void *arg)
-{
-    struct in_ctx *c = arg;
-
-    if (!c->left)
-        return 1; /* the rest is only counted, from the in-degree */
-    c->left--;
-    ref_row(c->s, e, src, 1, c->t);
-    return 0;
-}
-
 /* "1.9 KiB (18.1% of the reachable heap)" */
 static void
 retained_text(struct show *s, uint32_t v, struct hs_buf *out)
@@ -132,7 +113,7 @@ show_text(struct show *s, uint32_t v, const struct hs_bfs *bfs)
     char name[256], size[32];
     uint32_t nout = g->out_off[v + 1] - g->out_off[v];
     uint32_t nin = g->in_off[v + 1] - g->in_off[v];
-    struct in_ctx ic;
+    uint32_t *rsrc, *redge, nref;
 
     if (hs_naming_facts(s->names, v, &f) < 0)
         return -1;
@@ -192,10 +173,11 @@ show_text(struct show *s, uint32_t v, const struct hs_bfs *bfs)
 
     printf("\nreferrers (%u):\n", nin);
     t = hs_table_new(3, three);
-    ic.s = s;
-    ic.t = t;
-    ic.left = (uint32_t)s->limit;
-    hs_graph_each_in_edge(g, v, add_referrer, &ic);
+    nref = hs_show_referrers(g, v, (uint32_t)s->limit, &rsrc, &redge);
+    for (uint32_t k = 0; k < nref; k++)
+        ref_row(s, redge[k], rsrc[k], 1, t);
+    free(rsrc);
+    free(redge);
     hs_table_indent(t, 2);
     hs_table_print(t, stdout);
     hs_table_free(t);

@@ -998,6 +998,21 @@ why_groups(struct hs_draw *d, const struct hs_objset *set, const char *spec,
     return 0;
 }
 
+/* The end of why's and cycles' pictures: the title set, the files
+ * written unless drawing failed (rc < 0), d and the title released.
+ * Returns rc, or -1 when writing failed. */
+static int
+finish(struct hs_draw *d, struct hs_buf *title, int rc, const char *svg,
+       const char *dot)
+{
+    hs_picture_set_title(&d->pic, title->buf);
+    if (rc == 0)
+        rc = write_files(d, svg, dot);
+    hs_buf_release(title);
+    hs_draw_release(d);
+    return rc;
+}
+
 int
 hs_draw_why(struct hs_graph *g, struct hs_naming *names,
             const struct hs_dominators *dom, const struct hs_bfs *bfs,
@@ -1017,12 +1032,7 @@ hs_draw_why(struct hs_graph *g, struct hs_naming *names,
     else
         rc = why_groups(&d, set, spec, pg, total, npaths, &title);
     d.pic.dir = HS_PIC_DIR_BACKREFS;
-    hs_picture_set_title(&d.pic, title.buf);
-    if (rc == 0)
-        rc = write_files(&d, svg, dot);
-    hs_buf_release(&title);
-    hs_draw_release(&d);
-    return rc;
+    return finish(&d, &title, rc, svg, dot);
 }
 
 /* Components named in a cycles picture's title; the rest are counted. */
@@ -1059,10 +1069,5 @@ hs_draw_cycles(struct hs_graph *g, struct hs_naming *names,
     }
     if (count > TITLE_CYCLES)
         hs_buf_addf(&title, "; and %u more", count - TITLE_CYCLES);
-    hs_picture_set_title(&d.pic, title.buf);
-    if (rc == 0)
-        rc = write_files(&d, svg, dot);
-    hs_buf_release(&title);
-    hs_draw_release(&d);
-    return rc;
+    return finish(&d, &title, rc, svg, dot);
 }

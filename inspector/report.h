@@ -160,6 +160,15 @@ struct hs_json *hs_show_json(const struct hs_json_src *src, uint32_t v,
  * appended to `out`: "gc_tracked, has_del".  O(bits). */
 void hs_show_flags_text(uint32_t flags, struct hs_buf *out);
 
+/*
+ * The first `limit` referrers of v, in hs_graph_each_in_edge()'s order:
+ * their nodes into *src and the references into *edge (malloc'd arrays
+ * the caller frees); returns how many.  The rest are counted from the
+ * in-degree.  O(limit) plus the in-edge walk's cost.
+ */
+uint32_t hs_show_referrers(const struct hs_graph *g, uint32_t v,
+                           uint32_t limit, uint32_t **src, uint32_t **edge);
+
 /* The roots that hold v: appended to the JSON array `arr` ({kind,
  * description} each) when it is not NULL, else to `text` as
  * "module: ...; frame: ...".  O(R) over the roots. */

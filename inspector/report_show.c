@@ -30,11 +30,10 @@ hs_show_flags_text(uint32_t flags, struct hs_buf *out)
     }
 }
 
-/* The referrers being listed, and how many more to list. */
+/* The referrers being collected (hs_show_referrers()). */
 struct referrers {
-    const struct hs_json_src *src;
-    struct hs_json *arr; /* the rows */
-    uint32_t left;       /* rows still to list */
+    uint32_t *src, *edge; /* OUT: the referrers and their references */
+    uint32_t n, cap;      /* collected, wanted */
 };
 
 /* A reference as the JSON lists it: kind, label and the object at the
@@ -70,11 +69,29 @@ add_referrer(uint32_t src, uint32_t e, void *arg)
 {
     struct referrers *c = arg;
 
-    if (!c->left)
+    if (c->n == c->cap)
         return 1; /* the rest is only counted, from the in-degree */
-    c->left--;
-    hs_json_push(c->arr, json_ref(c->src, e, src));
+    c->src[c->n] = src;
+    c->edge[c->n++] = e;
     return 0;
+}
+
+uint32_t
+hs_show_referrers(const struct hs_graph *g, uint32_t v, uint32_t limit,
+                  uint32_t **src, uint32_t **edge)
+{
+    uint32_t indeg = g->in_off[v + 1] - g->in_off[v];
+    struct referrers c;
+
+    c.cap = limit < indeg ? limit : indeg;
+    c.n = 0;
+    c.src = hs_xmalloc(hs_st_mult(c.cap ? c.cap : 1, sizeof(*c.src)));
+    c.edge = hs_xmalloc(hs_st_mult(c.cap ? c.cap : 1, sizeof(*c.edge)));
+    if (c.cap)
+        hs_graph_each_in_edge(g, v, add_referrer, &c);
+    *src = c.src;
+    *edge = c.edge;
+    return c.n;
 }
 
 /* The roots that hold v: into the JSON array `arr`, or as text. */
@@ -114,7 +131,7 @@ hs_show_json(const struct hs_json_src *src, uint32_t v, uint32_t limit)
     struct hs_json *o, *arr;
     struct hs_objfacts f;
     char name[256];
-    struct referrers ic;
+    uint32_t *rsrc, *redge, nref;
     uint32_t u = dom->idom[v];
 
     if (hs_naming_facts(src->names, v, &f) < 0)
@@ -171,10 +188,11 @@ hs_show_json(const struct hs_json_src *src, uint32_t v, uint32_t limit)
         hs_json_set_null(o, "idom");
     }
     arr = hs_json_array();
-    ic.src = src;
-    ic.arr = arr;
-    ic.left = limit;
-    hs_graph_each_in_edge(g, v, add_referrer, &ic);
+    nref = hs_show_referrers(g, v, limit, &rsrc, &redge);
+    for (uint32_t k = 0; k < nref; k++)
+        hs_json_push(arr, json_ref(src, redge[k], rsrc[k]));
+    free(rsrc);
+    free(redge);
     hs_json_set(o, "referrers", arr);
     hs_json_set_int(o, "referrers_total", g->in_off[v + 1] - g->in_off[v]);
     arr = hs_json_array();
