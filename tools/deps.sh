@@ -8,9 +8,11 @@ set -u
 # python3-dev: the headers of Debian's own python3, which gets an agent too.
 want_build="gcc make pkg-config libsqlite3-dev libgraphviz-dev libcjson-dev libmicrohttpd-dev fonts-dejavu-core python3-dev"
 # patchelf: tools/newest_pythons.sh points Debian sid's CPython at sid's libc.
+# clang and libclang-rt-dev: the libFuzzer targets (tests/fuzz, make fuzz).
 # The real-packages suite (tests/realpkgs) runs under Debian's own python3
 # with Debian's builds of the packages after it.
 want_test="bats sqlite3 libcmocka-dev libxml2-utils curl patchelf \
+clang libclang-rt-dev \
 python3-numpy python3-pandas python3-mypy python3-django python3-sqlalchemy \
 python3-docutils python3-sphinx"
 want_bench="python3-objgraph"
