@@ -210,6 +210,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(INSPECTOR_LIB_OBJ)
 fuzzers: $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 fuzz-build:
+	$(Q)tools/deps.sh test
 	$(Q)$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) FUZZ=1 SAN=0 fuzzers
 
 fuzz: fuzz-build
