@@ -40,9 +40,11 @@ def path():
     out = os.path.join(folder, "hs_native" +
                        sysconfig.get_config_var("EXT_SUFFIX"))
     # Sanitizer builds preload their runtimes; the extension needs none.
+    # A Debian-packaged Python's pyconfig.h includes
+    # <MULTIARCH/python3.X/pyconfig.h>, found from the folder above.
     p = subprocess.run([cc, "-shared", "-fPIC", "-O1", "-g", "-I", include,
-                        "-o", out, SOURCE], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT)
+                        "-I", os.path.dirname(include), "-o", out, SOURCE],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     if p.returncode != 0:
         raise AssertionError("cannot build hs_native:\n" +
                              p.stdout.decode("utf-8", "replace"))
