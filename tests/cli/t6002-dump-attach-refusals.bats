@@ -24,6 +24,12 @@ teardown() {
 @test "refuse: a process that is not Python" {
     sleep 100 3>&- &
     TARGET_PIDS+=($!)
+    # The forked shell becomes 'sleep' only once it has exec'd: wait for
+    # that (bounded), or the message names the shell.
+    for _ in $(seq 200); do
+        [ "$(cat /proc/$!/comm 2>/dev/null)" = sleep ] && break
+        sleep 0.01
+    done
     run "$HEAPSNAP" dump --pid $! -o "$BATS_TEST_TMPDIR/x.db"
     [ "$status" -eq 2 ]
     [[ "$output" == *"process $! ('sleep') is not a CPython process"* ]]
