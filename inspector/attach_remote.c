@@ -188,13 +188,16 @@ hs_debug_offsets_parse(const void *raw, size_t len, int minor,
 
 /* ---- the target's memory ------------------------------------------------ */
 
-/* Reads `len` bytes at `addr` of `pid`; 0, or -1 with errno. */
+/* Copies `len` bytes between `buf` and `addr` of `pid`: into `buf` when
+ * `to_target` is 0, from it otherwise.  0, or -1 with errno (EFAULT for a
+ * short copy). */
 static int
-peek(pid_t pid, uint64_t addr, void *buf, size_t len)
+vm_copy(pid_t pid, uint64_t addr, void *buf, size_t len, int to_target)
 {
     struct iovec local = { buf, len };
     struct iovec remote = { (void *)(uintptr_t)addr, len };
-    ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+    ssize_t n = to_target ? process_vm_writev(pid, &local, 1, &remote, 1, 0)
+                          : process_vm_readv(pid, &local, 1, &remote, 1, 0);
 
     if (n == (ssize_t)len)
         return 0;
@@ -203,19 +206,18 @@ peek(pid_t pid, uint64_t addr, void *buf, size_t len)
     return -1;
 }
 
+/* Reads `len` bytes at `addr` of `pid`; 0, or -1 with errno. */
+static int
+peek(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+    return vm_copy(pid, addr, buf, len, 0);
+}
+
 /* Writes `len` bytes to `addr` of `pid`; 0, or -1 with errno. */
 static int
 poke(pid_t pid, uint64_t addr, const void *buf, size_t len)
 {
-    struct iovec local = { (void *)(uintptr_t)buf, len };
-    struct iovec remote = { (void *)(uintptr_t)addr, len };
-    ssize_t n = process_vm_writev(pid, &local, 1, &remote, 1, 0);
-
-    if (n == (ssize_t)len)
-        return 0;
-    if (n >= 0)
-        errno = EFAULT;
-    return -1;
+    return vm_copy(pid, addr, (void *)(uintptr_t)buf, len, 1);
 }
 
 static int

@@ -49,6 +49,21 @@ def cli_path():
         os.path.dirname(agent_path()), "heapsnap")
 
 
+def run_child(test, exe, code):
+    """Runs `code` in a new process of `exe` with this agent and the test
+    helpers importable (HS_TEST_TMP: the test's folder); fails `test`
+    unless it exits 0.  Returns its standard output."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([HERE, agent_path()])
+    env["HS_TEST_TMP"] = test.tmp
+    p = subprocess.run([exe, "-c", code], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, env=env, cwd=test.tmp)
+    out = p.stdout.decode("utf-8", "replace")
+    test.assertEqual(p.returncode, 0, out +
+                     p.stderr.decode("utf-8", "replace"))
+    return out
+
+
 # Runs mypy on a small module in-process and keeps its build result (type
 # checkers, expression checkers, semantic analyzers...) alive; asserts the
 # heap holds instances of mypyc classes whose base declared __dict__ where
@@ -168,14 +183,7 @@ m = hstest.Snapshot(os.path.join(tmp, "mypy-fork.db"))
 assert all(m.oid(o) for o in hazards)
 print("ok", n, flush=True)
 """
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join([HERE, agent_path()])
-        env["HS_TEST_TMP"] = self.tmp
-        p = subprocess.run([exe, "-c", code], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, env=env, cwd=self.tmp)
-        out = p.stdout.decode("utf-8", "replace")
-        self.assertEqual(p.returncode, 0, out +
-                         p.stderr.decode("utf-8", "replace"))
+        out = run_child(self, exe, code)
         self.assertIn("ok", out)
         sys.stdout.write("# mypy heap: %s\n" % out.split("ok")[-1].strip())
 

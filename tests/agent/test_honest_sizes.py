@@ -13,8 +13,8 @@ import subprocess
 import sys
 import unittest
 
-from hstest import HERE, AgentTest
-from test_compiled import agent_path, cli_path
+from hstest import AgentTest
+from test_compiled import cli_path, run_child
 
 
 def python_with(module):
@@ -133,14 +133,7 @@ big = snap.q("SELECT t.name FROM objects o JOIN types t ON "
 assert big == [("ndarray",)], big
 print("ok", snap.oid(df), nbytes, sys.getsizeof(df))
 """
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join([HERE, agent_path()])
-        env["HS_TEST_TMP"] = self.tmp
-        p = subprocess.run([exe, "-c", code], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, env=env, cwd=self.tmp)
-        out = p.stdout.decode("utf-8", "replace")
-        self.assertEqual(p.returncode, 0, out +
-                         p.stderr.decode("utf-8", "replace"))
+        out = run_child(self, exe, code)
         _, oid, nbytes, deep = out.split()
         db = self.assert_adds_up(os.path.join(self.tmp, "pandas.db"))
         retained = db.execute("SELECT retained_size FROM retained WHERE "
