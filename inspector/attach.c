@@ -383,6 +383,10 @@ check_target(struct attach *a)
     if (hs_target_inspect(a->opts->pid, t) < 0)
         return -1;
     snprintf(a->res->version, sizeof(a->res->version), "%s", t->version);
+    /* A tracer stops its tracee now and then: that is "traced", not
+     * "stopped". */
+    if ((t->info.state == 'T' || t->info.state == 't') && t->info.tracer)
+        return hs_target_explain_denied(t->pid, &t->info, EPERM);
     if (t->info.state == 'T' || t->info.state == 't')
         return hs_error(HS_EXIT_IO,
                         "process %d is stopped (SIGSTOP or job control); "

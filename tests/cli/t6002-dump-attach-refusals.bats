@@ -127,6 +127,27 @@ teardown() {
     [[ "$output" == *"it is already traced by process"* ]]
 }
 
+@test "refuse: a traced target that its tracer holds stopped is 'traced', not 'stopped'" {
+    command -v strace >/dev/null || skip "no strace"
+    [ -n "${EXE:-}" ] || skip "no Python with an agent"
+    start_target "$EXE" sleep 5
+    strace -p "$TPID" -o /dev/null 3>&- 2>/dev/null &
+    TARGET_PIDS+=($!)
+    for _ in $(seq 100); do
+        [ "$(awk '/^TracerPid/ {print $2}' "/proc/$TPID/status")" != 0 ] && break
+        sleep 0.05
+    done
+    kill -STOP "$TPID"
+    for _ in $(seq 100); do
+        grep -q '^State:.*t (tracing stop)' "/proc/$TPID/status" && break
+        sleep 0.05
+    done
+    run "$HEAPSNAP" dump --pid "$TPID" -o "$TDIR/x.db"
+    kill -CONT "$TPID"
+    [ "$status" -eq 4 ]
+    [[ "$output" == *"it is already traced by process"* ]]
+}
+
 @test "refuse: the target is stopped (SIGSTOP)" {
     [ -n "${EXE:-}" ] || skip "no Python with an agent"
     start_target "$EXE" busy 5
