@@ -21,6 +21,18 @@ teardown() {
     cleanup_targets
 }
 
+# A sleeping target with strace attached to it (TPID; strace is reaped with
+# the targets).  Waits, bounded, until the kernel shows the tracer.
+start_traced_target() {
+    start_target "$EXE" sleep 5
+    strace -p "$TPID" -o /dev/null 3>&- 2>/dev/null &
+    TARGET_PIDS+=($!)
+    for _ in $(seq 100); do
+        [ "$(awk '/^TracerPid/ {print $2}' "/proc/$TPID/status")" != 0 ] && return 0
+        sleep 0.05
+    done
+}
+
 @test "refuse: a process that is not Python" {
     sleep 100 3>&- &
     TARGET_PIDS+=($!)
@@ -115,13 +127,7 @@ teardown() {
 @test "refuse: the target is already traced" {
     command -v strace >/dev/null || skip "no strace"
     [ -n "${EXE:-}" ] || skip "no Python with an agent"
-    start_target "$EXE" sleep 5
-    strace -p "$TPID" -o /dev/null 3>&- 2>/dev/null &
-    TARGET_PIDS+=($!)
-    for _ in $(seq 100); do
-        [ "$(awk '/^TracerPid/ {print $2}' "/proc/$TPID/status")" != 0 ] && break
-        sleep 0.05
-    done
+    start_traced_target
     run "$HEAPSNAP" dump --pid "$TPID" -o "$TDIR/x.db"
     [ "$status" -eq 4 ]
     [[ "$output" == *"it is already traced by process"* ]]
@@ -130,13 +136,7 @@ teardown() {
 @test "refuse: a traced target that its tracer holds stopped is 'traced', not 'stopped'" {
     command -v strace >/dev/null || skip "no strace"
     [ -n "${EXE:-}" ] || skip "no Python with an agent"
-    start_target "$EXE" sleep 5
-    strace -p "$TPID" -o /dev/null 3>&- 2>/dev/null &
-    TARGET_PIDS+=($!)
-    for _ in $(seq 100); do
-        [ "$(awk '/^TracerPid/ {print $2}' "/proc/$TPID/status")" != 0 ] && break
-        sleep 0.05
-    done
+    start_traced_target
     kill -STOP "$TPID"
     for _ in $(seq 100); do
         grep -q '^State:.*t (tracing stop)' "/proc/$TPID/status" && break
