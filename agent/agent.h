@@ -187,6 +187,15 @@ void hs_sink_object_size(struct hs_sink *s, uint32_t id, int64_t size,
 /* INSERT INTO reported_sizes: what a Python-level __sizeof__ said. */
 void hs_sink_reported_size(struct hs_sink *s, uint32_t id, int64_t size);
 
+/* INSERT INTO type_layouts: how a heap type lays out its instances. */
+struct hs_type_layout {
+    uint32_t type_id;
+    int64_t basicsize, itemsize, dictoffset, weaklistoffset;
+    int64_t solid_basicsize, values_bytes;
+    uint8_t managed_dict, values_inline;
+};
+void hs_sink_type_layout(struct hs_sink *s, const struct hs_type_layout *l);
+
 /* Non-zero once a write failed or memory ran out. */
 int hs_sink_failed(struct hs_sink *s);
 
@@ -533,6 +542,11 @@ Py_ssize_t hs_stdlib_array_sizeof(PyObject *o);
  * ran out.
  */
 int hs_layout_members(struct hs_typeinfo *ti);
+
+/* The tp_basicsize of t's solid base: t's layout without a trailing
+ * __dict__ and weak-list slot that t adds to its base.  Reads only
+ * types. */
+Py_ssize_t hs_layout_solid_size(PyTypeObject *t);
 
 /* ---- roots (roots.c) ---------------------------------------------------------------- */
 

@@ -857,6 +857,56 @@ hs_instance_storage(PyObject *o, PyObject ***values, Py_ssize_t *nvalues,
     return NULL;
 }
 
+/*
+ * Bytes of attribute values an instance of heap type tp holds outside
+ * its sys.getsizeof figure: on 3.13+ the inline values array after the
+ * instance (_PyInlineValuesSize; *inline_values = 1), allocated with every
+ * instance; on 3.11 and 3.12 the values array dictobject.c's new_values()
+ * allocates apart while the instance has no __dict__ of its own: an
+ * insertion-order prefix of size + 2 bytes rounded up to a pointer, then
+ * size pointers, size being the shared keys' usable size.  0 before 3.11
+ * and for types without shared keys.  Reads the type only.
+ */
+static inline Py_ssize_t
+hs_type_values_bytes(PyTypeObject *tp, int *inline_values)
+{
+    *inline_values = 0;
+#if HS_PY_AT_LEAST(0x030D0000)
+    if ((tp->tp_flags & Py_TPFLAGS_HEAPTYPE) &&
+        (tp->tp_flags & Py_TPFLAGS_INLINE_VALUES) &&
+        ((PyHeapTypeObject *)tp)->ht_cached_keys) {
+        *inline_values = 1;
+        return (Py_ssize_t)_PyInlineValuesSize(tp);
+    }
+#elif HS_PY_AT_LEAST(0x030B0000)
+    if ((tp->tp_flags & Py_TPFLAGS_HEAPTYPE) &&
+        (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) &&
+        ((PyHeapTypeObject *)tp)->ht_cached_keys) {
+        PyDictKeysObject *k = ((PyHeapTypeObject *)tp)->ht_cached_keys;
+        Py_ssize_t size = k->dk_nentries + k->dk_usable;
+        Py_ssize_t p = (Py_ssize_t)sizeof(PyObject *);
+
+        return (size + 2 + p - 1) / p * p + size * p;
+    }
+#else
+    (void)tp;
+#endif
+    return 0;
+}
+
+/* 1 when tp's instances keep __dict__ (or its values) in the pre-header:
+ * Py_TPFLAGS_MANAGED_DICT, 3.11+. */
+static inline int
+hs_type_managed_dict(PyTypeObject *tp)
+{
+#if HS_PY_AT_LEAST(0x030B0000)
+    return (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) != 0;
+#else
+    (void)tp;
+    return 0;
+#endif
+}
+
 /* Name of shared-key slot i (names_keys from hs_instance_storage). */
 static inline PyObject *
 hs_shared_key_name(PyObject *names_keys, Py_ssize_t i)

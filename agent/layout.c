@@ -28,14 +28,14 @@
 #include <string.h>
 
 /* The size of t's layout that its subclasses keep: the basic size of its
- * solid base, i.e. without a trailing __dict__ and weak-list slot that t
+ * solid base (agent.h), i.e. without a trailing __dict__ and weak-list slot that t
  * adds to its base (in either order).  Static types too: reading less is
  * always safe. */
-static Py_ssize_t
-solid_size(PyTypeObject *t)
+Py_ssize_t
+hs_layout_solid_size(PyTypeObject *t)
 {
     Py_ssize_t size = t->tp_basicsize;
-    Py_ssize_t base = t->tp_base ? solid_size(t->tp_base) : 0;
+    Py_ssize_t base = t->tp_base ? hs_layout_solid_size(t->tp_base) : 0;
 
     if (t->tp_itemsize || (t->tp_base && t->tp_base->tp_itemsize))
         return size;
@@ -83,7 +83,7 @@ hs_layout_members(struct hs_typeinfo *ti)
     ti->members_done = 1;
     for (PyTypeObject *t = tp; t && t != &PyBaseObject_Type; t = t->tp_base) {
         /* Where t's members are known to be in tp's instances. */
-        Py_ssize_t end = t == tp ? t->tp_basicsize : solid_size(t);
+        Py_ssize_t end = t == tp ? t->tp_basicsize : hs_layout_solid_size(t);
 
         if (!t->tp_members)
             continue;

@@ -43,7 +43,8 @@ enum rec {
     REC_META_INT,
     REC_META_REAL,
     REC_OBJECT_SIZE,
-    REC_REPORTED_SIZE
+    REC_REPORTED_SIZE,
+    REC_TYPE_LAYOUT
 };
 
 struct chunk {
@@ -74,7 +75,7 @@ struct hs_sink {
     sqlite3_stmt *st_objects;     /* HS_OBJECT_BATCH rows */
     sqlite3_stmt *st_object;      /* one row */
     sqlite3_stmt *st_name, *st_type, *st_root, *st_thread, *st_frame;
-    sqlite3_stmt *st_meta, *st_size, *st_reported;
+    sqlite3_stmt *st_meta, *st_size, *st_reported, *st_layout;
 
     struct edge_row edges[HS_EDGE_BATCH];   /* writer: pending edges */
     int nedges;
@@ -402,6 +403,14 @@ write_chunk(struct hs_sink *s, struct chunk *c)
             sqlite3_bind_int64(s->st_reported, 1, rd_u32(&r));
             sqlite3_bind_int64(s->st_reported, 2, (int64_t)rd_u64(&r));
             step(s, s->st_reported, "cannot write reported sizes");
+            break;
+        case REC_TYPE_LAYOUT:
+            sqlite3_bind_int64(s->st_layout, 1, rd_u32(&r));
+            for (int col = 2; col <= 7; col++)
+                sqlite3_bind_int64(s->st_layout, col, (int64_t)rd_u64(&r));
+            sqlite3_bind_int64(s->st_layout, 8, (int64_t)rd_u64(&r));
+            sqlite3_bind_int(s->st_layout, 9, rd_u8(&r));
+            step(s, s->st_layout, "cannot write type layouts");
             break;
         default:
             set_failed(s, "internal error", "corrupt row buffer");
@@ -752,6 +761,26 @@ hs_sink_reported_size(struct hs_sink *s, uint32_t id, int64_t size)
     wr_u64(p, (uint64_t)size);
 }
 
+void
+hs_sink_type_layout(struct hs_sink *s, const struct hs_type_layout *l)
+{
+    unsigned char *p = reserve(s, 1 + 4 + 7 * 8 + 1);
+
+    if (!p)
+        return;
+    /* Columns 2-7 in table order, then values_bytes and values_inline. */
+    p = wr_u8(p, REC_TYPE_LAYOUT);
+    p = wr_u32(p, l->type_id);
+    p = wr_u64(p, (uint64_t)l->basicsize);
+    p = wr_u64(p, (uint64_t)l->itemsize);
+    p = wr_u64(p, (uint64_t)l->dictoffset);
+    p = wr_u64(p, (uint64_t)l->weaklistoffset);
+    p = wr_u64(p, (uint64_t)l->managed_dict);
+    p = wr_u64(p, (uint64_t)l->solid_basicsize);
+    p = wr_u64(p, (uint64_t)l->values_bytes);
+    wr_u8(p, l->values_inline);
+}
+
 /* ---- lifecycle ---------------------------------------------------------------------- */
 
 static int
@@ -795,7 +824,8 @@ finalize_all(struct hs_sink *s)
     sqlite3_stmt **all[] = { &s->st_edges, &s->st_edge,   &s->st_objects,
                              &s->st_object, &s->st_name,  &s->st_type,
                              &s->st_root,  &s->st_thread, &s->st_frame,
-                             &s->st_meta,  &s->st_size,   &s->st_reported };
+                             &s->st_meta,  &s->st_size,   &s->st_reported,
+                             &s->st_layout };
 
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
         sqlite3_finalize(*all[i]);
@@ -900,7 +930,8 @@ hs_sink_open(const char *tmp_path, int threaded, char *err, size_t errlen)
                 "INSERT OR REPLACE INTO meta VALUES (?, ?)") ||
         prepare(s, &s->st_size,
                 "UPDATE objects SET size = ?1, flags = ?2 WHERE id = ?3") ||
-        prepare_multi(s, &s->st_reported, "reported_sizes", 2, 1)) {
+        prepare_multi(s, &s->st_reported, "reported_sizes", 2, 1) ||
+        prepare_multi(s, &s->st_layout, "type_layouts", 9, 1)) {
         snprintf(err, errlen, "cannot write '%s': %s", tmp_path, s->errmsg);
         sink_free(s);
         return NULL;

@@ -699,6 +699,21 @@ type_row(struct walk *w, struct hs_typeinfo *ti)
     hs_types_names(&w->types, ti->tp, &w->t1, &w->t2, &w->t3);
     hs_sink_type(w->sink, ti->id, w->t1.data ? w->t1.data : "?",
                  w->t2.data, w->t3.data, ti->flags);
+    if (ti->tp->tp_flags & Py_TPFLAGS_HEAPTYPE) {
+        struct hs_type_layout l;
+        int inline_values;
+
+        l.type_id = ti->id;
+        l.basicsize = ti->tp->tp_basicsize;
+        l.itemsize = ti->tp->tp_itemsize;
+        l.dictoffset = ti->tp->tp_dictoffset;
+        l.weaklistoffset = ti->tp->tp_weaklistoffset;
+        l.managed_dict = (uint8_t)hs_type_managed_dict(ti->tp);
+        l.solid_basicsize = hs_layout_solid_size(ti->tp);
+        l.values_bytes = hs_type_values_bytes(ti->tp, &inline_values);
+        l.values_inline = (uint8_t)inline_values;
+        hs_sink_type_layout(w->sink, &l);
+    }
     ti->row_done = 1;
 }
 

@@ -231,6 +231,7 @@ int cmd_why(int argc, const char **argv);
 int cmd_show(int argc, const char **argv);
 int cmd_top(int argc, const char **argv);
 int cmd_cycles(int argc, const char **argv);
+int cmd_advise(int argc, const char **argv);
 int cmd_diff(int argc, const char **argv);
 int cmd_refs(int argc, const char **argv);
 int cmd_backrefs(int argc, const char **argv);

@@ -324,4 +324,37 @@ struct hs_json *hs_cycles_json(const struct hs_json_src *src,
                                const struct hs_scc *scc,
                                const struct hs_cycle_pick *p, uint32_t **via);
 
+/* ---- report_advise.c ---------------------------------------------------- */
+
+struct hs_advice;      /* advise.h: one finding */
+struct hs_advice_list; /* advise.h: the findings */
+
+/*
+ * The memory-saving techniques that apply to the heap in src (g, names
+ * and bfs; dom unused): every finder of advise.h run, the findings saving
+ * min_bytes or more into `out` (initialized here), biggest saving first.
+ * *have_layouts: the snapshot has type_layouts (else no `slots`
+ * findings).  Release `out` with hs_advise_release() either way.  0, or
+ * -1 after an error reading the snapshot (printed).  O(n + m) plus one
+ * scan of the objects table.
+ */
+int hs_advise_run(const struct hs_json_src *src, uint64_t min_bytes,
+                  struct hs_advice_list *out, int *have_layouts);
+void hs_advise_release(struct hs_advice_list *l);
+
+/* Where finding a's example is held: its path as one line (empty when it
+ * has no example).  O(dist log n). */
+void hs_advise_where(const struct hs_json_src *src, const struct hs_advice *a,
+                     struct hs_buf *out);
+
+/*
+ * `advise --json`: {"findings": [{kind, title, bytes_saved, count, type,
+ * where, fix, basis, example}...], findings_not_shown, total_bytes_saved,
+ * type_layouts}, the first `limit` findings (0: all).  Viewer: plus the
+ * example's description and type id.  Per shown finding its path.
+ */
+struct hs_json *hs_advise_json(const struct hs_json_src *src,
+                               const struct hs_advice_list *l, uint32_t limit,
+                               int have_layouts);
+
 #endif /* HS_REPORT_H */

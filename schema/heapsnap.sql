@@ -123,6 +123,34 @@ CREATE TABLE reported_sizes (
     size       INTEGER NOT NULL      -- sys.getsizeof(obj) in the process
 );
 
+-- How the instances of each heap type (class statement or
+-- PyType_FromSpec) are laid out, read from the type object: what an
+-- instance's attributes cost beside objects.size, and what a __slots__
+-- layout would cost instead (`heapsnap advise`).  Added in format 1
+-- without a version change: older snapshots lack the table.
+CREATE TABLE type_layouts (
+    type_id          INTEGER PRIMARY KEY,  -- types.id
+    basicsize        INTEGER NOT NULL,     -- tp_basicsize
+    itemsize         INTEGER NOT NULL,     -- tp_itemsize
+    dictoffset       INTEGER NOT NULL,     -- tp_dictoffset (0: no __dict__;
+                                           -- negative: managed, 3.11+)
+    weaklistoffset   INTEGER NOT NULL,     -- tp_weaklistoffset
+    managed_dict     INTEGER NOT NULL,     -- 1: __dict__ or values in the
+                                           -- pre-header (3.11+)
+    solid_basicsize  INTEGER NOT NULL,     -- tp_basicsize of the solid base:
+                                           -- the layout without the __dict__
+                                           -- and weak-list slots, which a
+                                           -- __slots__ class extends
+    values_bytes     INTEGER NOT NULL,     -- bytes of attribute values per
+                                           -- instance outside objects.size
+                                           -- (3.11+; 0 before): see below
+    values_inline    INTEGER NOT NULL      -- 1: values_bytes lie after the
+                                           -- instance, always allocated
+                                           -- (3.13+); 0: an array allocated
+                                           -- apart while the instance has no
+                                           -- __dict__ (3.11, 3.12)
+);
+
 -- Text of edge labels: attribute names, dict keys (as Python reprs),
 -- local variable names.  Interned by content.
 CREATE TABLE names (

@@ -1,0 +1,80 @@
+/*
+ * advise.h: what the finders of `heapsnap advise` share.  Each kind of
+ * finding lives in its own file (advise_slots.c, advise_array.c,
+ * advise_duplicates.c, ...) and appends its findings to one list;
+ * report_advise.c runs them, orders the findings by bytes saved and
+ * builds the answer (report.h).  A finder reads the loaded heap (graph,
+ * naming, BFS) and the snapshot's bulk facts (snapshot_facts.h); it
+ * prints nothing and never recurses.
+ *
+ * Every saving is computed from the snapshot's own sizes (objects.size,
+ * which is sys.getsizeof, and type_layouts for what an instance holds
+ * outside it) for the Python version that wrote it, and counts only
+ * objects that the fix would really free: an object another reference
+ * also holds stays alive and saves nothing.
+ */
+#ifndef HS_ADVISE_H
+#define HS_ADVISE_H
+
+#include "heapsnap.h"
+#include "bfs.h"
+#include "graph.h"
+#include "naming.h"
+#include "snapshot_facts.h"
+
+/* One finding. */
+struct hs_advice {
+    const char *kind;     /* "slots", "array", ... (static) */
+    char *title;          /* one line saying what was found (owned) */
+    uint64_t bytes_saved; /* what the fix would free */
+    uint64_t count;       /* objects the finding concerns */
+    uint32_t type;        /* index into g->types, or UINT32_MAX */
+    uint32_t example;     /* node of an example object, or UINT32_MAX */
+    char *fix;            /* one line: what to change (owned) */
+    char *basis;          /* how the saving was computed (owned) */
+};
+
+struct hs_advice_list {
+    struct hs_advice *v; /* findings, in the order found until sorted */
+    uint32_t n, alloc;
+};
+
+/* What every finder reads, all borrowed. */
+struct hs_advise_ctx {
+    struct hs_graph *g;
+    struct hs_naming *names;
+    const struct hs_bfs *bfs;
+    const struct hs_type_layout *layouts; /* g->ntypes entries */
+    int have_layouts;                     /* the snapshot has type_layouts */
+    int py_major, py_minor; /* the Python that wrote the snapshot */
+    uint64_t pointer;       /* sizeof(void *) there (meta pointer_size) */
+    uint64_t min_bytes;     /* report findings saving at least this */
+    uint32_t *in_deg;       /* per node: references to it that retain */
+    uint8_t *rooted;        /* per node: 1 when a root holds it */
+};
+
+/* Appends a finding (its strings are taken over) and returns it. */
+struct hs_advice *hs_advice_add(struct hs_advice_list *l, const char *kind,
+                                uint64_t bytes_saved, uint64_t count,
+                                uint32_t type, uint32_t example, char *title,
+                                char *fix, char *basis);
+
+/* The index into g->types of the builtin type `name` ("str"), or
+ * UINT32_MAX when the snapshot has none.  O(T). */
+uint32_t hs_advise_builtin(const struct hs_graph *g, const char *name);
+
+/*
+ * Would freeing v's holder free v too: v is held by exactly one retaining
+ * reference, no root, and it is neither immortal nor static (small ints,
+ * interned singletons)?  O(1).
+ */
+int hs_advise_freed_with_holder(const struct hs_advise_ctx *c, uint32_t v);
+
+/* The finders, one per kind.  Each returns 0, or -1 after an error
+ * (printed, exit code recorded). */
+int hs_advise_slots(const struct hs_advise_ctx *c, struct hs_advice_list *l);
+int hs_advise_array(const struct hs_advise_ctx *c, struct hs_advice_list *l);
+int hs_advise_duplicates(const struct hs_advise_ctx *c,
+                         struct hs_advice_list *l);
+
+#endif /* HS_ADVISE_H */

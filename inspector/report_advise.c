@@ -1,0 +1,201 @@
+/*
+ * report_advise.c: the answer of `advise` (report.h): runs each finder
+ * (advise.h, one file per kind) over a loaded heap, orders the findings
+ * by bytes saved and builds the JSON document that `advise --json` prints
+ * and the server's /api/advise sends.  The command (cmd_advise.c) prints
+ * the same findings as text.  Nothing here prints but errors.
+ */
+#include "report.h"
+#include "advise.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct hs_advice *
+hs_advice_add(struct hs_advice_list *l, const char *kind, uint64_t bytes_saved,
+              uint64_t count, uint32_t type, uint32_t example, char *title,
+              char *fix, char *basis)
+{
+    struct hs_advice *a;
+
+    HS_ALLOC_GROW(l->v, l->n + 1, l->alloc);
+    a = &l->v[l->n++];
+    a->kind = kind;
+    a->bytes_saved = bytes_saved;
+    a->count = count;
+    a->type = type;
+    a->example = example;
+    a->title = title;
+    a->fix = fix;
+    a->basis = basis;
+    return a;
+}
+
+uint32_t
+hs_advise_builtin(const struct hs_graph *g, const char *name)
+{
+    for (uint32_t k = 0; k < g->ntypes; k++) {
+        const struct hs_type *t = &g->types[k];
+
+        if (!strcmp(t->name, name) && (t->flags & HS_TYPE_BUILTIN) &&
+            (!t->module || !strcmp(t->module, "builtins") ||
+             !strcmp(t->module, "collections")))
+            return k;
+    }
+    return UINT32_MAX;
+}
+
+int
+hs_advise_freed_with_holder(const struct hs_advise_ctx *c, uint32_t v)
+{
+    return c->in_deg[v] == 1 && !c->rooted[v] &&
+           !(c->g->flags[v] & (HS_OBJ_IMMORTAL | HS_OBJ_STATIC));
+}
+
+static int
+by_saving(const void *a, const void *b)
+{
+    const struct hs_advice *x = a, *y = b;
+
+    if (x->bytes_saved != y->bytes_saved)
+        return x->bytes_saved < y->bytes_saved ? 1 : -1;
+    if (x->count != y->count)
+        return x->count < y->count ? 1 : -1;
+    return x->example < y->example ? -1 : x->example > y->example;
+}
+
+/* "3.12.1 (main, ...)" -> 3, 12; 0, 0 when unknown. */
+static void
+python_version(struct hs_snapshot *s, int *major, int *minor)
+{
+    char *v = s ? hs_snapshot_meta(s, "python_version") : NULL;
+
+    *major = *minor = 0;
+    if (v && sscanf(v, "%d.%d", major, minor) != 2)
+        *major = *minor = 0;
+    free(v);
+}
+
+static int (*const finders[])(const struct hs_advise_ctx *,
+                              struct hs_advice_list *) = {
+    hs_advise_slots,
+    hs_advise_array,
+    hs_advise_duplicates,
+};
+
+int
+hs_advise_run(const struct hs_json_src *src, uint64_t min_bytes,
+              struct hs_advice_list *out, int *have_layouts)
+{
+    struct hs_graph *g = src->g;
+    struct hs_advise_ctx c;
+    struct hs_type_layout *layouts;
+    char *ptr;
+    int rc = 0;
+
+    memset(out, 0, sizeof(*out));
+    memset(&c, 0, sizeof(c));
+    layouts = hs_facts_type_layouts(g, &c.have_layouts);
+    if (!layouts)
+        return -1;
+    *have_layouts = c.have_layouts;
+    c.g = g;
+    c.names = src->names;
+    c.bfs = src->bfs;
+    c.layouts = layouts;
+    c.min_bytes = min_bytes;
+    python_version(g->snap, &c.py_major, &c.py_minor);
+    ptr = g->snap ? hs_snapshot_meta(g->snap, "pointer_size") : NULL;
+    c.pointer = ptr ? strtoull(ptr, NULL, 10) : 0;
+    if (c.pointer != 4 && c.pointer != 8)
+        c.pointer = 8;
+    free(ptr);
+    /* Retaining references and roots per node: O(n + m). */
+    c.in_deg = hs_xcalloc((size_t)g->n + 1, sizeof(*c.in_deg));
+    c.rooted = hs_xcalloc((size_t)g->n + 1, 1);
+    for (uint32_t v = 0; v < g->n; v++)
+        for (uint32_t i = g->in_off[v]; i < g->in_off[v + 1]; i++)
+            c.in_deg[v] += hs_graph_in_retains(g, i) != 0;
+    for (uint32_t r = 0; r < g->nroots; r++)
+        c.rooted[g->roots[r].node] = 1;
+    for (size_t i = 0; i < HS_ARRAY_SIZE(finders) && rc == 0; i++)
+        rc = finders[i](&c, out);
+    if (out->n)
+        qsort(out->v, out->n, sizeof(*out->v), by_saving);
+    free(c.in_deg);
+    free(c.rooted);
+    free(layouts);
+    return rc;
+}
+
+void
+hs_advise_release(struct hs_advice_list *l)
+{
+    for (uint32_t i = 0; i < l->n; i++) {
+        free(l->v[i].title);
+        free(l->v[i].fix);
+        free(l->v[i].basis);
+    }
+    free(l->v);
+    memset(l, 0, sizeof(*l));
+}
+
+void
+hs_advise_where(const struct hs_json_src *src, const struct hs_advice *a,
+                struct hs_buf *out)
+{
+    if (a->example == UINT32_MAX)
+        return;
+    hs_why_path_line(src, a->example, 8, 1, out);
+}
+
+struct hs_json *
+hs_advise_json(const struct hs_json_src *src, const struct hs_advice_list *l,
+               uint32_t limit, int have_layouts)
+{
+    struct hs_json *doc = hs_json_object(), *arr = hs_json_array();
+    struct hs_buf b = HS_BUF_INIT;
+    uint64_t total = 0;
+    uint32_t shown = limit && limit < l->n ? limit : l->n;
+    char name[256];
+
+    for (uint32_t i = 0; i < l->n; i++)
+        total += l->v[i].bytes_saved;
+    for (uint32_t i = 0; i < shown; i++) {
+        const struct hs_advice *a = &l->v[i];
+        struct hs_json *f = hs_json_object();
+
+        hs_json_set_str(f, "kind", a->kind);
+        hs_json_set_str(f, "title", a->title);
+        hs_json_set_int(f, "bytes_saved", (int64_t)a->bytes_saved);
+        hs_json_set_int(f, "count", (int64_t)a->count);
+        if (a->type != UINT32_MAX)
+            hs_json_set_str(f, "type",
+                            hs_type_display_name(&src->g->types[a->type], name,
+                                                 sizeof(name)));
+        else
+            hs_json_set_null(f, "type");
+        hs_buf_reset(&b);
+        hs_advise_where(src, a, &b);
+        hs_json_set_str(f, "where", b.buf);
+        hs_json_set_str(f, "fix", a->fix);
+        hs_json_set_str(f, "basis", a->basis);
+        if (a->example != UINT32_MAX) {
+            struct hs_json *ex = hs_json_object();
+
+            hs_json_set_int(ex, "id", hs_graph_object_id(a->example));
+            hs_json_set_addr(ex, "address", src->g->address[a->example]);
+            if (src->viewer)
+                hs_why_viewer_fields(src, a->example, ex);
+            hs_json_set(f, "example", ex);
+        }
+        hs_json_push(arr, f);
+    }
+    hs_json_set(doc, "findings", arr);
+    hs_json_set_int(doc, "findings_not_shown", (int64_t)(l->n - shown));
+    hs_json_set_int(doc, "total_bytes_saved", (int64_t)total);
+    hs_json_set_bool(doc, "type_layouts", have_layouts);
+    hs_buf_release(&b);
+    return doc;
+}

@@ -1,0 +1,48 @@
+/*
+ * snapshot_facts.h: bulk reads of the snapshot that `advise` needs beside
+ * the graph: how each heap type lays out its instances (type_layouts),
+ * the short values of every object of a few types in one scan, and the
+ * names id of a label.  Part of the snapshot layer: the only SQL here
+ * is in snapshot_facts.c.
+ */
+#ifndef HS_SNAPSHOT_FACTS_H
+#define HS_SNAPSHOT_FACTS_H
+
+#include "graph.h"
+
+/* A row of type_layouts (schema/heapsnap.sql says what each field is). */
+struct hs_type_layout {
+    int present; /* the type has a row */
+    int64_t basicsize, itemsize, dictoffset, weaklistoffset;
+    int64_t solid_basicsize, values_bytes;
+    int managed_dict, values_inline;
+};
+
+/*
+ * The layout of every type of g, indexed like g->types (malloc'd, g->ntypes
+ * entries, present = 0 where the snapshot has no row).  *have is set to 0
+ * when the snapshot has no type_layouts table (older agents); the array is
+ * returned all absent then.  NULL after a read error (exit 4).  O(T log T).
+ */
+struct hs_type_layout *hs_facts_type_layouts(struct hs_graph *g, int *have);
+
+/*
+ * names.id of the label text `text` ("__dict__"), 0 when no edge label
+ * has it, -1 after a read error (exit 4).  One scan of names.
+ */
+int64_t hs_facts_name_id(const struct hs_graph *g, const char *text);
+
+/*
+ * Calls fn(node, value, len, arg) for every object whose type is one of
+ * the `ntypes` type indexes in `types` and whose value is not NULL, in id
+ * order; `value` is valid during the call only.  Stops and returns fn's
+ * value when it is non-zero; -1 after a read error (exit 4); else 0.  One
+ * scan of objects: O(n).
+ */
+int hs_facts_each_value(const struct hs_graph *g, const uint32_t *types,
+                        uint32_t ntypes,
+                        int (*fn)(uint32_t v, const char *value, size_t len,
+                                  void *arg),
+                        void *arg);
+
+#endif /* HS_SNAPSHOT_FACTS_H */
