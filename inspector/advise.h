@@ -51,6 +51,7 @@ struct hs_advise_ctx {
     uint64_t min_bytes;     /* report findings saving at least this */
     uint32_t *in_deg;       /* per node: references to it that retain */
     uint8_t *rooted;        /* per node: 1 when a root holds it */
+    uint32_t dict_type;     /* the builtin dict type, or UINT32_MAX */
 };
 
 /* Appends a finding (its strings are taken over) and returns it. */
@@ -70,11 +71,22 @@ uint32_t hs_advise_builtin(const struct hs_graph *g, const char *name);
  */
 int hs_advise_freed_with_holder(const struct hs_advise_ctx *c, uint32_t v);
 
+/*
+ * The bytes of attribute values instance v holds outside objects.size
+ * (type_layouts.values_bytes): inline values always (3.13+); a values
+ * array allocated apart (3.11, 3.12) unless v has a __dict__ (taken to be
+ * any attribute reference to a dict: an overcount never, an undercount
+ * when a value is a dict).  0 for other objects.  O(out-degree).
+ */
+uint64_t hs_advise_values_extra(const struct hs_advise_ctx *c, uint32_t v);
+
 /* The finders, one per kind.  Each returns 0, or -1 after an error
  * (printed, exit code recorded). */
 int hs_advise_slots(const struct hs_advise_ctx *c, struct hs_advice_list *l);
 int hs_advise_array(const struct hs_advise_ctx *c, struct hs_advice_list *l);
 int hs_advise_duplicates(const struct hs_advise_ctx *c,
                          struct hs_advice_list *l);
+int hs_advise_sparse(const struct hs_advise_ctx *c, struct hs_advice_list *l);
+int hs_advise_garbage(const struct hs_advise_ctx *c, struct hs_advice_list *l);
 
 #endif /* HS_ADVISE_H */

@@ -53,6 +53,23 @@ hs_advise_freed_with_holder(const struct hs_advise_ctx *c, uint32_t v)
            !(c->g->flags[v] & (HS_OBJ_IMMORTAL | HS_OBJ_STATIC));
 }
 
+uint64_t
+hs_advise_values_extra(const struct hs_advise_ctx *c, uint32_t v)
+{
+    const struct hs_graph *g = c->g;
+    const struct hs_type_layout *l = &c->layouts[g->type[v]];
+    uint32_t dict_t = c->dict_type;
+
+    if (!l->present || !l->managed_dict || l->values_bytes <= 0)
+        return 0;
+    if (l->values_inline)
+        return (uint64_t)l->values_bytes;
+    for (uint32_t e = g->out_off[v]; e < g->out_off[v + 1]; e++)
+        if (g->out_kind[e] == HS_EDGE_ATTR && g->type[g->out_dst[e]] == dict_t)
+            return 0;
+    return (uint64_t)l->values_bytes;
+}
+
 static int
 by_saving(const void *a, const void *b)
 {
@@ -79,9 +96,8 @@ python_version(struct hs_snapshot *s, int *major, int *minor)
 
 static int (*const finders[])(const struct hs_advise_ctx *,
                               struct hs_advice_list *) = {
-    hs_advise_slots,
-    hs_advise_array,
-    hs_advise_duplicates,
+    hs_advise_slots,  hs_advise_array,   hs_advise_duplicates,
+    hs_advise_sparse, hs_advise_garbage,
 };
 
 int
@@ -105,6 +121,7 @@ hs_advise_run(const struct hs_json_src *src, uint64_t min_bytes,
     c.bfs = src->bfs;
     c.layouts = layouts;
     c.min_bytes = min_bytes;
+    c.dict_type = hs_advise_builtin(g, "dict");
     python_version(g->snap, &c.py_major, &c.py_minor);
     ptr = g->snap ? hs_snapshot_meta(g->snap, "pointer_size") : NULL;
     c.pointer = ptr ? strtoull(ptr, NULL, 10) : 0;
