@@ -10,6 +10,9 @@
 #   make fuzz         the libFuzzer targets (clang), a long run each
 #   make bench        benchmarks (ratios against baselines; never pass/fail)
 #   make install PREFIX=/usr/local
+#   pip install .     the command and this Python's agent into its
+#                     environment, built by this Makefile through
+#                     tools/pip_backend.py in build/pip-<KEY>/
 #   make format | check-format | tidy | clean
 #
 # Out-of-tree: everything goes to $(BUILD) (default build/).  Missing Debian
@@ -56,6 +59,9 @@ all: inspector agents
 # Configuration: dependencies, library flags and the list of Pythons.  Made
 # once per build folder; "make reconfigure" forces it again.
 CONFIG := $(BUILD)/config.mk
+# The tools/deps.sh tier checked first: `pip install .` asks for "pip" (no
+# Debian python3-dev: it builds for the Python it runs under).
+DEPS_TIER ?= build
 -include $(CONFIG)
 
 # The interpreters tools/newest_pythons.sh installed are listed in
@@ -63,7 +69,7 @@ CONFIG := $(BUILD)/config.mk
 $(CONFIG): tools/deps.sh tools/pythons.sh tools/configure.sh \
 		$(wildcard $(BUILD)/pythons/list)
 	$(Q)mkdir -p $(BUILD)
-	$(Q)tools/deps.sh build
+	$(Q)tools/deps.sh $(DEPS_TIER)
 	$(Q)BUILD=$(BUILD) tools/configure.sh > $@.tmp && mv $@.tmp $@
 
 reconfigure:

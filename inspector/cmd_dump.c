@@ -330,8 +330,9 @@ plan_launch(const char **argv, const char *output, struct launch_plan *lp)
 /*
  * The environment the program runs with (name, value pairs, then NULL,
  * into env of at least 32 entries): the agent on PYTHONPATH ahead of the
- * program's, the HEAPSNAP_* settings the agent's boot reads, the report
- * pipe `report_fd`, and for sanitizer builds their runtime.  Strings it
+ * program's (its boot alone for an agent in a Python's site-packages), the
+ * HEAPSNAP_* settings the agent's boot reads, the report pipe
+ * `report_fd`, and for sanitizer builds their runtime.  Strings it
  * makes are kept in lp.
  */
 static void
@@ -342,9 +343,13 @@ launch_env(struct launch_plan *lp, int report_fd, int collect, int redact,
     size_t ne = 0;
 
     snprintf(lp->fdnum, sizeof(lp->fdnum), "%d", report_fd);
-    lp->pythonpath = hs_xasprintf("%s/heapsnap/_boot:%s%s%s", lp->agent,
-                                  lp->agent, old_pp && *old_pp ? ":" : "",
-                                  old_pp && *old_pp ? old_pp : "");
+    /* A site-packages folder stays off PYTHONPATH: ahead of the standard
+     * library it would change what the program imports. */
+    lp->pythonpath = hs_xasprintf(
+        "%s/heapsnap/_boot%s%s%s%s", lp->agent,
+        hs_agent_dir_is_private(lp->agent) ? ":" : "",
+        hs_agent_dir_is_private(lp->agent) ? lp->agent : "",
+        old_pp && *old_pp ? ":" : "", old_pp && *old_pp ? old_pp : "");
     env[ne++] = "PYTHONPATH";
     env[ne++] = lp->pythonpath;
     env[ne++] = "HEAPSNAP_BOOT";

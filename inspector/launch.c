@@ -453,6 +453,75 @@ agent_under(const char *base, const struct hs_python *py)
     return best;
 }
 
+/* `dir` (malloc'd, consumed) made real if it holds an agent for `py`, else
+ * NULL. */
+static char *
+agent_single(char *dir, const struct hs_python *py)
+{
+    char real[PATH_MAX];
+    char *found = NULL;
+
+    if (agent_in(dir, py) && realpath(dir, real))
+        found = hs_xstrdup(real);
+    free(dir);
+    return found;
+}
+
+/*
+ * The agent `pip install .` installed with this command: the heapsnap
+ * package in the site-packages beside it (BIN/../lib/python3.X/
+ * site-packages; dist-packages under Debian's pip), or NULL.
+ */
+static char *
+agent_beside_command(const char *exe_dir, const struct hs_python *py)
+{
+    static const char *const sites[] = { "site-packages", "dist-packages" };
+    char *dir = NULL;
+
+    for (size_t i = 0; i < HS_ARRAY_SIZE(sites) && !dir; i++)
+        dir = agent_single(hs_xasprintf("%s/../lib/python%s/%s", exe_dir,
+                                        py->minor, sites[i]),
+                           py);
+    return dir;
+}
+
+/* Prints the folder `import heapsnap` would load the package from. */
+static const char importable_script[] =
+    "import importlib.util\n"
+    "s = importlib.util.find_spec('heapsnap')\n"
+    "p = s and s.submodule_search_locations\n"
+    "print('\\n' + (list(p)[0] if p else ''))\n";
+
+/*
+ * The folder `py` itself imports heapsnap from (a venv's site-packages, a
+ * PYTHONPATH entry), asked by running it as the program would run: with
+ * its site and environment.  NULL when it has none for this very Python.
+ */
+static char *
+agent_importable(const struct hs_python *py)
+{
+    const char *argv[] = { py->exe, "-c", importable_script, NULL };
+    char *text, *line, *end;
+    int status = 0;
+    char *dir = NULL;
+
+    if (!(text = capture(argv, &status)))
+        return NULL;
+    /* The last line: a sitecustomize may print before. */
+    end = text + strlen(text);
+    while (end > text && end[-1] == '\n')
+        *--end = '\0';
+    line = strrchr(text, '\n');
+    line = line ? line + 1 : text;
+    /* The folder holding the package folder heapsnap/. */
+    end = strrchr(line, '/');
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && line[0] == '/' &&
+        end && end != line)
+        dir = agent_single(hs_xstrndup(line, (size_t)(end - line)), py);
+    free(text);
+    return dir;
+}
+
 char *
 hs_agent_dir(const struct hs_python *py)
 {
@@ -463,9 +532,15 @@ hs_agent_dir(const struct hs_python *py)
     base[0] = env && *env ? hs_xstrdup(env) : NULL;
     base[1] = hs_xstrdup(exe_dir);
     base[2] = hs_xasprintf("%s/../lib/heapsnap", exe_dir);
-    for (int i = 0; i < 3 && !dir; i++)
+    for (int i = 0; i < 2 && !dir; i++)
         if (base[i])
             dir = agent_under(base[i], py);
+    if (!dir)
+        dir = agent_beside_command(exe_dir, py);
+    if (!dir)
+        dir = agent_under(base[2], py);
+    if (!dir)
+        dir = agent_importable(py);
     for (int i = 0; i < 3; i++)
         free(base[i]);
     if (!dir)
@@ -473,9 +548,19 @@ hs_agent_dir(const struct hs_python *py)
                  "no heapsnap agent for Python %s ('%s'); build it with "
                  "'make' in the heapsnap source tree (it builds one for "
                  "every python3 on PATH, /usr/bin/python3 and every pyenv "
-                 "version), or set HEAPSNAP_AGENT_DIR",
-                 py->version, py->exe);
+                 "version), install it with '%s -m pip install .' there, "
+                 "or set HEAPSNAP_AGENT_DIR",
+                 py->version, py->exe, py->exe);
     return dir;
+}
+
+int
+hs_agent_dir_is_private(const char *dir)
+{
+    const char *name = hs_base_name(dir);
+    int major, minor;
+
+    return sscanf(name, "py%d.%d", &major, &minor) == 2;
 }
 
 /* ---- running ------------------------------------------------------------------ */

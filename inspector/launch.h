@@ -47,14 +47,25 @@ void hs_python_release(struct hs_python *py);
 /*
  * The folder holding the `heapsnap` package built for `py`, searched in
  * $HEAPSNAP_AGENT_DIR, then the build tree next to this binary, then the
- * installed tree (PREFIX/lib/heapsnap); the first of these holding any fit
- * wins.  Folders are named py<KEY> (tools/pythons.sh: "py3.13.18",
- * "py3.13.0t"): the one for py's exact version and ABI flags, else the
- * newest older micro version of its minor, else the oldest newer one (the
- * agent refuses a version it does not know).  Returns a malloc'd path, or
+ * site-packages `pip install .` put beside it (BIN/../lib/python3.X/
+ * site-packages), then the installed tree (PREFIX/lib/heapsnap), then where
+ * `py` itself imports heapsnap from (it is run to say); the first of these
+ * holding any fit wins.  In the first, second and fourth, folders are
+ * named py<KEY> (tools/pythons.sh: "py3.13.18", "py3.13.0t"): the one for
+ * py's exact version and ABI flags, else the newest older micro version of
+ * its minor, else the oldest newer one (the agent refuses a version it does
+ * not know); the others hold one heapsnap package with py's extension.  Returns a malloc'd path, or
  * NULL after an error (exit 2) that says how to build it.
  */
 char *hs_agent_dir(const struct hs_python *py);
+
+/*
+ * 1 if agent folder `dir` is one of make's py<KEY> folders, which hold the
+ * heapsnap package alone (and go on the program's PYTHONPATH); 0 for a
+ * site-packages or other folder of a Python's own (only the agent's boot
+ * goes on PYTHONPATH then, which loads the package from there by path).
+ */
+int hs_agent_dir_is_private(const char *dir);
 
 /*
  * Runs `argv` with `setenv_pairs` (NAME, VALUE, ..., NULL; a NULL value

@@ -3,6 +3,7 @@
 #   unit   C unit tests (cmocka, TAP output)       build/tests/test_*
 #   cli    CLI tests (bats)                         tests/cli/*.bats
 #   agent  agent tests (stdlib unittest), once per CPython   tests/agent/
+#   pip    `pip install .` into fresh venvs (bats)  tests/pip/*.bats
 #   realpkgs  real packages (mypy, pandas, Django, ...) under Debian's
 #          /usr/bin/python3 with the agent built for it    tests/realpkgs/
 #   web    browser tests of the viewer (if chromium is present) tests/web/
@@ -12,7 +13,7 @@
 # agent for (config.mk), by key (tools/pythons.sh), with its path and the
 # full version it reports.
 # Environment: BUILD (default build), SAN=1 for sanitizer builds,
-# SUITES="unit cli agent realpkgs web fuzz" to pick suites, PYTHONS="3.11 3.12.1" to pick
+# SUITES="unit cli pip agent realpkgs web fuzz" to pick suites, PYTHONS="3.11 3.12.1" to pick
 # Pythons (a key, or a minor version for all its keys).  Exits 1 if
 # anything failed or a suite crashed.
 set -u
@@ -21,7 +22,7 @@ ROOT=$(pwd)
 BUILD=${BUILD:-build}
 export BUILD ROOT
 export HEAPSNAP="$ROOT/$BUILD/heapsnap"
-SUITES=${SUITES:-unit cli agent realpkgs web fuzz}
+SUITES=${SUITES:-unit cli pip agent realpkgs web fuzz}
 LOGDIR="$ROOT/$BUILD/test-logs"
 mkdir -p "$LOGDIR"
 
@@ -104,6 +105,8 @@ for suite in $SUITES; do
         if ls tests/cli/*.bats >/dev/null 2>&1; then
             run_suite "cli" bats --tap tests/cli
         fi ;;
+    pip)
+        run_suite "pip" bats --tap tests/pip ;;
     agent)
         while read -r key exe; do
             picked "$key" || continue

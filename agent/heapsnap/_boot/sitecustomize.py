@@ -15,7 +15,8 @@ def _heapsnap_agent_for_this_python(os, sys, agent):
     interpreter key (tools/pythons.sh): py3.13.18, py3.13.0t.  The rule is
     the inspector's (hs_agent_dir in inspector/launch.c): the exact version
     and ABI flags, else the newest older micro of this minor version, else
-    the oldest newer one; only a folder holding this Python's extension."""
+    the oldest newer one; only a folder holding this Python's extension.
+    Returns the folder the agent is to come from."""
     import sysconfig
 
     ext = "_heapsnap" + (sysconfig.get_config_var("EXT_SUFFIX") or ".so")
@@ -41,7 +42,7 @@ def _heapsnap_agent_for_this_python(os, sys, agent):
     try:
         names = os.listdir(parent)
     except OSError:
-        return
+        return agent
     best, best_rank = None, -1
     for name in names:
         r = rank(name)
@@ -51,6 +52,43 @@ def _heapsnap_agent_for_this_python(os, sys, agent):
     if best is not None and best != agent:
         sys.path[:] = [best if os.path.abspath(p or os.curdir) == agent
                        else p for p in sys.path]
+        return best
+    return agent
+
+
+def _heapsnap_import(os, sys, agent):
+    """Imports heapsnap from `agent`, the folder PYTHONPATH names the boot
+    in.  make's py<KEY> folders are on PYTHONPATH themselves (a descendant
+    of another version has had its own put there): a plain import finds
+    them.  A Python's site-packages that `heapsnap dump` chose is kept off
+    PYTHONPATH, where it would come before the standard library: when
+    this Python's import system would not find that package (another
+    interpreter than the one it was installed for, or another heapsnap
+    first), it is loaded from there by path, as module "heapsnap"."""
+    import importlib.util
+    import sysconfig
+
+    pkg = os.path.join(agent, "heapsnap")
+    ext = os.path.join(pkg, "_heapsnap" +
+                       (sysconfig.get_config_var("EXT_SUFFIX") or ".so"))
+    spec = importlib.util.find_spec("heapsnap")
+    where = spec and spec.submodule_search_locations
+    if not os.path.exists(ext) or (
+            where and os.path.realpath(list(where)[0]) ==
+            os.path.realpath(pkg)):
+        import heapsnap
+        return heapsnap
+    spec = importlib.util.spec_from_file_location(
+        "heapsnap", os.path.join(pkg, "__init__.py"),
+        submodule_search_locations=[pkg])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["heapsnap"] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop("heapsnap", None)
+        raise
+    return module
 
 
 def _heapsnap_boot():
@@ -60,10 +98,9 @@ def _heapsnap_boot():
 
     here = os.path.dirname(os.path.abspath(__file__))
     try:
-        _heapsnap_agent_for_this_python(
+        agent = _heapsnap_agent_for_this_python(
             os, sys, os.path.dirname(os.path.dirname(here)))
-        import heapsnap
-        heapsnap._start_from_environment()
+        _heapsnap_import(os, sys, agent)._start_from_environment()
     except Exception as e:  # never break the program
         sys.stderr.write("heapsnap: error: cannot start the agent: %s\n" % e)
     sys.path[:] = [p for p in sys.path
@@ -82,4 +119,4 @@ def _heapsnap_boot():
 
 
 _heapsnap_boot()
-del _heapsnap_boot, _heapsnap_agent_for_this_python
+del _heapsnap_boot, _heapsnap_agent_for_this_python, _heapsnap_import
