@@ -513,6 +513,18 @@ hs_frame_code(hs_frame_t *f)
 #endif
 }
 
+/* The code object of a frame object (whose function may have returned),
+ * or NULL. */
+static inline PyCodeObject *
+hs_frame_object_code(PyFrameObject *f)
+{
+#if HS_PY_AT_LEAST(0x030B0000)
+    return f->f_frame ? hs_frame_code(f->f_frame) : NULL;
+#else
+    return f->f_code;
+#endif
+}
+
 /*
  * Whether the frame belongs on a thread's stack listing: 3.12+ shim
  * frames owned by the C stack or (3.14) by the interpreter and 3.11+

@@ -575,6 +575,24 @@ length_of(PyObject *o)
     return -1;
 }
 
+/* A frame object's value, "QUALNAME (FILE:LINE)", the way a traceback
+ * names it; 0 (nothing appended) when the frame has no code object. */
+static int
+frame_value(struct hs_str *s, PyFrameObject *f, Py_ssize_t limit)
+{
+    PyCodeObject *co = hs_frame_object_code(f);
+
+    if (!co || !PyUnicode_Check(hs_code_qualname(co)))
+        return 0;
+    hs_text_str(s, hs_code_qualname(co), limit);
+    if (PyUnicode_Check(co->co_filename)) {
+        hs_str_adds(s, " (");
+        hs_text_str(s, co->co_filename, 4096);
+        hs_str_addf(s, ":%d)", PyFrame_GetLineNumber(f));
+    }
+    return 1;
+}
+
 /* The short value of o into w->value; returns the flags it implies and
  * sets *has to 1 when there is a value. */
 static uint32_t
@@ -647,9 +665,7 @@ value_of(struct walk *w, PyObject *o, int *has)
     } else if (hs_is_generator(o)) {
         name = ((PyGenObject *)o)->gi_qualname;
     } else if (PyFrame_Check(o)) {
-#if !HS_PY_AT_LEAST(0x030B0000)
-        name = hs_code_qualname(((PyFrameObject *)o)->f_code);
-#endif
+        *has = frame_value(s, (PyFrameObject *)o, limit);
     } else {
         *has = 0;
     }

@@ -76,11 +76,12 @@ print_text(const struct hs_summary *sum)
                 meta_or(sum, "argv", "?"));
     hs_table_rowv(t, "process", b.buf);
     hs_buf_reset(&b);
-    hs_buf_addf(&b, "%s by agent %s, trigger %s, %s s",
+    hs_buf_addf(&b, "%s by agent %s, trigger %s, %s",
                 meta_or(sum, "created_at", "?"),
                 meta_or(sum, "agent_version", "?"),
                 meta_or(sum, "trigger", "?"),
-                meta_or(sum, "dump_seconds", "?"));
+                hs_human_seconds(meta_or(sum, "dump_seconds", "?"), n2,
+                                 sizeof(n2)));
     if (hs_summary_meta(sum, "attach_method"))
         hs_buf_addf(&b, ", attached via %s",
                     !strcmp(hs_summary_meta(sum, "attach_method"), "pep768")

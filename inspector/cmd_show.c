@@ -124,7 +124,10 @@ show_text(struct show *s, uint32_t v, const struct hs_bfs *bfs)
     hs_buf_addf(&b, "%s", hs_naming_type(g, v, 1, name, sizeof(name)));
     hs_table_rowv(facts, "type", b.buf);
     hs_buf_reset(&b);
-    hs_buf_addf(&b, "%" PRIu64 " B", g->size[v]);
+    hs_buf_adds(&b, hs_human_size(g->size[v], size, sizeof(size)));
+    if (g->size[v] >= 1024)
+        hs_buf_addf(&b, " (%s B)",
+                    hs_group_digits(g->size[v], size, sizeof(size)));
     if (f.reported_size >= 0)
         hs_buf_addf(&b,
                     " (its Python __sizeof__ reports %s, which counts "

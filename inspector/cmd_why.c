@@ -262,6 +262,10 @@ why_many(struct why *w, const struct hs_objset *set, const char *spec,
            hs_human_size(wg->total, size, sizeof(size)),
            hs_human_size(wg->retained, ret, sizeof(ret)),
            set->n == 1 ? "is" : "are");
+    if (wg->nested)
+        printf("  (%s of them sit inside others: each retained byte is "
+               "counted once, at the outermost)\n",
+               hs_group_digits(wg->nested, count, sizeof(count)));
     for (uint32_t k = 0; k < wg->pg.ngroups; k++) {
         const struct hs_path_group *gr = &wg->pg.groups[k];
         double share = wg->total ? 100.0 * (double)gr->bytes /
@@ -279,6 +283,18 @@ why_many(struct why *w, const struct hs_objset *set, const char *spec,
                gr->count == 1 ? "" : "s",
                hs_human_size(gr->bytes, size, sizeof(size)), share,
                hs_human_size(wg->group_retained[k], ret, sizeof(ret)));
+        if (wg->group_nested[k])
+            printf(" (%s nested in others of the group, counted once at the "
+                   "outermost)",
+                   hs_group_digits(wg->group_nested[k], count,
+                                   sizeof(count)));
+        if (wg->group_inside[k])
+            printf(" (%s inside objects of another group: retained there "
+                   "too)",
+                   wg->group_inside[k] == gr->count - wg->group_nested[k]
+                       ? "all"
+                       : hs_group_digits(wg->group_inside[k], count,
+                                         sizeof(count)));
         if (gr->unreachable) {
             printf(": unreachable (cyclic garbage awaiting the collector; "
                    "'heapsnap why @%" PRId64 "' names the cycle)\n",

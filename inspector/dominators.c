@@ -544,3 +544,51 @@ hs_dominators_outermost(struct hs_dominators *d, const uint8_t *member,
             out[v] = 1;
     }
 }
+
+/* hs_dominators_outermost_by_group()'s walk: per group, its members on
+ * the path from the root. */
+struct group_walk {
+    const uint32_t *group;
+    uint32_t *active; /* per group */
+    uint8_t *out;
+};
+
+static void
+group_enter(void *arg, uint32_t c)
+{
+    struct group_walk *w = arg;
+    uint32_t k = w->group[c];
+
+    if (k != UINT32_MAX) {
+        w->out[c] = w->active[k] == 0;
+        w->active[k]++;
+    }
+}
+
+static void
+group_leave(void *arg, uint32_t c)
+{
+    struct group_walk *w = arg;
+
+    if (w->group[c] != UINT32_MAX)
+        w->active[w->group[c]]--;
+}
+
+void
+hs_dominators_outermost_by_group(struct hs_dominators *d,
+                                 const uint32_t *group, uint32_t ngroups,
+                                 uint8_t *out)
+{
+    struct group_walk w;
+
+    w.group = group;
+    w.active = hs_xcalloc(ngroups ? ngroups : 1, sizeof(*w.active));
+    w.out = out;
+    memset(out, 0, d->n);
+    dom_tree_walk(d, group_enter, group_leave, &w);
+    for (uint32_t v = 0; v < d->n; v++) {
+        if (d->idom[v] == HS_DOM_UNREACHABLE && group[v] != UINT32_MAX)
+            out[v] = 1;
+    }
+    free(w.active);
+}

@@ -131,4 +131,15 @@ uint64_t *hs_dominators_type_retained(const struct hs_graph *g,
 void hs_dominators_outermost(struct hs_dominators *d, const uint8_t *member,
                              uint8_t *out);
 
+/*
+ * The same per group: group[v] is v's group (UINT32_MAX: not a member,
+ * d->n entries), and out[v] = 1 when v is a member and no proper dominator
+ * of v is a member of the same group.  A group's retained size is then
+ * the sum over its outermost members.  Same walk: O(n + ngroups), 4 bytes
+ * per group.
+ */
+void hs_dominators_outermost_by_group(struct hs_dominators *d,
+                                      const uint32_t *group,
+                                      uint32_t ngroups, uint8_t *out);
+
 #endif /* HS_DOMINATORS_H */

@@ -725,3 +725,53 @@ hs_graph_edge_args(const struct hs_graph *g, const uint32_t *edges,
     free(order);
     return rc < 0 ? -1 : 0;
 }
+
+int
+hs_graph_name_id(const struct hs_graph *g, const char *text, uint32_t *id)
+{
+    struct hs_query *q;
+    int rc;
+
+    *id = 0;
+    if (!g->snap)
+        return 0;
+    q = hs_query_prepare(g->snap, "SELECT id FROM names WHERE text = ?1");
+    if (!q)
+        return -1;
+    rc = hs_query_bind_text(q, 1, text);
+    if (rc >= 0)
+        rc = hs_query_step(q);
+    if (rc == 1)
+        *id = (uint32_t)hs_query_int(q, 0);
+    hs_query_free(q);
+    return rc < 0 ? -1 : 0;
+}
+
+int64_t
+hs_graph_find_value(const struct hs_graph *g, const char *value,
+                    const char *value2,
+                    int (*accept)(const struct hs_graph *g, uint32_t v))
+{
+    struct hs_query *q;
+    int64_t found = -1;
+
+    if (!g->snap)
+        return -1;
+    q = hs_query_prepare(g->snap, "SELECT id FROM objects WHERE value = ?1 "
+                                  "OR value = ?2 ORDER BY id");
+    if (!q)
+        return -1;
+    if (hs_query_bind_text(q, 1, value) < 0 ||
+        hs_query_bind_text(q, 2, value2) < 0) {
+        hs_query_free(q);
+        return -1;
+    }
+    while (found < 0 && hs_query_step(q) == 1) {
+        int64_t node = hs_graph_node_of_id(g, hs_query_int(q, 0));
+
+        if (node >= 0 && accept(g, (uint32_t)node))
+            found = node;
+    }
+    hs_query_free(q);
+    return found;
+}

@@ -201,6 +201,20 @@ int hs_graph_edge_args(const struct hs_graph *g, const uint32_t *edges,
 /* The source node of edge e.  O(log n). */
 uint32_t hs_graph_edge_src(const struct hs_graph *g, uint32_t e);
 
+/* The names.id of `text` into *id, 0 when no edge is named so (or the
+ * graph has no snapshot).  0, or -1 after an error reading the snapshot
+ * (exit 4).  One index probe. */
+int hs_graph_name_id(const struct hs_graph *g, const char *text,
+                     uint32_t *id);
+
+/* The first node (by id) whose objects.value is `value` or `value2` and
+ * that `accept` accepts, or -1 (none, no snapshot, or an error reading
+ * it).  One scan of objects. */
+int64_t hs_graph_find_value(const struct hs_graph *g, const char *value,
+                            const char *value2,
+                            int (*accept)(const struct hs_graph *g,
+                                          uint32_t v));
+
 /* objects.id of node v, and back (-1 when out of range). */
 static inline int64_t
 hs_graph_object_id(uint32_t v)

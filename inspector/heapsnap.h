@@ -140,6 +140,11 @@ char *hs_buf_detach(struct hs_buf *b);
 /* "512 B", "1.5 KiB", "23.0 MiB" into out (at least 16 bytes); returns out. */
 char *hs_human_size(uint64_t bytes, char *out, size_t outlen);
 
+/* A count of seconds given as text ("0.179357008000011") for people:
+ * "0.18 s", "12.5 s", "3 min 05 s"; text that is no number is kept as
+ * it is, with " s".  Into out (at least 32 bytes); returns out. */
+char *hs_human_seconds(const char *seconds, char *out, size_t outlen);
+
 /* "1,234,567" into out; returns out. */
 char *hs_group_digits(uint64_t n, char *out, size_t outlen);
 

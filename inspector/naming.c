@@ -24,7 +24,12 @@ struct hs_naming {
                                     snapshots without the table */
     struct hs_query *q_root;  /* a roots row with its thread and frame */
     struct hs_query *q_name;  /* names.text by id */
+    struct hs_query *q_frame_line; /* frames.line of a frame object */
     struct kind_spelling kinds[HS_EDGE_NKINDS]; /* from edge_kinds */
+    uint8_t *str_like; /* per type: 0 not known yet, 1 str or a subclass
+                          (its value is raw text), 2 neither */
+    uint32_t *type_by_node; /* type indexes sorted by their node, built on
+                               first use (NULL until then) */
 };
 
 static int
@@ -80,8 +85,10 @@ hs_naming_new(struct hs_graph *g)
         "LEFT JOIN frames f ON f.id = r.frame_id WHERE r.rowid = ?1");
     n->q_name = hs_query_prepare(g->snap,
                                  "SELECT text FROM names WHERE id = ?1");
+    n->q_frame_line = hs_query_prepare(
+        g->snap, "SELECT line FROM frames WHERE object_id = ?1 LIMIT 1");
     if (!n->q_edge || !n->q_obj || !n->q_root || !n->q_name ||
-        load_kinds(n) < 0) {
+        !n->q_frame_line || load_kinds(n) < 0) {
         hs_naming_free(n);
         return NULL;
     }
@@ -98,6 +105,9 @@ hs_naming_free(struct hs_naming *n)
     hs_query_free(n->q_reported);
     hs_query_free(n->q_root);
     hs_query_free(n->q_name);
+    hs_query_free(n->q_frame_line);
+    free(n->str_like);
+    free(n->type_by_node);
     for (int k = 0; k < HS_EDGE_NKINDS; k++) {
         free(n->kinds[k].name);
         free(n->kinds[k].prefix);
@@ -262,6 +272,198 @@ add_quoted(struct hs_buf *out, const char *s, size_t limit)
     hs_buf_release(&tmp);
 }
 
+static int
+is_builtin(const struct hs_type *t, const char *name)
+{
+    return !strcmp(t->name, name) &&
+           (!t->module || !strcmp(t->module, "builtins"));
+}
+
+static const struct hs_graph *sort_graph; /* for type_node_cmp only */
+
+static int
+type_node_cmp(const void *a, const void *b)
+{
+    uint32_t x = sort_graph->types[*(const uint32_t *)a].node;
+    uint32_t y = sort_graph->types[*(const uint32_t *)b].node;
+
+    return x < y ? -1 : x > y;
+}
+
+/* The index of the type whose type object is node v, or UINT32_MAX.
+ * O(log T) after an O(T log T) sort on first use. */
+static uint32_t
+type_of_node(struct hs_naming *n, uint32_t v)
+{
+    const struct hs_graph *g = n->g;
+    uint32_t lo = 0, hi = g->ntypes;
+
+    if (!n->type_by_node) {
+        n->type_by_node = hs_xmalloc(
+            hs_st_mult(g->ntypes ? g->ntypes : 1, sizeof(uint32_t)));
+        for (uint32_t k = 0; k < g->ntypes; k++)
+            n->type_by_node[k] = k;
+        sort_graph = g;
+        qsort(n->type_by_node, g->ntypes, sizeof(uint32_t), type_node_cmp);
+        sort_graph = NULL;
+    }
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+
+        if (g->types[n->type_by_node[mid]].node < v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < g->ntypes && g->types[n->type_by_node[lo]].node == v
+               ? n->type_by_node[lo]
+               : UINT32_MAX;
+}
+
+/* The type its `.__base__` reference names, or UINT32_MAX. */
+static uint32_t
+base_type(struct hs_naming *n, uint32_t k)
+{
+    const struct hs_graph *g = n->g;
+    uint32_t node = g->types[k].node, base = UINT32_MAX;
+    struct hs_buf label = HS_BUF_INIT;
+
+    for (uint32_t e = g->out_off[node]; e < g->out_off[node + 1]; e++) {
+        if (g->out_kind[e] != HS_EDGE_ATTR)
+            continue;
+        hs_buf_reset(&label);
+        hs_naming_edge(n, e, &label);
+        if (!strcmp(label.buf, ".__base__")) {
+            base = type_of_node(n, g->out_dst[e]);
+            break;
+        }
+    }
+    hs_buf_release(&label);
+    return base;
+}
+
+/*
+ * Is type k str or a subclass of it?  The agent stores the text of every
+ * str (subclasses too) raw, so they are all quoted alike.  Follows the
+ * `.__base__` references (cached per type): O(depth) label probes the
+ * first time a type is asked about.
+ */
+static int
+type_is_str_like(struct hs_naming *n, uint32_t k)
+{
+    const struct hs_graph *g = n->g;
+    uint32_t chain[64], len = 0, x = k;
+    uint8_t answer = 2;
+
+    if (!n->str_like)
+        n->str_like = hs_xcalloc(g->ntypes ? g->ntypes : 1, 1);
+    while (x != UINT32_MAX && !n->str_like[x] && len < 64) {
+        if (is_builtin(&g->types[x], "str")) {
+            n->str_like[x] = 1;
+            break;
+        }
+        chain[len++] = x;
+        x = n->g->snap ? base_type(n, x) : UINT32_MAX;
+    }
+    if (x != UINT32_MAX && n->str_like[x])
+        answer = n->str_like[x];
+    for (uint32_t i = 0; i < len; i++)
+        n->str_like[chain[i]] = answer;
+    return n->str_like[k] == 1;
+}
+
+/* The str value of the object edge `label` of v leads to (malloc'd), or
+ * NULL. */
+static char *
+value_along(struct hs_naming *n, uint32_t v, const char *label)
+{
+    const struct hs_graph *g = n->g;
+    struct hs_buf b = HS_BUF_INIT;
+    char *value = NULL;
+
+    for (uint32_t e = g->out_off[v]; e < g->out_off[v + 1]; e++) {
+        struct hs_objfacts f;
+
+        hs_buf_reset(&b);
+        hs_naming_edge(n, e, &b);
+        if (strcmp(b.buf, label))
+            continue;
+        if (hs_naming_facts(n, g->out_dst[e], &f) == 0) {
+            value = f.value;
+            f.value = NULL;
+            hs_objfacts_release(&f);
+        }
+        break;
+    }
+    hs_buf_release(&b);
+    return value;
+}
+
+/* The frame object v as "of FUNC (FILE:LINE)": from its value, which the
+ * agent writes as "FUNC (PATH:LINE)"; from older agents, FUNC from the
+ * value or the code object, FILE from the code's co_filename and LINE from
+ * the frames table when the frame is a running one. */
+static void
+add_frame(struct hs_naming *n, uint32_t v, const char *value,
+          struct hs_buf *out)
+{
+    const char *open = value ? strstr(value, " (") : NULL;
+    char *code_name = NULL, *file = NULL;
+    uint32_t code = UINT32_MAX;
+    struct hs_buf b = HS_BUF_INIT;
+    int64_t line = -1;
+
+    if (open && value[strlen(value) - 1] == ')') {
+        const char *path = open + 2, *colon = strrchr(path, ':');
+
+        hs_buf_addf(out, "of %.*s (", (int)(open - value), value);
+        if (colon) {
+            char *dir_part = hs_xasprintf("%.*s", (int)(colon - path), path);
+
+            hs_buf_addf(out, "%s%s", hs_base_name(dir_part), colon);
+            free(dir_part);
+        } else {
+            hs_buf_adds(out, path);
+        }
+        return;
+    }
+    for (uint32_t e = n->g->out_off[v]; e < n->g->out_off[v + 1]; e++) {
+        hs_buf_reset(&b);
+        hs_naming_edge(n, e, &b);
+        if (!strcmp(b.buf, ".f_code")) {
+            code = n->g->out_dst[e];
+            break;
+        }
+    }
+    hs_buf_release(&b);
+    if (!value && code != UINT32_MAX) {
+        struct hs_objfacts f;
+
+        if (hs_naming_facts(n, code, &f) == 0) {
+            code_name = f.value;
+            f.value = NULL;
+            hs_objfacts_release(&f);
+        }
+    }
+    if (code != UINT32_MAX)
+        file = value_along(n, code, ".co_filename");
+    if (n->q_frame_line) {
+        hs_query_reset(n->q_frame_line);
+        hs_query_bind_int(n->q_frame_line, 1, hs_graph_object_id(v));
+        if (hs_query_step(n->q_frame_line) == 1 &&
+            !hs_query_is_null(n->q_frame_line, 0))
+            line = hs_query_int(n->q_frame_line, 0);
+        hs_query_reset(n->q_frame_line);
+    }
+    hs_buf_addf(out, "of %s", value ? value : code_name ? code_name : "?");
+    if (file && line >= 0)
+        hs_buf_addf(out, " (%s:%lld)", hs_base_name(file), (long long)line);
+    else if (file)
+        hs_buf_addf(out, " (%s)", hs_base_name(file));
+    free(code_name);
+    free(file);
+}
+
 int
 hs_naming_value(struct hs_naming *n, uint32_t v, struct hs_buf *out)
 {
@@ -271,9 +473,10 @@ hs_naming_value(struct hs_naming *n, uint32_t v, struct hs_buf *out)
 
     if (hs_naming_facts(n, v, &f) < 0)
         return 0;
-    if (f.value) {
-        if (!strcmp(t->name, "str") && (!t->module ||
-                                        !strcmp(t->module, "builtins")))
+    if (is_builtin(t, "frame") && n->g->snap) {
+        add_frame(n, v, f.value, out);
+    } else if (f.value) {
+        if (type_is_str_like(n, n->g->type[v]))
             add_quoted(out, f.value, 40);
         else
             add_cut(out, f.value, 60);
@@ -362,10 +565,10 @@ hs_naming_root(struct hs_naming *n, uint32_t r, struct hs_buf *out)
     case HS_ROOT_FRAME:
         file = ri.file ? strrchr(ri.file, '/') : NULL;
         file = file ? file + 1 : ri.file;
-        hs_buf_addf(out, "%s of %s()", ri.label ? ri.label : "frame",
+        hs_buf_addf(out, "%s of %s", ri.label ? ri.label : "frame",
                     ri.function ? ri.function : "?");
         if (file)
-            hs_buf_addf(out, " at %s:%lld", file, (long long)ri.line);
+            hs_buf_addf(out, " (%s:%lld)", file, (long long)ri.line);
         if (ri.thread)
             hs_buf_addf(out, " in thread '%s'", ri.thread);
         else if (ri.thread_ident >= 0)

@@ -7,6 +7,7 @@
 #include "objspec.h"
 
 #include <ctype.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,16 +94,66 @@ hs_objspec_type(struct hs_graph *g, const char *spec, uint32_t *type)
     return 0;
 }
 
+/* Is node c a class: does it hold a tuple (its __mro__) that holds it
+ * back?  Structural, so no labels are read.  O(out-degree squared) at
+ * worst, over a class's few references. */
+static int
+is_class_node(const struct hs_graph *g, uint32_t c)
+{
+    for (uint32_t e = g->out_off[c]; e < g->out_off[c + 1]; e++) {
+        uint32_t t = g->out_dst[e];
+
+        if (strcmp(hs_graph_type_of(g, t)->name, "tuple"))
+            continue;
+        for (uint32_t f = g->out_off[t]; f < g->out_off[t + 1]; f++)
+            if (g->out_dst[f] == c)
+                return 1;
+    }
+    return 0;
+}
+
+/* A class named `spec` that no object in the heap is an instance of (so
+ * the types table does not list it): its node, or -1.  One scan of the
+ * objects' values. */
+static int64_t
+class_without_instances(const struct hs_graph *g, const char *spec)
+{
+    const char *dot = strrchr(spec, '.');
+
+    return hs_graph_find_value(g, spec, dot ? dot + 1 : spec, is_class_node);
+}
+
+/* The error for a class without instances: "0 instances of Node (the
+ * class exists: @0x...)".  Always -1. */
+static int
+no_instances(const struct hs_graph *g, const char *spec, uint32_t node)
+{
+    return hs_error(HS_EXIT_NO_RESULT,
+                    "0 instances of %s (the class exists: @0x%" PRIx64
+                    ", object @%" PRId64 ")",
+                    spec, g->address[node], hs_graph_object_id(node));
+}
+
 static int
 by_type(struct hs_graph *g, const char *spec, struct hs_objset *out)
 {
+    if (!hs_objspec_is_object(spec)) {
+        int ntypes = 0, q;
+
+        for (uint32_t t = 0; t < g->ntypes; t++)
+            ntypes += type_matches(&g->types[t], spec, &q);
+        if (!ntypes) {
+            int64_t c = class_without_instances(g, spec);
+
+            if (c >= 0)
+                return no_instances(g, spec, (uint32_t)c);
+        }
+    }
     if (hs_objspec_type(g, spec, &out->type) < 0)
         return -1;
     out->is_type = 1;
     if (g->types[out->type].count == 0)
-        return hs_error(HS_EXIT_NO_RESULT,
-                        "no object matches '%s': the type has no instances",
-                        spec);
+        return no_instances(g, spec, g->types[out->type].node);
     out->nodes = hs_xmalloc(hs_st_mult(g->types[out->type].count,
                                        sizeof(*out->nodes)));
     for (uint32_t v = 0; v < g->n; v++) {

@@ -41,9 +41,14 @@ struct shape {
     uint32_t type;    /* type of the object reached */
     uint8_t kind;     /* edge kind, or root kind at the top */
     uint8_t wild;     /* position wildcarded */
-    uint8_t repeat;   /* 1: this step was taken several times in a row;
-                         2: this step and the one before it were */
+    uint8_t repeat;   /* k > 0: the k steps ending here were taken
+                         several times in a row (a repeated segment) */
     uint32_t depth;   /* steps from the top */
+    uint32_t tset[HS_PATHS_TYPES];   /* a wild step (type HS_PATHS_ANY):
+                                        the types met there, */
+    uint32_t tcount[HS_PATHS_TYPES]; /* how often each, */
+    uint32_t ntypes;                 /* how many distinct (may exceed
+                                        HS_PATHS_TYPES: the rest not kept) */
     uint32_t top;     /* the top shape above it (itself at the top) */
     uint32_t count;   /* targets ending here */
     uint32_t example; /* smallest such target */
@@ -125,34 +130,54 @@ same_step(const struct shape *p, uint8_t kind, uint8_t wild, uint32_t arg,
            p->type == type;
 }
 
-/* The shape extending `parent` by one step, created on first use.  O(1)
- * expected. */
+/* The shape extending `parent` by one step, created on first use; a
+ * `final` step (a target's own, keeping its type at a wild position)
+ * never folds into a repeated segment.  O(HS_PATHS_PERIOD^2) expected. */
 static uint32_t
 shape_intern(struct shape_set *s, uint32_t parent, uint8_t kind, uint8_t wild,
-             uint32_t arg, uint32_t type)
+             uint32_t arg, uint32_t type, int final)
 {
     uint32_t j = (uint32_t)shape_hash(parent, kind, wild, arg, type) & s->mask;
     struct shape *p;
 
-    /* Down a linked list the same step comes again: the same shape, so
-     * every node of the list shares one.  Period 1 (x x) and period 2
-     * (a b a b: an instance dict in between, on 3.8-3.10) are recognised;
-     * only steps count, never the root. */
-    if (parent != HS_BFS_NONE && s->shapes[parent].parent != HS_BFS_NONE) {
-        uint32_t gp = s->shapes[parent].parent, ggp;
+    /* Down a linked list or a tree the same segment of steps comes
+     * again: the same shape, so every level shares one.  Segments of 1 to
+     * HS_PATHS_PERIOD steps are recognised (x x; a b a b; .__dict__ →
+     * ['children'] → [*] three times over on 3.8-3.10); only steps count,
+     * never the root.  A wild step's type is HS_PATHS_ANY, so a tree with
+     * a different class at each level repeats too. */
+    if (!final && parent != HS_BFS_NONE) {
+        for (uint32_t k = 1; k <= HS_PATHS_PERIOD; k++) {
+            uint32_t a = parent, b, i;
 
-        p = &s->shapes[parent];
-        if (same_step(p, kind, wild, arg, type)) {
-            if (!p->repeat)
-                p->repeat = 1;
-            return parent;
-        }
-        ggp = s->shapes[gp].parent;
-        if (ggp != HS_BFS_NONE && s->shapes[ggp].parent != HS_BFS_NONE &&
-            same_step(&s->shapes[gp], kind, wild, arg, type) &&
-            same_step(&s->shapes[ggp], p->kind, p->wild, p->arg, p->type)) {
-            s->shapes[gp].repeat = 2;
-            return gp;
+            if (s->shapes[parent].depth < 2 * k - 1)
+                break;
+            /* a: the step k back, where the segment's first copy ends. */
+            for (i = 1; i < k; i++)
+                a = s->shapes[a].parent;
+            if (!same_step(&s->shapes[a], kind, wild, arg, type))
+                continue;
+            /* The k - 1 steps before the new one equal the k - 1 before
+             * a, in order. */
+            b = parent;
+            {
+                uint32_t x = s->shapes[a].parent;
+
+                for (i = 1; i < k; i++) {
+                    const struct shape *q = &s->shapes[x];
+
+                    if (!same_step(&s->shapes[b], q->kind, q->wild, q->arg,
+                                   q->type))
+                        break;
+                    b = s->shapes[b].parent;
+                    x = q->parent;
+                }
+            }
+            if (i < k)
+                continue;
+            if (!s->shapes[a].repeat)
+                s->shapes[a].repeat = (uint8_t)k;
+            return a;
         }
     }
     for (; s->slot[j] != HS_BFS_NONE; j = (j + 1) & s->mask) {
@@ -176,6 +201,25 @@ shape_intern(struct shape_set *s, uint32_t parent, uint8_t kind, uint8_t wild,
     if ((size_t)s->nshapes * 2 > (size_t)s->mask + 1)
         shape_set_grow(s);
     return s->nshapes - 1;
+}
+
+/* Counts type t at wild shape p. */
+static void
+shape_add_type(struct shape *p, uint32_t t)
+{
+    uint32_t k;
+
+    for (k = 0; k < HS_PATHS_TYPES && k < p->ntypes; k++) {
+        if (p->tset[k] == t) {
+            p->tcount[k]++;
+            return;
+        }
+    }
+    if (p->ntypes < HS_PATHS_TYPES) {
+        p->tset[p->ntypes] = t;
+        p->tcount[p->ntypes] = 1;
+    }
+    p->ntypes++; /* past HS_PATHS_TYPES: counted, not kept */
 }
 
 /* Edge names that grouping needs, sorted by edge number, no duplicates. */
@@ -253,6 +297,10 @@ struct tree_walk {
 
 #define WALK_TAKEN (HS_BFS_NONE - 1)
 
+/* tree_walk.wild: a value of a wide dict, wild unless the dict is an
+ * object's __dict__. */
+#define WILD_UNLESS_INSTANCE_DICT 2
+
 /* Takes the tree paths of every reached target.  O(T + P log n) for T
  * targets and P distinct nodes on their paths. */
 static void
@@ -276,10 +324,12 @@ walk_paths(const struct hs_graph *g, const struct hs_bfs *b,
                 uint8_t kind = g->out_kind[e];
 
                 up = hs_graph_edge_src(g, e);
-                wild = kind == HS_EDGE_ITEM || kind == HS_EDGE_OTHER ||
-                       (kind == HS_EDGE_VALUE &&
-                        g->out_off[up + 1] - g->out_off[up] >
-                            HS_PATHS_RECORD_MAX);
+                wild = kind == HS_EDGE_ITEM || kind == HS_EDGE_OTHER;
+                /* A wide dict is a collection, unless it is an object's
+                 * __dict__: decided once names are known (WILD_UNLESS). */
+                if (kind == HS_EDGE_VALUE &&
+                    g->out_off[up + 1] - g->out_off[up] > HS_PATHS_RECORD_MAX)
+                    wild = WILD_UNLESS_INSTANCE_DICT;
             }
             HS_ALLOC_GROW(w->node, (size_t)w->n + 1, w->alloc);
             HS_ALLOC_GROW(w->parent, (size_t)w->n + 1, w->palloc);
@@ -318,7 +368,7 @@ needed_names(const struct hs_graph *g, const struct hs_bfs *b,
     for (uint32_t i = 0; i < w->n; i++) {
         uint32_t e = b->parent_edge[w->node[i]];
 
-        if (w->parent[i] != HS_BFS_NONE && !w->wild[i] &&
+        if (w->parent[i] != HS_BFS_NONE && w->wild[i] != 1 &&
             kind_is_named(g->out_kind[e]))
             names->edge[names->n++] = e;
     }
@@ -326,11 +376,12 @@ needed_names(const struct hs_graph *g, const struct hs_bfs *b,
     names->arg = hs_xcalloc(names->n ? names->n : 1, sizeof(uint32_t));
 }
 
-/* Gives every walked node its shape, parents first.  O(P) lookups. */
+/* Gives every walked node its shape, parents first; dict_name is the
+ * names.id of "__dict__" (0: unknown).  O(P) lookups. */
 static void
 shape_paths(const struct hs_graph *g, const struct hs_bfs *b,
             const uint32_t *edge_arg, const struct edge_names *names,
-            struct tree_walk *w, struct shape_set *set)
+            uint32_t dict_name, struct tree_walk *w, struct shape_set *set)
 {
     for (uint32_t sg = 0; sg < w->nseg; sg++) {
         for (uint32_t k = w->seg[sg + 1]; k > w->seg[sg]; k--) {
@@ -345,16 +396,59 @@ shape_paths(const struct hs_graph *g, const struct hs_bfs *b,
                  * other roots group by kind and type. */
                 w->memo[x] = shape_intern(set, HS_BFS_NONE, rk, 0,
                                           rk == HS_ROOT_MODULE ? x + 1 : 0,
-                                          g->type[x]);
+                                          g->type[x], 0);
                 continue;
             }
             kind = g->out_kind[e];
+            if (w->wild[k - 1] == WILD_UNLESS_INSTANCE_DICT) {
+                uint32_t de = b->parent_edge[up];
+
+                w->wild[k - 1] =
+                    !(dict_name && b->dist[up] &&
+                      g->out_kind[de] == HS_EDGE_ATTR &&
+                      edge_name(edge_arg, names, de) == dict_name);
+            }
             if (!w->wild[k - 1] && kind_is_named(kind))
                 arg = edge_name(edge_arg, names, e);
             w->memo[x] = shape_intern(set, w->memo[up], kind, w->wild[k - 1],
-                                      arg, g->type[x]);
+                                      arg,
+                                      w->wild[k - 1] ? HS_PATHS_ANY
+                                                     : g->type[x],
+                                      0);
+
         }
     }
+}
+
+/* The types of shape p, most frequent first (ties: lower type first),
+ * into step->types; step->type is the first.  O(HS_PATHS_TYPES^2). */
+static void
+sort_types(const struct shape *p, struct hs_path_step *step)
+{
+    uint32_t n = p->ntypes < HS_PATHS_TYPES ? p->ntypes : HS_PATHS_TYPES;
+    uint32_t t[HS_PATHS_TYPES], c[HS_PATHS_TYPES];
+
+    if (p->type != HS_PATHS_ANY || !n) {
+        step->types[0] = p->type;
+        return;
+    }
+    memcpy(t, p->tset, sizeof(t));
+    memcpy(c, p->tcount, sizeof(c));
+    for (uint32_t i = 1; i < n; i++) {
+        for (uint32_t j = i; j > 0 && (c[j] > c[j - 1] ||
+                                       (c[j] == c[j - 1] && t[j] < t[j - 1]));
+             j--) {
+            uint32_t x = t[j], y = c[j];
+
+            t[j] = t[j - 1];
+            c[j] = c[j - 1];
+            t[j - 1] = x;
+            c[j - 1] = y;
+        }
+    }
+    for (uint32_t i = 0; i < n; i++)
+        step->types[i] = t[i];
+    step->type = t[0];
 }
 
 /* Turns the shapes that end some target's path into sorted groups, and
@@ -397,6 +491,8 @@ build_groups(struct shape_set *set, const struct group_key *unreach,
         q->step.arg = p->arg;
         q->step.type = p->type;
         q->step.repeat = p->repeat;
+        q->step.ntypes = p->type == HS_PATHS_ANY ? p->ntypes : 1;
+        sort_types(p, &q->step);
     }
     group_of_shape =
         hs_xmalloc(hs_st_mult((size_t)set->nshapes + 1, sizeof(uint32_t)));
@@ -434,6 +530,50 @@ build_groups(struct shape_set *set, const struct group_key *unreach,
     free(keys);
 }
 
+/* The types met at each wild shape, counting the nodes on the way to a
+ * target (a target's own type is its final step's, target_shape()).
+ * O(P); n / 8 bytes while it runs. */
+static void
+count_types(const struct hs_graph *g, const struct tree_walk *w,
+            struct shape_set *set)
+{
+    uint8_t *inner = hs_xcalloc((size_t)g->n / 8 + 1, 1);
+
+    for (uint32_t i = 0; i < w->n; i++) {
+        uint32_t up = w->parent[i];
+
+        if (up != HS_BFS_NONE)
+            inner[up / 8] |= (uint8_t)(1u << (up % 8));
+    }
+    for (uint32_t i = 0; i < w->n; i++) {
+        uint32_t x = w->node[i];
+        struct shape *p = &set->shapes[w->memo[x]];
+
+        if (p->type == HS_PATHS_ANY && (inner[x / 8] & (1u << (x % 8)))) {
+            shape_add_type(p, g->type[x]);
+            inner[x / 8] &= (uint8_t)~(1u << (x % 8)); /* once */
+        }
+    }
+    free(inner);
+}
+
+/* The shape of target v's own path: its memoized shape, but at a wild
+ * position with v's own type (the object asked about is never "any
+ * type") as a final step that does not fold.  O(1) expected. */
+static uint32_t
+target_shape(const struct hs_graph *g, const struct hs_bfs *b,
+             const struct tree_walk *w, struct shape_set *set, uint32_t v)
+{
+    uint32_t s = w->memo[v], e, up;
+
+    if (!b->dist[v] || set->shapes[s].type != HS_PATHS_ANY)
+        return s;
+    e = b->parent_edge[v];
+    up = hs_graph_edge_src(g, e);
+    return shape_intern(set, w->memo[up], g->out_kind[e], 1, 0, g->type[v],
+                        1);
+}
+
 int
 hs_paths_group(const struct hs_graph *g, const struct hs_bfs *b,
                const uint32_t *targets, uint32_t ntargets,
@@ -443,6 +583,7 @@ hs_paths_group(const struct hs_graph *g, const struct hs_bfs *b,
     struct edge_names names = { NULL, NULL, 0 };
     struct shape_set set;
     struct group_key unreach = { 0, 0, HS_BFS_NONE, HS_BFS_NONE };
+    uint32_t dict_name = 0;
     int ret = -1;
 
     memset(out, 0, sizeof(*out));
@@ -454,8 +595,11 @@ hs_paths_group(const struct hs_graph *g, const struct hs_bfs *b,
             hs_graph_edge_args(g, names.edge, names.n, names.arg) < 0)
             goto out;
     }
+    if (hs_graph_name_id(g, "__dict__", &dict_name) < 0)
+        goto out;
     shape_set_init(&set);
-    shape_paths(g, b, edge_arg, &names, &w, &set);
+    shape_paths(g, b, edge_arg, &names, dict_name, &w, &set);
+    count_types(g, &w, &set);
 
     out->group_of = hs_xmalloc(hs_st_mult(ntargets ? ntargets : 1, 4));
     for (uint32_t i = 0; i < ntargets; i++) {
@@ -469,7 +613,7 @@ hs_paths_group(const struct hs_graph *g, const struct hs_bfs *b,
             out->group_of[i] = HS_BFS_NONE;
             continue;
         }
-        s = w.memo[v];
+        s = target_shape(g, b, &w, &set, v);
         set.shapes[s].count++;
         set.shapes[s].bytes += g->size[v];
         if (v < set.shapes[s].example)

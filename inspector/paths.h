@@ -21,18 +21,35 @@
  * object it leads to.  Positions are wildcarded: the index of `item` and
  * `other` edges always, and the key of `value` edges when the dict holding
  * them is a collection (more than HS_PATHS_RECORD_MAX references) rather
- * than a record.
+ * than a record; an object's `__dict__` is always a record, so attribute
+ * names survive however many an object has.  At a wild position objects
+ * of any type share the step (a list of mixed elements is one story),
+ * and the step keeps the types met there; the object asked about keeps
+ * its own type.
  */
+
+/* Types a wild step keeps (the most frequent), and the longest repeated
+ * segment recognised. */
+#define HS_PATHS_TYPES 4
+#define HS_PATHS_PERIOD 4
+
+/* The type of a wild step while shapes are built: any. */
+#define HS_PATHS_ANY UINT32_MAX
 struct hs_path_step {
     uint32_t arg;   /* names.id of the edge's name for value, attr, key,
                        local and closure edges; 0 when wild or nameless */
-    uint32_t type;  /* index into g->types of the object reached */
+    uint32_t type;  /* index into g->types of the object reached (at a
+                       wild position: the most frequent one, types[0]) */
+    uint32_t types[HS_PATHS_TYPES]; /* a wild position: the types of the
+                       objects reached there, most frequent first */
+    uint32_t ntypes; /* how many distinct types (1 but at wild positions;
+                        may exceed HS_PATHS_TYPES) */
     uint8_t kind;   /* enum hs_edge_kind */
     uint8_t wild;   /* 1: the position was wildcarded ([*]) */
-    uint8_t repeat; /* 1: paths through this shape may take the step
-                       several times in a row ("(.next -> Node)+");
-                       2: the same for this step and the one before it
-                       together ("(.__dict__ -> dict ['next'] -> Node)+") */
+    uint8_t repeat; /* k > 0: paths through this shape may take the k
+                       steps ending here several times in a row
+                       ("(.next -> Node)+" with k = 1, "(.children -> list
+                       [*] -> {section|paragraph})+" with k = 2) */
 };
 
 /* Out-degree above which a dict is a collection: its keys are data. */
@@ -42,8 +59,10 @@ struct hs_path_step {
  * A run of identical steps (the same kind, name and type several times in
  * a row, as down a linked list) is one step with `repeat` set, so every
  * node of a linked list shares one shape rather than one per depth; a run
- * of an identical pair of steps (a linked list through instance dicts) is
- * the pair, marked on its second step.
+ * of an identical segment of up to HS_PATHS_PERIOD steps (a linked list
+ * through instance dicts, a document tree's `.children → list [*] → X`
+ * whatever class X is at each level) is the segment, marked on its last
+ * step with its length.
  *
  * Shapes form a trie: a shape is its parent's shape plus one step.  A top
  * shape (parent HS_BFS_NONE, depth 0) is a root: step.kind holds the

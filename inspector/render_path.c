@@ -13,8 +13,8 @@
 struct token {
     char *label;   /* ".name", "['k']", "[3]" (malloc'd) */
     char *type;    /* type of what the step leads to (malloc'd) */
-    int repeat;    /* shapes: 1 the step repeats, 2 it and the one before
-                      it repeat together */
+    int opens;     /* shapes: repeated segments starting at this step */
+    int closes;    /* shapes: repeated segments ending at it */
 };
 
 struct tokens {
@@ -23,12 +23,13 @@ struct tokens {
 };
 
 static void
-push(struct tokens *t, char *label, char *type, int repeat)
+push(struct tokens *t, char *label, char *type)
 {
     HS_ALLOC_GROW(t->v, t->n + 1, t->alloc);
     t->v[t->n].label = label;
     t->v[t->n].type = type;
-    t->v[t->n].repeat = repeat;
+    t->v[t->n].opens = 0;
+    t->v[t->n].closes = 0;
     t->n++;
 }
 
@@ -70,33 +71,40 @@ shorten(struct tokens *t)
         struct token *a = &t->v[i];
         char *attr;
 
-        if (!a->repeat && !strcmp(a->label, ".__dict__") && i + 1 < t->n &&
-            t->v[i + 1].repeat != 1 &&
+        /* Only steps with no segment boundary between them merge; the
+         * merged step starts what the first started and ends what the
+         * last ended. */
+        if (!strcmp(a->label, ".__dict__") && i + 1 < t->n && !a->closes &&
+            !t->v[i + 1].opens &&
             (attr = key_as_attribute(t->v[i + 1].label))) {
-            /* A repeated pair becomes one repeated step. */
-            int repeat = t->v[i + 1].repeat ? 1 : 0;
+            int opens = a->opens;
 
             free(a->label);
             free(a->type);
             free(t->v[i + 1].label);
             t->v[out].label = attr;
             t->v[out].type = t->v[i + 1].type;
-            t->v[out].repeat = repeat;
+            t->v[out].opens = opens;
+            t->v[out].closes = t->v[i + 1].closes;
             out++;
             i++;
             continue;
         }
-        if (!a->repeat && !strcmp(a->label, ".__closure__") &&
-            i + 2 < t->n && !strncmp(t->v[i + 1].label, "closure ", 8) &&
-            !strcmp(t->v[i + 2].label, ".cell_contents") &&
-            !t->v[i + 1].repeat && !t->v[i + 2].repeat) {
+        if (!strcmp(a->label, ".__closure__") && i + 2 < t->n &&
+            !strncmp(t->v[i + 1].label, "closure ", 8) &&
+            !strcmp(t->v[i + 2].label, ".cell_contents") && !a->closes &&
+            !t->v[i + 1].opens && !t->v[i + 1].closes &&
+            !t->v[i + 2].opens) {
+            int opens = a->opens, closes = t->v[i + 2].closes;
+
             free(a->label);
             free(a->type);
             free(t->v[i + 1].type);
             free(t->v[i + 2].label);
             t->v[out].label = t->v[i + 1].label;
             t->v[out].type = t->v[i + 2].type;
-            t->v[out].repeat = 0;
+            t->v[out].opens = opens;
+            t->v[out].closes = closes;
             out++;
             i += 2;
             continue;
@@ -122,14 +130,12 @@ print_tokens(const struct tokens *t, uint32_t max_steps, struct hs_buf *out)
             i = skip_to - 1;
             continue;
         }
-        {
-            int opens = t->v[i].repeat == 1 ||
-                        (i + 1 < t->n && t->v[i + 1].repeat == 2);
-            int closes = t->v[i].repeat != 0;
-
-            hs_buf_addf(out, " %s%s " HS_ARROW " %s%s", opens ? "(" : "",
-                        t->v[i].label, t->v[i].type, closes ? ")+" : "");
-        }
+        hs_buf_addch(out, ' ');
+        for (int k = 0; k < t->v[i].opens; k++)
+            hs_buf_addch(out, '(');
+        hs_buf_addf(out, "%s " HS_ARROW " %s", t->v[i].label, t->v[i].type);
+        for (int k = 0; k < t->v[i].closes; k++)
+            hs_buf_adds(out, ")+");
     }
 }
 
@@ -164,18 +170,49 @@ hs_render_path(struct hs_naming *n, uint32_t r, const uint32_t *edges,
 
     hs_render_path_start(n, r, out);
     for (uint32_t i = 0; i < nedges; i++) {
+        const struct hs_graph *g = hs_naming_graph(n);
+        uint32_t dst = g->out_dst[edges[i]];
+        char *type;
+
         hs_buf_reset(&label);
         hs_naming_edge(n, edges[i], &label);
-        push(&t, hs_xstrdup(label.buf),
-             hs_xstrdup(hs_naming_type(hs_naming_graph(n),
-                                       hs_naming_graph(n)->out_dst[edges[i]], 0,
-                                       name, sizeof(name))),
-             0);
+        /* A frame is named by its function and line, as a traceback
+         * names it: "frame of handle (app.py:12)". */
+        if (!strcmp(hs_graph_type_of(g, dst)->name, "frame")) {
+            struct hs_buf fb = HS_BUF_INIT;
+
+            hs_naming_object(n, dst, 0, &fb);
+            type = hs_buf_detach(&fb);
+        } else {
+            type = hs_xstrdup(hs_naming_type(g, dst, 0, name, sizeof(name)));
+        }
+        push(&t, hs_xstrdup(label.buf), type);
     }
     shorten(&t);
     print_tokens(&t, max_steps, out);
     tokens_release(&t);
     hs_buf_release(&label);
+}
+
+/* A step's type, or the types met at a wild position:
+ * "{section|paragraph|note|…}" (malloc'd). */
+static char *
+step_types(const struct hs_graph *g, const struct hs_path_step *st)
+{
+    struct hs_buf b = HS_BUF_INIT;
+    uint32_t shown = st->ntypes < HS_RENDER_TYPES ? st->ntypes
+                                                  : HS_RENDER_TYPES;
+
+    if (st->ntypes <= 1 || st->type >= g->ntypes)
+        return hs_xstrdup(st->type < g->ntypes ? g->types[st->type].name
+                                               : "?");
+    hs_buf_addch(&b, '{');
+    for (uint32_t k = 0; k < shown && k < HS_PATHS_TYPES; k++)
+        hs_buf_addf(&b, "%s%s", k ? "|" : "", g->types[st->types[k]].name);
+    if (st->ntypes > shown)
+        hs_buf_adds(&b, "|\xE2\x80\xA6");
+    hs_buf_addch(&b, '}');
+    return hs_buf_detach(&b);
 }
 
 void
@@ -197,8 +234,14 @@ hs_render_shape(struct hs_naming *n, const struct hs_path_group *grp,
     for (uint32_t i = 0; i < grp->nsteps; i++) {
         hs_buf_reset(&label);
         hs_naming_step(n, steps[i].kind, steps[i].arg, steps[i].wild, &label);
-        push(&t, hs_xstrdup(label.buf),
-             hs_xstrdup(g->types[steps[i].type].name), steps[i].repeat);
+        push(&t, hs_xstrdup(label.buf), step_types(g, &steps[i]));
+    }
+    /* A step closing a segment of k steps opens it k - 1 steps back. */
+    for (uint32_t i = 0; i < grp->nsteps; i++) {
+        if (steps[i].repeat && steps[i].repeat <= i + 1) {
+            t.v[i].closes++;
+            t.v[i + 1 - steps[i].repeat].opens++;
+        }
     }
     shorten(&t);
     print_tokens(&t, 0, out);

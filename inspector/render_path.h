@@ -35,8 +35,11 @@ void hs_render_path(struct hs_naming *n, uint32_t r, const uint32_t *edges,
 
 /*
  * Appends a path shape (hs_paths_group): "module __main__ .LOG → dict [*]
- * → LeakedRequest", a repeated step as "(.next → Node)+".
+ * → LeakedRequest", a repeated step as "(.next → Node)+", a repeated
+ * segment whose classes vary as "(.children → list [*] →
+ * {section|paragraph|note|…})+" (the HS_RENDER_TYPES most frequent).
  */
+#define HS_RENDER_TYPES 3
 void hs_render_shape(struct hs_naming *n, const struct hs_path_group *grp,
                      const struct hs_path_step *steps, struct hs_buf *out);
 

@@ -109,21 +109,32 @@ int hs_why_groups_json(const struct hs_json_src *src, const uint32_t *nodes,
                        uint32_t count, const char *spec, uint32_t type,
                        int npaths, uint32_t path_steps, struct hs_json *doc);
 
-/* A set of objects grouped by path shape, with the retained sizes of the
- * whole set and of each group. */
+/*
+ * A set of objects grouped by path shape, with the retained sizes of the
+ * whole set and of each group, groups biggest retained size first.  A
+ * retained byte counts once, at the outermost member holding it: for the
+ * set among all its members, for a group among the group's members (so a
+ * group nested in another group's members still says what it retains).
+ */
 struct hs_why_groups {
-    struct hs_path_groups pg;
+    struct hs_path_groups pg; /* groups in retained order */
     uint64_t total;           /* shallow bytes of the set */
     uint64_t retained;        /* retained by the set, nested ones once */
-    uint64_t *group_retained; /* pg.ngroups: the same per group */
+    uint32_t nested;          /* members inside another member */
+    uint64_t *group_retained; /* pg.ngroups: retained by the group's
+                                 members, nested ones once */
+    uint32_t *group_nested;   /* pg.ngroups: members inside another member
+                                 of the same group */
+    uint32_t *group_inside;   /* pg.ngroups: outermost in their group but
+                                 inside a member of another group */
     struct hs_path_step *steps; /* scratch of hs_why_group_shape() */
     size_t steps_alloc;
 };
 
 /*
- * Groups `nodes` by the shape of their paths and sums their retained
- * sizes, counting members held inside other members once (a node given
- * twice counts once).  `wg` is initialized here; release it with
+ * Groups `nodes` by the shape of their paths, sums their retained sizes
+ * (struct hs_why_groups: each byte once, at the outermost member; a node
+ * given twice counts once) and orders the groups by them.  `wg` is initialized here; release it with
  * hs_why_groups_release() either way.  0, or -1 after an error (printed).
  * O(n) plus hs_paths_group()'s cost; 2 bytes per node while it runs.
  */

@@ -258,35 +258,120 @@ hs_why_object_json(const struct hs_json_src *src, uint32_t v,
  * after an error (printed).  O(n) plus hs_paths_group()'s cost; 2 bytes
  * per node while it runs.
  */
+/* Group order: retained size, then bytes, count, example, descending but
+ * the example. */
+static const struct hs_why_groups *sort_wg; /* for group_order_cmp only */
+
+static int
+group_order_cmp(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    const struct hs_path_group *gx = &sort_wg->pg.groups[x],
+                               *gy = &sort_wg->pg.groups[y];
+
+    if (sort_wg->group_retained[x] != sort_wg->group_retained[y])
+        return sort_wg->group_retained[x] > sort_wg->group_retained[y] ? -1
+                                                                        : 1;
+    if (gx->bytes != gy->bytes)
+        return gx->bytes > gy->bytes ? -1 : 1;
+    if (gx->count != gy->count)
+        return gx->count > gy->count ? -1 : 1;
+    return gx->example < gy->example ? -1 : gx->example > gy->example;
+}
+
+/* Puts the groups in order of retained size, biggest first, and renumbers
+ * pg.group_of to match.  O(G log G + count). */
+static void
+order_groups(struct hs_why_groups *wg, uint32_t count)
+{
+    uint32_t ng = wg->pg.ngroups, *order, *rank;
+    struct hs_path_group *groups;
+    uint64_t *ret;
+    uint32_t *nested, *inside;
+
+    if (ng < 2)
+        return;
+    order = hs_xmalloc(hs_st_mult(ng, sizeof(*order)));
+    rank = hs_xmalloc(hs_st_mult(ng, sizeof(*rank)));
+    for (uint32_t k = 0; k < ng; k++)
+        order[k] = k;
+    sort_wg = wg;
+    qsort(order, ng, sizeof(*order), group_order_cmp);
+    sort_wg = NULL;
+    groups = hs_xmalloc(hs_st_mult(ng, sizeof(*groups)));
+    ret = hs_xmalloc(hs_st_mult(ng, sizeof(*ret)));
+    nested = hs_xmalloc(hs_st_mult(ng, sizeof(*nested)));
+    inside = hs_xmalloc(hs_st_mult(ng, sizeof(*inside)));
+    for (uint32_t k = 0; k < ng; k++) {
+        groups[k] = wg->pg.groups[order[k]];
+        ret[k] = wg->group_retained[order[k]];
+        nested[k] = wg->group_nested[order[k]];
+        inside[k] = wg->group_inside[order[k]];
+        rank[order[k]] = k;
+    }
+    for (uint32_t i = 0; i < count; i++)
+        wg->pg.group_of[i] = rank[wg->pg.group_of[i]];
+    free(wg->pg.groups);
+    free(wg->group_retained);
+    free(wg->group_nested);
+    free(wg->group_inside);
+    wg->pg.groups = groups;
+    wg->group_retained = ret;
+    wg->group_nested = nested;
+    wg->group_inside = inside;
+    free(order);
+    free(rank);
+}
+
 int
 hs_why_groups_run(const struct hs_json_src *src, const uint32_t *nodes,
                uint32_t count, struct hs_why_groups *wg)
 {
     const struct hs_graph *g = src->g;
-    uint8_t *member, *outer;
+    uint8_t *member, *outer, *in_group;
+    uint32_t *group, ng;
 
     memset(wg, 0, sizeof(*wg));
     if (hs_paths_group(g, src->bfs, nodes, count, NULL, &wg->pg) < 0)
         return -1;
+    ng = wg->pg.ngroups ? wg->pg.ngroups : 1;
     member = hs_xcalloc(g->n ? g->n : 1, 1);
     outer = hs_xmalloc(g->n ? g->n : 1);
-    wg->group_retained = hs_xcalloc(wg->pg.ngroups ? wg->pg.ngroups : 1,
-                                    sizeof(*wg->group_retained));
-    for (uint32_t i = 0; i < count; i++)
-        member[nodes[i]] = 1;
-    hs_dominators_outermost(src->dom, member, outer);
+    in_group = hs_xmalloc(g->n ? g->n : 1);
+    group = hs_xmalloc(hs_st_mult(g->n ? g->n : 1, sizeof(*group)));
+    memset(group, 0xFF, (size_t)g->n * sizeof(*group));
+    wg->group_retained = hs_xcalloc(ng, sizeof(*wg->group_retained));
+    wg->group_nested = hs_xcalloc(ng, sizeof(*wg->group_nested));
+    wg->group_inside = hs_xcalloc(ng, sizeof(*wg->group_inside));
     for (uint32_t i = 0; i < count; i++) {
-        uint32_t v = nodes[i];
+        member[nodes[i]] = 1;
+        group[nodes[i]] = wg->pg.group_of[i];
+    }
+    hs_dominators_outermost(src->dom, member, outer);
+    hs_dominators_outermost_by_group(src->dom, group, ng, in_group);
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t v = nodes[i], k = wg->pg.group_of[i];
 
         wg->total += g->size[v];
-        if (outer[v]) {
-            outer[v] = 0;
+        if (!member[v])
+            continue; /* given twice: counted once */
+        member[v] = 0;
+        if (outer[v])
             wg->retained += src->dom->retained[v];
-            wg->group_retained[wg->pg.group_of[i]] += src->dom->retained[v];
+        else
+            wg->nested++;
+        if (in_group[v]) {
+            wg->group_retained[k] += src->dom->retained[v];
+            wg->group_inside[k] += !outer[v];
+        } else {
+            wg->group_nested[k]++;
         }
     }
     free(member);
     free(outer);
+    free(in_group);
+    free(group);
+    order_groups(wg, count);
     return 0;
 }
 
@@ -295,6 +380,8 @@ hs_why_groups_release(struct hs_why_groups *wg)
 {
     free(wg->steps);
     free(wg->group_retained);
+    free(wg->group_nested);
+    free(wg->group_inside);
     hs_path_groups_release(&wg->pg);
 }
 
@@ -349,6 +436,7 @@ hs_why_groups_render_json(const struct hs_json_src *src,
     hs_json_set_int(doc, "count", count);
     hs_json_set_int(doc, "bytes", (int64_t)wg->total);
     hs_json_set_int(doc, "retained_size", (int64_t)wg->retained);
+    hs_json_set_int(doc, "nested", wg->nested);
     jgroups = hs_json_array();
     for (uint32_t k = 0; k < wg->pg.ngroups; k++) {
         const struct hs_path_group *gr = &wg->pg.groups[k];
@@ -363,6 +451,8 @@ hs_why_groups_render_json(const struct hs_json_src *src,
         hs_json_set_int(jg, "count", gr->count);
         hs_json_set_int(jg, "bytes", (int64_t)gr->bytes);
         hs_json_set_int(jg, "retained_size", (int64_t)wg->group_retained[k]);
+        hs_json_set_int(jg, "nested_in_group", wg->group_nested[k]);
+        hs_json_set_int(jg, "inside_other_groups", wg->group_inside[k]);
         /* As a percentage first, then scaled: the bits the text shows. */
         hs_json_set_num(jg, "share",
                         (wg->total ? 100.0 * (double)gr->bytes /

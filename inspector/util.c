@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -313,6 +314,26 @@ hs_human_size(uint64_t bytes, char *out, size_t outlen)
         u++;
     }
     snprintf(out, outlen, "%.1f %s", v, units[u]);
+    return out;
+}
+
+char *
+hs_human_seconds(const char *seconds, char *out, size_t outlen)
+{
+    char *end;
+    double v = strtod(seconds, &end);
+
+    if (end == seconds || *end || v < 0 || v != v) {
+        snprintf(out, outlen, "%s s", seconds);
+        return out;
+    }
+    if (v < 10)
+        snprintf(out, outlen, "%.2f s", v);
+    else if (v < 60)
+        snprintf(out, outlen, "%.1f s", v);
+    else
+        snprintf(out, outlen, "%.0f min %02.0f s", floor(v / 60),
+                 floor(fmod(v, 60)));
     return out;
 }
 

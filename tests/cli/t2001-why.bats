@@ -149,7 +149,7 @@ assert d["groups"][0]["unreachable"] is True
     sqlite3 "$snap" "insert into types values (6, 'int', 'builtins', 'int', 16)"
     run "$HEAPSNAP" why -f "$snap" int
     [ "$status" -eq 1 ]
-    [ "$output" = "heapsnap: error: no object matches 'int': the type has no instances" ]
+    [ "$output" = "heapsnap: error: 0 instances of int (the class exists: @0x6000, object @6)" ]
 }
 
 @test "why: an ambiguous short type name lists the candidates (2)" {
@@ -231,8 +231,8 @@ t.join()
 PY
         run "$HEAPSNAP" why -f live.db Target
         # 3.11+: the local itself is the root; 3.8-3.10: the frame object.
-        [[ "$output" == *"local mine of worker() at prog.py:7 in thread 'worker-A' → Target"* ]] ||
-            [[ "$output" == *"frame of worker() at prog.py:7 in thread 'worker-A' local mine → Target"* ]]
+        [[ "$output" == *"local mine of worker (prog.py:7) in thread 'worker-A' → Target"* ]] ||
+            [[ "$output" == *"frame of worker (prog.py:7) in thread 'worker-A' local mine → Target"* ]]
     done
 }
 
@@ -249,7 +249,7 @@ except ValueError as e:
     SAVED = e
 PY
         run "$HEAPSNAP" why -f snap.db Target
-        [[ "$output" == *"module __main__ .SAVED → ValueError .__traceback__ → traceback .tb_next → traceback .tb_frame → frame"*"local victim → Target"* ]]
+        [[ "$output" == *"module __main__ .SAVED → ValueError .__traceback__ → traceback .tb_next → traceback .tb_frame → frame of fail (prog.py:4)"*"local victim → Target"* ]]
     done
 }
 

@@ -119,7 +119,7 @@ run_agent_python() {
     grep -qx "CacheLeak: module __main__ .CACHE → dict \['k'\] → CacheLeak" want.txt
     grep -qx "ClosureLeak: module __main__ .F → function closure held → ClosureLeak" want.txt
     grep -q "^GenLeak: .*local kept → GenLeak" want.txt
-    grep -q "^ThreadLeak: local mine of worker() .*thread 'worker-A' → ThreadLeak" want.txt
+    grep -q "^ThreadLeak: local mine of worker (.*thread 'worker-A' → ThreadLeak" want.txt
     for key in $newer; do
         rm -f snap.db
         PYTHONPATH="$ROOT/$BUILD/py$key" run_agent_python "$(python_for "$key")" prog.py
