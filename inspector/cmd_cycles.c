@@ -51,15 +51,28 @@ struct cycles {
                       reached a member (only members' entries are read) */
 };
 
+/* Loops longer than this lose their middle in the text. */
+#define LOOP_MAX_STEPS 12
+
 static void
 loop_text(struct cycles *cy, const uint32_t *loop, uint32_t len,
           struct hs_buf *out)
 {
-    char name[256];
+    char name[256], digits[32];
+    uint32_t head, tail;
 
+    /* A loop round a big cycle keeps its ends, as a long path does. */
+    hs_path_elide(len, LOOP_MAX_STEPS, &head, &tail);
     for (uint32_t i = 0; i < len; i++) {
         uint32_t src = hs_graph_edge_src(cy->g, loop[i]);
 
+        if (tail && i == head) {
+            hs_buf_addf(out, " \xE2\x80\xA6 %s more steps \xE2\x80\xA6",
+                        hs_group_digits(len - head - tail, digits,
+                                        sizeof(digits)));
+            i = len - tail - 1;
+            continue;
+        }
         if (i == 0)
             hs_buf_addf(out, "%s @0x%" PRIx64,
                         hs_naming_type(cy->g, src, 0, name, sizeof(name)),
@@ -83,7 +96,7 @@ static void
 cycles_text(struct cycles *cy, const struct hs_cycle_pick *pick)
 {
     struct hs_buf b = HS_BUF_INIT;
-    char s1[32], s2[32];
+    char s1[32], s2[32], digits[32];
 
     printf("%u reference cycle%s (%s); %u unreachable (%s) awaiting the "
            "cyclic gc\n",
@@ -98,7 +111,8 @@ cycles_text(struct cycles *cy, const struct hs_cycle_pick *pick)
 
         hs_buf_reset(&b);
         hs_cycle_member_types(cy->g, cy->scc, c, &b, NULL);
-        printf("\n  #%u  %u object%s, %s%s%s: %s\n", i + 1, size,
+        printf("\n  #%u  %s object%s, %s%s%s: %s\n", i + 1,
+               hs_group_digits(size, digits, sizeof(digits)),
                size == 1 ? "" : "s",
                hs_human_size(info->bytes, s1, sizeof(s1)),
                info->flags & HS_SCC_UNREACHABLE ? ", unreachable" : "",

@@ -12,6 +12,7 @@
  * holds it.  Nothing here recurses: walks use explicit queues.
  */
 #include "draw.h"
+#include "render_path.h"
 
 #include <inttypes.h>
 #include <sys/stat.h>
@@ -186,7 +187,8 @@ static void
 value_text(struct hs_draw *d, uint32_t v, const struct hs_objfacts *f,
            struct hs_buf *out)
 {
-    if (f->value || (d->g->flags[v] & HS_OBJ_REDACTED))
+    if (f->value || (d->g->flags[v] & HS_OBJ_REDACTED) ||
+        !strcmp(hs_graph_type_of(d->g, v)->name, "frame"))
         hs_naming_value(d->names, v, out);
     else if (f->length >= 0)
         hs_buf_addf(out, "%" PRId64 " item%s", f->length,
@@ -543,6 +545,56 @@ out:
 /* ---- paths -------------------------------------------------------------- */
 
 /*
+ * `X .__dict__ → dict ['name'] → V` drawn as the text says it, one edge
+ * `.name` from X to V (the instance dict is no box of its own): when e1
+ * is an object's `.__dict__` and e2 a key of it that reads as an
+ * attribute, draws V (depth, flags) and the edge and returns
+ * STEP_MERGED (or HS_DRAW_REFUSED when the picture is full); else 0 and
+ * draws nothing; -1 after an error.
+ */
+#define STEP_MERGED 3
+static int
+draw_attribute_step(struct hs_draw *d, uint32_t prev, uint32_t e1,
+                    uint32_t e2, uint32_t depth, unsigned flags)
+{
+    const struct hs_graph *g = d->g;
+    struct hs_buf label = HS_BUF_INIT;
+    uint32_t dst = g->out_dst[e2], to;
+    char *attr = NULL;
+    int rc;
+
+    if (g->out_kind[e1] != HS_EDGE_ATTR || g->out_kind[e2] != HS_EDGE_VALUE)
+        return 0;
+    hs_naming_edge(d->names, e1, &label);
+    if (!strcmp(label.buf, ".__dict__")) {
+        hs_buf_reset(&label);
+        hs_naming_edge(d->names, e2, &label);
+        attr = hs_render_key_as_attribute(label.buf);
+    }
+    hs_buf_release(&label);
+    if (!attr)
+        return 0;
+    rc = hs_draw_object(d, dst, depth, flags, NULL);
+    if (rc == HS_DRAW_ADDED || rc == HS_DRAW_PRESENT) {
+        to = d->pic_of[dst];
+        if (edge_set_has(d, e2)) {
+            rc = STEP_MERGED;
+        } else if ((rc = hs_picture_add_edge(&d->pic, d->pic_of[prev], to,
+                                             attr, HS_EDGE_ATTR, 0)) == 1) {
+            d->cuts.edges++;
+            rc = HS_DRAW_REFUSED;
+        } else if (rc == 0) {
+            edge_set_add(d, e2);
+            rc = STEP_MERGED;
+        }
+    } else if (rc >= 0) {
+        rc = HS_DRAW_REFUSED;
+    }
+    free(attr);
+    return rc;
+}
+
+/*
  * Draws the chain from `start` along edges[0 .. nedges) (each edge leaving
  * the previous edge's target), depths counting down to 0 at the end, whose
  * object is marked HS_PIC_TARGET.  Long chains keep HS_DRAW_PATH_MAX / 2
@@ -587,6 +639,19 @@ draw_chain(struct hs_draw *d, uint32_t start, const uint32_t *edges,
             prev = below;
             i = nedges - tail - 1;
             continue;
+        }
+        if (i + 1 < nedges && !(tail && i + 1 == head)) {
+            rc = draw_attribute_step(d, prev, edges[i], edges[i + 1],
+                                     nedges - 2 - i,
+                                     i + 2 == nedges ? HS_PIC_TARGET : 0);
+            if (rc < 0)
+                return -1;
+            if (rc == HS_DRAW_REFUSED)
+                return 0;
+            if (rc == STEP_MERGED) {
+                prev = g->out_dst[edges[++i]];
+                continue;
+            }
         }
         rc = hs_draw_object(d, dst, nedges - 1 - i,
                             i + 1 == nedges ? HS_PIC_TARGET : 0, NULL);
@@ -702,6 +767,244 @@ out:
 
 /* ---- cycles ------------------------------------------------------------- */
 
+/* One aggregated reference of a cycle's type summary. */
+struct type_ref {
+    uint32_t from, to; /* member types (indexes into g->types) */
+    uint8_t kind;      /* enum hs_edge_kind */
+    char *label;       /* ".next", "[*]" (malloc'd) */
+    uint64_t count;
+};
+
+/* A summary's boxes and arrows; past these, references are counted in
+ * one "other" arrow per pair of boxes. */
+#define SUMMARY_TYPES 24
+#define SUMMARY_REFS 64
+/* Members of a summarised cycle drawn as objects. */
+#define SUMMARY_SAMPLE 6
+
+/* The box of type t in a summary ("Peer ×4,000", the bytes), added on
+ * first use; its picture index into *index.  0, 1 (full) or -1. */
+static int
+summary_box(struct hs_draw *d, uint32_t t, uint32_t count, uint64_t bytes,
+            uint32_t *index)
+{
+    struct hs_picture_node node = HS_PICTURE_NODE_INIT;
+    char key[32], value[64], n1[32];
+    int64_t found;
+
+    snprintf(key, sizeof(key), "t%u", t);
+    found = hs_picture_find(&d->pic, key);
+    if (found >= 0) {
+        *index = (uint32_t)found;
+        return 0;
+    }
+    snprintf(value, sizeof(value), "\xC3\x97%s in the cycle",
+             hs_group_digits(count, n1, sizeof(n1)));
+    node.key = key;
+    node.type_name = d->g->types[t].name;
+    node.value = value;
+    node.size = bytes;
+    node.flags = HS_PIC_HIGHLIGHT;
+    return hs_picture_add_node(&d->pic, &node, index);
+}
+
+/*
+ * A big cycle as its type-level summary: one box per member type with its
+ * count, one arrow per (type, reference, type) with how many references
+ * it stands for ("Peer --.next ×4,000--> Peer"), then a few members drawn
+ * as objects.  Labels cost one probe per reference inside the component.
+ * 0, or -1 after an error.
+ */
+static int
+draw_component_summary(struct hs_draw *d, const struct hs_scc *scc,
+                       uint32_t c)
+{
+    const struct hs_graph *g = d->g;
+    const uint32_t *members = scc->members + scc->off[c];
+    uint32_t size = hs_scc_size(scc, c), ntypes = 0, nrefs = 0;
+    uint32_t types[SUMMARY_TYPES], tcount[SUMMARY_TYPES];
+    uint64_t tbytes[SUMMARY_TYPES], other = 0;
+    struct type_ref refs[SUMMARY_REFS];
+    struct hs_buf label = HS_BUF_INIT;
+    uint32_t sample[SUMMARY_SAMPLE], nsample = 0;
+    uint8_t *idict = hs_xcalloc(g->n ? g->n : 1, 1);
+    int rc = 0;
+
+    /* Members that are another member's __dict__ are drawn as the
+     * attributes they hold: X --.next--> V, not X --.__dict__--> dict
+     * --['next']--> V (as the text says it). */
+    for (uint32_t i = 0; i < size; i++) {
+        uint32_t u = members[i];
+
+        for (uint32_t e = g->out_off[u]; e < g->out_off[u + 1]; e++) {
+            if (g->out_kind[e] != HS_EDGE_ATTR ||
+                scc->comp[g->out_dst[e]] != c)
+                continue;
+            hs_buf_reset(&label);
+            hs_naming_edge(d->names, e, &label);
+            if (!strcmp(label.buf, ".__dict__"))
+                idict[g->out_dst[e]] = 1;
+        }
+    }
+    for (uint32_t i = 0; i < size; i++) {
+        uint32_t t = g->type[members[i]], k;
+
+        if (idict[members[i]])
+            continue;
+
+        for (k = 0; k < ntypes && types[k] != t; k++)
+            ;
+        if (k == ntypes && ntypes == SUMMARY_TYPES)
+            continue; /* drawn types only */
+        if (k == ntypes) {
+            types[ntypes] = t;
+            tcount[ntypes] = 0;
+            tbytes[ntypes++] = 0;
+        }
+        tcount[k]++;
+        tbytes[k] += g->size[members[i]];
+    }
+    for (uint32_t i = 0; i < size; i++) {
+        uint32_t u = members[i], owner = u;
+
+        if (idict[u]) {
+            /* Its references count as its owner's attributes. */
+            for (uint32_t j = g->in_off[u]; j < g->in_off[u + 1]; j++) {
+                uint32_t x = hs_graph_in_src(g, j);
+
+                if (scc->comp[x] == c && !idict[x]) {
+                    owner = x;
+                    break;
+                }
+            }
+        }
+        for (uint32_t e = g->out_off[u]; e < g->out_off[u + 1]; e++) {
+            uint32_t w = g->out_dst[e], k;
+            uint8_t kind = g->out_kind[e];
+            char *attr = NULL;
+
+            if (scc->comp[w] != c || (!idict[u] && idict[w]))
+                continue;
+            hs_buf_reset(&label);
+            if (kind == HS_EDGE_ATTR || kind == HS_EDGE_LOCAL ||
+                kind == HS_EDGE_CLOSURE || kind == HS_EDGE_WEAK ||
+                (idict[u] && kind == HS_EDGE_VALUE))
+                hs_naming_edge(d->names, e, &label);
+            else
+                hs_naming_step(d->names, kind, 0, 1, &label);
+            if (idict[u] && (attr = hs_render_key_as_attribute(label.buf))) {
+                hs_buf_reset(&label);
+                hs_buf_adds(&label, attr);
+                free(attr);
+            } else if (idict[u]) {
+                continue; /* its keys: names, not references */
+            }
+            for (k = 0; k < nrefs; k++) {
+                if (refs[k].from == g->type[owner] &&
+                    refs[k].to == g->type[w] &&
+                    refs[k].kind == kind && !strcmp(refs[k].label, label.buf))
+                    break;
+            }
+            if (k == nrefs && nrefs == SUMMARY_REFS) {
+                other++;
+                continue;
+            }
+            if (k == nrefs) {
+                refs[k].from = g->type[owner];
+                refs[k].to = g->type[w];
+                refs[k].kind = kind;
+                refs[k].label = hs_xstrdup(label.buf);
+                refs[k].count = 0;
+                nrefs++;
+            }
+            refs[k].count++;
+        }
+    }
+    for (uint32_t k = 0; k < ntypes && rc >= 0; k++) {
+        uint32_t idx;
+
+        rc = summary_box(d, types[k], tcount[k], tbytes[k], &idx);
+    }
+    for (uint32_t k = 0; k < nrefs && rc >= 0; k++) {
+        uint32_t from, to;
+        char n1[32];
+
+        if (summary_box(d, refs[k].from, 0, 0, &from) != 0 ||
+            summary_box(d, refs[k].to, 0, 0, &to) != 0)
+            continue; /* a type past SUMMARY_TYPES */
+        hs_buf_reset(&label);
+        hs_buf_addf(&label, "%s \xC3\x97%s", refs[k].label,
+                    hs_group_digits(refs[k].count, n1, sizeof(n1)));
+        rc = hs_picture_add_edge(&d->pic, from, to, label.buf,
+                                 (enum hs_edge_kind)refs[k].kind,
+                                 refs[k].kind == HS_EDGE_WEAK);
+    }
+    for (uint32_t k = 0; k < nrefs; k++)
+        free(refs[k].label);
+    hs_buf_release(&label);
+    if (rc < 0) {
+        free(idict);
+        return -1;
+    }
+    d->cuts.summarised += size;
+    (void)other;
+    /* A sample: members along the component from its first, in order,
+     * looking through instance dicts. */
+    for (uint32_t i = 0; i < size && !nsample; i++)
+        if (!idict[members[i]])
+            sample[nsample++] = members[i];
+    for (uint32_t i = 0; i < nsample && nsample < SUMMARY_SAMPLE; i++) {
+        uint32_t u = sample[i];
+
+        for (uint32_t e = g->out_off[u];
+             e < g->out_off[u + 1] && nsample < SUMMARY_SAMPLE; e++) {
+            uint32_t w = g->out_dst[e], j, f = UINT32_MAX;
+
+            if (scc->comp[w] != c)
+                continue;
+            if (idict[w]) { /* the first member its dict holds */
+                for (f = g->out_off[w]; f < g->out_off[w + 1]; f++)
+                    if (scc->comp[g->out_dst[f]] == c &&
+                        !idict[g->out_dst[f]])
+                        break;
+                if (f == g->out_off[w + 1])
+                    continue;
+                w = g->out_dst[f];
+            }
+            for (j = 0; j < nsample && sample[j] != w; j++)
+                ;
+            if (j == nsample)
+                sample[nsample++] = w;
+        }
+    }
+    for (uint32_t i = 0; i < nsample && rc >= 0; i++)
+        rc = hs_draw_object(d, sample[i], i, 0, NULL);
+    for (uint32_t i = 0; i < nsample && rc >= 0; i++) {
+        uint32_t u = sample[i];
+
+        if (!is_drawn(d, u))
+            continue;
+        for (uint32_t e = g->out_off[u]; e < g->out_off[u + 1] && rc >= 0;
+             e++) {
+            uint32_t w = g->out_dst[e];
+
+            if (scc->comp[w] != c)
+                continue;
+            if (!idict[w]) {
+                if (is_drawn(d, w))
+                    rc = hs_draw_reference(d, u, e);
+                continue;
+            }
+            for (uint32_t f = g->out_off[w]; f < g->out_off[w + 1] && rc >= 0;
+                 f++)
+                if (is_drawn(d, g->out_dst[f]))
+                    rc = draw_attribute_step(d, u, e, f, 0, 0);
+        }
+    }
+    free(idict);
+    return rc < 0 ? -1 : 0;
+}
+
 int
 hs_draw_component(struct hs_draw *d, const struct hs_scc *scc, uint32_t c)
 {
@@ -710,6 +1013,9 @@ hs_draw_component(struct hs_draw *d, const struct hs_scc *scc, uint32_t c)
     uint32_t size = hs_scc_size(scc, c), deepest = 0;
     struct queue q = { NULL, 0, 0, 0 };
     int rc;
+
+    if (size > HS_DRAW_CYCLE_SUMMARY)
+        return draw_component_summary(d, scc, c);
 
     d->pic.dir = HS_PIC_DIR_REFS;
     rc = hs_draw_object(d, members[0], 0, 0, NULL);
@@ -872,6 +1178,9 @@ hs_draw_describe(const struct hs_draw *d, const char *refs_word,
         add_cut(out, &first, "%s step%s in the middle of long paths",
                 hs_group_digits(c->steps, n1, sizeof(n1)),
                 c->steps == 1 ? "" : "s");
+    if (c->summarised)
+        add_cut(out, &first, "%s members of big cycles drawn by type",
+                hs_group_digits(c->summarised, n1, sizeof(n1)));
 }
 
 /* Writes the picture to each of svg and dot that is set, noting each on
@@ -1059,12 +1368,15 @@ hs_draw_cycles(struct hs_graph *g, struct hs_naming *names,
         const struct hs_scc_info *info = &scc->info[ids[i]];
 
         if (i < TITLE_CYCLES)
-            hs_buf_addf(&title, "%s#%u %u object%s, %s%s", i ? "; " : "",
+            hs_buf_addf(&title, "%s#%u %u object%s, %s%s%s", i ? "; " : "",
                         i + 1, hs_scc_size(scc, ids[i]),
                         hs_scc_size(scc, ids[i]) == 1 ? "" : "s",
                         hs_human_size(info->bytes, n1, sizeof(n1)),
                         info->flags & HS_SCC_UNREACHABLE ? ", unreachable"
-                                                         : "");
+                                                         : "",
+                        hs_scc_size(scc, ids[i]) > HS_DRAW_CYCLE_SUMMARY
+                            ? " (drawn by type, with a few members)"
+                            : "");
         rc = hs_draw_component(&d, scc, ids[i]);
     }
     if (count > TITLE_CYCLES)

@@ -39,6 +39,7 @@ struct hs_draw_cuts {
     uint64_t edges;    /* references the edge cap refused */
     uint64_t targets;  /* instances of a type beyond the cap on targets */
     uint64_t steps;    /* path steps elided in the middle of long paths */
+    uint64_t summarised; /* members of big cycles drawn by type */
     /* Objects drawn but not expanded although they have neighbours in the
      * walk's direction (by design, not cuts): */
     uint32_t leaf_depth;  /* at the --depth limit */
@@ -163,11 +164,18 @@ int hs_draw_holders(struct hs_draw *d, uint32_t v);
  */
 int hs_draw_why_object(struct hs_draw *d, uint32_t v, struct hs_buf *title);
 
+/* Components above this many members are drawn as their type summary. */
+#define HS_DRAW_CYCLE_SUMMARY 60
+
 /*
  * The members of component c of `scc` (which must describe d->g) and the
  * references between them, depth being the distance from the component's
  * smallest member along its references (a BFS inside the component).
- * Sets direction REFS.  O(members + their references); 0, or -1.
+ * A component of more than HS_DRAW_CYCLE_SUMMARY members is drawn as its
+ * type-level summary instead: a box per member type with its count, an
+ * arrow per kind of reference between types with how many it stands for
+ * (".next ×4,000"), and a few members as objects.  Sets direction REFS.
+ * O(members + their references); 0, or -1.
  */
 int hs_draw_component(struct hs_draw *d, const struct hs_scc *scc, uint32_t c);
 

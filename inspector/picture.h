@@ -30,6 +30,12 @@
 /* A retained size that was not computed. */
 #define HS_PIC_UNKNOWN UINT64_MAX
 
+/* No picture is more than this many times as long as it is wide (or the
+ * other way round), nor longer than this many points on a side (render_dot.c
+ * keeps them: a layout direction, a stretch, a scale). */
+#define HS_PICTURE_MAX_ASPECT 10.0
+#define HS_PICTURE_MAX_SIDE 30000
+
 /* Default caps: see render_dot.c for the layout limits they respect. */
 #define HS_PICTURE_MAX_NODES      1000
 #define HS_PICTURE_EDGES_PER_NODE 3

@@ -857,6 +857,46 @@ add_legend(struct build *b)
         legend_edge(b, &lg, "weak", "weak reference", 1);
 }
 
+/* HS_PICTURE_MAX_SIDE points as Graphviz's size attribute (inches), a
+ * little inside the limit. */
+#define PICTURE_SIZE_INCHES "416,416"
+
+/* A title line holds about this many characters: a long title wraps
+ * (at spaces) rather than widen the picture or run off its edges. */
+#define TITLE_WIDTH 100
+
+/* `text` as a label, broken into lines of at most TITLE_WIDTH characters
+ * at spaces (a longer word stays whole).  O(length). */
+static void
+add_wrapped(struct hs_buf *out, const char *text)
+{
+    size_t line = 0;
+    const char *p = text;
+
+    while (*p) {
+        const char *end = strchr(p, ' ');
+        size_t bytes = end ? (size_t)(end - p) : strlen(p), chars = 0;
+        char *word;
+
+        for (size_t i = 0; i < bytes; i++)
+            chars += ((unsigned char)p[i] & 0xC0) != 0x80;
+        if (line && line + 1 + chars > TITLE_WIDTH) {
+            hs_buf_adds(out, LINE_BREAK);
+            line = 0;
+        } else if (line) {
+            hs_buf_addch(out, ' ');
+            line++;
+        }
+        word = hs_xasprintf("%.*s", (int)bytes, p);
+        add_shown(out, word, 0, LABEL);
+        free(word);
+        line += chars;
+        p += bytes;
+        while (*p == ' ')
+            p++;
+    }
+}
+
 /* The title, and what the caps cut, as text of the given flavour. */
 static void
 add_title_text(struct build *b, enum flavour fl)
@@ -864,7 +904,9 @@ add_title_text(struct build *b, enum flavour fl)
     const struct hs_picture *p = b->p;
     char n1[32], n2[32];
 
-    if (p->title)
+    if (p->title && fl == LABEL)
+        add_wrapped(&b->text, p->title);
+    else if (p->title)
         add_shown(&b->text, p->title, 0, fl);
     if (!hs_picture_was_cut(p))
         return;
@@ -1234,6 +1276,57 @@ struct render_job {
     const char *device; /* Graphviz's name of the format: "svg", ... */
 };
 
+/* The layout's bounding box (the "bb" gvLayout() sets), in points: its
+ * width and height; 0 when it has none. */
+static int
+layout_box(Agraph_t *g, double *w, double *h)
+{
+    const char *bb = agget(g, "bb");
+    double x0, y0, x1, y1;
+
+    if (!bb || sscanf(bb, "%lf%*[ ,]%lf%*[ ,]%lf%*[ ,]%lf", &x0, &y0, &x1,
+                      &y1) != 4)
+        return 0;
+    *w = x1 - x0;
+    *h = y1 - y0;
+    return *w > 0 && *h > 0;
+}
+
+/*
+ * Keeps a laid-out picture within HS_PICTURE_MAX_ASPECT: one far taller
+ * than wide (a long path) is laid out left to right instead; one still
+ * (or far wider than tall) out of proportion gets its short side stretched
+ * to the limit (Graphviz's "ratio"), then the size cap scales the whole
+ * down.  Lays out again when it changes anything.  0, or -1 when a layout
+ * failed.
+ */
+static int
+fit_aspect(GVC_t *gvc, struct build *b, const struct render_job *job)
+{
+    double w, h;
+    char ratio[32];
+
+    if (!layout_box(b->g, &w, &h))
+        return 0;
+    if (h > HS_PICTURE_MAX_ASPECT * w && !strcmp(job->engine, "dot")) {
+        gvFreeLayout(gvc, b->g);
+        agattr(b->g, AGRAPH, "rankdir", "LR");
+        if (gvLayout(gvc, b->g, job->engine) != 0 ||
+            !layout_box(b->g, &w, &h))
+            return -1;
+    }
+    if (w <= HS_PICTURE_MAX_ASPECT * h && h <= HS_PICTURE_MAX_ASPECT * w)
+        return 0;
+    /* ratio is height / width; a little inside the limit, so rounding
+     * never crosses it. */
+    snprintf(ratio, sizeof(ratio), "%.4f",
+             w > h ? 1.0 / (HS_PICTURE_MAX_ASPECT - 0.5)
+                   : HS_PICTURE_MAX_ASPECT - 0.5);
+    gvFreeLayout(gvc, b->g);
+    agattr(b->g, AGRAPH, "ratio", ratio);
+    return gvLayout(gvc, b->g, job->engine) != 0 ? -1 : 0;
+}
+
 /*
  * In the child: lays out and renders job->p and writes the bytes to `fd`.
  * Returns 0, or -1 after an error.  Time: see the limits at the top;
@@ -1256,14 +1349,17 @@ render_child(void *arg, int fd)
         goto out;
     if (!strcmp(job->engine, "sfdp"))
         agattr(b.g, AGRAPH, "overlap", "prism");
-    /* Raster and page formats: at most 50 inches (4,800 px at 96 dpi); a
-     * huge PNG is unreadable anyway and costs 4 bytes a pixel. */
-    if (strcmp(job->device, "svg"))
-        agattr(b.g, AGRAPH, "size", "50,50");
+
+    /* No side beyond HS_PICTURE_MAX_SIDE: Graphviz scales the drawing
+     * down to fit.  Raster and page formats: at most 50 inches (4,800 px
+     * at 96 dpi); a huge PNG is unreadable anyway and costs 4 bytes a
+     * pixel. */
+    agattr(b.g, AGRAPH, "size",
+           strcmp(job->device, "svg") ? "50,50" : PICTURE_SIZE_INCHES);
     /* dot 2.43 can free a layout that reported an error twice: the child
      * exits without freeing it. */
     if (gvLayout(gvc, b.g, job->engine) != 0 ||
-        strstr(gv_messages.buf, "Error")) {
+        strstr(gv_messages.buf, "Error") || fit_aspect(gvc, &b, job) < 0) {
         hs_error(HS_EXIT_INTERNAL,
                  "cannot draw '%s': Graphviz %s layout failed: %s", job->what,
                  job->engine, gv_last_error());

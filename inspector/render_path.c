@@ -43,9 +43,8 @@ tokens_release(struct tokens *t)
     free(t->v);
 }
 
-/* "['name']" with an identifier inside: returns a malloc'd ".name". */
-static char *
-key_as_attribute(const char *label)
+char *
+hs_render_key_as_attribute(const char *label)
 {
     size_t len = strlen(label);
 
@@ -76,7 +75,7 @@ shorten(struct tokens *t)
          * last ended. */
         if (!strcmp(a->label, ".__dict__") && i + 1 < t->n && !a->closes &&
             !t->v[i + 1].opens &&
-            (attr = key_as_attribute(t->v[i + 1].label))) {
+            (attr = hs_render_key_as_attribute(t->v[i + 1].label))) {
             int opens = a->opens;
 
             free(a->label);

@@ -43,6 +43,10 @@ void hs_render_path(struct hs_naming *n, uint32_t r, const uint32_t *edges,
 void hs_render_shape(struct hs_naming *n, const struct hs_path_group *grp,
                      const struct hs_path_step *steps, struct hs_buf *out);
 
+/* "['name']" with an identifier inside: a malloc'd ".name"; else NULL.
+ * How a value of an instance dict reads as the attribute it is. */
+char *hs_render_key_as_attribute(const char *label);
+
 /* The arrow between steps. */
 #define HS_ARROW "\xE2\x86\x92" /* → */
 

@@ -71,9 +71,13 @@ hs_cycle_member_types(const struct hs_graph *g, const struct hs_scc *scc, uint32
         hs_type_display_name(&g->types[types[i]], name, sizeof(name));
         if (json)
             hs_json_set_int(json, name, counts[i]);
-        if (out && i < HS_CYCLE_TYPES)
-            hs_buf_addf(out, "%s%s \xC3\x97%u", i ? ", " : "",
-                        g->types[types[i]].name, counts[i]);
+        if (out && i < HS_CYCLE_TYPES) {
+            char digits[32];
+
+            hs_buf_addf(out, "%s%s \xC3\x97%s", i ? ", " : "",
+                        g->types[types[i]].name,
+                        hs_group_digits(counts[i], digits, sizeof(digits)));
+        }
     }
     if (out && (ntypes > HS_CYCLE_TYPES || other))
         hs_buf_adds(out, ", ...");

@@ -116,3 +116,102 @@ assert d["nested"] >= 1000
     [ "$status" -eq 1 ]
     [[ "$output" == "heapsnap: error: 0 instances of Node (the class exists: @0x$addr, object @"*")" ]]
 }
+
+@test "why TYPE: paths go through the accumulation point, not a leftover loop variable" {
+    for snap in $(snaps); do
+        # Plain shortest paths: the last document's leaves via `c`.
+        last=$(sqlite3 "$snap" "select o.id from objects o join types t on t.id = o.type_id where t.name = 'Text' and o.value like 'doc39 line 1' || char(10) || '%'")
+        run "$HEAPSNAP" why -f "$snap" "@$last"
+        [[ "${lines[1]}" == "  module __main__ .c → document "* ]]
+        # As a type: every document's leaves through env.docs.
+        run "$HEAPSNAP" why -f "$snap" Text --paths 100
+        [ "$status" -eq 0 ]
+        [[ "$output" != *"module __main__ .c →"* ]]
+        [[ "$output" == *"3,000 objects, "*"BuildEnvironment .docs → dict [*] → document"* ]]
+    done
+    run "$HEAPSNAP" why --help
+    [[ "$output" == *"For a type, a"*"path through the accumulation point"*"leftover loop variable"* ]]
+}
+
+# The <svg> element's width and height in points, as "W H".
+svg_size() {
+    python3 -c '
+import re, sys
+m = re.search(r"<svg width=\"([0-9.]+)pt\" height=\"([0-9.]+)pt\"", open(sys.argv[1]).read())
+print(m.group(1), m.group(2))' "$1"
+}
+
+# Fails unless the picture keeps to 10:1 and 30,000 pt a side.
+readable_size() {
+    read -r w h < <(svg_size "$1")
+    echo "$1: $w x $h pt"
+    python3 -c "
+w, h = $w, $h
+assert max(w, h) <= 30000, (w, h)
+assert max(w, h) <= 10 * min(w, h), (w, h)"
+}
+
+@test "pictures: an instance's __dict__ → dict ['k'] is one .k edge" {
+    snap=$(snaps | head -1) # the oldest Python: instance dicts are objects
+    id=$(sqlite3 "$snap" "select o.id from objects o join types t on t.id = o.type_id where t.name = 'Text' and o.value = 'doc05 line 7' || char(10) || 'of the' || char(9) || 'text' || char(10)")
+    run "$HEAPSNAP" why -f "$snap" "@$id" --dot why.dot --svg why.svg
+    [ "$status" -eq 0 ]
+    check_dot why.dot '
+labels = [l for (t, h), l in pairs.items()]
+assert ".children" in labels, labels
+assert ".docs" in labels, labels
+assert not any(l in (".__dict__", "[\x27children\x27]") for l in labels), labels
+'
+    readable_size why.svg
+}
+
+@test "pictures: a 4,000-object ring is drawn by type with a sample, within 10:1 and 30,000 pt" {
+    for snap in $(snaps); do
+        c=$("$HEAPSNAP" cycles -f "$snap" --limit 0 --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print([i for i, c in enumerate(d["cycles"], 1)
+       if c["types"].get("__main__.Peer") == 4000][0])')
+        run "$HEAPSNAP" cycles -f "$snap" --limit "$c" --svg ring.svg --dot ring.dot
+        [ "$status" -eq 0 ]
+        # (3.8-3.10: with their 4,000 instance dicts)
+        [[ "$output" == *"#$c  "*",000 objects, "*": "*"Peer ×4,000"* ]]
+        [[ "$output" == *" more steps … "* ]]
+        readable_size ring.svg
+        grep -q "Peer" ring.svg
+        grep -q ".next ×4,000" ring.svg
+        check_dot ring.dot '
+from dotlib import parse
+graph, nodes, edges = parse(open("ring.dot", encoding="utf-8").read())
+boxes = {n: a for n, a in nodes.items() if n.startswith("t")}
+peer = [n for n, a in boxes.items() if a["label"].startswith("Peer\\n\u00d74,000")]
+assert len(peer) == 1, boxes
+assert any(t == h == peer[0] and a.get("xlabel", a.get("label")) == ".next \u00d74,000"
+           for t, h, a in edges), edges
+# the sample: a few members drawn as objects, linked by .next
+assert 2 <= len(objects) <= 6, objects.keys()
+assert refs and all(l == ".next" for t, h, a, l in refs), refs
+'
+    done
+}
+
+@test "pictures: a long path and a type answer keep to the limits, titles wrap" {
+    snap=$(snaps | tail -1)
+    deep=$(sqlite3 "$snap" "select o.id from objects o join types t on t.id = o.type_id where t.name = 'Text' order by o.id desc limit 1")
+    run "$HEAPSNAP" why -f "$snap" "@$deep" --svg path.svg
+    [ "$status" -eq 0 ]
+    readable_size path.svg
+    run "$HEAPSNAP" why -f "$snap" Text --svg type.svg --dot type.dot
+    [ "$status" -eq 0 ]
+    readable_size type.svg
+    # The long title is on several lines of at most about 100 characters.
+    python3 -c '
+import re, sys
+sys.path.insert(0, "'"$BATS_TEST_DIRNAME"'")
+from dotlib import load
+g, objects, helpers, refs = load("type.dot")
+lines = g["label"].split("\\n")
+assert len(lines) >= 2, lines
+assert all(len(l) <= 110 for l in lines), lines
+'
+}
