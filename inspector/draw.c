@@ -775,8 +775,8 @@ struct type_ref {
     uint64_t count;
 };
 
-/* A summary's boxes and arrows; past these, references are counted in
- * one "other" arrow per pair of boxes. */
+/* A summary's boxes and arrows at most; types and kinds of reference past
+ * these are left out of it (the sample still shows members). */
 #define SUMMARY_TYPES 24
 #define SUMMARY_REFS 64
 /* Members of a summarised cycle drawn as objects. */
@@ -823,7 +823,7 @@ draw_component_summary(struct hs_draw *d, const struct hs_scc *scc,
     const uint32_t *members = scc->members + scc->off[c];
     uint32_t size = hs_scc_size(scc, c), ntypes = 0, nrefs = 0;
     uint32_t types[SUMMARY_TYPES], tcount[SUMMARY_TYPES];
-    uint64_t tbytes[SUMMARY_TYPES], other = 0;
+    uint64_t tbytes[SUMMARY_TYPES];
     struct type_ref refs[SUMMARY_REFS];
     struct hs_buf label = HS_BUF_INIT;
     uint32_t sample[SUMMARY_SAMPLE], nsample = 0;
@@ -905,10 +905,8 @@ draw_component_summary(struct hs_draw *d, const struct hs_scc *scc,
                     refs[k].kind == kind && !strcmp(refs[k].label, label.buf))
                     break;
             }
-            if (k == nrefs && nrefs == SUMMARY_REFS) {
-                other++;
+            if (k == nrefs && nrefs == SUMMARY_REFS)
                 continue;
-            }
             if (k == nrefs) {
                 refs[k].from = g->type[owner];
                 refs[k].to = g->type[w];
@@ -947,7 +945,6 @@ draw_component_summary(struct hs_draw *d, const struct hs_scc *scc,
         return -1;
     }
     d->cuts.summarised += size;
-    (void)other;
     /* A sample: members along the component from its first, in order,
      * looking through instance dicts. */
     for (uint32_t i = 0; i < size && !nsample; i++)

@@ -327,6 +327,25 @@ class LabelTest(AgentTest):
                          [("local", "local local_in_frame")])
         del frame, local, deepest
 
+    def test_frame_value_names_function_file_and_line(self):
+        # A frame object's value is how a traceback names it, checked
+        # against the live frame: "QUALNAME (FILE:LINE)".
+        def failing():
+            raise KeyError("x")
+        try:
+            failing()
+        except KeyError as e:
+            tb = e.__traceback__
+        while tb.tb_next:
+            tb = tb.tb_next
+        frame = tb.tb_frame
+        code = frame.f_code
+        qualname = getattr(code, "co_qualname", code.co_name)
+        snap = self.dump()
+        self.assertEqual(snap.row(frame)["value"], "%s (%s:%d)" % (
+            qualname, code.co_filename, frame.f_lineno))
+        del frame, tb
+
     def test_exception_cause(self):
         try:
             try:

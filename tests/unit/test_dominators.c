@@ -399,6 +399,46 @@ test_dominators__outermost_vs_oracle(void **state)
     }
 }
 
+/* The same per group: outermost among the members of its own group, so a
+ * group nested in another's members still counts its outermost ones. */
+static void
+test_dominators__outermost_by_group_vs_oracle(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 3000; seed++) {
+        struct test_rng r = { seed * 0x9E3779B97F4A7C15ULL + 17 };
+        struct rgraph rg;
+        struct hs_graph *g;
+        struct hs_dominators d;
+        struct oracle o;
+        uint32_t group[MAXN];
+        uint8_t out[MAXN];
+
+        gen_graph(&r, &rg, (int)(seed % NSHAPES));
+        g = rgraph_build(&rg);
+        oracle_compute(g, &o);
+        for (uint32_t v = 0; v < g->n; v++)
+            group[v] = test_rng_below(&r, 2) ? test_rng_below(&r, 3)
+                                             : UINT32_MAX;
+        hs_dominators_compute(g, &d);
+        hs_dominators_outermost_by_group(&d, group, 3, out);
+        for (uint32_t v = 0; v < g->n; v++) {
+            int nested = 0;
+
+            for (uint32_t u = 0; u < g->n; u++)
+                nested |= u != v && group[u] == group[v] &&
+                          group[u] != UINT32_MAX && (o.dom[u] >> v & 1);
+            if (out[v] != (group[v] != UINT32_MAX && !nested)) {
+                fprintf(stderr, "seed %llu node %u: outermost %u\n",
+                        (unsigned long long)seed, v, out[v]);
+                fail();
+            }
+        }
+        hs_dominators_release(&d);
+        hs_graph_free(g);
+    }
+}
+
 /* The walk of hs_dominators_accumulation_point() on the oracle's tree. */
 static uint32_t
 oracle_accumulation(const struct hs_graph *g, const struct oracle *o,
@@ -1034,6 +1074,7 @@ main(void)
         cmocka_unit_test(test_dominators__random_vs_oracle),
         cmocka_unit_test(test_dominators__type_retained_vs_oracle),
         cmocka_unit_test(test_dominators__outermost_vs_oracle),
+        cmocka_unit_test(test_dominators__outermost_by_group_vs_oracle),
         cmocka_unit_test(test_dominators__accumulation_vs_oracle),
         cmocka_unit_test(test_dominators__accumulation_point_cache),
         cmocka_unit_test(test_dominators__weak_only_is_unreachable),
