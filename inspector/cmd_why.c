@@ -1,16 +1,16 @@
 /*
  * COMMAND: why
- * USAGE:   heapsnap why OBJ [-f FILE] [--paths N] [--full] [--json]
+ * USAGE:   heapsnap why OBJ... [-f FILE] [--paths N] [--full] [--json]
  *                  [--svg FILE] [--dot FILE]
  *
  * Why is OBJ alive?  For one object: its shortest retention path from the
  * roots, every step labelled, preferring user-level roots (module globals,
  * thread locals) over interpreter internals and both over references from
  * outside the heap; or, for an object no root reaches, the reference cycle
- * that holds it.  For a type: its instances grouped by the shape of their
- * paths, biggest group first, one example each.  Retained sizes (what
- * freeing an object would free) come with the target, every step of its
- * path and every group; they are computed on first use and stored in the
+ * that holds it.  For a type, or several OBJs (the objects a test leaked,
+ * say): the objects grouped by the shape of their paths, biggest group
+ * first, one example each.  Retained sizes (what freeing an object would
+ * free) come with the target, every step of its path and every group; they are computed on first use and stored in the
  * snapshot (retained.h).  --svg/--dot draw the same answer (draw.c).
  */
 #include "heapsnap.h"
@@ -30,14 +30,15 @@
 #include <string.h>
 
 static const char *const why_usage[] = {
-    "usage: heapsnap why OBJ [-f FILE] [--paths N] [--full] [--json]",
-    "                        [--svg FILE] [--dot FILE]",
+    "usage: heapsnap why OBJ... [-f FILE] [--paths N] [--full] [--json]",
+    "                           [--svg FILE] [--dot FILE]",
     "",
     "Explains why OBJ is alive: the shortest chain of references from a",
     "root (a module, a thread's local variable, ...) to it, every step",
     "labelled.  OBJ is an address (0x7f...), a decimal address, an object",
     "id (@1234) or a type name (Foo, module.Foo): for a type, its instances",
-    "are grouped by the shape of their paths, biggest group first.",
+    "are grouped by the shape of their paths, biggest group first; so",
+    "are the objects of several OBJs together.",
     "Each object on the path comes with its retained size: what freeing",
     "it would free.  --svg FILE draws the answer (the format follows the",
     "extension: .svg .png .pdf .dot .gv); --dot FILE writes its DOT text.",
@@ -66,6 +67,7 @@ struct why {
     int have_hub;      /* hub holds a forest */
     int full;          /* print whole paths */
     int npaths;        /* groups to show for a type */
+    int several;       /* several OBJs were asked about */
     struct hs_json *json; /* the document, with --json */
 };
 
@@ -259,6 +261,10 @@ why_many(struct why *w, const struct hs_objset *set, const char *spec,
     uint32_t shown = 0, more = 0, more_count = 0;
     uint32_t path_steps = w->full ? 0 : WHY_MAX_STEPS;
     char size[32], size2[32], ret[32], count[32];
+    /* A type's name; the objects of several OBJs are just "objects". */
+    const char *label = set->is_type ? g->types[set->type].name
+                        : w->several ? NULL
+                                     : spec;
 
     if (doc) {
         hs_why_groups_render_json(&src, groups, set->n, spec,
@@ -266,10 +272,9 @@ why_many(struct why *w, const struct hs_objset *set, const char *spec,
                                   w->npaths, path_steps, doc);
         return;
     }
-    printf("%s %s object%s (%s, retaining %s) %s alive because:\n",
-           hs_group_digits(set->n, count, sizeof(count)),
-           set->is_type ? g->types[set->type].name : spec,
-           set->n == 1 ? "" : "s",
+    printf("%s%s%s object%s (%s, retaining %s) %s alive because:\n",
+           hs_group_digits(set->n, count, sizeof(count)), label ? " " : "",
+           label ? label : "", set->n == 1 ? "" : "s",
            hs_human_size(wg->total, size, sizeof(size)),
            hs_human_size(wg->retained, ret, sizeof(ret)),
            set->n == 1 ? "is" : "are");
@@ -350,6 +355,7 @@ cmd_why(int argc, const char **argv)
     };
     struct hs_objset set = { NULL, 0, 0, 0 };
     struct hs_why_groups groups;
+    struct hs_buf query = HS_BUF_INIT; /* the OBJs, space-separated */
     struct why w;
     int n, rc = HS_EXIT_OK, one, have_groups = 0;
 
@@ -357,10 +363,9 @@ cmd_why(int argc, const char **argv)
     n = hs_parse_options(argc, argv, opts, why_usage, 0);
     if (n < 0)
         return n == -2 ? HS_EXIT_OK : HS_EXIT_USAGE;
-    if (n != 1) {
-        hs_usage_error("why", n ? "one object at a time, please"
-                                : "which object? (an address, @id or a "
-                                  "type name)");
+    if (n < 1) {
+        hs_usage_error("why", "which object? (an address, @id or a type "
+                              "name)");
         return HS_EXIT_USAGE;
     }
     if (npaths < 1) {
@@ -371,8 +376,11 @@ cmd_why(int argc, const char **argv)
         return hs_error_status();
     w.full = full;
     w.npaths = npaths;
+    w.several = n > 1;
+    for (int i = 0; i < n; i++)
+        hs_buf_addf(&query, "%s%s", i ? " " : "", argv[i]);
     if (hs_heap_open(&w.heap, file, 0) < 0 ||
-        hs_objspec_resolve(w.heap.g, argv[0], &set) < 0 ||
+        hs_objspec_resolve_all(w.heap.g, argv, n, &set) < 0 ||
         !(w.dom = hs_heap_dominators(&w.heap))) {
         rc = hs_error_status();
         goto cleanup;
@@ -397,12 +405,12 @@ cmd_why(int argc, const char **argv)
             rc = hs_error_status();
             goto cleanup;
         }
-        why_many(&w, &set, argv[0], &groups, w.json);
+        why_many(&w, &set, query.buf, &groups, w.json);
     }
     if (w.json && hs_json_print(w.json, stdout) < 0)
         rc = hs_error_status();
     if ((svg || dot) &&
-        hs_draw_why(w.g, w.names, w.dom, w.bfs, &set, argv[0],
+        hs_draw_why(w.g, w.names, w.dom, w.bfs, &set, query.buf,
                     one ? NULL : &groups.pg, one ? 0 : groups.total, npaths,
                     svg, dot) < 0)
         rc = hs_error_status();
@@ -414,5 +422,6 @@ cleanup:
     hs_json_free(w.json);
     hs_objset_release(&set);
     hs_heap_release(&w.heap);
+    hs_buf_release(&query);
     return rc;
 }

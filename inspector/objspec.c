@@ -195,6 +195,39 @@ hs_objspec_resolve(struct hs_graph *g, const char *spec,
     return by_type(g, spec, out);
 }
 
+int
+hs_objspec_resolve_all(struct hs_graph *g, const char *const *specs, int n,
+                       struct hs_objset *out)
+{
+    uint8_t *member;
+    uint32_t count = 0;
+
+    if (n == 1)
+        return hs_objspec_resolve(g, specs[0], out);
+    memset(out, 0, sizeof(*out));
+    member = hs_xcalloc(g->n ? g->n : 1, 1);
+    for (int i = 0; i < n; i++) {
+        struct hs_objset one;
+
+        if (hs_objspec_resolve(g, specs[i], &one) < 0) {
+            free(member);
+            return -1;
+        }
+        for (uint32_t k = 0; k < one.n; k++) {
+            count += !member[one.nodes[k]];
+            member[one.nodes[k]] = 1;
+        }
+        hs_objset_release(&one);
+    }
+    out->nodes =
+        hs_xmalloc(hs_st_mult(count ? count : 1, sizeof(*out->nodes)));
+    for (uint32_t v = 0; v < g->n; v++)
+        if (member[v])
+            out->nodes[out->n++] = v;
+    free(member);
+    return 0;
+}
+
 void
 hs_objset_release(struct hs_objset *set)
 {

@@ -26,6 +26,15 @@ struct hs_objset {
 int hs_objspec_resolve(struct hs_graph *g, const char *spec,
                        struct hs_objset *out);
 
+/*
+ * Resolves `n` specs into one set: the union of their objects, each once,
+ * ascending; a type's set (is_type) only when n is 1.  0, or -1 after the
+ * first spec's error (as hs_objspec_resolve()).  O(nodes) beside the
+ * specs' own costs.
+ */
+int hs_objspec_resolve_all(struct hs_graph *g, const char *const *specs, int n,
+                           struct hs_objset *out);
+
 void hs_objset_release(struct hs_objset *set);
 
 /*

@@ -34,8 +34,12 @@ import zipfile
 NAME = "heapsnap"
 SUMMARY = "What is in my Python heap, and why is it still alive?"
 REQUIRES_PYTHON = ">=3.8"
-# Entry points of the installed distribution (entry_points.txt).
-ENTRY_POINTS = {}
+# Entry points of the installed distribution (entry_points.txt): the
+# pytest plugin, named as its module so that `-p heapsnap.pytest_plugin`
+# finds it registered already.
+ENTRY_POINTS = {
+    "pytest11": {"heapsnap.pytest_plugin": "heapsnap.pytest_plugin"},
+}
 
 SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

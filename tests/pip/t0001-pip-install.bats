@@ -5,9 +5,11 @@
 # gets from its Python: the venv's bin/heapsnap runs, `python -m heapsnap`
 # is the same command, `import heapsnap` works without PYTHONPATH, and
 # `heapsnap dump -- python prog.py` snapshots with the installed agent that
-# `heapsnap why` then explains.  A missing C library stops the build with
-# one line naming its Debian package.  The install times are printed (never
-# checked).  Run: bats tests/pip (ROOT, BUILD as tests/run.sh sets them).
+# `heapsnap why` then explains, so does `dump --pid`.  A missing C library
+# stops the build with one line naming its Debian package.  The installed
+# pytest plugin is on in the venv (Debian's python3-pytest).  The install
+# times are printed (never checked).  Run: bats tests/pip (ROOT, BUILD as
+# tests/run.sh sets them).
 
 load ../cli/lib
 
@@ -165,4 +167,62 @@ EOF
     [ "$(grep -c 'heapsnap: missing packages' <<<"$output")" -eq 1 ]
     grep -qx ' *heapsnap: missing packages: libcjson-dev (run: sudo apt-get install libcjson-dev)' <<<"$output"
     [ ! -e "$BATS_TEST_TMPDIR/v/bin/heapsnap" ]
+}
+
+@test "pip: installing enables the pytest plugin (entry point pytest11)" {
+    v=$VENVS/debian
+    "$v/bin/python" -c 'import pytest' 2>/dev/null || skip "no python3-pytest"
+    mkdir proj && cd proj
+    cat > test_app.py <<'EOF'
+import pytest
+
+CACHE = []
+
+
+class Request:
+    pass
+
+
+@pytest.mark.no_leaks(types=["Request"])
+def test_leaks():
+    CACHE.extend(Request() for _ in range(3))
+
+
+@pytest.mark.no_leaks
+def test_clean():
+    Request()
+
+
+def test_block(heapsnap_leaks):
+    with heapsnap_leaks():
+        CACHE.append(Request())
+EOF
+    # No -p, no PYTHONPATH: the venv's heapsnap registered it.
+    run env -u PYTHONPATH "$v/bin/python" -m pytest -q -p no:cacheprovider test_app.py
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"2 failed, 1 passed"* ]]
+    [[ "$output" == *"heapsnap: 3 objects created during the test are still alive after it and gc.collect(): 3 test_app.Request"* ]]
+    [[ "$output" == *"module test_app .CACHE → list [*] → Request"* ]]
+    [[ "$output" == *"heapsnap: 1 object created in the heapsnap_leaks block is still alive"*"module test_app .CACHE → list [3] → Request"* ]]
+    # Naming it again with -p is harmless.
+    run env -u PYTHONPATH "$v/bin/python" -m pytest -q -p no:cacheprovider \
+        -p heapsnap.pytest_plugin test_app.py
+    [[ "$output" == *"2 failed, 1 passed"* ]]
+}
+
+@test "pip: the venv's heapsnap dump --pid attaches with the installed agent and loader" {
+    v=$VENVS/debian
+    printf 'import time\nclass Kept:\n    pass\nK = [Kept() for _ in range(7)]\nopen("ready", "w").close()\nwhile True:\n    time.sleep(0.05)\n' > target.py
+    env -u PYTHONPATH "$v/bin/python" target.py 3>&- &
+    pid=$!
+    for _ in $(seq 200); do [ -e ready ] && break; sleep 0.05; done
+    run env -u PYTHONPATH -u HEAPSNAP_AGENT_DIR "$v/bin/heapsnap" dump --pid "$pid" -o p.db
+    kill "$pid"
+    wait "$pid" || true
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run "$v/bin/heapsnap" why -f p.db Kept
+    [ "$status" -eq 0 ]
+    [[ "${lines[0]}" == "7 Kept objects"* ]]
 }
