@@ -486,9 +486,9 @@ hs_graph_load(struct hs_snapshot *s)
         if (!hs_snapshot_writable(s))
             hs_snapshot_note_readonly(s);
         else if (hs_graph_cache_store(g) < 0)
-            hs_warn("the graph cache is not stored in '%s'; the next "
-                    "command reads the tables again",
-                    hs_snapshot_path(s));
+            hs_warn("the graph cache is not stored in '%s' (%s); the "
+                    "next command reads the tables again",
+                    hs_snapshot_path(s), hs_snapshot_store_error(s));
     }
     build_reverse(g);
     return g;

@@ -164,6 +164,18 @@ char *hs_utc_now(char *out, size_t outlen);
 /* Parses a decimal or 0x-hex unsigned integer; 0 on success, -1 if not. */
 int hs_parse_u64(const char *s, uint64_t *out);
 
+/*
+ * Length of the valid UTF-8 sequence at s (1-4; 1 for ASCII and for the
+ * terminating NUL), or 0 if the bytes there are not one: stray
+ * continuation bytes, overlong forms, surrogates, code points above
+ * U+10FFFF, a truncated sequence.
+ */
+size_t hs_utf8_len(const unsigned char *s);
+
+/* A malloc'd copy of `text` with every byte that is not part of valid
+ * UTF-8 replaced by U+FFFD.  O(len). */
+char *hs_utf8_repaired(const char *text);
+
 /* ---- options (opt.c) ---------------------------------------------------- */
 
 enum hs_opt_type {

@@ -71,8 +71,16 @@ hs_naming_new(struct hs_graph *g)
     n->g = g;
     if (!g->snap)
         return n;
-    n->q_edge = hs_query_prepare(g->snap,
-                                 "SELECT label FROM edges WHERE id = ?1");
+    /* The `edges` view's label, spelt out: views in a file are not
+     * trusted (snapshot.c), and the file's view could be anything. */
+    n->q_edge = hs_query_prepare(
+        g->snap,
+        "SELECT k.prefix || CASE k.arg WHEN 'name' THEN "
+        "coalesce(n.text, '?') WHEN 'index' THEN coalesce(e.arg, '?') "
+        "ELSE '' END || k.suffix FROM edge_list AS e "
+        "JOIN edge_kinds AS k ON k.id = e.kind "
+        "LEFT JOIN names AS n ON k.arg = 'name' AND n.id = e.arg "
+        "WHERE e.rowid = ?1");
     n->q_obj = hs_query_prepare(
         g->snap, "SELECT refcount, length, value FROM objects WHERE id = ?1");
     if (hs_snapshot_has_table(g->snap, "reported_sizes"))

@@ -60,6 +60,8 @@ hs_objspec_type(struct hs_graph *g, const char *spec, uint32_t *type)
     size_t alloc = 0;
     char name[512];
 
+    if (!*spec)
+        return hs_error(HS_EXIT_USAGE, "an empty object name");
     for (uint32_t t = 0; t < g->ntypes; t++) {
         int qualified;
 

@@ -68,43 +68,17 @@
 /* ---- text --------------------------------------------------------------- */
 
 /*
- * Length of the valid UTF-8 sequence at s (1-4), or 0 if the bytes there
- * are not one: stray continuation bytes, overlong forms, surrogates, code
- * points above U+10FFFF, a truncated sequence, and the XML non-characters
- * U+FFFE and U+FFFF (which would make the SVG invalid).
+ * Length of the valid UTF-8 sequence at s (hs_utf8_len()), or 0 also for
+ * the XML non-characters U+FFFE and U+FFFF (which would make the SVG
+ * invalid).
  */
 static size_t
 utf8_len(const unsigned char *s)
 {
-    unsigned c = s[0];
-    size_t n;
-    unsigned lo = 0x80, hi = 0xbf;
+    size_t n = hs_utf8_len(s);
 
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2;
-    else if (c >= 0xe0 && c <= 0xef)
-        n = 3;
-    else if (c >= 0xf0 && c <= 0xf4)
-        n = 4;
-    else
-        return 0;
-    if (c == 0xe0)
-        lo = 0xa0;
-    else if (c == 0xed)
-        hi = 0x9f;
-    else if (c == 0xf0)
-        lo = 0x90;
-    else if (c == 0xf4)
-        hi = 0x8f;
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++) {
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    }
-    if (c == 0xef && s[1] == 0xbf && (s[2] == 0xbe || s[2] == 0xbf))
+    if (n == 3 && s[0] == 0xef && s[1] == 0xbf &&
+        (s[2] == 0xbe || s[2] == 0xbf))
         return 0;
     return n;
 }

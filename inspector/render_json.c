@@ -37,10 +37,35 @@ hs_json_array(void)
     return hj(cJSON_CreateArray());
 }
 
+/* 1 if s is valid UTF-8 all through (JSON text must be). */
+static int
+valid_utf8(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t n = hs_utf8_len(p);
+
+        if (!n)
+            return 0;
+        p += n;
+    }
+    return 1;
+}
+
 struct hs_json *
 hs_json_str(const char *s)
 {
-    return s ? hj(cJSON_CreateString(s)) : hs_json_null();
+    struct hs_json *v;
+    char *fixed;
+
+    if (!s)
+        return hs_json_null();
+    if (valid_utf8(s))
+        return hj(cJSON_CreateString(s));
+    /* Heap strings are bytes: the invalid ones show as U+FFFD. */
+    fixed = hs_utf8_repaired(s);
+    v = hj(cJSON_CreateString(fixed));
+    free(fixed);
+    return v;
 }
 
 struct hs_json *
@@ -74,7 +99,14 @@ hs_json_set(struct hs_json *obj, const char *key, struct hs_json *child)
         hs_json_free(child);
         return;
     }
-    cJSON_AddItemToObject(cj(obj), key, cj(child));
+    if (valid_utf8(key)) {
+        cJSON_AddItemToObject(cj(obj), key, cj(child));
+    } else {
+        char *fixed = hs_utf8_repaired(key);
+
+        cJSON_AddItemToObject(cj(obj), fixed, cj(child));
+        free(fixed);
+    }
 }
 
 void

@@ -249,9 +249,10 @@ hs_retained_get(const struct hs_graph *g, struct hs_dominators *out)
         if (hs_retained_store(g, out) == 0)
             out->origin = HS_DOM_STORED;
         else
-            hs_warn("retained sizes are not stored in '%s'; they were "
-                    "computed in memory and will be again",
-                    hs_snapshot_path(g->snap));
+            hs_warn("retained sizes are not stored in '%s' (%s); they "
+                    "were computed in memory and will be again",
+                    hs_snapshot_path(g->snap),
+                    hs_snapshot_store_error(g->snap));
     }
     return 0;
 }

@@ -206,6 +206,9 @@ hs_serve_load(struct hs_serve *s, const char *file)
         !hs_heap_dominators(&s->heap))
         return -1;
     hs_heap_bfs(&s->heap);
+    /* Loading wrote what it would: from now on the file must stay as it
+     * is, and a change stops the server (serve_http.c). */
+    hs_snapshot_pin(s->heap.snap);
     if (hs_summary_load(s->heap.snap, &sum) < 0) {
         hs_summary_release(&sum);
         return -1;

@@ -74,6 +74,7 @@ struct hs_http {
     char cookie[32];                 /* the cookie's name */
     unsigned timeout;                /* seconds to send headers */
     struct conn *conns;              /* open connections (owned) */
+    int snapshot_changed;            /* the file changed: stop serving */
 };
 
 /* The signal that ends hs_http_run(); 0 while none came. */
@@ -323,7 +324,15 @@ route(struct hs_http *h, struct MHD_Connection *c, const char *url,
         hs_serve_static(h->web_dir, "index.html", r);
     else if (!strncmp(url, "/static/", 8))
         hs_serve_static(h->web_dir, url + 8, r);
-    else if (!strncmp(url, "/api/", 5))
+    else if ((!strncmp(url, "/api/", 5) || !strncmp(url, "/svg/", 5)) &&
+             hs_snapshot_check_unchanged(h->s->heap.snap) < 0) {
+        /* Its pages would mix the old file with the new: the error is
+         * printed, and the server stops after this answer. */
+        h->snapshot_changed = 1;
+        hs_serve_reply_error(r, 503,
+                             "the snapshot file changed on disk; "
+                             "the server stopped");
+    } else if (!strncmp(url, "/api/", 5))
         hs_serve_api(h->s, url + 5, &q, r);
     else if (!strncmp(url, "/svg/", 5))
         hs_serve_svg(h->s, url + 5, &q, r);
@@ -413,7 +422,9 @@ handle_request(void *cls, struct MHD_Connection *c, const char *url,
         hs_serve_reply_error(&r, 405, "only GET and HEAD, not %s", method);
     else
         route(h, c, url, &r, &set_cookie, &location);
-    hs_error_reset();
+    /* A changed file ends the run: its exit code stays. */
+    if (!h->snapshot_changed)
+        hs_error_reset();
     ret = send_reply(c, &r, is_405, &set_cookie, &location);
     hs_buf_release(&set_cookie);
     hs_buf_release(&location);
@@ -653,8 +664,10 @@ hs_http_run(struct hs_http *h)
     wait_mask = old_mask;
     sigdelset(&wait_mask, SIGINT);
     sigdelset(&wait_mask, SIGTERM);
-    while (!stop_signal && rc == 0)
+    while (!stop_signal && rc == 0 && !h->snapshot_changed)
         rc = serve_once(h, &wait_mask);
+    if (h->snapshot_changed)
+        rc = -1;
     /* Unblock first, with our handler still in place, so that a second
      * signal already pending cannot kill the process on the way out. */
     sigprocmask(SIG_SETMASK, &old_mask, NULL);

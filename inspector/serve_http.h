@@ -72,7 +72,8 @@ const char *hs_http_url_host(const struct hs_http *h);
  * Serves until SIGINT or SIGTERM arrives (both are blocked outside the
  * wait, so one arriving during a request ends the loop right after it).
  * Restores the signals' dispositions before returning.  0, or -1 after an
- * error of the wait itself (exit 4).
+ * error of the wait itself, or when a request found the snapshot file
+ * truncated or written over since loading (answered 503; exit 4).
  */
 int hs_http_run(struct hs_http *h);
 

@@ -6,11 +6,21 @@
  *
  * Every failure prints one line naming the file and the cause and records
  * exit 4 (cannot read) or 3 (not a snapshot / newer format).
+ *
+ * A snapshot may come from anyone: the connection is opened defensively
+ * (SQLITE_DBCONFIG_DEFENSIVE, an untrusted schema, no triggers and no
+ * views run), only regular files are opened, the tables the inspector
+ * reads must be real tables, and a file holding a trigger is refused, so
+ * nothing in the file runs when derived tables are written.  A statement
+ * the file's schema cannot answer (a missing table or column) or a damaged
+ * page is exit 3.  While derived tables are stored, failures are kept
+ * (hs_snapshot_store_error()) rather than printed: storing is optional.
  */
 #include "snapshot.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
 #include <sqlite3.h>
@@ -25,6 +35,12 @@ struct hs_snapshot {
     int writable; /* opened read-write for derived tables */
     int wanted_derived; /* opened with HS_SNAP_DERIVED */
     int noted_readonly; /* hs_snapshot_note_readonly() has spoken */
+    int fd;             /* the file, opened beside SQLite's (-1: none);
+                           hs_snapshot_check_unchanged() fstat()s it */
+    struct stat pinned; /* the file as hs_snapshot_pin() saw it */
+    int is_pinned;      /* hs_snapshot_pin() was called */
+    int storing;        /* inside hs_derived_replace(): keep errors */
+    char *store_error;  /* the first failure while storing (malloc'd) */
 };
 
 struct hs_query {
@@ -106,22 +122,141 @@ hs_snapshot_pick(const char *file)
     return best;
 }
 
-/* Checks that the core tables exist; 0 or -1 (exit 3). */
+/* 1 if the schema has anything (view, index, trigger) called `name`. */
+static int
+has_schema_object(struct hs_snapshot *s, const char *name)
+{
+    sqlite3_stmt *st;
+    int found;
+
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT 1 FROM sqlite_master WHERE name = ?1", -1,
+                           &st, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return found;
+}
+
+/*
+ * Checks that the core tables exist as tables (a view or anything else
+ * of that name is not trusted) and that the file holds no trigger, which
+ * would run when derived tables are written; 0 or -1 (exit 3).
+ */
 static int
 check_tables(struct hs_snapshot *s)
 {
-    static const char *const required[] = { "meta",    "types", "objects",
-                                            "edge_list", "edge_kinds",
-                                            "names",   "roots" };
+    static const char *const required[] = {
+        "meta",         "types",   "type_flags", "objects",
+        "object_flags", "names",   "edge_kinds", "edge_list",
+        "roots",        "threads", "frames"
+    };
+    sqlite3_stmt *st;
+    int rc;
 
     for (size_t i = 0; i < HS_ARRAY_SIZE(required); i++) {
-        if (!hs_snapshot_has_table(s, required[i]))
+        if (hs_snapshot_has_table(s, required[i]))
+            continue;
+        if (has_schema_object(s, required[i]))
             return hs_error(HS_EXIT_SNAPSHOT,
-                            "'%s' is not a complete heapsnap snapshot: "
-                            "table '%s' is missing",
+                            "'%s' is not a heapsnap snapshot: '%s' is not a "
+                            "table",
                             s->path, required[i]);
+        return hs_error(HS_EXIT_SNAPSHOT,
+                        "'%s' is not a complete heapsnap snapshot: "
+                        "table '%s' is missing",
+                        s->path, required[i]);
     }
-    return 0;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT name FROM sqlite_master WHERE type = "
+                           "'trigger' LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return hs_error(HS_EXIT_SNAPSHOT,
+                        "'%s' is not a heapsnap snapshot: %s", s->path,
+                        sqlite3_errmsg(s->db));
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        hs_error(HS_EXIT_SNAPSHOT,
+                 "'%s' is not a heapsnap snapshot: it holds trigger '%s'",
+                 s->path, (const char *)sqlite3_column_text(st, 0));
+    else if (rc != SQLITE_DONE)
+        hs_error(HS_EXIT_SNAPSHOT, "'%s' is not a heapsnap snapshot: %s",
+                 s->path, sqlite3_errmsg(s->db));
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* What a file that is not a regular file is, for messages. */
+static const char *
+file_kind(mode_t mode)
+{
+    if (S_ISDIR(mode))
+        return "a folder";
+    if (S_ISFIFO(mode))
+        return "a FIFO";
+    if (S_ISCHR(mode) || S_ISBLK(mode))
+        return "a device";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    return "not a regular file";
+}
+
+/* 1 if the folder holding `path` lets this process create files (SQLite's
+ * journal goes there when derived tables are written). */
+static int
+folder_writable(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir;
+    int ok;
+
+    if (!slash)
+        return !access(".", W_OK | X_OK);
+    dir = slash == path ? hs_xstrdup("/")
+                        : hs_xstrndup(path, (size_t)(slash - path));
+    ok = !access(dir, W_OK | X_OK);
+    free(dir);
+    return ok;
+}
+
+/* Turns off whatever in a file could run or write outside the tables. */
+static void
+configure_defensive(sqlite3 *db)
+{
+    sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+    sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+    sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL);
+    sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_VIEW, 0, NULL);
+    sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL);
+}
+
+/*
+ * Reports the connection's last failure while doing `what` ("read",
+ * "update"): exit 3 when the file is damaged or its schema cannot answer
+ * the inspector's SQL (a missing table or column: SQLITE_ERROR from our
+ * fixed statements), 4 otherwise.  While storing derived tables it only
+ * keeps the first cause.  Returns -1.
+ */
+static int
+snapshot_failed(struct hs_snapshot *s, const char *what, const char *msg)
+{
+    int code = sqlite3_errcode(s->db);
+
+    if (!msg)
+        msg = sqlite3_errmsg(s->db);
+    if (s->storing) {
+        if (!s->store_error)
+            s->store_error = hs_xstrdup(msg);
+        return -1;
+    }
+    if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)
+        return hs_error(HS_EXIT_SNAPSHOT, "'%s' is damaged: %s", s->path, msg);
+    if (code == SQLITE_ERROR || code == SQLITE_MISMATCH)
+        return hs_error(HS_EXIT_SNAPSHOT,
+                        "'%s' is not a complete heapsnap snapshot: %s",
+                        s->path, msg);
+    return hs_error(HS_EXIT_IO, "cannot %s '%s': %s", what, s->path, msg);
 }
 
 /* Reads a PRAGMA integer; 0 or -1 after an error (exit 3 or 4). */
@@ -156,27 +291,37 @@ hs_snapshot_open(const char *path, unsigned flags)
     struct hs_snapshot *s;
     struct stat st;
     int64_t app_id, version;
-    int rc, oflags;
+    int rc, oflags, fd;
 
-    if (stat(path, &st)) {
+    /* O_NONBLOCK: a FIFO must not hang the open; it is refused below. */
+    fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0 && errno == EISDIR) {
+        hs_error(HS_EXIT_SNAPSHOT,
+                 "'%s' is not a heapsnap snapshot: it is "
+                 "a folder",
+                 path);
+        return NULL;
+    }
+    if (fd < 0) {
         hs_error(HS_EXIT_IO, "cannot open '%s': %s", path, strerror(errno));
         return NULL;
     }
-    if (S_ISDIR(st.st_mode)) {
-        hs_error(HS_EXIT_IO, "cannot open '%s': it is a folder", path);
-        return NULL;
-    }
-    if (access(path, R_OK)) {
-        hs_error(HS_EXIT_IO, "cannot open '%s': %s", path, strerror(errno));
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+        hs_error(HS_EXIT_SNAPSHOT, "'%s' is not a heapsnap snapshot: it is %s",
+                 path, file_kind(st.st_mode));
+        close(fd);
         return NULL;
     }
     s = hs_xcalloc(1, sizeof(*s));
+    s->fd = fd;
     s->path = hs_xstrdup(path);
     /* A file without write bits stays read-only even for root, whom
-     * access() lets write anything: the owner asked for it. */
+     * access() lets write anything: the owner asked for it.  So does one
+     * in a folder where SQLite cannot create its journal. */
     s->wanted_derived = (flags & HS_SNAP_DERIVED) != 0;
     s->writable = (flags & HS_SNAP_DERIVED) && !access(path, W_OK) &&
-                  (st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH));
+                  (st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) &&
+                  folder_writable(path);
     /* One thread uses the connection: SQLite's per-call mutex is waste. */
     oflags = (s->writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) |
              SQLITE_OPEN_NOMUTEX;
@@ -186,8 +331,12 @@ hs_snapshot_open(const char *path, unsigned flags)
                  s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
         goto fail;
     }
-    sqlite3_busy_timeout(s->db, 2000);
-    /* Whole-table scans read pages straight from the file's mapping. */
+    configure_defensive(s->db);
+    /* Commands that open a new snapshot together wait for each other's
+     * derived tables rather than fail. */
+    sqlite3_busy_timeout(s->db, HS_SNAP_BUSY_MS);
+    /* Whole-table scans read pages straight from the file's mapping
+     * (hs_snapshot_pin() turns it off for a long-running reader). */
     sqlite3_exec(s->db, "PRAGMA mmap_size = 4294967296", NULL, NULL, NULL);
     if (pragma_int(s, "application_id", &app_id) < 0)
         goto fail;
@@ -226,8 +375,46 @@ hs_snapshot_close(struct hs_snapshot *s)
     if (!s)
         return;
     sqlite3_close(s->db);
+    if (s->fd >= 0)
+        close(s->fd);
+    free(s->store_error);
     free(s->path);
     free(s);
+}
+
+void
+hs_snapshot_pin(struct hs_snapshot *s)
+{
+    /* Pages read through a mapping of a file truncated under it raise
+     * SIGBUS; read() only fails. */
+    sqlite3_exec(s->db, "PRAGMA mmap_size = 0", NULL, NULL, NULL);
+    if (fstat(s->fd, &s->pinned) == 0)
+        s->is_pinned = 1;
+}
+
+int
+hs_snapshot_check_unchanged(struct hs_snapshot *s)
+{
+    struct stat now;
+
+    if (!s->is_pinned)
+        return 0;
+    if (fstat(s->fd, &now))
+        return hs_error(HS_EXIT_IO, "cannot read '%s': %s", s->path,
+                        strerror(errno));
+    /* The change time catches a write that restored the modification
+     * time, but unlinking (a rename() over the file) changes it too, and
+     * then nothing can open the file to write it any more. */
+    if (now.st_size != s->pinned.st_size ||
+        now.st_mtim.tv_sec != s->pinned.st_mtim.tv_sec ||
+        now.st_mtim.tv_nsec != s->pinned.st_mtim.tv_nsec ||
+        (now.st_nlink && (now.st_ctim.tv_sec != s->pinned.st_ctim.tv_sec ||
+                          now.st_ctim.tv_nsec != s->pinned.st_ctim.tv_nsec)))
+        return hs_error(HS_EXIT_IO,
+                        "'%s' was changed while being read (truncated or "
+                        "written over); start again to read it as it is now",
+                        s->path);
+    return 0;
 }
 
 const char *
@@ -250,7 +437,7 @@ hs_snapshot_has_table(struct hs_snapshot *s, const char *name)
 
     if (sqlite3_prepare_v2(s->db,
                            "SELECT 1 FROM sqlite_master WHERE name = ?1 AND "
-                           "type IN ('table', 'view')",
+                           "type = 'table'",
                            -1, &st, NULL) != SQLITE_OK)
         return 0;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -281,8 +468,7 @@ hs_snapshot_exec(struct hs_snapshot *s, const char *sql)
     char *err = NULL;
 
     if (sqlite3_exec(s->db, sql, NULL, NULL, &err) != SQLITE_OK) {
-        hs_error(HS_EXIT_IO, "cannot update '%s': %s", s->path,
-                 err ? err : sqlite3_errmsg(s->db));
+        snapshot_failed(s, "update", err);
         sqlite3_free(err);
         return -1;
     }
@@ -308,8 +494,7 @@ hs_snapshot_int(struct hs_snapshot *s, const char *sql, int64_t dflt)
 static int
 query_error(struct hs_query *q)
 {
-    return hs_error(HS_EXIT_IO, "cannot read '%s': %s", q->snap->path,
-                    sqlite3_errmsg(q->snap->db));
+    return snapshot_failed(q->snap, "read", NULL);
 }
 
 struct hs_query *
@@ -425,8 +610,7 @@ hs_snapshot_blob_read(struct hs_snapshot *s, const char *table,
         /* A missing row or a column that is not a blob: not ours. */
         if (rc == SQLITE_ERROR)
             return 0;
-        return hs_error(HS_EXIT_IO, "cannot read '%s': %s", s->path,
-                        sqlite3_errmsg(s->db));
+        return snapshot_failed(s, "read", NULL);
     }
     if ((size_t)sqlite3_blob_bytes(blob) != len) {
         sqlite3_blob_close(blob);
@@ -498,10 +682,11 @@ hs_derived_replace(struct hs_snapshot *s, const char *name,
     if (!ddl)
         return hs_error(HS_EXIT_INTERNAL, "derived.sql has no section '%s'",
                         name);
-    if (hs_snapshot_exec(s, "BEGIN IMMEDIATE") < 0) {
-        free(ddl);
-        return -1;
-    }
+    free(s->store_error);
+    s->store_error = NULL;
+    s->storing = 1;
+    if (hs_snapshot_exec(s, "BEGIN IMMEDIATE") < 0)
+        goto out;
     sql = hs_xasprintf("DROP TABLE IF EXISTS %s", name);
     if (hs_snapshot_exec(s, sql) < 0 || hs_snapshot_exec(s, ddl) < 0 ||
         fill(s, arg) < 0)
@@ -521,13 +706,22 @@ hs_derived_replace(struct hs_snapshot *s, const char *name,
     goto out;
 rollback:
     hs_query_free(q);
-    /* The cause is already printed.  After a failed COMMIT SQLite may
-     * have rolled back itself, and this prints one more line. */
-    hs_snapshot_exec(s, "ROLLBACK");
+    /* After a failed COMMIT SQLite may have rolled back itself. */
+    if (!sqlite3_get_autocommit(s->db))
+        hs_snapshot_exec(s, "ROLLBACK");
 out:
+    s->storing = 0;
+    if (rc < 0 && !s->store_error)
+        s->store_error = hs_xstrdup("unknown cause");
     free(sql);
     free(ddl);
     return rc;
+}
+
+const char *
+hs_snapshot_store_error(const struct hs_snapshot *s)
+{
+    return s->store_error ? s->store_error : "no error";
 }
 
 void

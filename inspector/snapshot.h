@@ -53,7 +53,28 @@ const char *hs_snapshot_path(const struct hs_snapshot *s);
 /* 1 if derived tables can be written to this snapshot. */
 int hs_snapshot_writable(const struct hs_snapshot *s);
 
-/* 1 if a table or view of that name exists. */
+/* Milliseconds a connection waits for another process's lock (one
+ * storing derived tables) before a statement fails with "locked". */
+#define HS_SNAP_BUSY_MS 600000
+
+/*
+ * For a long-running reader (`serve`), once loading has written what it
+ * would: reads no longer go through a memory mapping (a file truncated
+ * under a mapping raises SIGBUS) and the file's size and times are
+ * recorded for hs_snapshot_check_unchanged().  Can't fail.
+ */
+void hs_snapshot_pin(struct hs_snapshot *s);
+
+/*
+ * 0 if the file is as hs_snapshot_pin() saw it (or was never pinned); -1
+ * after printing that it was truncated or written over since (exit 4).
+ * A file replaced by rename() is not a change: the open file is still the
+ * one that was read.
+ */
+int hs_snapshot_check_unchanged(struct hs_snapshot *s);
+
+/* 1 if a table of that name exists (a view of that name does not count:
+ * views in a snapshot are never used). */
 int hs_snapshot_has_table(struct hs_snapshot *s, const char *name);
 
 /* The meta value for `key` as a malloc'd string, or NULL if absent. */
@@ -136,12 +157,17 @@ int64_t hs_derived_meta_int(struct hs_snapshot *s, const char *key,
  * transaction: drops the table, re-creates it from derived.sql's section
  * NAME, calls fill(s, arg) to insert its rows, stores `meta_json` in meta
  * and commits; anything failing rolls it all back, so the file keeps the
- * old table or gets the new one.  Returns 0, or -1 after an error (exit 4;
- * 5 when derived.sql has no such section).
+ * old table or gets the new one.  Returns 0, or -1: storing is optional,
+ * so a failure of SQLite (a full disk, a lock held too long) is not
+ * printed and records no exit code; hs_snapshot_store_error() says why.
+ * Exit 5 when derived.sql has no such section.
  */
 int hs_derived_replace(struct hs_snapshot *s, const char *name,
                        int (*fill)(struct hs_snapshot *s, void *arg),
                        void *arg, const char *meta_json);
+
+/* Why the last hs_derived_replace() failed (owned by s). */
+const char *hs_snapshot_store_error(const struct hs_snapshot *s);
 
 /*
  * Says once per snapshot, as a note, that derived data is computed but not

@@ -16,7 +16,9 @@ load_meta(struct hs_snapshot *s, struct hs_summary *out)
     size_t alloc = 0;
     int rc;
 
-    q = hs_query_prepare(s, "SELECT key, value FROM meta ORDER BY key");
+    /* A key is NOT NULL in the schema; a crafted file's NULL is skipped. */
+    q = hs_query_prepare(s, "SELECT key, value FROM meta WHERE key IS NOT "
+                            "NULL ORDER BY key");
     if (!q)
         return -1;
     while ((rc = hs_query_step(q)) == 1) {
@@ -40,8 +42,9 @@ load_root_kinds(struct hs_snapshot *s, struct hs_summary *out)
     size_t alloc = 0;
     int rc;
 
-    q = hs_query_prepare(s, "SELECT kind, count(*) FROM roots GROUP BY kind "
-                            "ORDER BY 2 DESC, 1");
+    /* A NULL kind (a crafted file) counts as 'other', as the graph does. */
+    q = hs_query_prepare(s, "SELECT coalesce(kind, 'other'), count(*) FROM "
+                            "roots GROUP BY 1 ORDER BY 2 DESC, 1");
     if (!q)
         return -1;
     while ((rc = hs_query_step(q)) == 1) {

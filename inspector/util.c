@@ -438,3 +438,57 @@ hs_exe_dir(void)
     }
     return dir;
 }
+
+size_t
+hs_utf8_len(const unsigned char *s)
+{
+    unsigned c = s[0];
+    size_t n;
+    unsigned lo = 0x80, hi = 0xbf;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4;
+    else
+        return 0;
+    if (c == 0xe0)
+        lo = 0xa0;
+    else if (c == 0xed)
+        hi = 0x9f;
+    else if (c == 0xf0)
+        lo = 0x90;
+    else if (c == 0xf4)
+        hi = 0x8f;
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++) {
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    }
+    return n;
+}
+
+char *
+hs_utf8_repaired(const char *text)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    struct hs_buf b = HS_BUF_INIT;
+
+    while (*s) {
+        size_t n = hs_utf8_len(s);
+
+        if (n) {
+            hs_buf_add(&b, s, n);
+            s += n;
+        } else {
+            hs_buf_adds(&b, "\xEF\xBF\xBD"); /* U+FFFD */
+            s++;
+        }
+    }
+    return hs_buf_detach(&b);
+}

@@ -85,10 +85,10 @@ assert d["retained"] is True
     [ "$output" = "heapsnap: error: cannot open '$BATS_TEST_TMPDIR/nope.db': No such file or directory" ]
 }
 
-@test "info: a folder is an I/O error (4)" {
+@test "info: a folder is not a snapshot (3)" {
     run "$HEAPSNAP" info -f "$BATS_TEST_TMPDIR"
-    [ "$status" -eq 4 ]
-    [ "$output" = "heapsnap: error: cannot open '$BATS_TEST_TMPDIR': it is a folder" ]
+    [ "$status" -eq 3 ]
+    [ "$output" = "heapsnap: error: '$BATS_TEST_TMPDIR' is not a heapsnap snapshot: it is a folder" ]
 }
 
 @test "info: an unreadable file is an I/O error (4)" {

@@ -768,3 +768,36 @@ PY
     # The server still answers.
     json /api/info
 }
+
+@test "i18.4 serve: a snapshot truncated or written over under it stops it (4), no SIGBUS" {
+    for how in truncate overwrite; do
+        snap=$(make_snapshot leak "live-$how")
+        make_snapshot leak other > /dev/null
+        sqlite3 other.db "UPDATE objects SET value = 'planted' WHERE address = 57344"
+        start_server "$snap"
+        json /api/object/16
+        if [ "$how" = truncate ]; then
+            truncate -s 4096 "$snap"
+        else
+            cat other.db > "$snap"
+        fi
+        fetch /api/object/14
+        [ "$STATUS" = 503 ]
+        [[ "$(cat body.out)" == *"the snapshot file changed on disk"* ]]
+        [[ "$(cat body.out)" != *planted* ]]
+        wait "$SERVER" && status=0 || status=$?
+        SERVER=
+        [ "$status" -eq 4 ] || { echo "$how: $status"; cat serve.err; false; }
+        grep -q "heapsnap: error: '$snap' was changed while being read (truncated or written over)" serve.err
+    done
+    # Replaced by rename(): the server keeps reading the file it opened.
+    snap=$(make_snapshot leak renamed)
+    start_server "$snap"
+    json /api/object/16
+    cp other.db new.db
+    mv new.db "$snap"
+    json /api/object/16
+    fetch /api/object/14
+    [ "$STATUS" = 200 ]
+    [[ "$(cat body.out)" != *planted* ]]
+}
