@@ -1185,5 +1185,41 @@ hs_str_ready(PyObject *o)
 
 /* ---- misc ------------------------------------------------------------------------ */
 
+/* The exception being raised, taken out of the thread state (a new
+ * reference; NULL when none). */
+static inline PyObject *
+hs_exc_take(void)
+{
+#if HS_PY_AT_LEAST(0x030C0000)
+    return PyErr_GetRaisedException();
+#else
+    PyObject *type, *value, *tb;
+
+    PyErr_Fetch(&type, &value, &tb);
+    if (!type)
+        return NULL;
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb && value)
+        PyException_SetTraceback(value, tb);
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    return value;
+#endif
+}
+
+/* Raises `exc` again (steals the reference) as hs_exc_take() took it. */
+static inline void
+hs_exc_give(PyObject *exc)
+{
+#if HS_PY_AT_LEAST(0x030C0000)
+    PyErr_SetRaisedException(exc);
+#else
+    PyObject *type = (PyObject *)Py_TYPE(exc);
+
+    Py_INCREF(type);
+    PyErr_Restore(type, exc, PyException_GetTraceback(exc));
+#endif
+}
+
 
 #endif /* HS_COMPAT_H */

@@ -25,7 +25,10 @@
  */
 #include "agent.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #define LOAD_MAX 0.85 /* the table grows past this load */
 #define LOAD_NEW 0.75 /* load of a table sized for an expected count */
@@ -59,20 +62,63 @@ reach_slot(struct hs_vmarr *t, uint64_t upto)
     return hs_vmarr_grow(t, (size_t)(upto + 1) * sizeof(struct hs_idslot));
 }
 
+/*
+ * The most ids the arrays reserve room for.  Reserving costs no memory,
+ * but a limit on address space (ulimit -v) counts it: each array taking
+ * what it could ever need would leave the next ones, SQLite and Python
+ * nothing, and whether a dump worked would depend on the limit by
+ * chance.  Under a limit the arrays share half of the address space left
+ * (the rest is for SQLite, the allocator and the program), in proportion
+ * to their bytes per id, so a dump fits whenever its real needs do.
+ */
+static uint64_t
+ids_affordable(void)
+{
+    /* Bytes per id in all the arrays: two tables at 60% load at worst,
+     * the object, the caller's word and the flag byte. */
+    const double per_id = 2 * sizeof(struct hs_idslot) / 0.6 +
+                          sizeof(PyObject *) + sizeof(int32_t) + 1;
+    struct rlimit rl;
+    unsigned long long pages = 0;
+    long psize = sysconf(_SC_PAGESIZE);
+    uint64_t used, ids;
+    FILE *f;
+
+    if (getrlimit(RLIMIT_AS, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+        psize <= 0)
+        return MAX_IDS;
+    f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%llu", &pages) != 1)
+            pages = 0;
+        fclose(f);
+    }
+    used = (uint64_t)pages * (uint64_t)psize;
+    if (used >= rl.rlim_cur)
+        return MIN_SLOTS;
+    ids = (uint64_t)((double)((rl.rlim_cur - used) / 2) / per_id);
+    if (ids < MIN_SLOTS)
+        return MIN_SLOTS;
+    return ids < MAX_IDS ? ids : MAX_IDS;
+}
+
 int
 hs_idmap_init(struct hs_idmap *m, uint32_t expected)
 {
+    uint64_t ids = ids_affordable();
     /* A table never has more slots than ids / 0.68 plus its overflow. */
-    size_t table_max = (size_t)(MAX_IDS / 0.6) * sizeof(struct hs_idslot);
+    size_t table_max = (size_t)((double)ids / 0.6) * sizeof(struct hs_idslot);
 
     memset(m, 0, sizeof(*m));
     m->n = slots_for(expected, LOAD_NEW);
+    if (m->n > table_max / sizeof(struct hs_idslot) / 2)
+        m->n = (uint32_t)(table_max / sizeof(struct hs_idslot) / 2);
     m->limit = (uint32_t)(m->n * LOAD_MAX);
     if (hs_vmarr_init(&m->tab[0], table_max) < 0 ||
         hs_vmarr_init(&m->tab[1], table_max) < 0 ||
-        hs_vmarr_init(&m->objs, (size_t)MAX_IDS * sizeof(PyObject *)) < 0 ||
-        hs_vmarr_init(&m->aux, (size_t)MAX_IDS * sizeof(int32_t)) < 0 ||
-        hs_vmarr_init(&m->flags, MAX_IDS) < 0 ||
+        hs_vmarr_init(&m->objs, (size_t)ids * sizeof(PyObject *)) < 0 ||
+        hs_vmarr_init(&m->aux, (size_t)ids * sizeof(int32_t)) < 0 ||
+        hs_vmarr_init(&m->flags, (size_t)ids) < 0 ||
         reach_slot(&m->tab[0], m->n) < 0) {
         hs_idmap_release(m);
         return -1;

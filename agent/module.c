@@ -187,6 +187,27 @@ fork_dump(module_state *st, struct hs_dump_options *opts, int check,
     return Py_BuildValue("(ii)", (int)pid, fds[0]);
 }
 
+/* How long a dump waits for a collection running in another thread. */
+#define GC_WAIT_STEPS 5000 /* of GC_WAIT_STEP_US each: 5 s */
+#define GC_WAIT_STEP_US 1000
+
+/*
+ * Waits, with the GIL released, while the garbage collector runs: another
+ * thread's collection lets this one run when a finalizer releases the
+ * GIL, and ends soon after.  One in this very thread (a dump from a
+ * __del__ or a gc callback) cannot end while it waits: hs_dump() then
+ * refuses after the wait.
+ */
+static void
+wait_for_collection(void)
+{
+    for (int i = 0; i < GC_WAIT_STEPS && hs_gcstate()->collecting; i++) {
+        Py_BEGIN_ALLOW_THREADS
+        usleep(GC_WAIT_STEP_US);
+        Py_END_ALLOW_THREADS
+    }
+}
+
 static PyObject *
 hs_dump_py(PyObject *module, PyObject *args, PyObject *kwargs)
 {
@@ -222,6 +243,12 @@ hs_dump_py(PyObject *module, PyObject *args, PyObject *kwargs)
     }
     if (!PyUnicode_FSConverter(path_obj, &path_bytes))
         return NULL;
+    wait_for_collection();
+    if (st->dumping) { /* started by another thread while this one waited */
+        Py_DECREF(path_bytes);
+        PyErr_SetString(st->error, "a dump is already running");
+        return NULL;
+    }
     memset(&opts, 0, sizeof(opts));
     memset(&res, 0, sizeof(res));
     opts.path = PyBytes_AS_STRING(path_bytes);
@@ -245,7 +272,9 @@ hs_dump_py(PyObject *module, PyObject *args, PyObject *kwargs)
     st->dumping = 0;
     if (rc < 0) {
         Py_DECREF(path_bytes);
-        PyErr_SetString(st->error, err);
+        /* A KeyboardInterrupt from a __sizeof__ stays what it is. */
+        if (!PyErr_Occurred())
+            PyErr_SetString(st->error, err);
         return NULL;
     }
     result = Py_BuildValue(

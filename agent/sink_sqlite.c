@@ -22,6 +22,7 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 extern const char hs_schema_sql[];
@@ -873,6 +874,7 @@ hs_sink_open(const char *tmp_path, int threaded, char *err, size_t errlen)
 {
     struct hs_sink *s = hs_alloc(sizeof(*s));
     char *msg = NULL;
+    struct stat st;
     int fd;
 
     if (!s) {
@@ -884,8 +886,10 @@ hs_sink_open(const char *tmp_path, int threaded, char *err, size_t errlen)
     pthread_cond_init(&s->cv_work, NULL);
     pthread_cond_init(&s->cv_space, NULL);
     /* Heaps hold secrets: the file is private from its first byte.  A
-     * stale FILE.tmp from a crash is replaced; symlinks are refused. */
-    unlink(tmp_path);
+     * stale FILE.tmp from a crash is replaced, but only a regular file:
+     * a symlink, device or FIFO there is refused by open() below. */
+    if (lstat(tmp_path, &st) == 0 && S_ISREG(st.st_mode))
+        unlink(tmp_path);
     fd = open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
               0600);
     if (fd < 0) {
@@ -973,10 +977,14 @@ hs_sink_finish(struct hs_sink *s, char *err, size_t errlen)
         sqlite3_free(msg);
     }
     finalize_all(s);
-    if (!s->failed && sqlite3_close(s->db) != SQLITE_OK)
-        sql_failed(s, "cannot close");
-    else
-        s->db = NULL;
+    /* Closed whatever happened: a failed connection kept open would keep
+     * the unlinked FILE.tmp's blocks (a full disk stays full). */
+    if (sqlite3_close(s->db) != SQLITE_OK) {
+        if (!s->failed)
+            sql_failed(s, "cannot close");
+        sqlite3_close_v2(s->db);
+    }
+    s->db = NULL;
     if (s->failed) {
         snprintf(err, errlen, "%s", s->errmsg);
         rc = -1;

@@ -43,6 +43,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -87,6 +88,9 @@ struct walk {
     struct hs_names names;
     struct hs_roots roots;
     struct ptrmap closures;
+    struct ptrmap namespaces; /* with --redact: the __dict__ of modules,
+                                 classes and instances, whose keys are
+                                 identifiers (dict -> its owner) */
     struct deferred *deferred; /* objects whose size needs a __sizeof__
                                   call (phase 4) */
     size_t ndeferred, deferred_cap;
@@ -101,6 +105,8 @@ struct walk {
     char *err;             /* the caller's message buffer */
     size_t errlen;
     int failed;
+    PyObject *raised;      /* a KeyboardInterrupt or SystemExit from a
+                              __sizeof__, raised again at the end (owned) */
 };
 
 static int
@@ -188,6 +194,20 @@ closure_code(void *arg, PyObject *tuple)
     return NULL;
 }
 
+/* 1 if k is a key of m. */
+static int
+ptrmap_has(const struct ptrmap *m, PyObject *k)
+{
+    if (!m->count)
+        return 0;
+    for (uint32_t i = ptr_hash(k, m->cap - 1); m->keys[i];
+         i = (i + 1) & (m->cap - 1)) {
+        if (m->keys[i] == k)
+            return 1;
+    }
+    return 0;
+}
+
 /* ---- ids ----------------------------------------------------------------------------- */
 
 /* Learns where the small-int cache lives, before the walk: asking for a
@@ -265,6 +285,26 @@ bits_of(struct walk *w, uint32_t id)
 /* ---- phase 0: seeds ------------------------------------------------------------------- */
 
 /*
+ * With --redact: remembers the attribute dict of o (a module, class,
+ * function or instance; hs_instance_storage() reads it without making
+ * one), whose keys are names from code, not data.  0, or -1 when memory
+ * ran out.
+ */
+static int
+note_namespace(struct walk *w, PyObject *o)
+{
+    PyObject **values, *keys, *dict;
+    Py_ssize_t nvalues;
+
+    if (PyDict_Check(o) || PyTuple_Check(o) || PyList_Check(o))
+        return 0;
+    dict = hs_instance_storage(o, &values, &nvalues, &keys);
+    if (!dict || !PyDict_Check(dict))
+        return 0;
+    return ptrmap_put(&w->namespaces, dict, o);
+}
+
+/*
  * The roots listed by roots.c get the first ids (they are reached by
  * definition), then every gc-tracked object of every generation (the
  * permanent one too, P1), in list order; closures are noted for
@@ -296,6 +336,8 @@ seed(struct walk *w)
                 return -1;
             if (gen == NUM_GENERATIONS)
                 *bits_of(w, id) |= B_FROZEN;
+            if (w->opts->redact && note_namespace(w, o) < 0)
+                return fail(w, "out of memory (namespaces)");
             if (PyFunction_Check(o)) {
                 PyObject *cl = ((PyFunctionObject *)o)->func_closure;
                 PyObject *co = ((PyFunctionObject *)o)->func_code;
@@ -311,16 +353,34 @@ seed(struct walk *w)
 
 /* ---- phase 1: edges ------------------------------------------------------------------- */
 
+/*
+ * The label of a dict key edge (its value or the key itself) of dict
+ * `src` under --redact: the key as usual in a namespace (its identifiers
+ * stay; hs_names_object() still hides keys that are not interned), else
+ * only the key's type, "<str>": a data dict's keys are data.
+ */
 static int64_t
-label_arg(struct walk *w, const struct hs_ref *x)
+key_label(struct walk *w, const struct hs_ref *x, PyObject *src)
+{
+    char text[96];
+
+    if (!w->opts->redact || ptrmap_has(&w->namespaces, src))
+        return hs_names_object(&w->names, x->u.obj, x->lbl);
+    snprintf(text, sizeof(text), "<%.80s>", Py_TYPE(x->u.obj)->tp_name);
+    return hs_names_cstr(&w->names, text);
+}
+
+static int64_t
+label_arg(struct walk *w, const struct hs_ref *x, PyObject *src)
 {
     switch (x->lbl) {
     case HS_L_INDEX:
         return x->u.index;
     case HS_L_CSTR:
         return hs_names_cstr(&w->names, x->u.cstr);
-    case HS_L_IDENT:
     case HS_L_KEY:
+        return key_label(w, x, src);
+    case HS_L_IDENT:
         return hs_names_object(&w->names, x->u.obj, x->lbl);
     case HS_L_TEXT:
         return hs_names_cstr(&w->names, w->refs.text.data + x->u.index);
@@ -376,7 +436,8 @@ edge_rows(struct walk *w, uint32_t id, int reached)
             }
             *b |= B_HAS_IN;
         }
-        hs_sink_edge(w->sink, id, did, x->kind, label_arg(w, x));
+        hs_sink_edge(w->sink, id, did, x->kind,
+                     label_arg(w, x, hs_idmap_object(&w->ids, id)));
         if (w->names.oom)
             return fail(w, "out of memory (names)");
     }
@@ -606,8 +667,9 @@ value_of(struct walk *w, PyObject *o, int *has)
     hs_str_reset(s);
     *has = 1;
     if (PyUnicode_Check(o)) {
-        /* Interned strings are identifiers from code, not data. */
-        if (w->opts->redact && !PyUnicode_CHECK_INTERNED(o))
+        /* Interned or not: string literals are interned too.  The
+         * identifiers stay in labels, types and code objects' names. */
+        if (w->opts->redact)
             flags |= HS_F_REDACTED;
         else if (hs_text_str(s, o, limit))
             flags |= HS_F_VALUE_TRUNCATED;
@@ -808,12 +870,14 @@ threads_and_frames(struct walk *w)
     for (size_t i = 0; i < w->roots.nthreads; i++) {
         const struct hs_thread_entry *t = &w->roots.threads[i];
 
+        int named = t->name && !w->opts->redact; /* a name is data */
+
         hs_str_reset(&name);
-        if (t->name)
+        if (named)
             hs_text_str(&name, t->name, 200);
         hs_sink_thread(w->sink, (uint32_t)i + 1, t->ident,
                        t->native_id ? (int64_t)t->native_id : -1,
-                       t->name ? (name.data ? name.data : "") : NULL,
+                       named ? (name.data ? name.data : "") : NULL,
                        t->is_main, t->is_dumper,
                        find_id(w, t->thread_obj));
     }
@@ -824,10 +888,13 @@ threads_and_frames(struct walk *w)
         hs_str_reset(&file);
         if (f->code) {
             hs_text_str(&name, hs_code_qualname(f->code), 200);
-            hs_text_str(&file, f->code->co_filename, 4096);
+            /* A path says whose machine and project: not with --redact. */
+            if (!w->opts->redact)
+                hs_text_str(&file, f->code->co_filename, 4096);
         }
         hs_sink_frame(w->sink, (uint32_t)i + 1, (uint32_t)f->thread + 1,
-                      f->depth, name.data, file.data, f->line,
+                      f->depth, name.data, w->opts->redact ? NULL : file.data,
+                      f->line,
                       find_id(w, (PyObject *)f->code),
                       find_id(w, f->frame_obj));
     }
@@ -888,7 +955,10 @@ meta(struct walk *w, const struct facts *f, double t0, double walk_seconds)
     hs_sink_meta_text(w->sink, "python_implementation", "CPython");
     hs_str_reset(&s);
     if (exe && PyUnicode_Check(exe)) {
-        hs_text_str(&s, exe, 4096);
+        if (w->opts->redact)
+            hs_str_adds(&s, "<str>");
+        else
+            hs_text_str(&s, exe, 4096);
         hs_sink_meta_text(w->sink, "python_executable", s.data ? s.data : "");
     }
     hs_str_reset(&s);
@@ -899,7 +969,9 @@ meta(struct walk *w, const struct facts *f, double t0, double walk_seconds)
         struct hs_str a = { NULL, 0, 0, 0 };
         PyObject *item = PyList_GET_ITEM(argv, i);
 
-        if (PyUnicode_Check(item))
+        if (w->opts->redact) /* the script's path and its arguments */
+            hs_str_adds(&a, "<str>");
+        else if (PyUnicode_Check(item))
             hs_text_str(&a, item, 4096);
         if (i)
             hs_str_adds(&s, ", ");
@@ -953,8 +1025,25 @@ meta(struct walk *w, const struct facts *f, double t0, double walk_seconds)
 
 /* ---- phase 4: sizes only __sizeof__ knows ------------------------------------------- */
 
+/*
+ * After a failed __sizeof__: an ordinary exception is the object's
+ * business (its size stays the fallback); anything else (KeyboardInterrupt,
+ * SystemExit) is the program's, so the dump stops and raises it.  1 when
+ * it stops.
+ */
+static int
+sizeof_failed(struct walk *w)
+{
+    if (!PyErr_Occurred() || PyErr_ExceptionMatches(PyExc_Exception)) {
+        PyErr_Clear();
+        return 0;
+    }
+    w->raised = hs_exc_take();
+    return 1;
+}
+
 /* What C-level __sizeof__ `descr` says of o plus its pre-header, as
- * sys.getsizeof adds it; -1 when it fails.  Runs C code only. */
+ * sys.getsizeof adds it; -1 when it fails (exception set or not). */
 static int64_t
 call_c_sizeof(PyObject *descr, PyObject *o)
 {
@@ -964,10 +1053,8 @@ call_c_sizeof(PyObject *descr, PyObject *o)
     if (r && PyLong_Check(r))
         n = PyLong_AsSsize_t(r);
     Py_XDECREF(r);
-    if (n < 0) {
-        PyErr_Clear();
+    if (n < 0)
         return -1;
-    }
     return (int64_t)n + (int64_t)hs_sizeof_preheader(o);
 }
 
@@ -976,9 +1063,10 @@ call_c_sizeof(PyObject *descr, PyObject *o)
  * not compute itself (a forked child calls them too: C code takes no lock
  * of another thread's), and, in place only, the figure of a Python-level
  * __sizeof__, kept in reported_sizes when it differs.  A call that fails
- * leaves the fallback size and flag.
+ * leaves the fallback size and flag; one that raises KeyboardInterrupt or
+ * SystemExit fails the dump (sizeof_failed()): 0, or -1.
  */
-static void
+static int
 deferred_sizes(struct walk *w)
 {
     for (size_t i = 0; i < w->ndeferred; i++) {
@@ -991,17 +1079,23 @@ deferred_sizes(struct walk *w)
                 d->size = size;
                 d->flags &= ~HS_F_SIZE_FALLBACK;
                 hs_sink_object_size(w->sink, d->id, size, d->flags);
+            } else if (sizeof_failed(w)) {
+                return fail(w, "interrupted by an exception in __sizeof__");
             }
         }
         if (d->ti->py_sizeof && !w->opts->no_python) {
             size_t reported = _PySys_GetSizeOf(d->o);
 
-            if (reported == (size_t)-1 && PyErr_Occurred())
-                PyErr_Clear();
-            else if ((int64_t)reported != d->size)
+            if (reported == (size_t)-1 && PyErr_Occurred()) {
+                if (sizeof_failed(w))
+                    return fail(w, "interrupted by an exception in "
+                                   "__sizeof__");
+            } else if ((int64_t)reported != d->size) {
                 hs_sink_reported_size(w->sink, d->id, (int64_t)reported);
+            }
         }
     }
+    return 0;
 }
 
 static void
@@ -1051,11 +1145,37 @@ walk_release(struct walk *w)
     hs_roots_release(&w->roots);
     hs_free(w->closures.keys);
     hs_free(w->closures.vals);
+    hs_free(w->namespaces.keys);
+    hs_free(w->namespaces.vals);
     release_deferred(w);
     hs_str_release(&w->value);
     hs_str_release(&w->t1);
     hs_str_release(&w->t2);
     hs_str_release(&w->t3);
+}
+
+/*
+ * The output path must be absent or a regular file: the dump renames its
+ * FILE.tmp over it, which would replace a device node (/dev/null, as
+ * root), a FIFO or a symlink itself.  0, or -1 with the cause in err.
+ */
+static int
+check_output(const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    const char *what;
+
+    if (lstat(path, &st) != 0 || S_ISREG(st.st_mode))
+        return 0;
+    what = S_ISLNK(st.st_mode)    ? "a symbolic link"
+           : S_ISDIR(st.st_mode)  ? "a folder"
+           : S_ISFIFO(st.st_mode) ? "a FIFO"
+           : S_ISSOCK(st.st_mode) ? "a socket"
+                                  : "a device";
+    snprintf(err, errlen,
+             "'%s' is %s; a snapshot replaces only a regular file", path,
+             what);
+    return -1;
 }
 
 int
@@ -1067,6 +1187,7 @@ hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
     struct hs_guard guard;
     volatile int faulted = 0;
     struct facts facts;
+    struct stat st;
     char *tmp;
     double t0 = now(), t1;
     int gc_was_enabled = gc->enabled;
@@ -1077,6 +1198,8 @@ hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
     w.opts = opts;
     w.err = err;
     w.errlen = errlen;
+    if (check_output(opts->path, err, errlen) < 0)
+        return -1;
     if (gc->collecting) {
         snprintf(err, errlen, "cannot dump while the garbage collector "
                               "runs (from a __del__ method or a gc "
@@ -1166,7 +1289,8 @@ hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
     res->phase[3] = now() - t1;
     hs_guard_disarm(&guard);
     t1 = now();
-    deferred_sizes(&w);
+    if (deferred_sizes(&w) < 0)
+        goto done;
     if (meta(&w, &facts, t0, t1 - t0) < 0)
         goto done;
     res->phase[4] = now() - t1;
@@ -1194,11 +1318,15 @@ done:
                  opts->path, strerror(errno));
         rc = -1;
     }
-    if (rc != 0)
+    /* Only what the sink made: a symlink someone put there stays. */
+    if (rc != 0 && lstat(tmp, &st) == 0 && S_ISREG(st.st_mode))
         unlink(tmp);
     res->seconds = now() - t0;
     res->peak_memory = hs_mem_peak() + hs_sink_peak_memory();
     walk_release(&w);
     hs_free(tmp);
+    /* Everything is released: the caller gets the program's exception. */
+    if (w.raised)
+        hs_exc_give(w.raised);
     return rc;
 }

@@ -244,7 +244,27 @@ struct reports {
     int written;   /* snapshots written in all */
 };
 
-/* Reads the report lines "ok|fail TAB trigger TAB path TAB detail". */
+/*
+ * Removes PATH.tmp, if it is a regular file, for a dump whose start was
+ * reported and whose end was not: the program died while writing it (a
+ * SIGKILL during its exit dump), and nobody else will.
+ */
+static void
+remove_unfinished(const char *path)
+{
+    char *tmp = hs_xasprintf("%s.tmp", path);
+    struct stat st;
+
+    if (lstat(tmp, &st) == 0 && S_ISREG(st.st_mode) && unlink(tmp) == 0)
+        hs_note("removed '%s': the program ended while writing it", tmp);
+    free(tmp);
+}
+
+/*
+ * Reads the report lines "start|ok|fail TAB trigger TAB path TAB detail"
+ * until the program and everything that inherited the pipe are gone, and
+ * cleans up after every dump that started and never ended.
+ */
 static void
 read_reports(int fd, struct reports *r)
 {
@@ -252,6 +272,8 @@ read_reports(int fd, struct reports *r)
     char chunk[4096];
     ssize_t n;
     char *line, *nl;
+    const char **started = NULL;
+    size_t nstarted = 0, alloc = 0;
 
     memset(r, 0, sizeof(*r));
     while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
@@ -262,16 +284,37 @@ read_reports(int fd, struct reports *r)
         hs_buf_add(&b, chunk, (size_t)n);
     }
     for (line = b.buf; (nl = strchr(line, '\n')); line = nl + 1) {
+        char *trigger = strchr(line, '\t');
+        char *path = trigger ? strchr(trigger + 1, '\t') : NULL;
+        char *end = path ? strchr(path + 1, '\t') : NULL;
         int ok = !strncmp(line, "ok\t", 3);
-        int at_exit = !strncmp(line + (ok ? 3 : 5), "exit\t", 5);
+        int at_exit = trigger && !strncmp(trigger + 1, "exit\t", 5);
 
         *nl = '\0';
+        if (!end)
+            continue;
+        *end = '\0';
+        path++;
+        if (!strncmp(line, "start\t", 6)) {
+            HS_ALLOC_GROW(started, nstarted + 1, alloc);
+            started[nstarted++] = path;
+            continue;
+        }
+        for (size_t i = 0; i < nstarted; i++) {
+            if (started[i] && !strcmp(started[i], path))
+                started[i] = NULL;
+        }
         r->written += ok;
         if (at_exit) {
             r->exit_ok |= ok;
             r->exit_fail |= !ok;
         }
     }
+    for (size_t i = 0; i < nstarted; i++) {
+        if (started[i])
+            remove_unfinished(started[i]);
+    }
+    free(started);
     hs_buf_release(&b);
 }
 
@@ -436,7 +479,7 @@ cmd_dump(int argc, const char **argv)
           "run gc.collect() before each snapshot (default: keep garbage)",
           NULL },
         { HS_OPT_FLAG, 0, "redact", &redact, NULL,
-          "store no str/bytes contents", NULL },
+          "store no str/bytes contents, argv or paths", NULL },
         { HS_OPT_FLAG, 0, "fork", &fork, NULL,
           "let a forked child write the snapshots (short pause)", NULL },
         { HS_OPT_END, 0, NULL, NULL, NULL, NULL, NULL },

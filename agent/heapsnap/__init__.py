@@ -112,10 +112,7 @@ class _Forked:
         if fields[0] != "ok":
             # A child that was killed or crashed left its file half
             # written; one that failed removed it already.
-            try:
-                _os.unlink(self.path + ".tmp")
-            except OSError:
-                pass
+            _remove_tmp(self.path)
         if fields[0] == "ok" and len(fields) == 5:
             return {"objects": int(fields[1]), "edges": int(fields[2]),
                     "seconds": float(fields[3]),
@@ -258,6 +255,7 @@ class _Installed:
             except Exception as e:
                 _report(target, e, "signal")
             return
+        _report_start(target, "signal")
         _report(target, _safe_dump(target, self.collect, self.redact,
                                    "signal"), "signal")
 
@@ -304,6 +302,30 @@ def _after_fork_in_child():
 
 
 _os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _remove_tmp(path):
+    """Removes the FILE.tmp of a dump to `path` that did not finish, if
+    it is a regular file (never what someone else put there)."""
+    import stat
+
+    tmp = path + ".tmp"
+    try:
+        if stat.S_ISREG(_os.lstat(tmp).st_mode):
+            _os.unlink(tmp)
+    except OSError:
+        pass
+
+
+def _report_start(path, trigger):
+    """Tells `heapsnap dump --` that a dump to `path` starts: if the
+    program dies before _report(), the command removes its FILE.tmp."""
+    if _report_fd is not None:
+        line = "\t".join(("start", trigger, path, ""))
+        try:
+            _os.write(_report_fd, (line + "\n").encode("utf-8", "replace"))
+        except OSError:
+            pass
 
 
 def _safe_dump(path, collect, redact, trigger):
@@ -423,6 +445,7 @@ def _start_from_environment():
         # A forked child inherits this handler; only the program dumps.
         if _os.getpid() == pid and not done:
             done.append(True)
+            _report_start(base, "exit")
             _report(base, _safe_dump(base, collect, redact, "exit"), "exit")
 
     _first_at_exit(at_exit)

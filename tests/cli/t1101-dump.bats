@@ -249,3 +249,107 @@ PY
         [ "$(sqlite3 "v$ver.db" "select value from meta where key='python_version'")" = "${ver%%[a-z]*}" ]
     done < <(pythons)
 }
+
+@test "i18.3 dump: a program killed during its exit dump leaves no FILE.tmp" {
+    # Its __sizeof__ runs inside the dump, with out.db.tmp open.
+    cat > killed.py <<'PY'
+import os, signal
+class Dies:
+    def __sizeof__(self):
+        os.kill(os.getpid(), signal.SIGKILL)
+        return 0
+KEEP = Dies()
+PY
+    run "$HEAPSNAP" dump -o out.db -- "$PY" killed.py
+    [ "$status" -eq 137 ]
+    [[ "$output" == *"removed '$BATS_TEST_TMPDIR/out.db.tmp': the program ended while writing it"* ]]
+    [ ! -e out.db.tmp ]
+    [ ! -e out.db ]
+    # Signal snapshots too, with the default names.
+    cat > killed2.py <<'PY'
+import os, signal
+class Dies:
+    def __sizeof__(self):
+        os.kill(os.getpid(), signal.SIGKILL)
+        return 0
+os.kill(os.getpid(), signal.SIGUSR2)
+KEEP = Dies()
+os.kill(os.getpid(), signal.SIGUSR2)
+PY
+    run "$HEAPSNAP" dump -- "$PY" killed2.py
+    [ "$status" -eq 137 ]
+    [ -z "$(ls | grep '\.tmp$')" ]
+    [ "$(ls heapsnap-*.1.db | wc -l)" -eq 1 ]
+}
+
+@test "i18.5 dump: -o naming a device, FIFO or symlink is never replaced" {
+    ln -s app.py link.db
+    mkfifo fifo.db
+    for out in link.db fifo.db; do
+        run "$HEAPSNAP" dump -o "$out" -- "$PY" app.py
+        [ "$status" -eq 4 ] || { echo "$out: $status $output"; false; }
+        [[ "$output" == *"a snapshot replaces only a regular file"* ]]
+        [ ! -e "$out.tmp" ]
+    done
+    [ -L link.db ]
+    [ -p fifo.db ]
+    grep -q HOARD app.py
+}
+
+@test "i18.1 dump --redact: no planted secret is anywhere in the file's bytes" {
+    mkdir -p "pw_SECRETpath0"
+    cat > "pw_SECRETpath0/SECRETscript1.py" <<'PY'
+import os, sys, threading
+LITERAL = "sk_live_SECRETlit2"            # an identifier-like literal: interned
+SPACED = "the SECRETspace3 phrase"
+RAW = b"SECRETbytes4"
+BUF = bytearray(b"SECRETbuf5")
+TABLE = {"SECRETkey6": 1, ("SECRETtuplekey7", 1): 2, b"SECRETbkey8": 3}
+RUNTIME = {"".join(["SECRET", "rtkey9"]): "".join(["SECRET", "rtval10"])}
+ITEMS = {"SECRETset11", "SECRETset12"}
+ENV = os.environ["HS_SECRET_VALUE"]
+class ConfigHolder:
+    def __init__(self):
+        self.db_password = "SECRETattr13"
+HOLDER = ConfigHolder()
+stop = threading.Event()
+worker = threading.Thread(target=stop.wait, name="SECRETthread14")
+worker.start()
+def main(argument_value):
+    local_token = "SECRETlocal15"
+    import heapsnap
+    heapsnap.dump(sys.argv[2], redact=True)
+    stop.set()
+main(sys.argv[1])
+PY
+    # Through the API (argv, the script's path, a thread, locals of a
+    # running frame) and through the command (exit dump).
+    key=$(pythons | tail -1 | cut -d' ' -f1)
+    run env HS_SECRET_VALUE=SECRETenv16 SECRETenvname17=x \
+        PYTHONPATH="$ROOT/$BUILD/py$key" "$(python_for "$key")" \
+        "pw_SECRETpath0/SECRETscript1.py" SECRETarg18 api.db
+    [ "$status" -eq 0 ] || { echo "$output"; false; }
+    run env HS_SECRET_VALUE=SECRETenv16 SECRETenvname17=x \
+        "$HEAPSNAP" dump --redact -o exit.db -- "$(python_for "$key")" \
+        "pw_SECRETpath0/SECRETscript1.py" SECRETarg18 api2.db
+    [ "$status" -eq 0 ] || { echo "$output"; false; }
+    for f in api.db exit.db api2.db; do
+        [ "$(sqlite3 "$f" "select value from meta where key='redacted'")" -eq 1 ]
+        if grep -a -o 'SECRET[a-z]*[0-9]*' "$f" | sort -u | grep .; then
+            echo "$f keeps the secrets above"
+            false
+        fi
+        # Identifiers from code stay: class, attribute, function, local
+        # and module-level names.
+        [ "$(sqlite3 "$f" "select count(*) from types where name = 'ConfigHolder'")" -eq 1 ]
+        sqlite3 "$f" "select text from names" > names.txt
+        grep -qx "db_password" names.txt
+        grep -qx "LITERAL" names.txt || grep -q "'LITERAL'" names.txt
+        [ "$(sqlite3 "$f" "select count(*) from objects where value = 'main'")" -ge 1 ]
+        # ...and a data dict's keys are only their types.
+        grep -qx "<str>" names.txt
+    done
+    # A running frame's locals keep their names (and its function's).
+    [ "$(sqlite3 api.db "select count(*) from roots where label = 'local local_token'")" -eq 1 ]
+    [ "$(sqlite3 api.db "select count(*) from frames where function = 'main' and file is null")" -eq 1 ]
+}
