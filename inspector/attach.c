@@ -32,6 +32,7 @@
 #include "attach_target.h"
 #include "launch.h"
 #include "progress.h"
+#include "snapshot.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -335,6 +336,7 @@ struct attach {
     const struct hs_attach_options *opts; /* what was asked */
     struct hs_attach_result *res;         /* what happened */
     double t0;                 /* hs_now() at the start */
+    struct timespec wall0;     /* CLOCK_REALTIME at the start (file times) */
     double deadline;           /* t0 + --timeout */
     struct hs_target t;        /* the target, inspected */
     struct hs_attach_paths p;  /* the files of this attach */
@@ -637,6 +639,36 @@ out:
 /* ---- waiting for the dump ------------------------------------------------- */
 
 /*
+ * 1 if the target, gone without reporting its end, had written the
+ * snapshot: the file is there under its final name (a rename() only ever
+ * puts a complete one there), written since this attach began.  Its
+ * figures then come from its meta.
+ */
+static int
+written_before_exit(struct attach *a)
+{
+    struct hs_attach_status *st = &a->st;
+    struct hs_snapshot *snap;
+    struct stat sb;
+
+    if (!a->p.output_local || lstat(a->p.output_local, &sb) ||
+        !S_ISREG(sb.st_mode) || sb.st_mtim.tv_sec < a->wall0.tv_sec ||
+        (sb.st_mtim.tv_sec == a->wall0.tv_sec &&
+         sb.st_mtim.tv_nsec < a->wall0.tv_nsec) ||
+        !(snap = hs_snapshot_open(a->p.output_local, HS_SNAP_READONLY)))
+        return 0;
+    st->objects = (uint64_t)hs_snapshot_int(
+        snap, "SELECT value FROM meta WHERE key = 'object_count'", 0);
+    st->edges = (uint64_t)hs_snapshot_int(
+        snap, "SELECT value FROM meta WHERE key = 'edge_count'", 0);
+    st->seconds = (double)hs_snapshot_int(
+        snap, "SELECT value FROM meta WHERE key = 'dump_seconds'", 0);
+    hs_snapshot_close(snap);
+    st->result = 1;
+    return 1;
+}
+
+/*
  * Polls the status file every 5 ms (in sigtimedwait(), so that a blocked
  * SIGINT/SIGTERM ends the wait) until the code in the target reports its
  * end or the deadline.  Returns 1 (ended), 0 (timed out or interrupted),
@@ -651,9 +683,15 @@ poll_status(struct attach *a)
         hs_attach_status_read(a->status, st);
         if (st->t_end)
             return 1;
-        if (!process_alive(a->t.pid))
+        if (!process_alive(a->t.pid)) {
+            /* It may have reported its end and exited since the read
+             * above: a complete snapshot is a success. */
+            hs_attach_status_read(a->status, st);
+            if (st->t_end || written_before_exit(a))
+                return 1;
             return hs_error(HS_EXIT_IO, "process %d exited during the %s",
                             (int)a->t.pid, st->t_gil ? "dump" : "attach");
+        }
         if (st->tid && !thread_alive(a->t.pid, st->tid)) {
             hs_attach_status_read(a->status, st);
             if (st->t_end)
@@ -796,6 +834,7 @@ hs_attach_dump(const struct hs_attach_options *opts,
     a.opts = opts;
     a.res = res;
     a.t0 = hs_now();
+    clock_gettime(CLOCK_REALTIME, &a.wall0);
     a.deadline = a.t0 + opts->timeout;
     fatal_signals(&fatal);
     sigprocmask(SIG_BLOCK, &fatal, &old_mask);

@@ -718,6 +718,17 @@ is_libc_object(const char *base)
            hs_starts_with(base, "ld-musl-") || hs_starts_with(base, "libc.musl-");
 }
 
+/* 1 if process `pid` is gone or a zombie: what it showed of itself while
+ * exiting (no memory, no C library) says nothing about what it was. */
+static int
+target_exited(pid_t pid)
+{
+    struct hs_proc_info info;
+
+    return hs_proc_info_read(pid, &info) < 0 || info.state == 'Z' ||
+           info.state == 'X';
+}
+
 /*
  * Finds dlopen, dlsym, dlerror and __errno_location in the target's C
  * library (libc, or libdl before glibc 2.34).  0, or -1 after an error.
@@ -759,6 +770,10 @@ target_libc(struct hs_target *t)
         }
         hs_elf_release(&e);
     }
+    if ((!t->fn_errno || !t->fn_dlopen || !t->fn_dlsym) &&
+        target_exited(t->pid))
+        return hs_error(HS_EXIT_IO, "process %d exited during the attach",
+                        (int)t->pid);
     if (!t->fn_errno || !t->fn_dlopen || !t->fn_dlsym)
         return hs_error(HS_EXIT_USAGE,
                         "cannot attach to process %d: no dlopen() found in "
@@ -793,6 +808,9 @@ hs_target_inspect(pid_t pid, struct hs_target *t)
             return hs_error(HS_EXIT_USAGE, "no process with pid %d", (int)pid);
         return hs_target_explain_denied(pid, &t->info, errno);
     }
+    if (!t->maps.n && target_exited(pid))
+        return hs_error(HS_EXIT_IO, "process %d exited during the attach",
+                        (int)pid);
     if (!t->maps.n)
         return hs_error(HS_EXIT_USAGE,
                         "process %d ('%s') is not a CPython process (it "
