@@ -191,7 +191,12 @@ agents: $(CONFIG)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-$(BUILD)/tests/%: tests/unit/%.c $(INSPECTOR_LIB_OBJ)
+# The test tier's packages (libcmocka-dev, bats, clang, ...) are installed
+# before anything of a test is built: one run of deps.sh, never two at once.
+test-deps:
+	$(Q)tools/deps.sh test
+
+$(BUILD)/tests/%: tests/unit/%.c $(INSPECTOR_LIB_OBJ) | test-deps
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(INSPECTOR_CFLAGS) -Itests/unit -o $@ $< $(INSPECTOR_LIB_OBJ) \
@@ -201,10 +206,11 @@ unit-tests: $(UNIT_BIN)
 
 # Fuzz targets (tests/fuzz/fuzz_*.c, libFuzzer) link the inspector objects
 # built with FUZZ=1 in $(FUZZ_BUILD).  `make test` runs each for
-# FUZZ_RUNS inputs (a count, never a time); `make fuzz` for FUZZ_LONG.
-FUZZ_BUILD ?= $(BUILD)-fuzz
-FUZZ_RUNS  ?= 3000
-FUZZ_LONG  ?= 300000
+# FUZZ_RUNS inputs (a count, never a time); `make fuzz` for FUZZ_SECONDS
+# each (10 minutes).
+FUZZ_BUILD   ?= $(BUILD)-fuzz
+FUZZ_RUNS    ?= 3000
+FUZZ_SECONDS ?= 600
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(INSPECTOR_LIB_OBJ)
@@ -215,12 +221,11 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(INSPECTOR_LIB_OBJ)
 
 fuzzers: $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-fuzz-build:
-	$(Q)tools/deps.sh test
+fuzz-build: test-deps
 	$(Q)$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) FUZZ=1 SAN=0 fuzzers
 
 fuzz: fuzz-build
-	$(Q)tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_LONG)
+	$(Q)tests/fuzz/run.sh $(FUZZ_BUILD) -1 $(FUZZ_SECONDS)
 
 # Benchmarks link the inspector objects like unit tests; they are built and
 # run on request only, never by `make test`.
@@ -236,8 +241,7 @@ $(BUILD)/bench/%: bench/%.c $(INSPECTOR_LIB_OBJ)
 # leaves them out, on a machine without a Debian mirror say.
 NEWEST_PYTHONS ?= 3.14 3.13
 
-newest-pythons:
-	$(Q)tools/deps.sh test
+newest-pythons: test-deps
 	$(Q)tools/newest_pythons.sh $(BUILD)/pythons $(NEWEST_PYTHONS)
 
 # The sub-make reads the configuration again: the interpreters just
@@ -299,6 +303,7 @@ tidy: $(CONFIG)
 clean:
 	rm -rf build build-asan
 
-.PHONY: all inspector agents unit-tests test newest-pythons check-asan demo bench install \
+.PHONY: all inspector agents unit-tests test test-deps newest-pythons check-asan demo \
+	bench install \
 	fuzzers fuzz-build fuzz \
 	format check-format tidy clean reconfigure
