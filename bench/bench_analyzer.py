@@ -62,6 +62,10 @@ def main():
     t_cyc, _ = best([heapsnap, "cycles", "-f", snap])
     print("  cycles                          %.3f s   (target <= 1 s)"
           % t_cyc)
+    t_adv, out = best([heapsnap, "advise", "-f", snap])
+    print("  advise                          %.3f s   (target <= 2 s)"
+          % t_adv)
+    print("    " + out.splitlines()[0].strip() if out else "    (no output)")
     py = "/usr/bin/python3"
     if not os.path.exists(py):
         print("  objgraph: no Debian python3 here")

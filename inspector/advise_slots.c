@@ -171,8 +171,8 @@ finding(const struct hs_advise_ctx *c, uint32_t k, const struct slots_tally *t,
         per, l->solid_basicsize, t->max_attrs, p, 2 * p,
         t->weak ? " + __weakref__" : "", hs_human_size(after, s2, sizeof(s2)));
     hs_advice_add(list, "slots", saved, t->count, k, t->example,
-                  hs_xasprintf("%s instances of %s keep %s%u attribute%s in a "
-                               "__dict__",
+                  hs_xasprintf("%s instances of %s without __slots__ (%s%u "
+                               "attribute%s each)",
                                n1, tname,
                                t->min_attrs != t->max_attrs ? "up to " : "",
                                t->max_attrs, t->max_attrs == 1 ? "" : "s"),

@@ -13,6 +13,7 @@
  * once.  Nothing here recurses; each handler states its cost.
  */
 #include "serve_api.h"
+#include "advise.h"
 #include "report.h"
 #include "render_json.h"
 #include "summary.h"
@@ -502,6 +503,41 @@ api_cycles(struct hs_serve *s, const struct hs_serve_query *q,
     hs_cycle_pick_release(&pick);
 }
 
+/* ---- /api/advise -------------------------------------------------------- */
+
+/*
+ * The memory-saving techniques that apply (`advise --json`): findings
+ * saving at least min_bytes (default 65536), biggest first, the first n
+ * (default 20, 0: all), each example with its description.  Cost: every
+ * finder run again, O(n + m) plus one scan of the objects table.
+ */
+static void
+api_advise(struct hs_serve *s, const struct hs_serve_query *q,
+           struct hs_serve_reply *out)
+{
+    struct hs_json_src src = src_of(s);
+    struct hs_advice_list list;
+    const char *min_arg = q->get(q->ctx, "min_bytes");
+    uint64_t min_bytes = 65536;
+    int n, have_layouts = 0;
+
+    if (!hs_serve_int_arg(q, "n", 20, 0, MAX_ROWS, &n, out))
+        return;
+    if (min_arg && hs_parse_u64(min_arg, &min_bytes) < 0) {
+        hs_serve_reply_error(out, 400,
+                             "min_bytes takes a number of bytes, not '%s'",
+                             min_arg);
+        return;
+    }
+    if (hs_advise_run(&src, min_bytes, &list, &have_layouts) < 0) {
+        hs_advise_release(&list);
+        reply_failed(out, "advise");
+        return;
+    }
+    reply_json(out, hs_advise_json(&src, &list, (uint32_t)n, have_layouts));
+    hs_advise_release(&list);
+}
+
 /* ---- /api/search -------------------------------------------------------- */
 
 /* Case-insensitive: does `hay` contain `needle`, and where?  -1 if not. */
@@ -642,6 +678,8 @@ hs_serve_api(struct hs_serve *s, const char *route,
         api_why_type(s, q, out);
     } else if (!strcmp(route, "cycles")) {
         api_cycles(s, q, out);
+    } else if (!strcmp(route, "advise")) {
+        api_advise(s, q, out);
     } else if (!strcmp(route, "search")) {
         api_search(s, q, out);
     } else {

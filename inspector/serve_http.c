@@ -319,7 +319,8 @@ route(struct hs_http *h, struct MHD_Connection *c, const char *url,
         hs_serve_reply_error(r, 400, "a path with '.' or '..' in it");
     /* The viewer's pages are one page that reads the path itself. */
     else if (!strcmp(url, "/") || !strcmp(url, "/index.html") ||
-             !strcmp(url, "/cycles") || !strncmp(url, "/object/", 8) ||
+             !strcmp(url, "/cycles") || !strcmp(url, "/advice") ||
+             !strncmp(url, "/object/", 8) ||
              !strncmp(url, "/type/", 6))
         hs_serve_static(h->web_dir, "index.html", r);
     else if (!strncmp(url, "/static/", 8))

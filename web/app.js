@@ -1,12 +1,13 @@
 /*
  * app.js: heapsnap's web viewer.  Reads the page's path, fetches the JSON
- * of `heapsnap serve` (/api/...) and builds one of four views:
+ * of `heapsnap serve` (/api/...) and builds one of five views:
  *
  *   /              summary: the snapshot, its biggest types, leak suspects
  *   /type/NAME     why a type's instances are alive, grouped by path
  *   /object/ID     one object: facts, why it is alive (retained size per
  *                  step), referrers and referents, a picture (/svg/...)
  *   /cycles        reference cycles
+ *   /advice        memory-saving techniques that apply, with their savings
  *
  * Links between views change the address without reloading (history
  * API); links inside the pictures (Graphviz URL attributes, /object/ID)
@@ -613,6 +614,40 @@
         show(nodes, 'cycles');
     }
 
+    /* ---- advice -------------------------------------------------------- */
+
+    async function advicePage(gen, opts) {
+        const d = await api('/api/advise?n=' + opts.n + '&min_bytes=' + opts.minBytes);
+        if (gen !== generation)
+            return;
+        const list = el('ol', {class: 'advice'}, d.findings.map(function (f) {
+            const item = el('li', null,
+                            el('div', null, el('b', {text: f.kind}), ': saves ',
+                               el('b', {class: 'saving', text: size(f.bytes_saved)}), ' — ' + f.title),
+                            el('div', null, 'fix: ', el('code', {class: 'fix', text: f.fix})));
+            if (f.where)
+                append(item, el('div', {class: 'path'}, 'where: ', f.example ? objectLink(f.example) : '',
+                                ' ', el('span', {class: 'muted', text: f.where})));
+            append(item, el('div', {class: 'muted', text: f.basis}));
+            return item;
+        }));
+        const nodes = [el('h1', {text: 'Advice'}),
+                       el('p', null, d.findings.length
+                          ? plural(d.findings.length + d.findings_not_shown, 'finding') + ' would save '
+                            + size(d.total_bytes_saved)
+                          : 'no findings saving ' + size(opts.minBytes) + ' or more'),
+                       d.findings.length ? list : el('p', {class: 'muted', text: 'none'})];
+        if (d.findings_not_shown)
+            nodes.push(el('p', null, el('button', {type: 'button', text: 'show ' + count(d.findings_not_shown) + ' more',
+                                                      onclick: function () {
+                                                          run(advicePage, {n: opts.n + 50, minBytes: opts.minBytes});
+                                                      }})));
+        if (!d.type_layouts)
+            nodes.push(el('p', {class: 'muted', text: 'this snapshot has no type_layouts table (an older agent): '
+                                   + '__slots__ was not checked'}));
+        show(nodes, 'advice');
+    }
+
     /* ---- routing ------------------------------------------------------- */
 
     /* Runs a page function for a new generation, showing its errors. */
@@ -634,6 +669,8 @@
             return run(summaryPage);
         if (path === '/cycles')
             return run(cyclesPage, {n: 20, all: false, garbage: false});
+        if (path === '/advice')
+            return run(advicePage, {n: 20, minBytes: 65536});
         if ((m = /^\/type\/(.+)$/.exec(path)))
             return run(typePage, decodeURIComponent(m[1]), 5);
         if ((m = /^\/object\/(.+)$/.exec(path)))
@@ -659,7 +696,7 @@
         if (!a || a.getAttribute('target'))
             return;
         const href = a.getAttribute('href') || a.getAttributeNS(XLINK, 'href');
-        if (!href || !/^\/(?:$|object\/|type\/|cycles$)/.test(href))
+        if (!href || !/^\/(?:$|object\/|type\/|cycles$|advice$)/.test(href))
             return;
         e.preventDefault();
         navigate(href);

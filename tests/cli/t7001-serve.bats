@@ -598,6 +598,12 @@ EOF
     json /api/cycles
     "$HEAPSNAP" cycles -f leaky.db --json > cli.json
     "$PY3" jsonlib.py subset cli.json api.json
+    json "/api/advise?n=20"
+    "$HEAPSNAP" advise -f leaky.db -n 20 --json > cli.json
+    "$PY3" jsonlib.py subset cli.json api.json
+    [ "$(get '[f["kind"] for f in d["findings"]]')" = "['slots']" ]
+    fetch "/api/advise?min_bytes=lots"
+    [ "$STATUS" = 400 ]
     json "/api/search?q=leakedreq"
     [ "$(get '[t["type"] for t in d["types"]]')" = "['__main__.LeakedRequest']" ]
     json /api/info

@@ -215,6 +215,25 @@ test('the cycles page lists cycles with links', async (page) => {
     await page.locator('button.on', { hasText: 'with interpreter machinery' }).waitFor();
 });
 
+test('the advice page lists the findings the API gives, with their fixes', async (page) => {
+    const d = await json(page, '/api/advise?n=20&min_bytes=65536');
+    assert(d.findings.length > 0, 'the leaky service has a finding');
+    await page.goto(new URL('/advice', base).href);
+    await page.locator('h1', { hasText: 'Advice' }).waitFor();
+    const items = page.locator('ol.advice > li');
+    assert(await items.count() === d.findings.length, 'one item per finding');
+    const first = d.findings[0];
+    const fix = await items.first().locator('code.fix').textContent();
+    assert(fix === first.fix, 'the first finding shows its fix: ' + fix);
+    assert(sizeShows(await items.first().locator('.saving').textContent(), first.bytes_saved),
+           'the first finding shows its saving');
+    const href = await items.first().locator('a').first().getAttribute('href');
+    assert(href === '/object/' + first.example.id, 'the example links to its object: ' + href);
+    await items.first().locator('a').first().click();
+    await page.waitForURL('**/object/' + first.example.id);
+    await page.locator('table.steps').waitFor();
+});
+
 test('no console errors on any page or view', async (page) => {
     const why = await json(page, '/api/why?type=' + encodeURIComponent(LEAK));
     const id = why.groups[0].example.id;
@@ -233,6 +252,10 @@ test('no console errors on any page or view', async (page) => {
     await page.goto(new URL('/type/' + encodeURIComponent('__main__.Session'), base).href);
     await page.locator('ol.groups').waitFor();
     await page.goto(new URL('/cycles', base).href);
+    await page.locator('ol.cycles').waitFor();
+    await page.goto(new URL('/advice', base).href);
+    await page.locator('ol.advice').waitFor();
+    await page.goBack();
     await page.locator('ol.cycles').waitFor();
     /* History: back to the type page. */
     await page.goBack();
