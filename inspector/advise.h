@@ -18,6 +18,7 @@
 
 #include "heapsnap.h"
 #include "bfs.h"
+#include "dominators.h"
 #include "graph.h"
 #include "naming.h"
 #include "snapshot_facts.h"
@@ -44,6 +45,7 @@ struct hs_advise_ctx {
     struct hs_graph *g;
     struct hs_naming *names;
     const struct hs_bfs *bfs;
+    struct hs_dominators *dom;            /* NULL: weak_cache is not checked */
     const struct hs_type_layout *layouts; /* g->ntypes entries */
     int have_layouts;                     /* the snapshot has type_layouts */
     int py_major, py_minor; /* the Python that wrote the snapshot */
@@ -88,5 +90,7 @@ int hs_advise_duplicates(const struct hs_advise_ctx *c,
                          struct hs_advice_list *l);
 int hs_advise_sparse(const struct hs_advise_ctx *c, struct hs_advice_list *l);
 int hs_advise_garbage(const struct hs_advise_ctx *c, struct hs_advice_list *l);
+int hs_advise_weak_cache(const struct hs_advise_ctx *c,
+                         struct hs_advice_list *l);
 
 #endif /* HS_ADVISE_H */

@@ -26,7 +26,8 @@ static const char *const advise_usage[] = {
     "",
     "Finds the memory-saving techniques that apply to this heap (__slots__,",
     "array.array for lists of numbers, interning duplicate strings, empty",
-    "containers made lazily, cycles left to the gc) and says",
+    "containers made lazily, cycles left to the gc, caches that alone keep",
+    "their values) and says",
     "how many bytes each would save, computed from the snapshot's own sizes",
     "for the Python version that wrote it, with the fix in one line.",
     NULL,
@@ -116,7 +117,12 @@ cmd_advise(int argc, const char **argv)
     }
     {
         struct hs_json_src src = { heap.g, heap.names, hs_heap_bfs(&heap),
-                                   NULL, 0 };
+                                   hs_heap_dominators(&heap), 0 };
+
+        if (!src.dom) {
+            rc = hs_error_status();
+            goto cleanup;
+        }
 
         if (hs_advise_run(&src, min_bytes, &list, &have_layouts) < 0) {
             rc = hs_error_status();

@@ -97,7 +97,7 @@ python_version(struct hs_snapshot *s, int *major, int *minor)
 static int (*const finders[])(const struct hs_advise_ctx *,
                               struct hs_advice_list *) = {
     hs_advise_slots,  hs_advise_array,   hs_advise_duplicates,
-    hs_advise_sparse, hs_advise_garbage,
+    hs_advise_sparse, hs_advise_garbage, hs_advise_weak_cache,
 };
 
 int
@@ -119,6 +119,7 @@ hs_advise_run(const struct hs_json_src *src, uint64_t min_bytes,
     c.g = g;
     c.names = src->names;
     c.bfs = src->bfs;
+    c.dom = src->dom;
     c.layouts = layouts;
     c.min_bytes = min_bytes;
     c.dict_type = hs_advise_builtin(g, "dict");

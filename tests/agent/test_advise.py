@@ -74,6 +74,17 @@ PROGRAMS = {
                 root = Node(None)
                 root.kids.append(Node(root))
         """,
+    "weak_cache": """
+        import weakref
+        class Blob:
+            def __init__(self, i):
+                self.payload = bytes(2000)
+                self.i = i
+        CACHE = weakref.WeakValueDictionary() if FIX else {}
+        def build():
+            for i in range(N):
+                CACHE['k%d' % i] = Blob(i)
+        """,
 }
 
 # The kind of finding each program must produce, and the type it names.
@@ -84,6 +95,7 @@ EXPECT = {
     "duplicate_strings": ("duplicate_strings", "str"),
     "sparse_containers": ("sparse_containers", None),
     "garbage_cycles": ("garbage_cycles", "__main__.Node"),
+    "weak_cache": ("weak_cache", "__main__.Blob"),
 }
 
 RUNNER = """
@@ -181,12 +193,27 @@ class AdviseTest(AgentTest):
         self.assertIn("weakref", f["fix"])
         self.assertGreaterEqual(f["count"], 20000 * 3)
 
+    def test_weak_cache_saving_is_measured(self):
+        f = self.check_honest("weak_cache", n=2000)
+        self.assertIn("WeakValueDictionary", f["fix"])
+        self.assertIn("module __main__ .CACHE", f["title"])
+        self.assertEqual(f["count"], 2000)
+
     def test_silent_where_nothing_applies(self):
         """A class with 3 instances, lists of mixed objects, of bools, of
         a few floats, of ints shared with another list, a handful of
         duplicate strings: no finding, even with --min-bytes 0."""
         snap = self.path("none.db")
         self.run_program("""
+            class Kept:
+                pass
+            REG = {}
+            ALSO = []
+            NAMES = {}
+            for i in range(300):
+                REG[i] = Kept()
+                ALSO.append(REG[i])
+                NAMES['n%d' % i] = 'v%d' % i
             class Few:
                 def __init__(self):
                     self.a = 1
@@ -214,6 +241,8 @@ class AdviseTest(AgentTest):
             self.assertNotIn("['small']", f["where"], f)
             if f["kind"] == "duplicate_strings":
                 self.assertNotIn("x-y", f["title"], f)
+            # REG's values are held by ALSO too; NAMES holds strs.
+            self.assertNotEqual(f["kind"], "weak_cache", f)
         # The shared ints stay alive in the other list: only the list
         # itself would be saved, and the array costs as much.
         for f in found:
