@@ -24,7 +24,7 @@ static const struct hs_cmd commands[] = {
     { "why", cmd_why, "why an object (or every object of a type) is alive" },
     { "show", cmd_show, "one object: facts, referrers and referents" },
     { "cycles", cmd_cycles, "reference cycles, biggest first" },
-    { "advise", cmd_advise, "memory-saving techniques that apply, and the bytes each saves" },
+    { "advise", cmd_advise, "memory-saving techniques and what each saves" },
     { "diff", cmd_diff, "what grew between two snapshots, and where" },
     { "refs", cmd_refs, "draw what an object references" },
     { "backrefs", cmd_backrefs, "draw what references an object" },

@@ -524,9 +524,8 @@ api_advise(struct hs_serve *s, const struct hs_serve_query *q,
     if (!hs_serve_int_arg(q, "n", 20, 0, MAX_ROWS, &n, out))
         return;
     if (min_arg && hs_parse_u64(min_arg, &min_bytes) < 0) {
-        hs_serve_reply_error(out, 400,
-                             "min_bytes takes a number of bytes, not '%s'",
-                             min_arg);
+        hs_serve_reply_error(
+            out, 400, "min_bytes takes a number of bytes, not '%s'", min_arg);
         return;
     }
     if (hs_advise_run(&src, min_bytes, &list, &have_layouts) < 0) {
