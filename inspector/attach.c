@@ -648,22 +648,15 @@ static int
 written_before_exit(struct attach *a)
 {
     struct hs_attach_status *st = &a->st;
-    struct hs_snapshot *snap;
     struct stat sb;
 
     if (!a->p.output_local || lstat(a->p.output_local, &sb) ||
         !S_ISREG(sb.st_mode) || sb.st_mtim.tv_sec < a->wall0.tv_sec ||
         (sb.st_mtim.tv_sec == a->wall0.tv_sec &&
          sb.st_mtim.tv_nsec < a->wall0.tv_nsec) ||
-        !(snap = hs_snapshot_open(a->p.output_local, HS_SNAP_READONLY)))
+        !hs_snapshot_file_figures(a->p.output_local, &st->objects, &st->edges,
+                                  &st->seconds))
         return 0;
-    st->objects = (uint64_t)hs_snapshot_int(
-        snap, "SELECT value FROM meta WHERE key = 'object_count'", 0);
-    st->edges = (uint64_t)hs_snapshot_int(
-        snap, "SELECT value FROM meta WHERE key = 'edge_count'", 0);
-    st->seconds = (double)hs_snapshot_int(
-        snap, "SELECT value FROM meta WHERE key = 'dump_seconds'", 0);
-    hs_snapshot_close(snap);
     st->result = 1;
     return 1;
 }

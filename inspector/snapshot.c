@@ -462,6 +462,32 @@ hs_snapshot_meta(struct hs_snapshot *s, const char *key)
     return v;
 }
 
+/* A meta value as a number, 0 when absent. */
+static double
+meta_number(struct hs_snapshot *s, const char *key)
+{
+    char *v = hs_snapshot_meta(s, key);
+    double d = v ? strtod(v, NULL) : 0;
+
+    free(v);
+    return d;
+}
+
+int
+hs_snapshot_file_figures(const char *path, uint64_t *objects, uint64_t *edges,
+                         double *seconds)
+{
+    struct hs_snapshot *s = hs_snapshot_open(path, HS_SNAP_READONLY);
+
+    if (!s)
+        return 0;
+    *objects = (uint64_t)meta_number(s, "object_count");
+    *edges = (uint64_t)meta_number(s, "edge_count");
+    *seconds = meta_number(s, "dump_seconds");
+    hs_snapshot_close(s);
+    return 1;
+}
+
 int
 hs_snapshot_exec(struct hs_snapshot *s, const char *sql)
 {

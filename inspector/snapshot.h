@@ -81,6 +81,14 @@ int hs_snapshot_has_table(struct hs_snapshot *s, const char *name);
 char *hs_snapshot_meta(struct hs_snapshot *s, const char *key);
 
 /*
+ * The figures a complete snapshot file records of its dump: object and
+ * edge counts and the dump's seconds, from its meta (absent ones are 0).
+ * 1 if `path` opened as a snapshot, 0 if not (nothing printed).
+ */
+int hs_snapshot_file_figures(const char *path, uint64_t *objects,
+                             uint64_t *edges, double *seconds);
+
+/*
  * Runs one or more SQL statements that return no rows (derived-table DDL,
  * BEGIN/COMMIT).  0, or -1 after an error (exit 4).
  */
