@@ -1069,33 +1069,11 @@ fail:
 int
 hs_draw_check_output(const char *path)
 {
-    const char *slash;
-    char *folder;
-    struct stat st;
-    int rc = 0;
-
     if (!strcmp(path, "-"))
         return 0;
     if (hs_render_dot_check(path) < 0)
         return -1;
-    slash = strrchr(path, '/');
-    if (!slash)
-        folder = hs_xstrdup(".");
-    else if (slash == path)
-        folder = hs_xstrdup("/");
-    else
-        folder = hs_xstrndup(path, (size_t)(slash - path));
-    if (stat(folder, &st) < 0)
-        rc = hs_error(HS_EXIT_IO, "cannot write '%s': folder '%s': %s", path,
-                      folder, strerror(errno));
-    else if (!S_ISDIR(st.st_mode))
-        rc = hs_error(HS_EXIT_IO, "cannot write '%s': '%s' is not a folder",
-                      path, folder);
-    else if (access(folder, W_OK | X_OK) < 0)
-        rc = hs_error(HS_EXIT_IO, "cannot write '%s': folder '%s': %s", path,
-                      folder, strerror(errno));
-    free(folder);
-    return rc;
+    return hs_check_output_folder(path);
 }
 
 int

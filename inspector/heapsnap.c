@@ -28,6 +28,7 @@ static const struct hs_cmd commands[] = {
     { "diff", cmd_diff, "what grew between two snapshots, and where" },
     { "refs", cmd_refs, "draw what an object references" },
     { "backrefs", cmd_backrefs, "draw what references an object" },
+    { "export", cmd_export, "write the heap for Chrome DevTools or MemLab" },
     { "serve", cmd_serve, "browse the snapshot in a web browser" },
 };
 

@@ -151,6 +151,12 @@ char *hs_group_digits(uint64_t n, char *out, size_t outlen);
 /* The part of `path` after its last '/' (all of it if none). */
 const char *hs_base_name(const char *path);
 
+/*
+ * Checks that a file can be created at `path`: its folder exists, is a
+ * folder and is writable.  0, or -1 after an error naming path (exit 4).
+ */
+int hs_check_output_folder(const char *path);
+
 /* 1 if s begins with prefix, else 0. */
 int hs_starts_with(const char *s, const char *prefix);
 
@@ -253,6 +259,7 @@ int cmd_diff(int argc, const char **argv);
 int cmd_refs(int argc, const char **argv);
 int cmd_backrefs(int argc, const char **argv);
 int cmd_serve(int argc, const char **argv);
+int cmd_export(int argc, const char **argv);
 
 /* The path of the running heapsnap binary's folder (for agents, web/). */
 const char *hs_exe_dir(void);

@@ -6,6 +6,7 @@
  */
 #include "naming.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -596,4 +597,88 @@ hs_naming_root(struct hs_naming *n, uint32_t r, struct hs_buf *out)
         break;
     }
     hs_rootinfo_release(&ri);
+}
+
+int
+hs_naming_each_value(struct hs_naming *n,
+                     int (*fn)(uint32_t v, const char *value, void *arg),
+                     void *arg)
+{
+    struct hs_graph *g = n->g;
+    struct hs_query *q;
+    int rc = 0;
+
+    if (!g->snap) {
+        for (uint32_t v = 0; v < g->n && !rc; v++)
+            rc = fn(v, NULL, arg);
+        return rc;
+    }
+    q = hs_query_prepare(g->snap, "SELECT id, value FROM objects ORDER BY id");
+    if (!q)
+        return -1;
+    for (uint32_t v = 0; v < g->n && !rc; v++) {
+        int step = hs_query_step(q);
+
+        if (step < 0) {
+            rc = -1;
+            break;
+        }
+        if (step == 0 || hs_query_int(q, 0) != hs_graph_object_id(v)) {
+            rc = hs_error(HS_EXIT_SNAPSHOT,
+                          "'%s': the objects table does not match its "
+                          "graph (object %" PRId64 ")",
+                          hs_snapshot_path(g->snap), hs_graph_object_id(v));
+            break;
+        }
+        rc = fn(v, hs_query_text(q, 1), arg);
+    }
+    hs_query_free(q);
+    return rc;
+}
+
+int
+hs_naming_each_edge_arg(struct hs_naming *n,
+                        int (*fn)(uint32_t e, int64_t arg, int is_null,
+                                  void *ctx),
+                        void *ctx)
+{
+    struct hs_graph *g = n->g;
+    struct hs_query *q;
+    int rc = 0;
+
+    if (!g->snap) {
+        for (uint32_t e = 0; e < g->m && !rc; e++)
+            rc = fn(e, 0, 1, ctx);
+        return rc;
+    }
+    /* In file order the edges are the table's rows in rowid order. */
+    q = hs_query_prepare(g->snap,
+                         g->edge_row
+                             ? "SELECT arg FROM edge_list WHERE rowid = ?1"
+                             : "SELECT arg FROM edge_list ORDER BY rowid");
+    if (!q)
+        return -1;
+    for (uint32_t e = 0; e < g->m && !rc; e++) {
+        int step;
+
+        if (g->edge_row) {
+            hs_query_reset(q);
+            hs_query_bind_int(q, 1, hs_graph_edge_row(g, e));
+        }
+        step = hs_query_step(q);
+        if (step < 0) {
+            rc = -1;
+            break;
+        }
+        if (step == 0) {
+            rc = hs_error(HS_EXIT_SNAPSHOT,
+                          "'%s': edge_list does not match its graph (edge "
+                          "%u)",
+                          hs_snapshot_path(g->snap), e);
+            break;
+        }
+        rc = fn(e, hs_query_int(q, 0), hs_query_is_null(q, 0), ctx);
+    }
+    hs_query_free(q);
+    return rc;
 }

@@ -79,6 +79,29 @@ void hs_rootinfo_release(struct hs_rootinfo *ri);
 void hs_naming_step(struct hs_naming *n, uint8_t kind, uint32_t arg, int wild,
                     struct hs_buf *out);
 
+/*
+ * Calls fn(v, value, arg) for every node v in order, with its
+ * objects.value (NULL when NULL; valid during the call only), in one
+ * ordered scan of objects: for readers of every object (export).
+ * Returns fn's first non-zero answer, else 0; -1 after a read error or an
+ * objects table that no longer matches the graph (exit 4 / 3).  Without
+ * a snapshot every value is NULL.
+ */
+int hs_naming_each_value(struct hs_naming *n,
+                         int (*fn)(uint32_t v, const char *value, void *arg),
+                         void *arg);
+
+/*
+ * Calls fn(e, arg, is_null, ctx) for every edge e in order with its
+ * edge_list.arg: one ordered scan of edge_list when the edges are in file
+ * order, one rowid lookup per edge otherwise.  Returns as
+ * hs_naming_each_value() does.
+ */
+int hs_naming_each_edge_arg(struct hs_naming *n,
+                            int (*fn)(uint32_t e, int64_t arg, int is_null,
+                                      void *ctx),
+                            void *ctx);
+
 /* The name of an edge kind ("attr", "value", ...), from edge_kinds. */
 const char *hs_naming_kind(struct hs_naming *n, uint8_t kind);
 

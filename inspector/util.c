@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -491,4 +492,31 @@ hs_utf8_repaired(const char *text)
         }
     }
     return hs_buf_detach(&b);
+}
+
+int
+hs_check_output_folder(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *folder;
+    struct stat st;
+    int rc = 0;
+
+    if (!slash)
+        folder = hs_xstrdup(".");
+    else if (slash == path)
+        folder = hs_xstrdup("/");
+    else
+        folder = hs_xstrndup(path, (size_t)(slash - path));
+    if (stat(folder, &st) < 0)
+        rc = hs_error(HS_EXIT_IO, "cannot write '%s': folder '%s': %s", path,
+                      folder, strerror(errno));
+    else if (!S_ISDIR(st.st_mode))
+        rc = hs_error(HS_EXIT_IO, "cannot write '%s': '%s' is not a folder",
+                      path, folder);
+    else if (access(folder, W_OK | X_OK) < 0)
+        rc = hs_error(HS_EXIT_IO, "cannot write '%s': folder '%s': %s", path,
+                      folder, strerror(errno));
+    free(folder);
+    return rc;
 }
