@@ -1,13 +1,14 @@
 /*
  * COMMAND: serve
- * USAGE:   heapsnap serve [-f FILE] [--port N] [--host ADDR] [--no-token]
- *          [--timeout S]
+ * USAGE:   heapsnap serve [-f FILE] [--diff OLD] [--port N] [--host ADDR]
+ *          [--no-token] [--timeout S]
  *
  * A local web viewer over one snapshot: a summary (totals, top types,
  * leak suspects), a page per type (its instances grouped by path), a page
  * per object (facts, referrers and referents as links, why it is alive
  * with retained sizes, a picture of what refers to it) and the reference
- * cycles.  The snapshot is loaded once (serve_api.c); requests are read
+ * cycles, the heap map (a treemap of the dominator tree), and with
+ * --diff OLD what grew since OLD.  The snapshot is loaded once (serve_api.c); requests are read
  * only and answered one at a time on this thread (serve_http.c).  Binds
  * 127.0.0.1:8765 unless told otherwise, prints one line saying where (with
  * the token every request needs, serve_http.h), and serves until SIGINT or
@@ -26,14 +27,19 @@
 #include <string.h>
 
 static const char *const serve_usage[] = {
-    "usage: heapsnap serve [-f FILE] [--port N] [--host ADDR] [--no-token]",
-    "                      [--timeout S]",
+    "usage: heapsnap serve [-f FILE] [--diff OLD] [--port N] [--host ADDR]",
+    "                      [--no-token] [--timeout S]",
     "",
     "Serves a web viewer of the snapshot at http://127.0.0.1:8765/ until",
     "Ctrl-C: the biggest types and leak suspects, each type's instances",
     "grouped by why they are alive, each object with its referrers,",
-    "referents, retention path and a picture of what refers to it, and the",
-    "reference cycles.  Pages and their JSON (/api/...) are read only.",
+    "referents, retention path and a picture of what refers to it, the",
+    "reference cycles, and the heap map (/map): the dominator tree as a",
+    "treemap, each block sized by what it retains, coloured by type; a",
+    "click zooms in.  --diff OLD adds a page (/diff) with what `heapsnap",
+    "diff OLD FILE` says: what grew since the older snapshot OLD, and",
+    "where the new objects are held.  Pages and their JSON (/api/...) are",
+    "read only.",
     "--port 0 picks a free port; the line printed on stderr says which.",
     "Every request needs the random token in the address printed",
     "(http://127.0.0.1:8765/?token=...): opening it sets a cookie that",
@@ -54,10 +60,12 @@ static const char *const serve_usage[] = {
 int
 cmd_serve(int argc, const char **argv)
 {
-    const char *file = NULL, *host = "127.0.0.1";
+    const char *file = NULL, *host = "127.0.0.1", *diff_old = NULL;
     int port = DEFAULT_PORT, no_token = 0, timeout = DEFAULT_TIMEOUT;
     const struct hs_option opts[] = {
         HS_OPT_FILE(&file),
+        { HS_OPT_STRING, 0, "diff", &diff_old, "OLD",
+          "also show what grew since the older snapshot OLD (/diff)", NULL },
         { HS_OPT_INT, 0, "port", &port, "N",
           "port to listen on (default 8765; 0 picks a free one)", NULL },
         { HS_OPT_STRING, 0, "host", &host, "ADDR",
@@ -94,7 +102,8 @@ cmd_serve(int argc, const char **argv)
         return HS_EXIT_USAGE;
     /* The viewer's files first: cheap, and loading a big snapshot only to
      * fail on them would waste the user's time. */
-    if (!(web_dir = hs_serve_web_dir()) || hs_serve_load(&s, file) < 0 ||
+    if (!(web_dir = hs_serve_web_dir()) ||
+        hs_serve_load(&s, file, diff_old) < 0 ||
         !(http = hs_http_start(&s, web_dir, host, port, !no_token,
                                (unsigned)timeout))) {
         rc = hs_error_status();

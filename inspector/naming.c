@@ -591,9 +591,9 @@ hs_naming_root(struct hs_naming *n, uint32_t r, struct hs_buf *out)
         hs_buf_adds(out, ri.label ? ri.label : "held from outside the heap");
         break;
     default:
-        hs_buf_adds(out, ri.label ? ri.label
-                                  : hs_root_kind_name(
-                                        (enum hs_root_kind)root->kind));
+        hs_buf_adds(
+            out, ri.label ? ri.label
+                          : hs_root_kind_name((enum hs_root_kind)root->kind));
         break;
     }
     hs_rootinfo_release(&ri);
@@ -652,9 +652,8 @@ hs_naming_each_edge_arg(struct hs_naming *n,
         return rc;
     }
     /* In file order the edges are the table's rows in rowid order. */
-    q = hs_query_prepare(g->snap,
-                         g->edge_row
-                             ? "SELECT arg FROM edge_list WHERE rowid = ?1"
+    q = hs_query_prepare(
+        g->snap, g->edge_row ? "SELECT arg FROM edge_list WHERE rowid = ?1"
                              : "SELECT arg FROM edge_list ORDER BY rowid");
     if (!q)
         return -1;

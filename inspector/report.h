@@ -368,4 +368,94 @@ struct hs_json *hs_advise_json(const struct hs_json_src *src,
                                const struct hs_advice_list *l, uint32_t limit,
                                int have_layouts);
 
+/* ---- report_map.c ------------------------------------------------------- */
+
+/*
+ * The heap map below v (a node, or HS_DOM_ROOT for the reachable heap):
+ * v's object fields (viewer: and description), "ancestors" (its nearest 30
+ * dominators, outermost first, "ancestors_more" counting the others),
+ * "children": the objects v immediately dominates, biggest retained size
+ * first, at most `limit`, each with "children_total" and, down to `depth`
+ * levels, its own "children"; and "rest" ({count, retained_size}) for the
+ * children left out.  At most `budget` objects are listed in all (the
+ * upper levels first).  Cost: per expanded object its children, sorted;
+ * one or two snapshot probes per listed object.
+ */
+struct hs_json *hs_map_json(const struct hs_json_src *src, uint32_t v,
+                            uint32_t depth, uint32_t limit, uint32_t budget);
+
+/* ---- report_diff.c ------------------------------------------------------ */
+
+struct hs_heap;
+
+/* One type in either snapshot of a diff, matched by name. */
+struct hs_diff_row {
+    char *key; /* "module.qualname", the match key */
+    int64_t old_count, new_count;
+    int64_t old_bytes, new_bytes;
+    int64_t added, added_bytes; /* new objects (not in OLD) of the type */
+    uint32_t new_type;          /* index in NEW's types, or UINT32_MAX */
+    uint32_t index;             /* position before sorting by growth */
+};
+
+/* One snapshot of a diff. */
+struct hs_diff_side {
+    struct hs_heap *heap; /* borrowed */
+    char *pid, *created;  /* its meta values (owned) */
+    uint64_t bytes;       /* its objects' total size */
+};
+
+/* Two snapshots compared: side[0] OLD, side[1] NEW. */
+struct hs_diff {
+    struct hs_diff_side side[2];
+    struct hs_diff_row *rows; /* every type of either, biggest growth
+                                 first (bytes, or count) */
+    uint32_t nrows;
+    uint32_t changed;     /* rows whose count or bytes changed */
+    uint32_t *old_map;    /* OLD's type k -> its row */
+    uint32_t *new_map;    /* NEW's type k -> its row */
+    uint8_t *is_new;      /* per NEW node: not in OLD (same process) */
+    uint32_t added;       /* new objects */
+    uint64_t added_bytes; /* their bytes */
+    int same_process;     /* same pid: objects matched by address */
+};
+
+/*
+ * Compares two loaded heaps (borrowed; they must outlive d): rows per
+ * type sorted by growth in bytes (by_count: in instances), and, for two
+ * snapshots of one process, the new objects.  O(T^2 + n log n).  Can't
+ * fail.  Release with hs_diff_release().
+ */
+void hs_diff_compute(struct hs_heap *old, struct hs_heap *new_heap,
+                     int by_count, struct hs_diff *d);
+void hs_diff_release(struct hs_diff *d);
+
+/*
+ * The row whose new objects to explain: `focus` (a type name) when given,
+ * -2 if it has no new objects; else the one with the most new objects
+ * held directly by an object that was already there (or by a root), -1
+ * when nothing is new.  O(n) (plus NEW's BFS on first use).
+ */
+int64_t hs_diff_growth_row(struct hs_diff *d, const char *focus);
+
+/* The new objects of row `row` grouped by path shape in NEW, into pg
+ * (release with hs_path_groups_release()); their number in *ntargets.
+ * 0, or -1 after an error (exit 4). */
+int hs_diff_growth_groups(struct hs_diff *d, uint32_t row,
+                          struct hs_path_groups *pg, uint32_t *ntargets);
+
+/* The shape of group k as `why` prints it, appended to out. */
+void hs_diff_group_shape(struct hs_diff *d, const struct hs_path_groups *pg,
+                         uint32_t k, struct hs_buf *out);
+
+/*
+ * `diff --json`: both sides, the first `limit` changed types (0: all), the
+ * new objects, and the first `npaths` path groups of the growing type
+ * (`focus` or hs_diff_growth_row()'s).  Viewer: plus each type's
+ * "type_id" in NEW, each group's example description and the growth
+ * totals.  NULL after an error (exit 1: focus has no new objects; 4).
+ */
+struct hs_json *hs_diff_json(struct hs_diff *d, uint32_t limit, int npaths,
+                             const char *focus, int viewer);
+
 #endif /* HS_REPORT_H */

@@ -171,10 +171,12 @@ src_of(struct hs_serve *s)
 /*
  * The document of `info --json` for the loaded snapshot, plus "retained"
  * (the reachable and unreachable heap, and where the dominators came
- * from).  Built once at load: O(meta + root kinds + threads).
+ * from) and "diff_old" (the snapshot /api/diff compares with, if any).
+ * Built once at load: O(meta + root kinds + threads).
  */
 static char *
-info_document(struct hs_serve *s, const struct hs_summary *sum)
+info_document(struct hs_serve *s, const struct hs_summary *sum,
+              const char *diff_old)
 {
     static const char *const origins[] = { "computed", "stored", "loaded" };
     struct hs_json *doc = hs_info_json(sum), *ret = hs_json_object();
@@ -189,6 +191,8 @@ info_document(struct hs_serve *s, const struct hs_summary *sum)
     hs_json_set_str(ret, "origin", origins[s->heap.dom.origin]);
     hs_json_set(doc, "retained", ret);
     hs_json_set_str(doc, "heapsnap_version", HS_VERSION);
+    if (diff_old)
+        hs_json_set_str(doc, "diff_old", diff_old);
     text = hs_json_render(doc);
     hs_json_free(doc);
     return text;
@@ -196,8 +200,37 @@ info_document(struct hs_serve *s, const struct hs_summary *sum)
 
 /* ---- loading ------------------------------------------------------------ */
 
+/* Path groups /api/diff shows for the growing type. */
+#define DIFF_PATHS 5
+
+/*
+ * /api/diff: `diff OLD FILE --json -n 0 --paths 5` with the viewer's
+ * fields, built once; OLD is loaded for it and released.  0 or -1.
+ */
+static int
+diff_document(struct hs_serve *s, const char *old_file)
+{
+    struct hs_heap old;
+    struct hs_diff d;
+    struct hs_json *doc;
+
+    memset(&old, 0, sizeof(old));
+    if (hs_heap_open(&old, old_file, 0) < 0) {
+        hs_heap_release(&old);
+        return -1;
+    }
+    hs_diff_compute(&old, &s->heap, 0, &d);
+    doc = hs_diff_json(&d, 0, DIFF_PATHS, NULL, 1);
+    if (doc)
+        s->diff_json = hs_json_render(doc);
+    hs_json_free(doc);
+    hs_diff_release(&d);
+    hs_heap_release(&old);
+    return doc ? 0 : -1;
+}
+
 int
-hs_serve_load(struct hs_serve *s, const char *file)
+hs_serve_load(struct hs_serve *s, const char *file, const char *diff_old)
 {
     struct hs_summary sum;
 
@@ -207,6 +240,8 @@ hs_serve_load(struct hs_serve *s, const char *file)
         !hs_heap_dominators(&s->heap))
         return -1;
     hs_heap_bfs(&s->heap);
+    if (diff_old && diff_document(s, diff_old) < 0)
+        return -1;
     /* Loading wrote what it would: from now on the file must stay as it
      * is, and a change stops the server (serve_http.c). */
     hs_snapshot_pin(s->heap.snap);
@@ -214,7 +249,7 @@ hs_serve_load(struct hs_serve *s, const char *file)
         hs_summary_release(&sum);
         return -1;
     }
-    s->info_json = info_document(s, &sum);
+    s->info_json = info_document(s, &sum, diff_old);
     hs_summary_release(&sum);
     return 0;
 }
@@ -224,6 +259,7 @@ hs_serve_release(struct hs_serve *s)
 {
     free(s->loop_via);
     free(s->info_json);
+    free(s->diff_json);
     hs_heap_release(&s->heap);
     memset(s, 0, sizeof(*s));
 }
@@ -537,6 +573,33 @@ api_advise(struct hs_serve *s, const struct hs_serve_query *q,
     hs_advise_release(&list);
 }
 
+/* ---- /api/map ----------------------------------------------------------- */
+
+/* Objects one /api/map answer lists at most. */
+#define MAP_BUDGET 2000
+
+/*
+ * The heap map below an object ("map/<id>") or below the roots ("map"):
+ * the dominator subtree, `depth` levels (default 2) of at most `limit`
+ * children each (default 40), biggest first.  Cost: hs_map_json()'s.
+ */
+static void
+api_map(struct hs_serve *s, const char *arg, const struct hs_serve_query *q,
+        struct hs_serve_reply *out)
+{
+    struct hs_json_src src = src_of(s);
+    uint32_t v = HS_DOM_ROOT;
+    int depth, limit;
+
+    if (arg && !hs_serve_object_arg(s, arg, &v, out))
+        return;
+    if (!hs_serve_int_arg(q, "depth", 2, 1, 4, &depth, out) ||
+        !hs_serve_int_arg(q, "limit", 40, 1, 500, &limit, out))
+        return;
+    reply_json(out, hs_map_json(&src, v, (uint32_t)depth, (uint32_t)limit,
+                                MAP_BUDGET));
+}
+
 /* ---- /api/search -------------------------------------------------------- */
 
 /* Case-insensitive: does `hay` contain `needle`, and where?  -1 if not. */
@@ -681,6 +744,22 @@ hs_serve_api(struct hs_serve *s, const char *route,
         api_advise(s, q, out);
     } else if (!strcmp(route, "search")) {
         api_search(s, q, out);
+    } else if (!strcmp(route, "diff")) {
+        if (!s->diff_json) {
+            hs_serve_reply_error(out, 404,
+                                 "no diff: start the server with --diff "
+                                 "OLD to compare OLD with this snapshot");
+            return;
+        }
+        hs_serve_reply_release(out);
+        out->status = 200;
+        out->content_type = JSON_TYPE;
+        out->body = hs_xstrdup(s->diff_json);
+        out->len = strlen(out->body);
+    } else if (!strcmp(route, "map")) {
+        api_map(s, NULL, q, out);
+    } else if (!strncmp(route, "map/", 4)) {
+        api_map(s, route + 4, q, out);
     } else {
         hs_serve_reply_error(out, 404, "no such API route '/api/%s'", route);
     }

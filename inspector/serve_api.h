@@ -24,6 +24,9 @@ struct hs_serve {
     struct hs_heap heap; /* the snapshot, with its BFS and dominators
                             computed at load and the rest on first use */
     char *info_json;     /* /api/info, built at load (owned) */
+    char *diff_json;     /* /api/diff (`diff OLD FILE --json` with the
+                            viewer's fields), built at load when there is
+                            an OLD; else NULL (owned) */
     uint32_t *loop_via;  /* n: scratch of the cycle-loop search */
 };
 
@@ -35,9 +38,11 @@ struct hs_serve {
  * snapshot, 4 when the file cannot be read, 3 when it is not a snapshot.
  * `s` is initialized here; release it with hs_serve_release() either way.
  * Cost: the commands' loading cost, O(n + m) time; memory: the graph (32 n
- * + 9 m bytes), BFS and dominators (24 bytes per node).
+ * + 9 m bytes), BFS and dominators (24 bytes per node).  With `diff_old`,
+ * that snapshot is loaded too, compared with `file` as `diff` compares
+ * them, and released: only the answer (/api/diff) stays.
  */
-int hs_serve_load(struct hs_serve *s, const char *file);
+int hs_serve_load(struct hs_serve *s, const char *file, const char *diff_old);
 
 /* Frees everything `s` holds.  Safe after a failed hs_serve_load(). */
 void hs_serve_release(struct hs_serve *s);
@@ -79,6 +84,9 @@ void hs_serve_reply_release(struct hs_serve_reply *r);
  *   cycles?n=N&all=1&garbage=1  reference cycles (`cycles --json`)
  *   search?q=TEXT&n=N           types whose name contains TEXT, and the
  *                               object at an address or @id
+ *   map, map/<id>?depth=D&limit=L   the dominator subtree below the roots
+ *                               or an object, biggest retainers first
+ *                               (report_map.c), for the heap map
  * <id> is an object id (objects.id).  Field names are those of the
  * commands' --json output; the viewer's extras (descriptions, type ids)
  * are added beside them.  Always fills `out`: 200 with the document, or

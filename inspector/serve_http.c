@@ -320,7 +320,9 @@ route(struct hs_http *h, struct MHD_Connection *c, const char *url,
     /* The viewer's pages are one page that reads the path itself. */
     else if (!strcmp(url, "/") || !strcmp(url, "/index.html") ||
              !strcmp(url, "/cycles") || !strcmp(url, "/advice") ||
-             !strncmp(url, "/object/", 8) || !strncmp(url, "/type/", 6))
+             !strncmp(url, "/object/", 8) || !strncmp(url, "/type/", 6) ||
+             !strcmp(url, "/map") || !strncmp(url, "/map/", 5) ||
+             !strcmp(url, "/diff"))
         hs_serve_static(h->web_dir, "index.html", r);
     else if (!strncmp(url, "/static/", 8))
         hs_serve_static(h->web_dir, url + 8, r);

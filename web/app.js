@@ -8,6 +8,10 @@
  *                  step), referrers and referents, a picture (/svg/...)
  *   /cycles        reference cycles
  *   /advice        memory-saving techniques that apply, with their savings
+ *   /map, /map/ID  the heap map: a treemap of the dominator tree (of the
+ *                  reachable heap, or below one object), blocks sized by
+ *                  retained size and coloured by type; a click zooms in
+ *   /diff          what grew since the older snapshot of `serve --diff OLD`
  *
  * Links between views change the address without reloading (history
  * API); links inside the pictures (Graphviz URL attributes, /object/ID)
@@ -440,6 +444,8 @@
                    ? size(d.retained_size) + ' (' + percent(d.retained_size / d.reachable_bytes)
                      + ' of the reachable heap)'
                    : size(d.retained_size) + ' (its own size: no root reaches it)']);
+        if (d.reachable && d.retained_size > d.size)
+            rows.push(['heap map', el('a', {href: '/map/' + d.id, text: 'what it keeps alive, as a map'})]);
         rows.push(['dominator', d.idom ? [objectLink(d.idom), ', retaining ' + size(d.idom.retained_size)]
                                        : '- (' + (d.idom_note || 'none') + ')']);
         return el('dl', {class: 'facts'}, rows.map(function (r) {
@@ -648,6 +654,272 @@
         show(nodes, 'advice');
     }
 
+    /* ---- heap map ------------------------------------------------------ */
+
+    /* A type's colour: a hue from its name, the same on every page. */
+    function typeColor(type) {
+        let h = 2166136261;
+        for (let i = 0; i < type.length; i++)
+            h = Math.imul(h ^ type.charCodeAt(i), 16777619) >>> 0;
+        return 'hsl(' + (h % 360) + ', 55%, ' + (68 + (h >> 9) % 12) + '%)';
+    }
+
+    /*
+     * Squarified treemap (Bruls, Huizing and van Wijk): lays `values`
+     * (sorted biggest first, all > 0) out in the rectangle r = {x, y, w,
+     * h}, each with an area in proportion to its value; rows are filled
+     * along the shorter side while that keeps the worst aspect ratio
+     * falling.  Returns one rectangle per value, in order.
+     */
+    function squarify(values, r) {
+        const total = values.reduce(function (a, b) { return a + b; }, 0);
+        const out = [];
+        if (!total || r.w <= 0 || r.h <= 0)
+            return values.map(function () { return {x: r.x, y: r.y, w: 0, h: 0}; });
+        const scale = r.w * r.h / total;
+        let x = r.x, y = r.y, w = r.w, h = r.h, row = [], rowSum = 0, i = 0;
+        function worst(sum, items, side) {
+            let max = 0, min = Infinity;
+            for (const v of items) {
+                max = Math.max(max, v);
+                min = Math.min(min, v);
+            }
+            return Math.max(side * side * max / (sum * sum), sum * sum / (side * side * min));
+        }
+        function place() {
+            if (w >= h) {           /* a column at the left */
+                const cw = rowSum / h;
+                let yy = y;
+                for (const v of row) {
+                    out.push({x: x, y: yy, w: cw, h: v / cw});
+                    yy += v / cw;
+                }
+                x += cw;
+                w -= cw;
+            } else {                /* a row at the top */
+                const rh = rowSum / w;
+                let xx = x;
+                for (const v of row) {
+                    out.push({x: xx, y: y, w: v / rh, h: rh});
+                    xx += v / rh;
+                }
+                y += rh;
+                h -= rh;
+            }
+            row = [];
+            rowSum = 0;
+        }
+        const scaled = values.map(function (v) { return v * scale; });
+        while (i < scaled.length) {
+            const side = Math.min(w, h), v = scaled[i];
+            if (!row.length || worst(rowSum + v, row.concat([v]), side) <= worst(rowSum, row, side)) {
+                row.push(v);
+                rowSum += v;
+                i++;
+            } else {
+                place();
+            }
+        }
+        if (row.length)
+            place();
+        return out;
+    }
+
+    /* Pixels a block needs to show its children inside it. */
+    const MAP_NEST_W = 56, MAP_NEST_H = 44, MAP_HEAD = 18, MAP_PAD = 3;
+
+    /*
+     * Lays node's children (and, as one hatched block, what it retains
+     * that no listed child does: its own size and the children left out)
+     * into `rect` of `box`; each child block nests its own children when
+     * it is big enough.  An explicit queue, not recursion.
+     */
+    function drawMap(box, root, rect, total, legend) {
+        const queue = [{node: root, rect: rect, level: 0}];
+        while (queue.length) {
+            const job = queue.shift();
+            const node = job.node, kids = (node.children || []).filter(function (c) {
+                return c.retained_size > 0;
+            });
+            const listed = kids.reduce(function (a, c) { return a + c.retained_size; }, 0);
+            const restBytes = Math.max(0, node.retained_size - listed);
+            const values = kids.map(function (c) { return c.retained_size; });
+            if (restBytes > 0)
+                values.push(restBytes);
+            const rects = squarify(values, job.rect);
+            kids.forEach(function (c, i) {
+                const r = rects[i];
+                if (r.w < 1 || r.h < 1)
+                    return;
+                legend[c.type] = (legend[c.type] || 0) + r.w * r.h;
+                const share = total ? c.retained_size / total : 0;
+                const block = el('div', {class: 'block', 'data-id': c.id, 'data-type': c.type,
+                                         'data-retained': c.retained_size, 'data-level': job.level,
+                                         title: c.description + ' @' + c.id + ': retains '
+                                                + size(c.retained_size) + ' (' + percent(share)
+                                                + ' of the map), itself ' + size(c.size)
+                                                + (c.children_total ? '; click to zoom in' : '')});
+                block.style.left = r.x + 'px';
+                block.style.top = r.y + 'px';
+                block.style.width = r.w + 'px';
+                block.style.height = r.h + 'px';
+                block.style.background = typeColor(c.type);
+                if (r.w > 34 && r.h > 14)
+                    append(block, el('div', {class: 'label'},
+                                     el('a', {href: '/object/' + c.id, text: c.description}),
+                                     ' ' + size(c.retained_size)));
+                block.addEventListener('click', function (e) {
+                    if (e.target.closest('a'))
+                        return;
+                    e.stopPropagation();
+                    if (c.children_total)
+                        navigate('/map/' + c.id);
+                });
+                box.appendChild(block);
+                if (c.children && c.children.length && r.w >= MAP_NEST_W && r.h >= MAP_NEST_H)
+                    queue.push({node: c, level: job.level + 1,
+                                rect: {x: r.x + MAP_PAD, y: r.y + MAP_HEAD,
+                                       w: r.w - 2 * MAP_PAD, h: r.h - MAP_HEAD - MAP_PAD}});
+            });
+            if (restBytes > 0) {
+                const r = rects[rects.length - 1];
+                const n = node.rest ? node.rest.count : 0;
+                if (r.w >= 1 && r.h >= 1) {
+                    const rest = el('div', {class: 'block rest', 'data-rest': restBytes,
+                                            title: (node.description || 'the heap') + ': '
+                                                   + size(node.size) + ' itself'
+                                                   + (n ? ' and ' + plural(n, 'smaller object') + ' it holds alone, '
+                                                          + size(node.rest.retained_size) : '')});
+                    rest.style.left = r.x + 'px';
+                    rest.style.top = r.y + 'px';
+                    rest.style.width = r.w + 'px';
+                    rest.style.height = r.h + 'px';
+                    if (r.w > 60 && r.h > 14 && (job.level === 0 || (r.w > 120 && r.h > 40)))
+                        append(rest, el('div', {class: 'label', text: (n ? count(n) + ' more, ' : 'itself, ')
+                                                                      + size(restBytes)}));
+                    /* Inside a block, the rest zooms into that block. */
+                    if (job.level > 0)
+                        rest.addEventListener('click', function () {
+                            navigate('/map/' + node.id);
+                        });
+                    box.appendChild(rest);
+                }
+            }
+        }
+    }
+
+    async function mapPage(gen, id) {
+        const d = await api('/api/map' + (id ? '/' + id : '') + '?depth=4&limit=30');
+        if (gen !== generation)
+            return;
+        const crumbs = el('nav', {class: 'crumbs', 'aria-label': 'dominators'},
+                          id ? el('a', {href: '/map', text: 'the reachable heap'}) : 'the reachable heap');
+        if (d.ancestors_more)
+            append(crumbs, ' › … ' + count(d.ancestors_more) + ' more');
+        for (const a of d.ancestors)
+            append(crumbs, ' › ', el('a', {href: '/map/' + a.id, text: a.description}));
+        if (id)
+            append(crumbs, ' › ', el('b', {text: d.description}), ' (',
+                   el('a', {href: '/object/' + d.id, text: 'object page'}), ')');
+        const box = el('div', {class: 'map', id: 'map'});
+        const legendBox = el('ul', {class: 'legend'});
+        const intro = id
+            ? plural(d.children_total, 'object') + ' that only ' + d.description + ' keeps alive, '
+              + size(d.retained_size) + ' in all, each block sized by what it retains.'
+            : 'Every object is inside the block of the object that keeps it alive alone (its '
+              + 'dominator), sized by what it retains: ' + size(d.retained_size)
+              + ' reachable' + (d.unreachable_bytes ? ', and ' + size(d.unreachable_bytes)
+                                + ' of unreachable garbage not shown' : '') + '.';
+        show([el('h1', {text: id ? 'Heap map of ' + d.description : 'Heap map'}), crumbs,
+              el('p', {class: 'muted', text: intro + ' Click a block to zoom in; its name opens the object.'}),
+              box, legendBox], id ? 'map ' + d.description : 'heap map');
+        if (!d.children || !d.children.length) {
+            box.replaceWith(el('p', {class: 'muted', text: d.reachable === false
+                ? 'No root reaches this object: it dominates nothing.'
+                : 'It keeps nothing else alive on its own.'}));
+            return;
+        }
+        const legend = {};
+        drawMap(box, d, {x: 0, y: 0, w: box.clientWidth, h: box.clientHeight},
+                d.retained_size, legend);
+        const types = Object.keys(legend).sort(function (a, b) { return legend[b] - legend[a]; });
+        append(legendBox, types.slice(0, 14).map(function (t) {
+            const swatch = el('span', {class: 'swatch'});
+            swatch.style.background = typeColor(t);
+            return el('li', null, swatch, typeLink(t));
+        }));
+    }
+
+    /* ---- diff (serve --diff OLD) -------------------------------------- */
+
+    /* "+1,234", "-5", "0" and "+1.2 MiB", "-48 B", "0 B", as `diff` prints. */
+    function signedCount(n) {
+        return (n > 0 ? '+' : n < 0 ? '-' : '') + count(Math.abs(n));
+    }
+
+    function signedSize(n) {
+        return (n > 0 ? '+' : n < 0 ? '-' : '') + size(Math.abs(n));
+    }
+
+    function diffSide(s) {
+        return s.file + ' (pid ' + (s.pid || '?') + ', ' + (s.created_at || '?') + '): '
+               + count(s.objects) + ' objects, ' + size(s.bytes);
+    }
+
+    async function diffPage(gen, rowsShown) {
+        const d = await api('/api/diff');
+        if (gen !== generation)
+            return;
+        const rows = d.types.slice(0, rowsShown).map(function (t) {
+            return [signedCount(t.new_count - t.old_count), signedSize(t.new_bytes - t.old_bytes),
+                    count(t.new_count), size(t.new_bytes),
+                    t.new_count ? typeLink(t.type) : t.type];
+        });
+        const nodes = [el('h1', {text: 'What grew'}),
+                       el('dl', {class: 'facts'},
+                          el('dt', {text: 'from'}), el('dd', {text: diffSide(d.old)}),
+                          el('dt', {text: 'to'}), el('dd', {text: diffSide(d.new)}),
+                          el('dt', {text: 'change'}),
+                          el('dd', {text: signedCount(d.new.objects - d.old.objects) + ' objects, '
+                                         + signedSize(d.new.bytes - d.old.bytes)
+                                         + (d.same_process ? ''
+                                            : ' (two different processes: compared by type only)')}),
+                          d.same_process ? [el('dt', {text: 'new objects'}),
+                                            el('dd', {text: count(d.new_objects) + ', '
+                                                            + size(d.new_objects_bytes)
+                                                            + ' (in the newer snapshot, not in the older, '
+                                                            + 'by address and type)'})] : null),
+                       section('Types that changed (' + count(d.types_changed) + ')',
+                               d.types.length ? table(['+count', '+size', 'count', 'size', 'type'], rows,
+                                                      ['num', 'num', 'num', 'num', ''])
+                                              : el('p', {class: 'muted', text: 'no type changed'}),
+                               d.types.length > rowsShown
+                                   ? el('p', null, el('button', {type: 'button',
+                                                                 text: 'show all ' + count(d.types.length),
+                                                                 onclick: function () {
+                                                                     run(diffPage, d.types.length);
+                                                                 }}))
+                                   : null)];
+        if (d.growth_type) {
+            const n = d.growth_new_objects;
+            nodes.push(section('Where the growth is held',
+                el('p', null, 'The ' + count(n) + ' new ', typeLink(d.growth_type),
+                   ' object' + (n === 1 ? ' is' : 's are') + ' alive because:'),
+                el('ol', {class: 'groups'}, d.growth_paths.map(function (g) {
+                    return el('li', {class: 'group'},
+                              el('div', null, el('b', {text: plural(g.count, 'object')}), ', ' + size(g.bytes) + ', via:'),
+                              el('pre', {class: 'shape', text: g.shape}),
+                              el('div', {class: 'path'}, 'e.g. ',
+                                 el('a', {href: '/object/' + g.example_id,
+                                          text: g.example_description + ' @' + g.example_id})));
+                })),
+                d.growth_groups > d.growth_paths.length
+                    ? el('p', {class: 'muted', text: 'and ' + plural(d.growth_groups - d.growth_paths.length, 'more group')})
+                    : null));
+        }
+        show(nodes, 'diff');
+    }
+
     /* ---- routing ------------------------------------------------------- */
 
     /* Runs a page function for a new generation, showing its errors. */
@@ -675,6 +947,12 @@
             return run(typePage, decodeURIComponent(m[1]), 5);
         if ((m = /^\/object\/(.+)$/.exec(path)))
             return run(objectPage, m[1], 50);
+        if (path === '/map')
+            return run(mapPage, null);
+        if (path === '/diff')
+            return run(diffPage, 50);
+        if ((m = /^\/map\/(\d+)$/.exec(path)))
+            return run(mapPage, m[1]);
         return run(function () {
             throw new ApiError('no page ' + path, 404, null);
         });
@@ -696,7 +974,7 @@
         if (!a || a.getAttribute('target'))
             return;
         const href = a.getAttribute('href') || a.getAttributeNS(XLINK, 'href');
-        if (!href || !/^\/(?:$|object\/|type\/|cycles$|advice$)/.test(href))
+        if (!href || !/^\/(?:$|object\/|type\/|cycles$|advice$|map(?:$|\/)|diff$)/.test(href))
             return;
         e.preventDefault();
         navigate(href);
@@ -773,6 +1051,8 @@
     api('/api/info').then(function (d) {
         document.getElementById('snapshot').textContent =
             d.file + ' · ' + count(d.totals.objects) + ' objects';
+        if (d.diff_old)
+            document.getElementById('nav-diff').hidden = false;
     }).catch(function () { /* the view shows the error */ });
     route();
 }());

@@ -168,8 +168,10 @@ header() { # header NAME: its value in headers.out
 @test "serve: --help, and usage errors exit 2" {
     run "$HEAPSNAP" serve --help
     [ "$status" -eq 0 ]
-    [[ "${lines[0]}" == "usage: heapsnap serve [-f FILE] [--port N] [--host ADDR] [--no-token]" ]]
+    [[ "${lines[0]}" == "usage: heapsnap serve [-f FILE] [--diff OLD] [--port N] [--host ADDR]" ]]
     [[ "$output" == *"--port N"* ]]
+    [[ "$output" == *"--diff OLD"*"older snapshot OLD (/diff)"* ]]
+    [[ "$output" == *"heap map (/map)"* ]]
     [[ "$output" == *"--no-token"*"loopback --host only"* ]]
     [[ "$output" == *"?token="* ]]
     run "$HEAPSNAP" serve -f "$snap" --timeout 0
@@ -806,4 +808,51 @@ PY
     fetch /api/object/14
     [ "$STATUS" = 200 ]
     [[ "$(cat body.out)" != *planted* ]]
+}
+
+@test "serve: /api/map is the dominator tree, children by retained size as stored" {
+    snap=$(make_snapshot leak)
+    start_server "$snap"
+    json '/api/map?depth=1&limit=100'
+    [ "$(get 'd["id"], d["retained_size"], d["unreachable_bytes"]')" = "(None, 10696, 149)" ]
+    want=$(sqlite3 "$snap" "select object_id, retained_size from retained where idom is null order by retained_size desc, object_id" | tr '\n' ' ')
+    [ "$(get '" ".join("%d|%d" % (c["id"], c["retained_size"]) for c in d["children"])') " = "$want" ]
+    [ "$(get 'd["rest"]')" = "{'count': 0, 'retained_size': 0}" ]
+    # Below one object: what it dominates, the rest counted, its dominators.
+    top=$(get 'd["children"][0]["id"]')
+    json "/api/map/$top?depth=2&limit=1"
+    kids=$(sqlite3 "$snap" "select count(*), sum(retained_size) from retained where idom = $top")
+    n=$(get 'len(d["children"]) + d["rest"]["count"]')
+    [ "$n|$(get 'd["children"][0]["retained_size"] + d["rest"]["retained_size"]')" = "$kids" ]
+    [ "$(get 'd["ancestors"], d["depth"], d["limit"]')" = "([], 2, 1)" ]
+    fetch '/api/map/12345'
+    [ "$STATUS" = 404 ]
+    fetch '/api/map?depth=9'
+    [ "$STATUS" = 400 ]
+    # The page itself is the viewer's.
+    fetch "/map/$top"
+    [ "$STATUS" = 200 ]
+    grep -q 'app.js' body.out
+}
+
+@test "serve --diff OLD: /api/diff is diff OLD FILE --json; no OLD, no diff" {
+    old=$(make_snapshot leak old)
+    snap=$(make_snapshot leak)
+    start_server "$snap" --diff "$old"
+    json /api/diff
+    "$HEAPSNAP" diff "$old" "$snap" -n 0 --paths 5 --json > cli.json
+    "$PY3" jsonlib.py subset cli.json api.json
+    [ "$(get 'd["old"]["file"], d["new"]["objects"]')" = "('$old', 27)" ]
+    json /api/info
+    [ "$(get 'd["diff_old"]')" = "$old" ]
+    stop_server
+    start_server "$snap"
+    fetch /api/diff
+    [ "$STATUS" = 404 ]
+    [[ "$(cat body.out)" == *"--diff OLD"* ]]
+    stop_server
+    run "$HEAPSNAP" serve -f "$snap" --diff missing.db --port 0
+    [ "$status" -eq 4 ]
+    [[ "$output" == "heapsnap: error: cannot open 'missing.db'"* ]]
+    [[ "$output" != *serving* ]]
 }

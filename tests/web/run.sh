@@ -3,9 +3,12 @@
 #   1. installs playwright-core from package-lock.json into node_modules
 #      when it is missing (npm ci; no browser is downloaded: the tests
 #      drive Debian's chromium, see tools/deps.sh web);
-#   2. snapshots examples/leaky_service.py with the build's agent;
-#   3. serves it with `heapsnap serve --port 0` and runs viewer.test.js
-#      on the address it prints (with its token).
+#   2. snapshots examples/leaky_service.py with the build's agent, midway
+#      (leaky.1.db) and at exit (leaky.db);
+#   3. writes what the CLI says about them for the tests to compare with
+#      (`top --objects --json`, `diff --json`);
+#   4. serves leaky.db with `heapsnap serve --diff leaky.1.db --port 0`
+#      and runs viewer.test.js on the address it prints (with its token).
 # Environment: BUILD (default build), HEAPSNAP (default $ROOT/$BUILD/heapsnap),
 # HEAPSNAP_AGENT_DIR (default $ROOT/$BUILD), CHROMIUM (default
 # /usr/bin/chromium), SAN=1 for sanitizer builds.
@@ -55,12 +58,18 @@ if [ "${SAN:-0}" = 1 ]; then
              PYTHONMALLOC=malloc ASAN_OPTIONS=detect_leaks=0)
 fi
 "${san_env[@]}" env HEAPSNAP_AGENT_DIR="${HEAPSNAP_AGENT_DIR:-$ROOT/$BUILD}" "$HEAPSNAP" dump -o "$TMP/leaky.db" \
-    -- python3 "$ROOT/examples/leaky_service.py" > "$TMP/dump.log" 2>&1 || {
+    -- python3 "$ROOT/examples/leaky_service.py" --midway > "$TMP/dump.log" 2>&1 || {
     cat "$TMP/dump.log" >&2
     bail "cannot snapshot examples/leaky_service.py"
 }
 
-"$HEAPSNAP" serve -f "$TMP/leaky.db" --port 0 > /dev/null 2> "$TMP/serve.log" &
+"$HEAPSNAP" top -f "$TMP/leaky.db" --objects -n 5 --json > "$TMP/top.json" ||
+    bail "heapsnap top --objects failed"
+"$HEAPSNAP" diff "$TMP/leaky.1.db" "$TMP/leaky.db" -n 0 --paths 5 --json > "$TMP/diff.json" ||
+    bail "heapsnap diff failed"
+export HEAPSNAP_TOP_JSON="$TMP/top.json" HEAPSNAP_DIFF_JSON="$TMP/diff.json"
+
+"$HEAPSNAP" serve -f "$TMP/leaky.db" --diff "$TMP/leaky.1.db" --port 0 > /dev/null 2> "$TMP/serve.log" &
 SERVER=$!
 url=
 for _ in $(seq 600); do

@@ -262,6 +262,123 @@ test('no console errors on any page or view', async (page) => {
     await page.locator('ol.groups').waitFor();
 });
 
+/* What the CLI printed about the same snapshots (run.sh). */
+function cli(name) {
+    const file = process.env[name];
+    assert(file, name + ' is set (run.sh writes it)');
+    return JSON.parse(require('fs').readFileSync(file, 'utf8'));
+}
+
+/* The heap map's blocks at the top level: id, retained size and box. */
+async function mapBlocks(page) {
+    await page.locator('.map .block[data-level="0"]').first().waitFor();
+    return page.locator('.map .block[data-level="0"]').evaluateAll((blocks) => blocks.map((b) => {
+        const r = b.getBoundingClientRect();
+        return { id: Number(b.dataset.id), retained: Number(b.dataset.retained),
+                 type: b.dataset.type, x: r.x, y: r.y, w: r.width, h: r.height };
+    }));
+}
+
+test('the heap map sizes each block by what it retains, as the CLI says', async (page) => {
+    await page.goto(new URL('/map', base).href);
+    const blocks = await mapBlocks(page);
+    const api = await json(page, '/api/map?depth=4&limit=30');
+    const top = cli('HEAPSNAP_TOP_JSON');
+    const box = await page.locator('#map').evaluate((m) => ({ w: m.clientWidth, h: m.clientHeight }));
+    const area = box.w * box.h;
+    assert(api.retained_size === top.reachable_bytes, 'the map covers the reachable heap');
+    /* Every block is one of the API's children, at its retained size. */
+    const want = new Map(api.children.map((c) => [c.id, c.retained_size]));
+    assert(blocks.length >= 10, 'at least 10 top-level blocks, not ' + blocks.length);
+    for (const b of blocks) {
+        assert(want.get(b.id) === b.retained, 'block @' + b.id + ' retains ' + b.retained);
+        const share = b.w * b.h / area, expected = b.retained / api.retained_size;
+        assert(Math.abs(share - expected) < 0.004 + 0.02 * expected,
+               'block @' + b.id + ' covers ' + share.toFixed(4) + ' of the map, not ' + expected.toFixed(4));
+    }
+    /* The biggest block is `top --objects`'s first object. */
+    blocks.sort((a, b) => b.w * b.h - a.w * a.h);
+    assert(blocks[0].id === top.objects[0].id && blocks[0].retained === top.objects[0].retained_size,
+           'the biggest block is @' + top.objects[0].id + ', not @' + blocks[0].id);
+    /* Nested blocks lie inside their parent and never overlap a sibling. */
+    const nested = await page.locator('.map .block[data-level="1"]').count();
+    assert(nested > 0, 'blocks nest the objects their owner keeps alive');
+    for (let i = 0; i < blocks.length; i++)
+        for (let j = i + 1; j < blocks.length; j++) {
+            const a = blocks[i], b = blocks[j];
+            const ox = Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x);
+            const oy = Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y);
+            assert(ox <= 0.5 || oy <= 0.5, 'blocks @' + a.id + ' and @' + b.id + ' overlap');
+        }
+    /* The legend names the types the blocks are coloured by. */
+    const legend = await page.locator('ul.legend li').allTextContents();
+    assert(legend.includes(blocks[0].type), 'the legend names ' + blocks[0].type);
+});
+
+test('clicking a block zooms into it; its name opens its object page', async (page) => {
+    await page.goto(new URL('/map', base).href);
+    const blocks = await mapBlocks(page);
+    blocks.sort((a, b) => b.w * b.h - a.w * a.h);
+    const big = blocks[0];
+    /* The right end of its title strip: the block, not the link. */
+    await page.mouse.click(big.x + big.w - 4, big.y + 6);
+    await page.waitForURL(new URL('/map/' + big.id, base).href);
+    const zoomed = await json(page, '/api/map/' + big.id + '?depth=4&limit=30');
+    await page.locator('h1', { hasText: 'Heap map of ' + zoomed.description }).waitFor();
+    const inner = await mapBlocks(page);
+    const kids = new Set(zoomed.children.map((c) => c.id));
+    assert(inner.length > 0 && inner.every((b) => kids.has(b.id)),
+           'the zoomed map shows what @' + big.id + ' keeps alive');
+    /* The breadcrumb leads back to the whole heap. */
+    assert(await page.locator('nav.crumbs a[href="/map"]').count() === 1, 'a way back up');
+    /* A block's name is a link to its object page. */
+    const link = page.locator('.map .block[data-level="0"] .label a').first();
+    const href = await link.getAttribute('href');
+    await link.click();
+    await page.waitForURL(new URL(href, base).href);
+    const obj = await json(page, '/api/object/' + href.split('/').pop());
+    await page.locator('h1', { hasText: obj.description }).waitFor();
+    assert(await page.locator('a[href="/map/' + obj.id + '"]').count() <= 1, 'at most one map link');
+});
+
+test('the diff page shows what heapsnap diff says', async (page) => {
+    const want = cli('HEAPSNAP_DIFF_JSON');
+    await page.goto(base);
+    await page.locator('#nav-diff').waitFor({ state: 'visible' });
+    await page.locator('#nav-diff').click();
+    await page.waitForURL(new URL('/diff', base).href);
+    const table = page.locator('section', { hasText: 'Types that changed' }).locator('tbody tr');
+    await table.first().waitFor();
+    const rows = await table.evaluateAll((trs) => trs.map((tr) =>
+        Array.from(tr.querySelectorAll('td')).map((td) => td.textContent)));
+    assert(rows.length === Math.min(50, want.types.length), rows.length + ' rows');
+    const signed = (n) => (n > 0 ? '+' : n < 0 ? '-' : '') + String(Math.abs(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+    rows.forEach((r, i) => {
+        const t = want.types[i];
+        assert(r[4] === t.type, 'row ' + i + ' is ' + t.type + ', not ' + r[4]);
+        assert(r[0] === signed(t.new_count - t.old_count), t.type + ' +count ' + r[0]);
+        assert(r[2] === signed(t.new_count).replace('+', ''), t.type + ' count ' + r[2]);
+        assert(sizeShows(r[3], t.new_bytes), t.type + ' size ' + r[3]);
+        assert(sizeShows(r[1].replace(/^[+-]/, ''), Math.abs(t.new_bytes - t.old_bytes)),
+               t.type + ' +size ' + r[1]);
+    });
+    const text = await page.locator('main').textContent();
+    assert(want.same_process && text.includes(signed(want.new_objects).replace('+', '') + ', '),
+           'the new objects count ' + want.new_objects);
+    /* Where the growth is held: the CLI's growth type and path groups. */
+    assert(want.growth_type === LEAK, 'the CLI explains LeakedRequest');
+    const groups = page.locator('section', { hasText: 'Where the growth is held' }).locator('li.group');
+    assert(await groups.count() === want.growth_paths.length, 'as many groups as the CLI');
+    for (let i = 0; i < want.growth_paths.length; i++) {
+        const g = want.growth_paths[i];
+        assert(await groups.nth(i).locator('pre.shape').textContent() === g.shape, 'group ' + i + ' shape');
+        assert((await groups.nth(i).textContent()).includes(signed(g.count).replace('+', '') + ' object'),
+               'group ' + i + ' count');
+        assert(await groups.nth(i).locator('a[href="/object/' + g.example_id + '"]').count() === 1,
+               'group ' + i + ' links its example');
+    }
+});
+
 test('the printed address sets the cookie and hides the token', async (page) => {
     /* A fresh context without the cookie is refused. */
     const bare = await page.context().browser().newContext();
