@@ -131,32 +131,6 @@ out_row(struct out *o, int first, const uint64_t *v, size_t n)
         out_flush(o);
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0 if it is not one. */
-static size_t
-utf8_len(const unsigned char *s)
-{
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xC2 && s[0] <= 0xDF)
-        return (s[1] & 0xC0) == 0x80 ? 2 : 0;
-    if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-        if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
-            return 0;
-        if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] > 0x9F))
-            return 0; /* overlong, or a surrogate */
-        return 3;
-    }
-    if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-        if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 ||
-            (s[3] & 0xC0) != 0x80)
-            return 0;
-        if ((s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] > 0x8F))
-            return 0;
-        return 4;
-    }
-    return 0;
-}
-
 /* Appends s as a JSON string; bytes that are not UTF-8 become U+FFFD. */
 static void
 out_json_string(struct out *o, const char *s)
@@ -165,7 +139,7 @@ out_json_string(struct out *o, const char *s)
 
     hs_buf_addch(&o->buf, '"');
     while (*p) {
-        size_t len = utf8_len(p);
+        size_t len = hs_utf8_len(p);
 
         if (*p == '"' || *p == '\\') {
             hs_buf_addch(&o->buf, '\\');
