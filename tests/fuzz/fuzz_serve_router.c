@@ -47,7 +47,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
     (void)argc;
     (void)argv;
-    if (!path || hs_serve_load(&served, path) < 0) {
+    if (!path || hs_serve_load(&served, path, NULL) < 0) {
         fprintf(stderr, "fuzz_serve_router: HEAPSNAP_FUZZ_SNAPSHOT must "
                         "name a snapshot\n");
         exit(2);
