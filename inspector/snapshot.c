@@ -26,6 +26,8 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+
+int hs_snapshot_busy_ms = 600000;
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -334,7 +336,7 @@ hs_snapshot_open(const char *path, unsigned flags)
     configure_defensive(s->db);
     /* Commands that open a new snapshot together wait for each other's
      * derived tables rather than fail. */
-    sqlite3_busy_timeout(s->db, HS_SNAP_BUSY_MS);
+    sqlite3_busy_timeout(s->db, hs_snapshot_busy_ms);
     /* Whole-table scans read pages straight from the file's mapping
      * (hs_snapshot_pin() turns it off for a long-running reader). */
     sqlite3_exec(s->db, "PRAGMA mmap_size = 4294967296", NULL, NULL, NULL);

@@ -53,9 +53,10 @@ const char *hs_snapshot_path(const struct hs_snapshot *s);
 /* 1 if derived tables can be written to this snapshot. */
 int hs_snapshot_writable(const struct hs_snapshot *s);
 
-/* Milliseconds a connection waits for another process's lock (one
- * storing derived tables) before a statement fails with "locked". */
-#define HS_SNAP_BUSY_MS 600000
+/* Milliseconds a connection opened from now on waits for another
+ * process's lock (one storing derived tables) before a statement fails
+ * with "locked": 10 minutes (tests that hold a lock on purpose lower it). */
+extern int hs_snapshot_busy_ms;
 
 /*
  * For a long-running reader (`serve`), once loading has written what it

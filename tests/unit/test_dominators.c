@@ -1024,7 +1024,8 @@ test_dominators__read_only_computes_in_memory(void **state)
 }
 
 /* Another process holds the write lock: storing fails after the busy
- * timeout, the result is still there, the file is unchanged. */
+ * timeout (lowered here) with a warning only, the result is still there,
+ * the file is unchanged. */
 static void
 test_dominators__store_failure_keeps_result(void **state)
 {
@@ -1039,10 +1040,14 @@ test_dominators__store_failure_keeps_result(void **state)
     assert_int_equal(sqlite3_open(path, &other), SQLITE_OK);
     assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL),
                      SQLITE_OK);
+    hs_snapshot_busy_ms = 100;
     hs_error_reset();
     assert_int_equal(get_and_check(path, HS_SNAP_DERIVED), HS_DOM_COMPUTED);
-    assert_int_equal(hs_error_status(), HS_EXIT_IO);
+    /* Storing is optional: a warning, no error recorded (hs_error_status()
+     * falls back to HS_EXIT_INTERNAL only when nothing was recorded). */
+    assert_int_equal(hs_error_status(), HS_EXIT_INTERNAL);
     hs_error_reset();
+    hs_snapshot_busy_ms = 600000;
     sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(other);
     s = hs_snapshot_open(path, HS_SNAP_READONLY);
