@@ -48,28 +48,12 @@ default_output(const char *snapshot)
     return hs_xasprintf("%.*s.heapsnapshot", (int)len, base);
 }
 
-/* Creates `tmp` afresh (never through a planted symlink).  fd or -1. */
-static int
-create_tmp(const char *tmp)
-{
-    int fd;
-
-    if (unlink(tmp) < 0 && errno != ENOENT)
-        return hs_error(HS_EXIT_IO, "cannot replace '%s': %s", tmp,
-                        strerror(errno));
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return hs_error(HS_EXIT_IO, "cannot create '%s': %s", tmp,
-                        strerror(errno));
-    return fd;
-}
-
 /* Exports to `out` through out.tmp.  0, or -1 with no file left. */
 static int
 export_file(struct hs_heap *heap, const char *out, struct hs_export_stats *st)
 {
     char *tmp = hs_xasprintf("%s.tmp", out);
-    int fd = create_tmp(tmp), rc = -1;
+    int fd = hs_tmp_create(tmp), rc = -1;
 
     if (fd < 0)
         goto done;
@@ -81,12 +65,7 @@ export_file(struct hs_heap *heap, const char *out, struct hs_export_stats *st)
         hs_error(HS_EXIT_IO, "cannot write '%s': %s", tmp, strerror(errno));
         goto fail;
     }
-    if (rename(tmp, out) < 0) {
-        hs_error(HS_EXIT_IO, "cannot rename '%s' to '%s': %s", tmp, out,
-                 strerror(errno));
-        goto fail;
-    }
-    rc = 0;
+    rc = hs_tmp_commit(tmp, out);
     goto done;
 fail:
     unlink(tmp);

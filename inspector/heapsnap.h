@@ -157,6 +157,17 @@ const char *hs_base_name(const char *path);
  */
 int hs_check_output_folder(const char *path);
 
+/*
+ * A file's temporary twin, `tmp` (PATH.tmp), created afresh with mode 0600:
+ * a leftover is unlinked and O_EXCL never writes through a planted
+ * symlink.  The open fd, or -1 after an error naming tmp (exit 4).
+ */
+int hs_tmp_create(const char *tmp);
+
+/* Renames the finished `tmp` to `path`; removes tmp on failure.  0, or -1
+ * after an error (exit 4). */
+int hs_tmp_commit(const char *tmp, const char *path);
+
 /* 1 if s begins with prefix, else 0. */
 int hs_starts_with(const char *s, const char *prefix);
 

@@ -1202,16 +1202,10 @@ hs_render_dot_check(const char *path)
 static int
 write_tmp(const char *tmp, const char *data, size_t len)
 {
-    int fd, err;
+    int fd = hs_tmp_create(tmp), err;
 
-    /* O_EXCL after unlink: never write through a planted symlink. */
-    if (unlink(tmp) < 0 && errno != ENOENT)
-        return hs_error(HS_EXIT_IO, "cannot replace '%s': %s", tmp,
-                        strerror(errno));
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
-        return hs_error(HS_EXIT_IO, "cannot create '%s': %s", tmp,
-                        strerror(errno));
+        return -1;
     if (hs_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
         err = errno;
         close(fd);
@@ -1226,20 +1220,6 @@ write_tmp(const char *tmp, const char *data, size_t len)
                         strerror(err));
     }
     return 0;
-}
-
-/* Renames the finished `tmp` to `path`; removes it on failure (exit 4). */
-static int
-commit_tmp(const char *tmp, const char *path)
-{
-    int err;
-
-    if (rename(tmp, path) == 0)
-        return 0;
-    err = errno;
-    unlink(tmp);
-    return hs_error(HS_EXIT_IO, "cannot rename '%s' to '%s': %s", tmp, path,
-                    strerror(err));
 }
 
 /* What the child lays out and renders. */
@@ -1484,7 +1464,7 @@ hs_render_dot_file(const struct hs_picture *p, const char *path)
     tmp = hs_xasprintf("%s.tmp", path);
     if (hs_render_dot_data(p, format, path, &data) == 0 &&
         write_tmp(tmp, data.buf, data.len) == 0)
-        rc = commit_tmp(tmp, path);
+        rc = hs_tmp_commit(tmp, path);
     hs_buf_release(&data);
     free(tmp);
     return rc;

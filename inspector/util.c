@@ -8,6 +8,7 @@
 #include "heapsnap.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
@@ -519,4 +520,32 @@ hs_check_output_folder(const char *path)
                       folder, strerror(errno));
     free(folder);
     return rc;
+}
+
+int
+hs_tmp_create(const char *tmp)
+{
+    int fd;
+
+    if (unlink(tmp) < 0 && errno != ENOENT)
+        return hs_error(HS_EXIT_IO, "cannot replace '%s': %s", tmp,
+                        strerror(errno));
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return hs_error(HS_EXIT_IO, "cannot create '%s': %s", tmp,
+                        strerror(errno));
+    return fd;
+}
+
+int
+hs_tmp_commit(const char *tmp, const char *path)
+{
+    int err;
+
+    if (rename(tmp, path) == 0)
+        return 0;
+    err = errno;
+    unlink(tmp);
+    return hs_error(HS_EXIT_IO, "cannot rename '%s' to '%s': %s", tmp, path,
+                    strerror(err));
 }
