@@ -186,7 +186,7 @@ finding(const struct hs_advise_ctx *c, uint32_t k, const struct slots_tally *t,
  * labels of all candidates are read in one pass.  0, or -1 (exit 4). */
 static int
 dict_edges(const struct hs_advise_ctx *c, const uint32_t *nodes,
-           uint32_t count, uint32_t dict_type, int64_t dict_name, uint32_t *de)
+           uint32_t count, uint32_t dict_type, uint32_t dict_name, uint32_t *de)
 {
     const struct hs_graph *g = c->g;
     uint32_t *edges = NULL, *owner = NULL, *args, n = 0, alloc = 0, oalloc = 0;
@@ -205,7 +205,7 @@ dict_edges(const struct hs_advise_ctx *c, const uint32_t *nodes,
             owner[n++] = i;
         }
     }
-    if (!n || dict_name <= 0) {
+    if (!n || !dict_name) {
         free(edges);
         free(owner);
         return 0;
@@ -218,7 +218,7 @@ dict_edges(const struct hs_advise_ctx *c, const uint32_t *nodes,
         return -1;
     }
     for (uint32_t j = 0; j < n; j++)
-        if ((int64_t)args[j] == dict_name && de[owner[j]] == UINT32_MAX)
+        if (args[j] == dict_name && de[owner[j]] == UINT32_MAX)
             de[owner[j]] = edges[j];
     free(edges);
     free(owner);
@@ -246,13 +246,12 @@ hs_advise_slots(const struct hs_advise_ctx *c, struct hs_advice_list *list)
     const struct hs_graph *g = c->g;
     uint32_t dict_type = hs_advise_builtin(g, "dict");
     uint32_t *start, *end, *nodes, *de;
-    int64_t dict_name;
+    uint32_t dict_name;
     int rc = 0;
 
     if (!c->have_layouts)
         return 0;
-    dict_name = hs_facts_name_id(g, "__dict__");
-    if (dict_name < 0)
+    if (hs_graph_name_id(g, "__dict__", &dict_name) < 0)
         return -1;
     /* The reachable instances of every candidate type, by type. */
     start = hs_xcalloc((size_t)g->ntypes + 1, sizeof(*start));

@@ -91,27 +91,6 @@ hs_facts_type_layouts(struct hs_graph *g, int *have)
     return l;
 }
 
-int64_t
-hs_facts_name_id(const struct hs_graph *g, const char *text)
-{
-    struct hs_query *q;
-    int64_t id = 0;
-    int rc;
-
-    if (!g->snap)
-        return 0;
-    q = hs_query_prepare(g->snap, "SELECT id FROM names WHERE text = ?1");
-    if (!q || hs_query_bind_text(q, 1, text) < 0) {
-        hs_query_free(q);
-        return -1;
-    }
-    rc = hs_query_step(q);
-    if (rc == 1)
-        id = hs_query_int(q, 0);
-    hs_query_free(q);
-    return rc < 0 ? -1 : id;
-}
-
 int
 hs_facts_each_value(
     const struct hs_graph *g, const uint32_t *types, uint32_t ntypes,

@@ -27,12 +27,6 @@ struct hs_type_layout {
 struct hs_type_layout *hs_facts_type_layouts(struct hs_graph *g, int *have);
 
 /*
- * names.id of the label text `text` ("__dict__"), 0 when no edge label
- * has it, -1 after a read error (exit 4).  One scan of names.
- */
-int64_t hs_facts_name_id(const struct hs_graph *g, const char *text);
-
-/*
  * Calls fn(node, value, len, arg) for every object whose type is one of
  * the `ntypes` type indexes in `types` and whose value is not NULL, in id
  * order; `value` is valid during the call only.  Stops and returns fn's
