@@ -308,7 +308,12 @@ hs_snapshot_open(const char *path, unsigned flags)
         hs_error(HS_EXIT_IO, "cannot open '%s': %s", path, strerror(errno));
         return NULL;
     }
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, &st) < 0) {
+        hs_error(HS_EXIT_IO, "cannot open '%s': %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode)) {
         hs_error(HS_EXIT_SNAPSHOT, "'%s' is not a heapsnap snapshot: it is %s",
                  path, file_kind(st.st_mode));
         close(fd);
