@@ -405,10 +405,10 @@ push(struct walk *w, uint32_t id)
     return 0;
 }
 
-/* One batch of object id's references (in w->refs): their targets get
- * ids, rows and balances, and reachability if id is reached. */
+/* One batch of the references of object o, id `id` (in w->refs): their
+ * targets get ids, rows and balances, and reachability if id is reached. */
 static int
-edge_rows(struct walk *w, uint32_t id, int reached)
+edge_rows(struct walk *w, uint32_t id, PyObject *o, int reached)
 {
     /* The table lookups below miss the cache: start them PREFETCH ahead. */
     for (size_t i = 0; i < w->refs.n && i < PREFETCH; i++)
@@ -437,7 +437,7 @@ edge_rows(struct walk *w, uint32_t id, int reached)
             *b |= B_HAS_IN;
         }
         hs_sink_edge(w->sink, id, did, x->kind,
-                     label_arg(w, x, hs_idmap_object(&w->ids, id)));
+                     label_arg(w, x, o));
         if (w->names.oom)
             return fail(w, "out of memory (names)");
     }
@@ -463,7 +463,7 @@ edges_of(struct walk *w, uint32_t id)
     if (hs_referents(&w->refctx, o, &w->refs) < 0)
         return fail(w, "out of memory (references)");
     for (;;) {
-        if (edge_rows(w, id, reached) < 0)
+        if (edge_rows(w, id, o, reached) < 0)
             return -1;
         if (!w->refs.more)
             return 0;
@@ -637,16 +637,18 @@ length_of(PyObject *o)
 }
 
 /* A frame object's value, "QUALNAME (FILE:LINE)", the way a traceback
- * names it; 0 (nothing appended) when the frame has no code object. */
+ * names it ("QUALNAME" alone with --redact: a path says whose machine and
+ * project); 0 (nothing appended) when the frame has no code object. */
 static int
-frame_value(struct hs_str *s, PyFrameObject *f, Py_ssize_t limit)
+frame_value(struct hs_str *s, PyFrameObject *f, Py_ssize_t limit,
+            int redact)
 {
     PyCodeObject *co = hs_frame_object_code(f);
 
     if (!co || !PyUnicode_Check(hs_code_qualname(co)))
         return 0;
     hs_text_str(s, hs_code_qualname(co), limit);
-    if (PyUnicode_Check(co->co_filename)) {
+    if (!redact && PyUnicode_Check(co->co_filename)) {
         hs_str_adds(s, " (");
         hs_text_str(s, co->co_filename, 4096);
         hs_str_addf(s, ":%d)", PyFrame_GetLineNumber(f));
@@ -727,7 +729,7 @@ value_of(struct walk *w, PyObject *o, int *has)
     } else if (hs_is_generator(o)) {
         name = ((PyGenObject *)o)->gi_qualname;
     } else if (PyFrame_Check(o)) {
-        *has = frame_value(s, (PyFrameObject *)o, limit);
+        *has = frame_value(s, (PyFrameObject *)o, limit, w->opts->redact);
     } else {
         *has = 0;
     }

@@ -132,6 +132,13 @@ class FileTest(AgentTest):
         holder = {data_key: secret, "blob": blob}
         obj = Marker(secret)
         obj.visible_attribute_name = 1
+        # A frame object (this test's, kept by a traceback on every
+        # version): its value names the function, never the file.
+        try:
+            raise ValueError
+        except ValueError as e:
+            frame = e.__traceback__.tb_frame
+        here = os.path.basename(__file__)
         p = self.path("redacted.db")
         heapsnap.dump(p, redact=True)
         raw = open(p, "rb").read()
@@ -162,6 +169,8 @@ class FileTest(AgentTest):
                                               ["['visible_attribute_name']"]])
         self.assertEqual(snap.q1("SELECT count(*) FROM objects WHERE "
                                  "value LIKE '%s3cr3t%'"), 0)
+        self.assertIn("test_redaction", snap.row(frame)["value"])
+        self.assertNotIn(here, snap.row(frame)["value"])
         # Not redacted: the text is there.
         p2 = self.path("plain.db")
         heapsnap.dump(p2)
@@ -169,6 +178,7 @@ class FileTest(AgentTest):
         self.snaps.append(snap2)
         self.assertEqual(snap2.row(secret)["value"], secret)
         self.assertEqual(snap2.labels(holder, secret), ["[%r]" % data_key])
+        self.assertIn(here, snap2.row(frame)["value"])
         self.assertEqual(snap2.meta("redacted"), 0)
 
     def test_meta(self):
