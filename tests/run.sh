@@ -97,8 +97,15 @@ fi
 for suite in $SUITES; do
     case $suite in
     unit)
-        for t in "$BUILD"/tests/test_*; do
-            [ -x "$t" ] || continue
+        # One binary per tests/unit/test_*.c: a missing one is a failure
+        # (plain `make` does not build them; `make test` does).
+        for src in tests/unit/test_*.c; do
+            t="$BUILD/tests/$(basename "$src" .c)"
+            if [ ! -x "$t" ]; then
+                echo "not ok - unit/$(basename "$t"): not built (make unit-tests)"
+                failed=$((failed + 1))
+                continue
+            fi
             run_suite "unit/$(basename "$t")" env CMOCKA_MESSAGE_OUTPUT=TAP "$t"
         done ;;
     cli)
