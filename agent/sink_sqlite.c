@@ -99,6 +99,7 @@ struct hs_sink {
     struct chunk *cur;            /* walk: the chunk being filled */
     volatile int failed;          /* a write failed, or memory ran out */
     char errmsg[512];             /* the first failure */
+    char path[256];               /* the file, for messages (cut if long) */
 };
 
 /* Peak of SQLite's own memory, kept after the connection closed. */
@@ -124,10 +125,14 @@ set_failed(struct hs_sink *s, const char *what, const char *why)
     pthread_mutex_unlock(&s->mu);
 }
 
+/* "WHAT in 'FILE': SQLite's cause": a failure names the file it hit. */
 static void
 sql_failed(struct hs_sink *s, const char *what)
 {
-    set_failed(s, what, sqlite3_errmsg(s->db));
+    char where[384];
+
+    snprintf(where, sizeof(where), "%s in '%s'", what, s->path);
+    set_failed(s, where, sqlite3_errmsg(s->db));
 }
 
 int
@@ -885,6 +890,7 @@ hs_sink_open(const char *tmp_path, int threaded, char *err, size_t errlen)
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv_work, NULL);
     pthread_cond_init(&s->cv_space, NULL);
+    snprintf(s->path, sizeof(s->path), "%s", tmp_path);
     /* Heaps hold secrets: the file is private from its first byte.  A
      * stale FILE.tmp from a crash is replaced, but only a regular file:
      * a symlink, device or FIFO there is refused by open() below. */
@@ -936,7 +942,7 @@ hs_sink_open(const char *tmp_path, int threaded, char *err, size_t errlen)
                 "UPDATE objects SET size = ?1, flags = ?2 WHERE id = ?3") ||
         prepare_multi(s, &s->st_reported, "reported_sizes", 2, 1) ||
         prepare_multi(s, &s->st_layout, "type_layouts", 9, 1)) {
-        snprintf(err, errlen, "cannot write '%s': %s", tmp_path, s->errmsg);
+        snprintf(err, errlen, "%s", s->errmsg); /* names the file */
         sink_free(s);
         return NULL;
     }
