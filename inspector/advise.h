@@ -45,10 +45,9 @@ struct hs_advise_ctx {
     struct hs_graph *g;
     struct hs_naming *names;
     const struct hs_bfs *bfs;
-    struct hs_dominators *dom;            /* NULL: weak_cache is not checked */
+    struct hs_dominators *dom;            /* the heap's dominator tree */
     const struct hs_type_layout *layouts; /* g->ntypes entries */
     int have_layouts;                     /* the snapshot has type_layouts */
-    int py_major, py_minor; /* the Python that wrote the snapshot */
     uint64_t pointer;       /* sizeof(void *) there (meta pointer_size) */
     uint64_t min_bytes;     /* report findings saving at least this */
     uint32_t *in_deg;       /* per node: references to it that retain */

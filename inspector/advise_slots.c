@@ -244,7 +244,7 @@ int
 hs_advise_slots(const struct hs_advise_ctx *c, struct hs_advice_list *list)
 {
     const struct hs_graph *g = c->g;
-    uint32_t dict_type = hs_advise_builtin(g, "dict");
+    uint32_t dict_type = c->dict_type;
     uint32_t *start, *end, *nodes, *de;
     uint32_t dict_name;
     int rc = 0;

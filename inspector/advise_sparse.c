@@ -121,7 +121,7 @@ hs_advise_sparse(const struct hs_advise_ctx *c, struct hs_advice_list *list)
 {
     const struct hs_graph *g = c->g;
     uint32_t ct[3] = { hs_advise_builtin(g, "list"),
-                       hs_advise_builtin(g, "dict"),
+                       c->dict_type,
                        hs_advise_builtin(g, "set") };
     uint32_t dict_t = ct[1], n = 0, alloc = 0, *edges, *args;
     struct empty_ref *refs = NULL;

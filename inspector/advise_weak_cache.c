@@ -89,7 +89,7 @@ hs_advise_weak_cache(const struct hs_advise_ctx *c,
     uint8_t *is_type;
     uint32_t *stack = NULL, alloc = 0;
 
-    if (!c->dom || !c->have_layouts || dict_t == UINT32_MAX)
+    if (!c->have_layouts || dict_t == UINT32_MAX)
         return 0;
     is_type = hs_xcalloc((size_t)g->n + 1, 1);
     for (uint32_t k = 0; k < g->ntypes; k++)

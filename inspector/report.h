@@ -342,8 +342,9 @@ struct hs_advice_list; /* advise.h: the findings */
 
 /*
  * The memory-saving techniques that apply to the heap in src (g, names,
- * bfs, and dom: without it weak caches are not looked for): every finder of advise.h run, the findings saving
- * min_bytes or more into `out` (initialized here), biggest saving first.
+ * bfs and dom, all required): every finder of advise.h run, the findings
+ * saving min_bytes or more into `out` (initialized here), biggest saving
+ * first.
  * *have_layouts: the snapshot has type_layouts (else no `slots`
  * findings).  Release `out` with hs_advise_release() either way.  0, or
  * -1 after an error reading the snapshot (printed).  O(n + m) plus one

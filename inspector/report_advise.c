@@ -82,18 +82,6 @@ by_saving(const void *a, const void *b)
     return x->example < y->example ? -1 : x->example > y->example;
 }
 
-/* "3.12.1 (main, ...)" -> 3, 12; 0, 0 when unknown. */
-static void
-python_version(struct hs_snapshot *s, int *major, int *minor)
-{
-    char *v = s ? hs_snapshot_meta(s, "python_version") : NULL;
-
-    *major = *minor = 0;
-    if (v && sscanf(v, "%d.%d", major, minor) != 2)
-        *major = *minor = 0;
-    free(v);
-}
-
 static int (*const finders[])(const struct hs_advise_ctx *,
                               struct hs_advice_list *) = {
     hs_advise_slots,  hs_advise_array,   hs_advise_duplicates,
@@ -123,7 +111,6 @@ hs_advise_run(const struct hs_json_src *src, uint64_t min_bytes,
     c.layouts = layouts;
     c.min_bytes = min_bytes;
     c.dict_type = hs_advise_builtin(g, "dict");
-    python_version(g->snap, &c.py_major, &c.py_minor);
     ptr = g->snap ? hs_snapshot_meta(g->snap, "pointer_size") : NULL;
     c.pointer = ptr ? strtoull(ptr, NULL, 10) : 0;
     if (c.pointer != 4 && c.pointer != 8)

@@ -47,11 +47,21 @@ PY
     [[ "${lines[0]}" == "heapsnap: error: cannot open '"*"missing.db': No such file or directory" ]]
 }
 
-@test "advise: a heap where nothing applies says so" {
+@test "advise: on the hand-built heap only its garbage cycle applies; above its saving, nothing does" {
     snap=$(make_snapshot leak)
-    run "$HEAPSNAP" advise -f "$snap"
+    # Every finder runs on every byte: the one unreachable CycleNode pair
+    # (96 B) is the only finding, whatever the floor below it.
+    run "$HEAPSNAP" advise -f "$snap" --min-bytes 1 --json
     [ "$status" -eq 0 ]
-    [[ "${lines[0]}" == "no findings saving 64.0 KiB or more (of "*" in the heap)" ]]
+    echo "$output" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+kinds = [(f["kind"], f["bytes_saved"], f["count"]) for f in d["findings"]]
+assert kinds == [("garbage_cycles", 96, 2)], kinds
+'
+    run "$HEAPSNAP" advise -f "$snap" --min-bytes 97
+    [ "$status" -eq 0 ]
+    [[ "${lines[0]}" == "no findings saving 97 B or more (of "*" in the heap)" ]]
     run "$HEAPSNAP" advise -f "$snap" --json
     [ "$status" -eq 0 ]
     echo "$output" | python3 -c '
