@@ -24,7 +24,7 @@ tree_parent(const struct hs_graph *g, const struct hs_bfs *b, uint32_t v)
  * deepest first (a counting sort by dist).  O(n log n). */
 static uint32_t *
 count_through(const struct hs_graph *g, const struct hs_bfs *b,
-              const uint32_t *targets, uint32_t nt, uint32_t *maxdist)
+              const uint32_t *targets, uint32_t nt)
 {
     uint32_t n = g->n, md = 0, *count, *start, *order;
 
@@ -54,7 +54,6 @@ count_through(const struct hs_graph *g, const struct hs_bfs *b,
     }
     free(start);
     free(order);
-    *maxdist = md;
     return count;
 }
 
@@ -100,18 +99,17 @@ find_hub(const struct hs_graph *g, const struct hs_bfs *b,
 static uint32_t
 path_variable(const struct hs_graph *g, const struct hs_bfs *b, uint32_t v)
 {
-    uint32_t x = v, top;
+    uint32_t x = v;
 
     while (b->dist[x] > 2)
         x = tree_parent(g, b, x);
     if (b->dist[x] == 2) {
         uint32_t up = tree_parent(g, b, x);
 
-        top = g->roots[b->root[x]].kind == HS_ROOT_MODULE &&
-                      !strcmp(hs_graph_type_of(g, up)->name, "dict")
-                  ? x
-                  : up;
-        return top;
+        return g->roots[b->root[x]].kind == HS_ROOT_MODULE &&
+                       !strcmp(hs_graph_type_of(g, up)->name, "dict")
+                   ? x
+                   : up;
     }
     return x;
 }
@@ -120,13 +118,13 @@ int
 hs_bfs_through_hub(const struct hs_graph *g, const struct hs_bfs *b,
                    const uint32_t *targets, uint32_t nt, struct hs_bfs *out)
 {
-    uint32_t n = g->n, md, hub, *count, total = 0, *sub_edge, *queue;
+    uint32_t n = g->n, hub, *count, total = 0, *sub_edge, *queue;
     uint32_t head = 0, tail = 0, moved = 0, *stack;
     size_t bytes = hs_st_mult(n ? n : 1, sizeof(uint32_t));
     uint8_t *blocked;
 
     memset(out, 0, sizeof(*out));
-    count = count_through(g, b, targets, nt, &md);
+    count = count_through(g, b, targets, nt);
     hub = find_hub(g, b, count);
     for (uint32_t r = 0; r < g->nroots; r++)
         if (b->dist[g->roots[r].node] == 0)
@@ -225,6 +223,5 @@ hs_bfs_through_hub(const struct hs_graph *g, const struct hs_bfs *b,
     }
     free(stack);
     free(blocked);
-    (void)md;
     return 1;
 }
