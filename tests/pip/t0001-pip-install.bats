@@ -67,6 +67,14 @@ each_venv() {
     [ -z "$PYENV_PY" ] || echo "$VENVS/pyenv"
 }
 
+@test "pip: the venvs are Debian's python3 and a pyenv Python" {
+    # The other tests loop over each_venv; without a pyenv Python they
+    # would cover one interpreter only, and say nothing.
+    [ -x "$VENVS/debian/bin/heapsnap" ]
+    [ -n "$PYENV_PY" ] || skip "no pyenv Python on this machine"
+    [ -x "$VENVS/pyenv/bin/heapsnap" ]
+}
+
 @test "pip: bin/heapsnap is the command, and python -m heapsnap runs it" {
     for v in $(each_venv); do
         run "$v/bin/heapsnap" --help
