@@ -55,21 +55,12 @@ export_file(struct hs_heap *heap, const char *out, struct hs_export_stats *st)
     char *tmp = hs_xasprintf("%s.tmp", out);
     int fd = hs_tmp_create(tmp), rc = -1;
 
-    if (fd < 0)
-        goto done;
-    if (hs_export_chrome(heap, fd, tmp, st) < 0) {
+    if (fd >= 0 && hs_export_chrome(heap, fd, tmp, st) < 0) {
         close(fd);
-        goto fail;
+        unlink(tmp);
+    } else if (fd >= 0) {
+        rc = hs_tmp_finish(fd, tmp, out);
     }
-    if (fsync(fd) < 0 || close(fd) < 0) {
-        hs_error(HS_EXIT_IO, "cannot write '%s': %s", tmp, strerror(errno));
-        goto fail;
-    }
-    rc = hs_tmp_commit(tmp, out);
-    goto done;
-fail:
-    unlink(tmp);
-done:
     free(tmp);
     return rc;
 }

@@ -164,9 +164,12 @@ int hs_check_output_folder(const char *path);
  */
 int hs_tmp_create(const char *tmp);
 
-/* Renames the finished `tmp` to `path`; removes tmp on failure.  0, or -1
- * after an error (exit 4). */
-int hs_tmp_commit(const char *tmp, const char *path);
+/*
+ * Finishes a file written through fd to `tmp`: syncs and closes fd (always)
+ * and renames tmp to `path`.  On any failure removes tmp.  0, or -1 after
+ * an error naming the file (exit 4).
+ */
+int hs_tmp_finish(int fd, const char *tmp, const char *path);
 
 /* 1 if s begins with prefix, else 0. */
 int hs_starts_with(const char *s, const char *prefix);

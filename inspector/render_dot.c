@@ -1195,31 +1195,26 @@ hs_render_dot_check(const char *path)
 }
 
 /*
- * Writes `len` bytes to `tmp` (created afresh, mode 0600) and syncs them.
- * On failure removes `tmp`.  Returns 0, or -1 after an error (exit 4)
- * naming the file.
+ * Writes `len` bytes to `path` through `tmp` (created afresh, mode 0600),
+ * synced, then renamed.  On failure removes `tmp`.  Returns 0, or -1 after
+ * an error (exit 4) naming the file.
  */
 static int
-write_tmp(const char *tmp, const char *data, size_t len)
+write_through_tmp(const char *tmp, const char *path, const char *data,
+                  size_t len)
 {
     int fd = hs_tmp_create(tmp), err;
 
     if (fd < 0)
         return -1;
-    if (hs_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+    if (hs_write_all(fd, data, len) < 0) {
         err = errno;
         close(fd);
         unlink(tmp);
         return hs_error(HS_EXIT_IO, "cannot write '%s': %s", tmp,
                         strerror(err));
     }
-    if (close(fd) < 0) {
-        err = errno;
-        unlink(tmp);
-        return hs_error(HS_EXIT_IO, "cannot write '%s': %s", tmp,
-                        strerror(err));
-    }
-    return 0;
+    return hs_tmp_finish(fd, tmp, path);
 }
 
 /* What the child lays out and renders. */
@@ -1462,9 +1457,8 @@ hs_render_dot_file(const struct hs_picture *p, const char *path)
     if (hs_render_dot_format(path, &format) < 0)
         return -1;
     tmp = hs_xasprintf("%s.tmp", path);
-    if (hs_render_dot_data(p, format, path, &data) == 0 &&
-        write_tmp(tmp, data.buf, data.len) == 0)
-        rc = hs_tmp_commit(tmp, path);
+    if (hs_render_dot_data(p, format, path, &data) == 0)
+        rc = write_through_tmp(tmp, path, data.buf, data.len);
     hs_buf_release(&data);
     free(tmp);
     return rc;

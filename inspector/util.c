@@ -538,10 +538,21 @@ hs_tmp_create(const char *tmp)
 }
 
 int
-hs_tmp_commit(const char *tmp, const char *path)
+hs_tmp_finish(int fd, const char *tmp, const char *path)
 {
-    int err;
+    int err = 0;
 
+    if (fsync(fd) < 0) {
+        err = errno;
+        close(fd);
+    } else if (close(fd) < 0) {
+        err = errno;
+    }
+    if (err) {
+        unlink(tmp);
+        return hs_error(HS_EXIT_IO, "cannot write '%s': %s", tmp,
+                        strerror(err));
+    }
     if (rename(tmp, path) == 0)
         return 0;
     err = errno;
