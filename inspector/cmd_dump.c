@@ -81,19 +81,6 @@ absolute(const char *path)
     return hs_xasprintf("%s/%s", cwd, path);
 }
 
-/* The folder part of `path` (malloc'd); "." if none. */
-static char *
-folder_of(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-
-    if (!slash)
-        return hs_xstrdup(".");
-    if (slash == path)
-        return hs_xstrdup("/");
-    return hs_xstrndup(path, (size_t)(slash - path));
-}
-
 /*
  * Checks that snapshots can be written into `dir`; prints the error and
  * returns -1 if not (the program still runs).
@@ -359,7 +346,7 @@ plan_launch(const char **argv, const char *output, struct launch_plan *lp)
         return -1;
     if (output) {
         lp->out_abs = absolute(output);
-        lp->dir = folder_of(lp->out_abs);
+        lp->dir = hs_folder_of(lp->out_abs);
     } else {
         lp->dir = absolute(".");
         if (strlen(lp->dir) >= 2 &&

@@ -151,6 +151,10 @@ char *hs_group_digits(uint64_t n, char *out, size_t outlen);
 /* The part of `path` after its last '/' (all of it if none). */
 const char *hs_base_name(const char *path);
 
+/* The folder part of `path` (malloc'd): "." if it has no '/', "/" for a
+ * file at the top. */
+char *hs_folder_of(const char *path);
+
 /*
  * Checks that a file can be created at `path`: its folder exists, is a
  * folder and is writable.  0, or -1 after an error naming path (exit 4).

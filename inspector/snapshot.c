@@ -209,15 +209,9 @@ file_kind(mode_t mode)
 static int
 folder_writable(const char *path)
 {
-    const char *slash = strrchr(path, '/');
-    char *dir;
-    int ok;
+    char *dir = hs_folder_of(path);
+    int ok = !access(dir, W_OK | X_OK);
 
-    if (!slash)
-        return !access(".", W_OK | X_OK);
-    dir = slash == path ? hs_xstrdup("/")
-                        : hs_xstrndup(path, (size_t)(slash - path));
-    ok = !access(dir, W_OK | X_OK);
     free(dir);
     return ok;
 }

@@ -495,20 +495,25 @@ hs_utf8_repaired(const char *text)
     return hs_buf_detach(&b);
 }
 
+char *
+hs_folder_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+
+    if (!slash)
+        return hs_xstrdup(".");
+    if (slash == path)
+        return hs_xstrdup("/");
+    return hs_xstrndup(path, (size_t)(slash - path));
+}
+
 int
 hs_check_output_folder(const char *path)
 {
-    const char *slash = strrchr(path, '/');
-    char *folder;
+    char *folder = hs_folder_of(path);
     struct stat st;
     int rc = 0;
 
-    if (!slash)
-        folder = hs_xstrdup(".");
-    else if (slash == path)
-        folder = hs_xstrdup("/");
-    else
-        folder = hs_xstrndup(path, (size_t)(slash - path));
     if (stat(folder, &st) < 0)
         rc = hs_error(HS_EXIT_IO, "cannot write '%s': folder '%s': %s", path,
                       folder, strerror(errno));
