@@ -718,16 +718,23 @@ api_search(struct hs_serve *s, const struct hs_serve_query *q,
 
 /* ---- routing ------------------------------------------------------------ */
 
+/* 200 with a JSON answer computed at load time. */
+static void
+reply_stored(struct hs_serve_reply *out, const char *json)
+{
+    hs_serve_reply_release(out);
+    out->status = 200;
+    out->content_type = JSON_TYPE;
+    out->body = hs_xstrdup(json);
+    out->len = strlen(out->body);
+}
+
 void
 hs_serve_api(struct hs_serve *s, const char *route,
              const struct hs_serve_query *q, struct hs_serve_reply *out)
 {
     if (!strcmp(route, "info")) {
-        hs_serve_reply_release(out);
-        out->status = 200;
-        out->content_type = JSON_TYPE;
-        out->body = hs_xstrdup(s->info_json);
-        out->len = strlen(out->body);
+        reply_stored(out, s->info_json);
     } else if (!strcmp(route, "top")) {
         api_top(s, q, out);
     } else if (!strcmp(route, "suspects")) {
@@ -751,11 +758,7 @@ hs_serve_api(struct hs_serve *s, const char *route,
                                  "OLD to compare OLD with this snapshot");
             return;
         }
-        hs_serve_reply_release(out);
-        out->status = 200;
-        out->content_type = JSON_TYPE;
-        out->body = hs_xstrdup(s->diff_json);
-        out->len = strlen(out->body);
+        reply_stored(out, s->diff_json);
     } else if (!strcmp(route, "map")) {
         api_map(s, NULL, q, out);
     } else if (!strncmp(route, "map/", 4)) {
