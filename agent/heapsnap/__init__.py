@@ -317,15 +317,21 @@ def _remove_tmp(path):
         pass
 
 
-def _report_start(path, trigger):
-    """Tells `heapsnap dump --` that a dump to `path` starts: if the
-    program dies before _report(), the command removes its FILE.tmp."""
+def _report_line(*fields):
+    """One tab-separated line on `heapsnap dump --`'s report pipe, if any."""
     if _report_fd is not None:
-        line = "\t".join(("start", trigger, path, ""))
+        line = "\t".join(f.replace("\t", " ").replace("\n", " ")
+                         for f in fields)
         try:
             _os.write(_report_fd, (line + "\n").encode("utf-8", "replace"))
         except OSError:
             pass
+
+
+def _report_start(path, trigger):
+    """Tells `heapsnap dump --` that a dump to `path` starts: if the
+    program dies before _report(), the command removes its FILE.tmp."""
+    _report_line("start", trigger, path, "")
 
 
 def _safe_dump(path, collect, redact, trigger):
@@ -351,14 +357,8 @@ def _report(path, result, trigger):
         out.flush()
     except Exception:
         pass
-    if _report_fd is not None:
-        detail = str(result) if failed else str(result["objects"])
-        line = "\t".join(("fail" if failed else "ok", trigger, path,
-                          detail.replace("\t", " ").replace("\n", " ")))
-        try:
-            _os.write(_report_fd, (line + "\n").encode("utf-8", "replace"))
-        except OSError:
-            pass
+    detail = str(result) if failed else str(result["objects"])
+    _report_line("fail" if failed else "ok", trigger, path, detail)
 
 
 _report_fd = None  # `heapsnap dump --`'s report pipe, in its program only
