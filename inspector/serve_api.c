@@ -61,15 +61,22 @@ hs_serve_reply_error(struct hs_serve_reply *out, int status, const char *fmt,
     hs_buf_release(&msg);
 }
 
-/* 200 with `doc`, which it frees. */
+/* 200 with the JSON text `body` (malloc'd; the reply owns it). */
 static void
-reply_json(struct hs_serve_reply *out, struct hs_json *doc)
+reply_body(struct hs_serve_reply *out, char *body)
 {
     hs_serve_reply_release(out);
     out->status = 200;
     out->content_type = JSON_TYPE;
-    out->body = hs_json_render(doc);
-    out->len = strlen(out->body);
+    out->body = body;
+    out->len = strlen(body);
+}
+
+/* 200 with `doc`, which it frees. */
+static void
+reply_json(struct hs_serve_reply *out, struct hs_json *doc)
+{
+    reply_body(out, hs_json_render(doc));
     hs_json_free(doc);
 }
 
@@ -718,23 +725,12 @@ api_search(struct hs_serve *s, const struct hs_serve_query *q,
 
 /* ---- routing ------------------------------------------------------------ */
 
-/* 200 with a JSON answer computed at load time. */
-static void
-reply_stored(struct hs_serve_reply *out, const char *json)
-{
-    hs_serve_reply_release(out);
-    out->status = 200;
-    out->content_type = JSON_TYPE;
-    out->body = hs_xstrdup(json);
-    out->len = strlen(out->body);
-}
-
 void
 hs_serve_api(struct hs_serve *s, const char *route,
              const struct hs_serve_query *q, struct hs_serve_reply *out)
 {
     if (!strcmp(route, "info")) {
-        reply_stored(out, s->info_json);
+        reply_body(out, hs_xstrdup(s->info_json));
     } else if (!strcmp(route, "top")) {
         api_top(s, q, out);
     } else if (!strcmp(route, "suspects")) {
@@ -758,7 +754,7 @@ hs_serve_api(struct hs_serve *s, const char *route,
                                  "OLD to compare OLD with this snapshot");
             return;
         }
-        reply_stored(out, s->diff_json);
+        reply_body(out, hs_xstrdup(s->diff_json));
     } else if (!strcmp(route, "map")) {
         api_map(s, NULL, q, out);
     } else if (!strncmp(route, "map/", 4)) {
