@@ -686,8 +686,10 @@ poll_status(struct attach *a)
                             (int)a->t.pid, st->t_gil ? "dump" : "attach");
         }
         if (st->tid && !thread_alive(a->t.pid, st->tid)) {
+            /* A process exiting loses its threads a moment before it is
+             * gone: the same complete snapshot is a success here too. */
             hs_attach_status_read(a->status, st);
-            if (st->t_end)
+            if (st->t_end || written_before_exit(a))
                 return 1;
             return hs_error(HS_EXIT_IO,
                             "thread %d ended in process %d without "

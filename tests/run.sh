@@ -50,7 +50,11 @@ run_suite() {
     echo "# ---- $name"
     "$@" > "$log" 2>&1
     local status=$?
-    grep -E '^not ok ' "$log" | grep -vE '# (skip|SKIP)' | sed 's/^/    /'
+    # Each failure with the first lines of its diagnostics (TAP "# ..."
+    # lines), so that a CI log that keeps only this output says why.
+    awk '/^not ok / && !/# (skip|SKIP)/ { n = 12; print "    " $0; next }
+         /^(not )?ok / { n = 0; next }
+         n > 0 && /^#/ { n--; print "      " $0 }' "$log"
     count_tap "$name" "$status" "$log"
 }
 
