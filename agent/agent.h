@@ -442,6 +442,8 @@ struct hs_member {
     Py_ssize_t offset;    /* where in the instance */
     const char *name;     /* the member's name (static storage) */
     PyTypeObject *owner;  /* the class that declares it */
+    uint8_t tagged;       /* a mypyc int field (compiled_fields.c): holds
+                             a boxed int's address + 1, or a small int */
 };
 
 struct hs_typeinfo {
@@ -464,6 +466,10 @@ struct hs_typeinfo {
     uint32_t nmembers; /* entries of members */
     struct hs_member *members; /* object members valid in the instances'
                                   layout; hs_alloc'd, owned */
+    uint8_t fields_done; /* fields was computed (hs_compiled_fields) */
+    uint32_t nfields;  /* entries of fields */
+    struct hs_member *fields; /* mypyc object fields named by their
+                                 getters; hs_alloc'd, owned */
 };
 
 struct hs_types {
@@ -475,6 +481,7 @@ struct hs_types {
     PyObject *s_sizeof;     /* "__sizeof__" */
     PyObject *s_module;     /* "__module__" */
     PyObject *s_name;       /* "__name__" */
+    PyObject *s_mypyc_attrs; /* "__mypyc_attrs__" */
     PyObject *sizeof_descr[HS_SZ_CALL]; /* builtins' __sizeof__, by kind */
     PyObject *frozenset_sizeof;         /* frozenset has its own */
     traverseproc subtype_traverse;      /* tp_traverse of class statements */
@@ -542,6 +549,14 @@ Py_ssize_t hs_stdlib_array_sizeof(PyObject *o);
  * ran out.
  */
 int hs_layout_members(struct hs_typeinfo *ti);
+
+/*
+ * Fills ti->fields with the object fields of a mypyc class's instances
+ * that its attribute getters read (compiled_fields.c), from the classes
+ * on the tp_base chain, inside each one's solid layout.  Reads only types
+ * and the getters' code; calls nothing.  0, or -1 when memory ran out.
+ */
+int hs_compiled_fields(struct hs_types *types, struct hs_typeinfo *ti);
 
 /* The tp_basicsize of t's solid base: t's layout without a trailing
  * __dict__ and weak-list slot that t adds to its base.  Reads only

@@ -12,7 +12,9 @@
  *     knows about.
  * Each labelled reference says whether tp_traverse is expected to report
  * it.  Matching removes one reported pointer per expected reference;
- * pointers left over become kind "other" references, numbered.  Labelled
+ * then each field of a mypyc class that compiled_fields.c names takes the
+ * reported pointer it holds, as an attribute; pointers left over become
+ * kind "other" references, numbered.  Labelled
  * references tp_traverse does not report (dict str keys, type names, code
  * constants) are real strong references too and are kept.  So in-degree
  * stays exact for types this file has never heard of.
@@ -617,8 +619,33 @@ lru_link_type_ref(PyObject *o, PyObject *p)
            !strcmp(Py_TYPE(o)->tp_name, "functools._lru_cache_wrapper");
 }
 
+/*
+ * Names the reported pointers that the fields of a mypyc class hold
+ * (compiled_fields.c): each field takes one remaining reported pointer
+ * equal to what it holds, so a field never names a reference tp_traverse
+ * did not report.  O(fields) per object.
+ */
+static void
+field_refs(struct hs_refs *r, PyObject *o, const struct hs_typeinfo *ti,
+           uint32_t mask)
+{
+    for (uint32_t i = 0; i < ti->nfields; i++) {
+        const struct hs_member *f = &ti->fields[i];
+        uintptr_t w = *(uintptr_t *)((char *)o + f->offset);
+
+        /* A tagged int field holds a small int (low bit clear) or a
+         * boxed one's address + 1. */
+        if (f->tagged && !(w & 1))
+            continue;
+        w &= ~(uintptr_t)f->tagged;
+        if (w && consume(r, (PyObject *)w, mask))
+            ATTR(r, w, f->name, HS_T_YES);
+    }
+}
+
 static int
-reconcile(struct hs_refs *r, PyObject *o, size_t *mismatches)
+reconcile(struct hs_refs *r, PyObject *o, const struct hs_typeinfo *ti,
+          size_t *mismatches)
 {
     uint32_t mask = 0;
     Py_ssize_t k = 0;
@@ -668,6 +695,7 @@ reconcile(struct hs_refs *r, PyObject *o, size_t *mismatches)
         r->v[kept++] = *x;
     }
     r->n = kept;
+    field_refs(r, o, ti, mask);
     for (size_t i = 0; i < r->ntrav; i++) {
         PyObject *p = r->trav[i];
 
@@ -842,9 +870,13 @@ hs_referents(struct hs_refctx *ctx, PyObject *o, struct hs_refs *r)
         return -1;
     if ((ti->plain || trust) && !ctx->check)
         return 0;
-    if (PyObject_IS_GC(o) && tp->tp_traverse)
-        return reconcile(r, o, &ctx->mismatches);
-    return 0;
+    if (!PyObject_IS_GC(o) || !tp->tp_traverse)
+        return 0;
+    if (!ti->fields_done && hs_compiled_fields(ctx->types, ti) < 0) {
+        r->oom = 1;
+        return -1;
+    }
+    return reconcile(r, o, ti, &ctx->mismatches);
 }
 
 void

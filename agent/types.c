@@ -40,7 +40,9 @@ hs_types_init(struct hs_types *t, traverseproc subtype_traverse)
     t->s_sizeof = PyUnicode_InternFromString("__sizeof__");
     t->s_module = PyUnicode_InternFromString("__module__");
     t->s_name = PyUnicode_InternFromString("__name__");
-    if (!t->s_del || !t->s_sizeof || !t->s_module || !t->s_name)
+    t->s_mypyc_attrs = PyUnicode_InternFromString("__mypyc_attrs__");
+    if (!t->s_del || !t->s_sizeof || !t->s_module || !t->s_name ||
+        !t->s_mypyc_attrs)
         goto fail;
     t->sizeof_descr[HS_SZ_OBJECT] = own_sizeof(t, &PyBaseObject_Type);
     t->sizeof_descr[HS_SZ_INT] = own_sizeof(t, &PyLong_Type);
@@ -62,8 +64,10 @@ hs_types_release(struct hs_types *t)
 {
     if (t->v) {
         for (uint32_t i = 0; i < t->cap; i++) {
-            if (t->v[i])
+            if (t->v[i]) {
                 hs_free(t->v[i]->members);
+                hs_free(t->v[i]->fields);
+            }
             hs_free(t->v[i]);
         }
         hs_free(t->v);
@@ -72,6 +76,7 @@ hs_types_release(struct hs_types *t)
     Py_XDECREF(t->s_sizeof);
     Py_XDECREF(t->s_module);
     Py_XDECREF(t->s_name);
+    Py_XDECREF(t->s_mypyc_attrs);
     memset(t, 0, sizeof(*t));
 }
 
