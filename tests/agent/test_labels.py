@@ -471,6 +471,37 @@ class LabelTest(AgentTest):
         self.assertEqual(snap.labels(p, getter), [".fget"])
         self.assertIn(".__func__", snap.labels(c, cm))
 
+    def test_c_members_name_their_referents(self):
+        """References a C type declares as T_OBJECT members (PyMemberDef),
+        found by tp_traverse too, are labelled with the member's name, and
+        getattr(obj, name) is the referent (same id); none stays
+        numbered."""
+        import functools
+
+        class SubPartial(functools.partial):
+            pass
+        target, kw = [1], {"k": [2]}
+        objs = {
+            "partial": (functools.partial(len, target, **kw),
+                        ("func", "args", "keywords")),
+            "subclass": (SubPartial(len, target), ("func", "args",
+                                                   "keywords")),
+            "staticmethod": (staticmethod(len), ("__func__",)),
+            "slice": (slice(target, [3], kw), ("start", "stop", "step")),
+        }
+        snap = self.dump()
+        for what, (o, members) in objs.items():
+            edges = snap.q("SELECT e.kind, e.label, d.address FROM edges e"
+                           " JOIN objects d ON d.id = e.dst WHERE e.src = ?",
+                           snap.oid(o))
+            self.assertEqual([e for e in edges if e[0] == "other"], [],
+                             what)
+            for name in members:
+                found = [a for k, label, a in edges
+                         if k == "attr" and label == "." + name]
+                self.assertEqual(found, [id(getattr(o, name))],
+                                 (what, name, edges))
+
     def test_module_dict(self):
         mod = sys.modules[__name__]
         snap = self.dump()
