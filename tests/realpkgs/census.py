@@ -440,6 +440,110 @@ def check(path, targets_of, heapsnap_cli, paths=8, seed=1):
     return report
 
 
+# ---- compiled classes ----------------------------------------------------------
+
+ATTR, OTHER = 2, 10  # edge_kinds.id of 'attr' and 'other' (schema/heapsnap.sql)
+
+
+def _mypyc_attrs(t):
+    """The attribute names mypyc declares for t (__mypyc_attrs__ of the
+    classes of its MRO), or None when no class of it is mypyc-compiled."""
+    names = None
+    for k in _type_attr(t, "__mro__", ()):
+        attrs = _type_attr(k, "__dict__", {}).get("__mypyc_attrs__")
+        if isinstance(attrs, tuple):
+            names = (names or set()) | set(attrs)
+    return names
+
+
+def compiled_references(path):
+    """The references out of mypyc-compiled objects in the snapshot at
+    `path`, checked in the live process (the dumped objects still alive).
+
+    attr edges: every `.name` reference (but .__dict__) out of a compiled
+    object must be getattr(obj, name), the very object (same id).  other
+    edges (`<ref #N>`): one is "unnamed" when the object holds its
+    referent under a declared attribute more often than the snapshot has
+    attr edges from it to that referent, i.e. a name was there to give.
+    Returns the counts and a few examples of each disagreement."""
+    objs = gc.get_objects()
+    attrs_of = {}
+    for o in objs:
+        if isinstance(o, type):
+            names = _mypyc_attrs(o)
+            if names:
+                attrs_of[id(o)] = names
+    by_address = {id(o): o for o in objs if id(type(o)) in attrs_of}
+    del objs
+    db = sqlite3.connect(path)
+    q = db.execute
+    q("CREATE TEMP TABLE compiled (address INTEGER PRIMARY KEY)")
+    db.executemany("INSERT INTO compiled VALUES (?)",
+                   ((a,) for a in attrs_of))
+    rows = q("SELECT s.address, e.kind, n.text, d.address FROM edge_list e"
+             " JOIN objects s ON s.id = e.src JOIN objects st ON st.id ="
+             " s.type_id JOIN compiled c ON c.address = st.address JOIN"
+             " objects d ON d.id = e.dst LEFT JOIN names n ON e.kind = ? AND"
+             " n.id = e.arg WHERE e.kind IN (?, ?)", (ATTR, ATTR, OTHER)
+             ).fetchall()
+    out = {"compiled_types": len(attrs_of), "compiled_objects":
+           q("SELECT count(*) FROM objects o JOIN objects t ON t.id ="
+             " o.type_id JOIN compiled c ON c.address = t.address"
+             ).fetchone()[0],
+           "other_edges_total": q("SELECT count(*) FROM edge_list WHERE"
+                                  " kind = ?", (OTHER,)).fetchone()[0],
+           "attr_edges": 0, "attr_checked": 0, "attr_agree": 0,
+           "attr_disagree": [], "other_edges": 0, "other_checked": 0,
+           "unnamed": 0, "unnamed_examples": []}
+    db.close()
+    named = {}  # (src, dst): attr edges between them
+    others = []
+    for src, kind, label, dst in rows:
+        if kind == OTHER:
+            out["other_edges"] += 1
+            others.append((src, dst))
+            continue
+        out["attr_edges"] += 1
+        named[src, dst] = named.get((src, dst), 0) + 1
+        o = by_address.get(src)
+        if o is None or label == "__dict__":
+            continue
+        out["attr_checked"] += 1
+        try:
+            v = getattr(o, label)
+        except Exception as e:
+            v = e
+        if id(v) == dst:
+            out["attr_agree"] += 1
+        elif len(out["attr_disagree"]) < 10:
+            out["attr_disagree"].append("%s .%s: snapshot 0x%x, live %r" % (
+                _type_name(type(o)), label, dst, v)[:200])
+    unlabelled = {}  # (src, dst): other edges between them
+    for pair in others:
+        unlabelled[pair] = unlabelled.get(pair, 0) + 1
+    held = {}  # src: {id(value): how many declared attributes hold it}
+    for (src, dst), n in unlabelled.items():
+        o = by_address.get(src)
+        if o is None:
+            continue
+        out["other_checked"] += n
+        if src not in held:
+            h = held[src] = {}
+            for name in attrs_of[id(type(o))]:
+                try:
+                    v = getattr(o, name)
+                except Exception:
+                    continue
+                h[id(v)] = h.get(id(v), 0) + 1
+        missed = min(n, held[src].get(dst, 0) - named.get((src, dst), 0))
+        if missed > 0:
+            out["unnamed"] += missed
+            if len(out["unnamed_examples"]) < 10:
+                out["unnamed_examples"].append("%s -> 0x%x" % (
+                    _type_name(type(o)), dst))
+    return out
+
+
 def addresses_of_types(census, names):
     """Census addresses of the objects whose type name ends with one of
     `names` (e.g. '.TypeInfo', 'DataFrame')."""

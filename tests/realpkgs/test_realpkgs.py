@@ -112,9 +112,32 @@ class RealPackagesTest(unittest.TestCase):
         self.assertGreaterEqual(len(paths), 4)
         self.assertEqual([p for p in paths if not p.get("reached")], [])
 
+    def check_compiled(self, r):
+        """References out of mypyc-compiled objects carry the attribute
+        names their getters expose, each the object getattr() gives
+        (census.compiled_references)."""
+        c = r["compiled"]
+        sys.stdout.write(
+            "# compiled: %d mypyc objects of %d types; %d attr references"
+            " (%d checked live, %d agree); %d <ref #N> left from them (%d"
+            " checked, %d had a name to give), %d in the whole snapshot\n" % (
+                c["compiled_objects"], c["compiled_types"], c["attr_edges"],
+                c["attr_checked"], c["attr_agree"], c["other_edges"],
+                c["other_checked"], c["unnamed"], c["other_edges_total"]))
+        self.assertEqual(c["attr_disagree"], [])
+        self.assertEqual(c["attr_agree"], c["attr_checked"])
+        self.assertGreater(c["attr_checked"], 10 * c["compiled_types"])
+        self.assertEqual(c["unnamed_examples"], [])
+        self.assertEqual(c["unnamed"], 0)
+        # What stays numbered is mostly unboxed tuples' items
+        # (__match_args__), far fewer than the named references.
+        self.assertLess(c["other_edges"], c["attr_edges"] / 3)
+
     @unittest.skipUnless(have("mypy"), "mypy is not installed")
     def test_mypy(self):
-        self.check_report(self.run_workload("mypy"))
+        r = self.run_workload("mypy")
+        self.check_report(r)
+        self.check_compiled(r)
 
     @unittest.skipUnless(have("pandas"), "pandas is not installed")
     def test_pandas(self):

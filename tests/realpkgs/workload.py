@@ -292,9 +292,13 @@ def main(argv):
     workload_seconds = time.monotonic() - t0
     cli = os.environ.get("HEAPSNAP") or os.path.join(
         os.path.dirname(os.path.dirname(HERE)), "build", "heapsnap")
-    report = census.check(os.path.join(d, name + ".db"),
+    path = os.path.join(d, name + ".db")
+    report = census.check(path,
                           lambda c: census.addresses_of_types(c, target_types),
                           cli)
+    t0 = time.monotonic()
+    report["compiled"] = census.compiled_references(path)
+    report["compiled_seconds"] = time.monotonic() - t0
     report["workload"] = name
     report["workload_seconds"] = workload_seconds
     sys.stdout.write("REPORT " + json.dumps(report) + "\n")
