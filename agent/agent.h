@@ -186,6 +186,13 @@ void hs_sink_object_size(struct hs_sink *s, uint32_t id, int64_t size,
 
 /* INSERT INTO reported_sizes: what a Python-level __sizeof__ said. */
 void hs_sink_reported_size(struct hs_sink *s, uint32_t id, int64_t size);
+/* Rows of alloc_frames, alloc_tracebacks and object_tracebacks. */
+void hs_sink_alloc_frame(struct hs_sink *s, uint32_t id, const char *file,
+                         int64_t line, const char *function);
+void hs_sink_alloc_traceback(struct hs_sink *s, uint32_t id, uint32_t depth,
+                             uint32_t frame_id);
+void hs_sink_object_traceback(struct hs_sink *s, uint32_t object_id,
+                              uint32_t traceback_id);
 
 /* INSERT INTO type_layouts: how a heap type lays out its instances. */
 struct hs_type_layout {
@@ -639,6 +646,18 @@ Py_ssize_t hs_size_of(struct hs_typeinfo *ti, PyObject *o);
 
 /* tp_basicsize + itemsize * |ob_size| + pre-header: the fallback. */
 Py_ssize_t hs_size_basic(PyObject *o);
+
+/* ---- allocation sites (sites.c) ------------------------------------------------ */
+
+struct hs_idmap;
+/*
+ * Writes the allocation traceback tracemalloc holds for each object of
+ * `ids`, interned, and the alloc_* meta rows; for a tracing process only,
+ * after the walk.  Runs no Python code; allocates Python objects it
+ * drops.  0, or -1 with the message in err (memory ran out).
+ */
+int hs_sites_write(const struct hs_idmap *ids, struct hs_sink *sink,
+                   char *err, size_t errlen);
 
 /* ---- memory outside the objects (memory_facts.c) ---------------------------------- */
 

@@ -1183,6 +1183,84 @@ hs_str_ready(PyObject *o)
 #endif
 }
 
+/* ---- allocation sites (tracemalloc) --------------------------------------------- */
+
+#if HS_PY_AT_LEAST(0x030D0000)
+/* Exported by every CPython 3.8+, declared in an internal header from
+ * 3.13 on that an extension cannot include. */
+PyAPI_FUNC(PyObject *) _PyTraceMalloc_GetTraceback(unsigned int domain,
+                                                   uintptr_t ptr);
+#endif
+
+/*
+ * The address tracemalloc traced when o was allocated: the start of its
+ * memory block, before the pre-header that precedes a gc object (3.8-3.10:
+ * the PyGC_Head of an instance of a gc type; 3.11+ the type's whole
+ * pre-header, managed dict and weakref pointers included), as
+ * tracemalloc.get_object_traceback() computes it from the type.
+ */
+static inline uintptr_t
+hs_alloc_start(PyObject *o)
+{
+#if HS_PY_AT_LEAST(0x030B0000)
+    return (uintptr_t)o - _PyType_PreHeaderSize(Py_TYPE(o));
+#else
+    return (uintptr_t)o - (PyType_IS_GC(Py_TYPE(o)) ? sizeof(PyGC_Head) : 0);
+#endif
+}
+
+/*
+ * The last source line of a code object's instructions, or -1 when it
+ * cannot be told (an error, memory running out, is cleared).  Unlike the
+ * accessors above, on 3.10+ this calls the C method co_lines() and
+ * allocates: it is for the sites phase, after the walk.
+ */
+static inline int
+hs_code_last_line(PyCodeObject *co)
+{
+    int last = co->co_firstlineno;
+#if HS_PY_AT_LEAST(0x030A0000)
+    PyObject *it = PyObject_CallMethod((PyObject *)co, "co_lines", NULL);
+    PyObject *item;
+
+    if (!it) {
+        PyErr_Clear();
+        return -1;
+    }
+    while ((item = PyIter_Next(it)) != NULL) {
+        if (PyTuple_Check(item) && PyTuple_GET_SIZE(item) == 3 &&
+            PyLong_Check(PyTuple_GET_ITEM(item, 2))) {
+            long line = PyLong_AsLong(PyTuple_GET_ITEM(item, 2));
+
+            if (line > last && line < INT_MAX)
+                last = (int)line;
+        }
+        Py_DECREF(item);
+    }
+    Py_DECREF(it);
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        return -1;
+    }
+#else
+    /* co_lnotab: (address step, signed line step) byte pairs. */
+    const unsigned char *p;
+    Py_ssize_t n;
+    int line = co->co_firstlineno;
+
+    if (!PyBytes_Check(co->co_lnotab))
+        return -1;
+    p = (const unsigned char *)PyBytes_AS_STRING(co->co_lnotab);
+    n = PyBytes_GET_SIZE(co->co_lnotab);
+    for (Py_ssize_t i = 0; i + 1 < n; i += 2) {
+        line += (signed char)p[i + 1];
+        if (line > last)
+            last = line;
+    }
+#endif
+    return last;
+}
+
 /* ---- misc ------------------------------------------------------------------------ */
 
 /* The exception being raised, taken out of the thread state (a new

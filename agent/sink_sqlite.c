@@ -45,7 +45,10 @@ enum rec {
     REC_META_REAL,
     REC_OBJECT_SIZE,
     REC_REPORTED_SIZE,
-    REC_TYPE_LAYOUT
+    REC_TYPE_LAYOUT,
+    REC_ALLOC_FRAME,
+    REC_ALLOC_TRACEBACK,
+    REC_OBJECT_TRACEBACK
 };
 
 struct chunk {
@@ -77,6 +80,7 @@ struct hs_sink {
     sqlite3_stmt *st_object;      /* one row */
     sqlite3_stmt *st_name, *st_type, *st_root, *st_thread, *st_frame;
     sqlite3_stmt *st_meta, *st_size, *st_reported, *st_layout;
+    sqlite3_stmt *st_alloc_frame, *st_alloc_tb, *st_object_tb;
 
     struct edge_row edges[HS_EDGE_BATCH];   /* writer: pending edges */
     int nedges;
@@ -417,6 +421,26 @@ write_chunk(struct hs_sink *s, struct chunk *c)
             sqlite3_bind_int64(s->st_layout, 8, (int64_t)rd_u64(&r));
             sqlite3_bind_int(s->st_layout, 9, rd_u8(&r));
             step(s, s->st_layout, "cannot write type layouts");
+            break;
+        case REC_ALLOC_FRAME:
+            sqlite3_bind_int64(s->st_alloc_frame, 1, rd_u32(&r));
+            sqlite3_bind_int64(s->st_alloc_frame, 3, (int64_t)rd_u64(&r));
+            t1 = rd_str(&r, &l1);
+            t2 = rd_str(&r, &l2);
+            bind_text_or_null(s->st_alloc_frame, 2, t1, l1);
+            bind_text_or_null(s->st_alloc_frame, 4, t2, l2);
+            step(s, s->st_alloc_frame, "cannot write allocation frames");
+            break;
+        case REC_ALLOC_TRACEBACK:
+            sqlite3_bind_int64(s->st_alloc_tb, 1, rd_u32(&r));
+            sqlite3_bind_int64(s->st_alloc_tb, 2, rd_u32(&r));
+            sqlite3_bind_int64(s->st_alloc_tb, 3, rd_u32(&r));
+            step(s, s->st_alloc_tb, "cannot write allocation tracebacks");
+            break;
+        case REC_OBJECT_TRACEBACK:
+            sqlite3_bind_int64(s->st_object_tb, 1, rd_u32(&r));
+            sqlite3_bind_int64(s->st_object_tb, 2, rd_u32(&r));
+            step(s, s->st_object_tb, "cannot write object tracebacks");
             break;
         default:
             set_failed(s, "internal error", "corrupt row buffer");
@@ -787,6 +811,49 @@ hs_sink_type_layout(struct hs_sink *s, const struct hs_type_layout *l)
     wr_u8(p, l->values_inline);
 }
 
+void
+hs_sink_alloc_frame(struct hs_sink *s, uint32_t id, const char *file,
+                    int64_t line, const char *function)
+{
+    size_t l1 = CAP(STRLEN(file)), l2 = CAP(STRLEN(function));
+    unsigned char *p = reserve(s, 1 + 4 + 8 + 8 + l1 + l2);
+
+    if (!p)
+        return;
+    p = wr_u8(p, REC_ALLOC_FRAME);
+    p = wr_u32(p, id);
+    p = wr_u64(p, (uint64_t)line);
+    p = wr_str(p, file, l1);
+    wr_str(p, function, l2);
+}
+
+void
+hs_sink_alloc_traceback(struct hs_sink *s, uint32_t id, uint32_t depth,
+                        uint32_t frame_id)
+{
+    unsigned char *p = reserve(s, 1 + 12);
+
+    if (!p)
+        return;
+    p = wr_u8(p, REC_ALLOC_TRACEBACK);
+    p = wr_u32(p, id);
+    p = wr_u32(p, depth);
+    wr_u32(p, frame_id);
+}
+
+void
+hs_sink_object_traceback(struct hs_sink *s, uint32_t object_id,
+                         uint32_t traceback_id)
+{
+    unsigned char *p = reserve(s, 1 + 8);
+
+    if (!p)
+        return;
+    p = wr_u8(p, REC_OBJECT_TRACEBACK);
+    p = wr_u32(p, object_id);
+    wr_u32(p, traceback_id);
+}
+
 /* ---- lifecycle ---------------------------------------------------------------------- */
 
 static int
@@ -831,7 +898,8 @@ finalize_all(struct hs_sink *s)
                              &s->st_object, &s->st_name,  &s->st_type,
                              &s->st_root,  &s->st_thread, &s->st_frame,
                              &s->st_meta,  &s->st_size,   &s->st_reported,
-                             &s->st_layout };
+                             &s->st_layout, &s->st_alloc_frame,
+                             &s->st_alloc_tb, &s->st_object_tb };
 
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
         sqlite3_finalize(*all[i]);
@@ -941,7 +1009,10 @@ hs_sink_open(const char *tmp_path, int threaded, char *err, size_t errlen)
         prepare(s, &s->st_size,
                 "UPDATE objects SET size = ?1, flags = ?2 WHERE id = ?3") ||
         prepare_multi(s, &s->st_reported, "reported_sizes", 2, 1) ||
-        prepare_multi(s, &s->st_layout, "type_layouts", 9, 1)) {
+        prepare_multi(s, &s->st_layout, "type_layouts", 9, 1) ||
+        prepare_multi(s, &s->st_alloc_frame, "alloc_frames", 4, 1) ||
+        prepare_multi(s, &s->st_alloc_tb, "alloc_tracebacks", 3, 1) ||
+        prepare_multi(s, &s->st_object_tb, "object_tracebacks", 2, 1)) {
         snprintf(err, errlen, "%s", s->errmsg); /* names the file */
         sink_free(s);
         return NULL;

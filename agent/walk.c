@@ -23,6 +23,8 @@
  *               or change objects, or run a signal handler (a dump it
  *               asks for is refused); the snapshot still shows the heap
  *               as phases 0-3 saw it.
+ *  4a. sites    before those calls, when tracemalloc traces the process:
+ *               each object's allocation traceback (sites.c).
  *
  * A read of invalid memory in phases 0-3 (an extension object with a
  * wild pointer) fails the dump and leaves the process as it was
@@ -1291,6 +1293,14 @@ hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
     res->phase[3] = now() - t1;
     hs_guard_disarm(&guard);
     t1 = now();
+    /* Before any __sizeof__ runs: no object of the walk is freed yet. */
+    if (opts->mem.traced >= 0 &&
+        hs_sites_write(&w.ids, w.sink, err, errlen) < 0) {
+        w.failed = 1;
+        goto done;
+    }
+    if (opts->mem.traced < 0)
+        hs_sink_meta_int(w.sink, "alloc_sites", 0);
     if (deferred_sizes(&w) < 0)
         goto done;
     if (meta(&w, &facts, t0, t1 - t0) < 0)

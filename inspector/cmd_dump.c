@@ -31,8 +31,9 @@
 #include <unistd.h>
 
 static const char *const dump_usage[] = {
-    "usage: heapsnap dump [-o FILE] [--collect] [--redact] [--fork] -- "
-    "PROGRAM [ARGS...]",
+    "usage: heapsnap dump [-o FILE] [--collect] [--redact] [--fork] "
+    "[--trace[=N]]",
+    "                     -- PROGRAM [ARGS...]",
     "   or: heapsnap dump --pid PID [-o FILE] [--timeout S] "
     "[--attach auto|remote|ptrace]",
     "                             [--collect] [--redact] [--fork]",
@@ -46,7 +47,10 @@ static const char *const dump_usage[] = {
     "to one writes FILE-<pid>.1.db, ... (no snapshot at its exit).  With",
     "--fork, each SIGUSR2 snapshot is written by a forked child while the",
     "program runs on: it pauses only for fork() (copy-on-write memory grows",
-    "with what the program writes meanwhile).",
+    "with what the program writes meanwhile).  With --trace, tracemalloc",
+    "traces the program from its start with N frames (default 10), as",
+    "PYTHONTRACEMALLOC=N does, and each snapshot records where every object",
+    "was allocated (show, why, top --by site, diff --by site).",
     "",
     "With --pid, snapshots a running CPython 3.8+ process that never",
     "imported heapsnap; the process then runs on as before.  On 3.14+ it",
@@ -316,6 +320,7 @@ struct launch_plan {
     char *pythonpath;    /* the program's PYTHONPATH (owned) */
     char *asan_options;  /* sanitizer builds: ASAN_OPTIONS (owned) */
     char fdnum[16];      /* the report pipe's descriptor, as text */
+    char trace_frames[16]; /* --trace's N, as text */
 };
 
 static void
@@ -367,7 +372,7 @@ plan_launch(const char **argv, const char *output, struct launch_plan *lp)
  */
 static void
 launch_env(struct launch_plan *lp, int report_fd, int collect, int redact,
-           int fork, const char **env)
+           int fork, int trace, const char **env)
 {
     const char *old_pp = getenv("PYTHONPATH");
     size_t ne = 0;
@@ -396,6 +401,13 @@ launch_env(struct launch_plan *lp, int report_fd, int collect, int redact,
     env[ne++] = fork ? "1" : "0";
     env[ne++] = "HEAPSNAP_REPORT_FD";
     env[ne++] = lp->fdnum;
+    if (trace >= 0) {
+        /* --trace[=N]: tracemalloc from the interpreter's start. */
+        snprintf(lp->trace_frames, sizeof(lp->trace_frames), "%d",
+                 trace ? trace : 10);
+        env[ne++] = "PYTHONTRACEMALLOC";
+        env[ne++] = lp->trace_frames;
+    }
 #ifdef HS_SAN_PRELOAD
     /* A sanitizer build (make SAN=1): its agent needs the ASan runtime
      * first in the program, Python's own allocator out of ASan's way, and
@@ -449,7 +461,7 @@ int
 cmd_dump(int argc, const char **argv)
 {
     const char *output = NULL, *timeout = NULL, *attach = NULL;
-    int collect = 0, redact = 0, fork = 0;
+    int collect = 0, redact = 0, fork = 0, trace = -1;
     int pid = INT_MIN; /* INT_MIN: no --pid */
     const struct hs_option opts[] = {
         { HS_OPT_STRING, 'o', "output", &output, "FILE",
@@ -469,6 +481,10 @@ cmd_dump(int argc, const char **argv)
           "store no str/bytes contents, argv or paths", NULL },
         { HS_OPT_FLAG, 0, "fork", &fork, NULL,
           "let a forked child write the snapshots (short pause)", NULL },
+        { HS_OPT_OPTINT, 0, "trace", &trace, "N",
+          "trace allocations with N frames (default 10): record where "
+          "each object was allocated",
+          NULL },
         { HS_OPT_END, 0, NULL, NULL, NULL, NULL, NULL },
     };
     struct launch_plan lp;
@@ -501,6 +517,12 @@ cmd_dump(int argc, const char **argv)
                                    "takes no program to run");
             return HS_EXIT_USAGE;
         }
+        if (trace >= 0) {
+            hs_usage_error("dump", "--trace starts tracemalloc with the "
+                                   "program; a running process that traces "
+                                   "already has its sites recorded");
+            return HS_EXIT_USAGE;
+        }
         return dump_pid(pid, output, timeout, attach, collect, redact,
                         fork);
     }
@@ -519,7 +541,7 @@ cmd_dump(int argc, const char **argv)
                       strerror(errno));
         goto cleanup;
     }
-    launch_env(&lp, pipefd[1], collect, redact, fork, env);
+    launch_env(&lp, pipefd[1], collect, redact, fork, trace, env);
     rc = run_and_report(argv, env, pipefd, lp.writable);
 cleanup:
     if (pipefd[0] >= 0)

@@ -208,7 +208,9 @@ enum hs_opt_type {
     HS_OPT_INT,    /* int *value from a decimal argument */
     HS_OPT_STRING, /* const char **value */
     HS_OPT_CHOICE, /* const char **value, one of choices[] */
-    HS_OPT_GROUP   /* a heading in --help; no value */
+    HS_OPT_GROUP,  /* a heading in --help; no value */
+    HS_OPT_OPTINT  /* int *value: 0 for --name alone, N >= 1 from --name=N
+                      (long name only; the caller's 0 is its default) */
 };
 
 /*

@@ -82,6 +82,14 @@ set_value(const char *cmd, const struct hs_option *o, const char *arg)
                                   name, arg);
         *(int *)o->value = (int)v;
         return 0;
+    case HS_OPT_OPTINT:
+        errno = 0;
+        v = arg ? strtol(arg, &end, 10) : 0;
+        if (arg && (errno || !*arg || *end || v < 1 || v > INT_MAX))
+            return hs_usage_error(cmd, "%s expects a positive integer, not "
+                                  "'%s'", name, arg);
+        *(int *)o->value = (int)v;
+        return 0;
     case HS_OPT_STRING:
         *(const char **)o->value = arg;
         return 0;
@@ -155,6 +163,11 @@ hs_parse_options(int argc, const char **argv, const struct hs_option *opts,
             if (!o || o->type == HS_OPT_GROUP)
                 return hs_usage_error(cmd, "unknown option '--%.*s'",
                                       (int)len, name);
+            if (o->type == HS_OPT_OPTINT) {
+                if (set_value(cmd, o, eq ? eq + 1 : NULL) < 0)
+                    return -1;
+                continue;
+            }
             if (!takes_arg(o)) {
                 if (eq)
                     return hs_usage_error(cmd, "--%s takes no value",
@@ -210,6 +223,8 @@ format_spec(const struct hs_option *o, char *out, size_t len)
     const char *arg = o->argh ? o->argh : "";
     const char *sep = o->argh ? " " : "";
 
+    if (o->type == HS_OPT_OPTINT)
+        return snprintf(out, len, "    --%s[=%s]", o->long_name, arg);
     if (o->short_name && o->long_name)
         return snprintf(out, len, "-%c, --%s%s%s", o->short_name,
                         o->long_name, sep, arg);

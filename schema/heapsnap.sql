@@ -25,7 +25,12 @@ PRAGMA user_version = 1;             -- bump on any incompatible change
 -- CPython's remote debugging), gc_enabled, gc_thresholds and gc_counts (JSON
 -- arrays), gc_collected (1 when --collect ran gc.collect() first), redacted,
 -- value_limit, pointer_size, object_count, edge_count, root_count,
--- dump_seconds, walk_seconds.  Tables added later by the inspector record
+-- dump_seconds, walk_seconds, alloc_sites (1 when tracemalloc traced the
+-- process and the allocation-site tables below are filled, 0 when it did
+-- not), alloc_traced_objects and alloc_untraced_objects (objects with and
+-- without a traceback: the latter were allocated before tracing began, or
+-- statically), alloc_max_frames (longest traceback), alloc_sites_seconds.
+-- Tables added later by the inspector record
 -- themselves here too (derived_retained, ...).
 --
 -- Memory outside the objects, read just before the walk (bytes; a key is
@@ -250,4 +255,37 @@ CREATE TABLE frames (
     line       INTEGER,           -- current line
     code_id    INTEGER,           -- objects.id of the code object
     object_id  INTEGER            -- objects.id of the frame object, if any
+);
+
+-- Where objects were allocated, when tracemalloc traced the process (meta
+-- alloc_sites = 1): each traced object's allocation traceback, interned.
+-- tracemalloc records (file, line) only; function is the innermost code
+-- object of the heap whose lines include that line, NULL when none is
+-- alive (module-level code, a class body).  Added in format 1 without a
+-- version change (the tables are new and nothing else changed): older
+-- snapshots lack them.  The allocating line of each object:
+--   SELECT ot.object_id, f.file, f.line, f.function
+--     FROM object_tracebacks ot
+--     JOIN alloc_tracebacks t ON t.id = ot.traceback_id AND t.depth = 0
+--     JOIN alloc_frames f ON f.id = t.frame_id;
+CREATE TABLE alloc_frames (
+    id        INTEGER PRIMARY KEY,
+    file      TEXT NOT NULL,     -- the code's co_filename
+    line      INTEGER NOT NULL,  -- line number (0: unknown)
+    function  TEXT               -- qualname of the enclosing code, or NULL
+);
+
+-- The frames of each traceback, innermost (the allocating line) first.
+CREATE TABLE alloc_tracebacks (
+    id        INTEGER NOT NULL,  -- traceback id
+    depth     INTEGER NOT NULL,  -- 0 = innermost
+    frame_id  INTEGER NOT NULL,  -- alloc_frames.id
+    PRIMARY KEY (id, depth)
+) WITHOUT ROWID;
+
+-- The traceback of each object tracemalloc saw allocated; objects
+-- without a row have none.
+CREATE TABLE object_tracebacks (
+    object_id     INTEGER PRIMARY KEY,  -- objects.id
+    traceback_id  INTEGER NOT NULL      -- alloc_tracebacks.id
 );

@@ -17,7 +17,7 @@ static const char *const usage[] = { "usage: heapsnap t [options] ARGS",
                                      NULL };
 
 struct vals {
-    int flag, other, n;
+    int flag, other, n, trace;
     const char *out, *color;
 };
 
@@ -32,12 +32,14 @@ parse(struct vals *v, const char **argv, int flags)
         { HS_OPT_INT, 'n', "limit", &v->n, "N", "a number", NULL },
         { HS_OPT_STRING, 'o', "output", &v->out, "FILE", "a file", NULL },
         { HS_OPT_CHOICE, 0, "color", &v->color, "C", "a color", colors },
+        { HS_OPT_OPTINT, 0, "trace", &v->trace, "N", "optional N", NULL },
         { HS_OPT_GROUP, 0, "more", NULL, NULL, "heading", NULL },
         { HS_OPT_END, 0, NULL, NULL, NULL, NULL, NULL },
     };
     int argc = 0;
 
     memset(v, 0, sizeof(*v));
+    v->trace = -1;
     while (argv[argc])
         argc++;
     hs_error_reset();
@@ -141,6 +143,9 @@ test_opt__usage_errors_exit_2(void **state)
         { "t", "--limit=", NULL },         /* empty integer */
         { "t", "-n", "99999999999", NULL }, /* out of int's range */
         { "t", "--color", "blue", NULL },  /* not a choice */
+        { "t", "--trace=0", NULL },        /* optional int: >= 1 */
+        { "t", "--trace=x", NULL },        /* ... and an integer */
+        { "t", "--trace=", NULL },         /* ... and not empty */
     };
     struct vals v;
 
@@ -153,6 +158,25 @@ test_opt__usage_errors_exit_2(void **state)
         assert_int_equal(hs_error_status(), HS_EXIT_USAGE);
     }
     hs_error_reset();
+}
+
+static void
+test_opt__optional_integer(void **state)
+{
+    struct vals v;
+    const char *a1[] = { "t", "--trace", "5", NULL };
+    const char *a2[] = { "t", "--trace=12", NULL };
+    const char *a3[] = { "t", "-x", NULL };
+
+    (void)state;
+    /* Alone it takes no value: the next word is an operand. */
+    assert_int_equal(parse(&v, a1, 0), 1);
+    assert_int_equal(v.trace, 0);
+    assert_string_equal(a1[0], "5");
+    assert_int_equal(parse(&v, a2, 0), 0);
+    assert_int_equal(v.trace, 12);
+    assert_int_equal(parse(&v, a3, 0), 0);
+    assert_int_equal(v.trace, -1); /* not given: untouched */
 }
 
 static void
@@ -183,6 +207,7 @@ test_opt__help_prints_the_table(void **state)
     assert_non_null(strstr(text, "--color C"));
     assert_non_null(strstr(text, "red, green"));
     assert_non_null(strstr(text, "heading"));
+    assert_non_null(strstr(text, "--trace[=N]"));
 }
 
 int
@@ -192,6 +217,7 @@ main(void)
         cmocka_unit_test(test_opt__every_spelling),
         cmocka_unit_test(test_opt__operands_in_order_and_after_options),
         cmocka_unit_test(test_opt__usage_errors_exit_2),
+        cmocka_unit_test(test_opt__optional_integer),
         cmocka_unit_test(test_opt__help_prints_the_table),
     };
 
