@@ -121,7 +121,8 @@ hs_advise_weak_cache(const struct hs_advise_ctx *c,
         if (values < HS_WEAK_MIN_VALUES || saved < c->min_bytes)
             continue;
         {
-            struct hs_json_src src = { c->g, c->names, c->bfs, c->dom, 0 };
+            struct hs_json_src src = { c->g, c->names, c->bfs, c->dom, 0,
+                                       NULL };
 
             static const char tail[] = " \xE2\x86\x92 dict";
 

@@ -117,7 +117,7 @@ cmd_advise(int argc, const char **argv)
     }
     {
         struct hs_json_src src = { heap.g, heap.names, hs_heap_bfs(&heap),
-                                   hs_heap_dominators(&heap), 0 };
+                                   hs_heap_dominators(&heap), 0, NULL };
 
         if (!src.dom) {
             rc = hs_error_status();

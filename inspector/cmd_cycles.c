@@ -202,7 +202,8 @@ cmd_cycles(int argc, const char **argv)
     cy.scc = hs_heap_data_scc(&cy.heap);
     hs_cycles_pick(cy.scc, all, garbage, (uint32_t)limit, &pick);
     if (json) {
-        struct hs_json_src src = { cy.g, cy.names, cy.bfs, NULL, 0 };
+        struct hs_json_src src = { cy.g, cy.names, cy.bfs, NULL, 0,
+                                   NULL };
         struct hs_json *doc = hs_cycles_json(&src, cy.scc, &pick, &cy.via);
 
         if (hs_json_print(doc, stdout) < 0)

@@ -1,6 +1,6 @@
 /*
  * COMMAND: diff
- * USAGE:   heapsnap diff OLD NEW [-n N] [--by size|count] [--paths N]
+ * USAGE:   heapsnap diff OLD NEW [-n N] [--by size|count|site] [--paths N]
  *                        [--type TYPE] [--json]
  *
  * What grew between two snapshots of a process: per type, the change in
@@ -10,6 +10,10 @@
  * directly by objects that were already there), its new instances grouped
  * by the shape of their retention paths, as `why TYPE` groups all of
  * them: the place the leak accumulates.
+ *
+ * --by site compares by allocation site instead (both snapshots must have
+ * them: heapsnap dump --trace): the lines the new objects came from, with
+ * the types they made, most new bytes first.
  *
  * The comparison is report_diff.c's (shared with `serve --diff`); this
  * file holds the options and the text.
@@ -25,18 +29,20 @@
 #include <string.h>
 
 static const char *const diff_usage[] = {
-    "usage: heapsnap diff OLD NEW [-n N] [--by size|count] [--paths N] "
+    "usage: heapsnap diff OLD NEW [-n N] [--by size|count|site] [--paths N] "
     "[--type TYPE] [--json]",
     "",
     "Compares two snapshots of a process: per type, how many instances and",
     "bytes were added or freed, biggest growth first; the objects that are",
     "new in NEW; and where the growth is held: the new objects of the type",
     "most added directly to objects that were already there (--type picks",
-    "another), grouped by path as 'why TYPE' groups them.",
+    "another), grouped by path as 'why TYPE' groups them.  --by site",
+    "compares allocation sites instead (snapshots taken with tracemalloc",
+    "tracing: heapsnap dump --trace): the lines the new objects came from.",
     NULL,
 };
 
-static const char *const by_choices[] = { "size", "count", NULL };
+static const char *const by_choices[] = { "size", "count", "site", NULL };
 
 /* "+1,234" / "-5" / "0" into out (at least 32 bytes). */
 static const char *
@@ -166,6 +172,77 @@ print_text(struct hs_diff *d, int limit, int npaths, const char *focus)
     return 0;
 }
 
+/* `diff --by site` as text: one row per site with new objects (one
+ * process) or a changed count (two). */
+static int
+print_sites(struct hs_diff *d, int limit)
+{
+    static const enum hs_align align[] = { HS_ALIGN_RIGHT, HS_ALIGN_RIGHT,
+                                           HS_ALIGN_RIGHT, HS_ALIGN_RIGHT,
+                                           HS_ALIGN_LEFT,  HS_ALIGN_LEFT };
+    struct hs_diff_sites ds;
+    struct hs_graph *g = d->side[1].heap->g;
+    struct hs_table *t;
+    struct hs_buf types = HS_BUF_INIT, site = HS_BUF_INIT;
+    char c1[32], c2[32], c3[32], c4[32];
+    int same = d->same_process;
+    uint32_t shown = 0;
+
+    if (hs_diff_sites_compute(d, &ds) < 0) {
+        hs_diff_sites_release(&ds);
+        return -1;
+    }
+    print_header("from", &d->side[0]);
+    print_header("  to", &d->side[1]);
+    printf("\n");
+    t = hs_table_new(6, align);
+    hs_table_rowv(t, same ? "new" : "+count", same ? "new size" : "+size",
+                  "count", "size", "site", "types");
+    for (uint32_t i = 0; i < ds.n; i++) {
+        const struct hs_diff_site *r = &ds.rows[i];
+
+        if (!hs_diff_site_changed(d, r))
+            continue;
+        if (limit && shown >= (uint32_t)limit)
+            break;
+        shown++;
+        hs_buf_reset(&types);
+        hs_buf_reset(&site);
+        hs_buf_adds(&site, r->key);
+        if (r->row && r->row->frame &&
+            ds.sites->frames[r->row->frame].function)
+            hs_buf_addf(&site, " in %s",
+                        ds.sites->frames[r->row->frame].function);
+        if (r->row)
+            hs_site_row_types_text(g, r->row, &types);
+        hs_table_rowv(
+            t,
+            same ? hs_group_digits((uint64_t)r->added, c1, sizeof(c1))
+                 : signed_count(r->new_count - r->old_count, c1, sizeof(c1)),
+            same ? hs_human_size((uint64_t)r->added_bytes, c2, sizeof(c2))
+                 : signed_size(r->new_bytes - r->old_bytes, c2, sizeof(c2)),
+            hs_group_digits((uint64_t)r->new_count, c3, sizeof(c3)),
+            hs_human_size((uint64_t)r->new_bytes, c4, sizeof(c4)), site.buf,
+            types.len ? types.buf : "-");
+    }
+    if (shown)
+        hs_table_print(t, stdout);
+    else
+        printf("  no %s\n", same ? "new objects with a site" : "site changed");
+    hs_table_free(t);
+    if (same)
+        printf("\nnew objects (in %s, not in %s, by address and type): %s, "
+               "%s of them without a site (tracemalloc has no traceback for "
+               "them)\n",
+               d->side[1].heap->path, d->side[0].heap->path,
+               hs_group_digits(ds.added, c1, sizeof(c1)),
+               hs_group_digits(ds.untraced_added.count, c2, sizeof(c2)));
+    hs_diff_sites_release(&ds);
+    hs_buf_release(&types);
+    hs_buf_release(&site);
+    return 0;
+}
+
 int
 cmd_diff(int argc, const char **argv)
 {
@@ -210,7 +287,20 @@ cmd_diff(int argc, const char **argv)
     }
     hs_diff_compute(&heap[0], &heap[1], !strcmp(by, "count"), &d);
     have_diff = 1;
-    if (json) {
+    if (!strcmp(by, "site") && json) {
+        struct hs_diff_sites ds;
+        struct hs_json *doc = NULL;
+
+        if (hs_diff_sites_compute(&d, &ds) == 0)
+            doc = hs_diff_sites_json(&d, &ds, (uint32_t)limit);
+        if (!doc || hs_json_print(doc, stdout) < 0)
+            rc = hs_error_status();
+        hs_json_free(doc);
+        hs_diff_sites_release(&ds);
+    } else if (!strcmp(by, "site")) {
+        if (print_sites(&d, limit) < 0)
+            rc = hs_error_status();
+    } else if (json) {
         struct hs_json *doc =
             hs_diff_json(&d, (uint32_t)limit, npaths, focus, 0);
 

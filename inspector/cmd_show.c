@@ -38,6 +38,7 @@ struct show {
     struct hs_graph *g;        /* heap.g (borrowed) */
     struct hs_naming *names;   /* heap.names (borrowed) */
     struct hs_dominators *dom; /* the heap's retained sizes */
+    const struct hs_sites *sites; /* the heap's allocation sites */
     int limit;                /* rows of referrers / referents */
     struct hs_buf line;       /* scratch */
 };
@@ -98,6 +99,22 @@ dominator_text(struct show *s, uint32_t v, struct hs_buf *out)
     hs_naming_object(s->names, u, 0, out);
     hs_buf_addf(out, " @0x%" PRIx64 ", retaining %s", s->g->address[u],
                 hs_human_size(s->dom->retained[u], size, sizeof(size)));
+}
+
+/* Where v was allocated, innermost frame first, when the snapshot
+ * recorded allocation sites. */
+static void
+allocated_text(struct show *s, uint32_t v)
+{
+    struct hs_buf b = HS_BUF_INIT;
+
+    if (!s->sites->recorded)
+        return;
+    if (hs_sites_traceback_text(s->sites, v, "  ", &b))
+        printf("\nallocated at (innermost first):\n%s", b.buf);
+    else
+        printf("\nallocated at: %s\n", hs_sites_missing_reason(s->sites));
+    hs_buf_release(&b);
 }
 
 static int
@@ -173,6 +190,7 @@ show_text(struct show *s, uint32_t v, const struct hs_bfs *bfs)
     hs_table_print(facts, stdout);
     hs_table_free(facts);
     hs_objfacts_release(&f);
+    allocated_text(s, v);
 
     printf("\nreferrers (%u):\n", nin);
     t = hs_table_new(3, three);
@@ -206,7 +224,8 @@ show_text(struct show *s, uint32_t v, const struct hs_bfs *bfs)
 static int
 show_json(struct show *s, uint32_t v, const struct hs_bfs *bfs)
 {
-    struct hs_json_src src = { s->g, s->names, bfs, s->dom, 0 };
+    struct hs_json_src src = { s->g, s->names, bfs, s->dom, 0,
+                               s->sites };
     struct hs_json *o = hs_show_json(&src, v, (uint32_t)s->limit);
     int rc;
 
@@ -271,7 +290,8 @@ cmd_show(int argc, const char **argv)
         }
         v = s.g->types[t].node;
     }
-    if (!(s.dom = hs_heap_dominators(&s.heap))) {
+    if (!(s.dom = hs_heap_dominators(&s.heap)) ||
+        !(s.sites = hs_heap_sites(&s.heap))) {
         rc = hs_error_status();
         goto cleanup;
     }

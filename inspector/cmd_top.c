@@ -1,12 +1,15 @@
 /*
  * COMMAND: top
- * USAGE:   heapsnap top [-f FILE] [-n N] [--by count|size|retained] [--json]
+ * USAGE:   heapsnap top [-f FILE] [-n N] [--by count|size|retained|site]
+ *                        [--json]
  *          heapsnap top --objects [-f FILE] [-n N] [--json]
  *          heapsnap top --suspects [-f FILE] [--threshold PCT] [--json]
  *
  * What is big.  By type: instances and total shallow size (objgraph's
  * show_most_common_types done properly), or retained size, counting each
  * type's nested instances once (as Chrome DevTools' summary view does).
+ * --by site: the lines that allocated the objects (when the snapshot
+ * recorded them: heapsnap dump --trace), with the types each made.
  * --objects: the single objects retaining the most, with their paths.
  * --suspects: the owners of more than a threshold of the heap, as Eclipse
  * MAT's leak suspects, each with its path and its accumulation point (the
@@ -29,12 +32,15 @@
 #include <string.h>
 
 static const char *const top_usage[] = {
-    "usage: heapsnap top [-f FILE] [-n N] [--by count|size|retained] [--json]",
+    "usage: heapsnap top [-f FILE] [-n N] [--by count|size|retained|site] "
+    "[--json]",
     "   or: heapsnap top --objects [-f FILE] [-n N] [--json]",
     "   or: heapsnap top --suspects [-f FILE] [--threshold PCT] [--json]",
     "",
     "Lists the types with the most instances, memory or retained memory",
-    "(what would be freed with them), with totals.  --objects lists the",
+    "(what would be freed with them), with totals; --by site lists the",
+    "lines that allocated them instead (recorded when tracemalloc traced",
+    "the process: heapsnap dump --trace).  --objects lists the",
     "single objects that retain the most; --suspects the owners of more",
     "than PCT% of the heap, with their paths and where the memory",
     "accumulates.  Retained sizes are computed once and stored in the",
@@ -50,6 +56,8 @@ struct top {
     struct hs_naming *names;   /* heap.names (borrowed) */
     const struct hs_bfs *bfs;  /* the heap's, for --objects and
                                   --suspects; else NULL */
+    const struct hs_sites *sites; /* the heap's, for --by site; else
+                                     NULL */
     int json;
     int limit;
 };
@@ -58,7 +66,8 @@ struct top {
 static struct hs_json_src
 top_src(struct top *t)
 {
-    struct hs_json_src src = { t->g, t->names, t->bfs, t->dom, 0 };
+    struct hs_json_src src = { t->g, t->names, t->bfs, t->dom, 0,
+                               t->sites };
 
     return src;
 }
@@ -135,6 +144,64 @@ top_types(struct top *t, enum hs_top_order order)
     if (tret)
         printf("\nA type's retained size counts instances nested in "
                "other instances of it once.\n");
+    free(rows);
+    return rc;
+}
+
+/* ---- allocation sites ------------------------------------------------------------ */
+
+static int
+top_sites(struct top *t)
+{
+    static const enum hs_align a5[] = { HS_ALIGN_RIGHT, HS_ALIGN_RIGHT,
+                                        HS_ALIGN_RIGHT, HS_ALIGN_LEFT,
+                                        HS_ALIGN_LEFT };
+    struct hs_site_row untraced, *rows;
+    struct hs_table *tab;
+    struct hs_buf site = HS_BUF_INIT, types = HS_BUF_INIT;
+    uint32_t nrows, shown;
+    char c[32], sz[32], rt[32];
+    int rc = 0;
+
+    if (!t->sites->recorded)
+        return hs_error(HS_EXIT_NO_RESULT,
+                        "'%s' has no allocation sites: %s",
+                        t->heap.path, hs_sites_missing_reason(t->sites));
+    if (t->json) {
+        struct hs_json *doc = hs_sites_top_json(
+            t->g, t->sites, t->dom, HS_TOP_BY_SIZE, (uint32_t)t->limit);
+
+        rc = hs_json_print(doc, stdout);
+        hs_json_free(doc);
+        return rc;
+    }
+    rows = hs_sites_rows(t->g, t->sites, t->dom, NULL, 0, HS_TOP_BY_SIZE,
+                         &nrows, &untraced);
+    shown = t->limit == 0 || (uint32_t)t->limit > nrows ? nrows
+                                                        : (uint32_t)t->limit;
+    tab = hs_table_new(5, a5);
+    hs_table_rowv(tab, "count", "size", "retained", "site", "types");
+    for (uint32_t i = 0; i < shown; i++) {
+        hs_buf_reset(&site);
+        hs_buf_reset(&types);
+        hs_sites_frame_text(t->sites, rows[i].frame, &site);
+        hs_site_row_types_text(t->g, &rows[i], &types);
+        hs_table_rowv(tab, hs_group_digits(rows[i].count, c, sizeof(c)),
+                      hs_human_size(rows[i].bytes, sz, sizeof(sz)),
+                      hs_human_size(rows[i].retained, rt, sizeof(rt)),
+                      site.buf, types.buf);
+    }
+    hs_table_print(tab, stdout);
+    hs_table_free(tab);
+    if (shown < nrows)
+        printf("  ... and %u more sites (-n 0 lists all)\n", nrows - shown);
+    printf("\n%s objects (%s) have no allocation site: allocated before "
+           "tracemalloc started.\nA site's retained size counts objects "
+           "nested in others of the same site once.\n",
+           hs_group_digits(untraced.count, c, sizeof(c)),
+           hs_human_size(untraced.bytes, sz, sizeof(sz)));
+    hs_buf_release(&site);
+    hs_buf_release(&types);
     free(rows);
     return rc;
 }
@@ -273,6 +340,10 @@ top_suspects(struct top *t, double threshold)
     return rc;
 }
 
+/* --by's words: hs_top_order_names, then site. */
+static const char *const by_choices[] = { "size", "count", "retained",
+                                          "site", NULL };
+
 int
 cmd_top(int argc, const char **argv)
 {
@@ -283,8 +354,9 @@ cmd_top(int argc, const char **argv)
         { HS_OPT_INT, 'n', "limit", &limit, "N",
           "how many rows to list (default 20; 0 for all)", NULL },
         { HS_OPT_CHOICE, 0, "by", &by, "KEY",
-          "order types by total size, instance count or retained size",
-          hs_top_order_names },
+          "order types by total size, instance count or retained size; "
+          "site: list allocation sites",
+          by_choices },
         { HS_OPT_FLAG, 0, "objects", &objects, NULL,
           "list the single objects that retain the most", NULL },
         { HS_OPT_FLAG, 0, "suspects", &suspects, NULL,
@@ -327,7 +399,8 @@ cmd_top(int argc, const char **argv)
     order = !strcmp(by, "count")      ? HS_TOP_BY_COUNT
             : !strcmp(by, "retained") ? HS_TOP_BY_RETAINED
                                       : HS_TOP_BY_SIZE;
-    need_dom = order == HS_TOP_BY_RETAINED || objects || suspects;
+    need_dom = order == HS_TOP_BY_RETAINED || objects || suspects ||
+               !strcmp(by, "site");
     t.json = json;
     t.limit = limit;
     if (hs_heap_open(&t.heap, file, 0) < 0 ||
@@ -339,7 +412,12 @@ cmd_top(int argc, const char **argv)
     t.names = t.heap.names;
     if (objects || suspects)
         t.bfs = hs_heap_bfs(&t.heap);
-    if (objects)
+    if (!strcmp(by, "site") && !objects && !suspects) {
+        if (!(t.sites = hs_heap_sites(&t.heap)))
+            n = -1;
+        else
+            n = top_sites(&t);
+    } else if (objects)
         n = top_objects(&t);
     else if (suspects)
         n = top_suspects(&t, threshold);

@@ -65,6 +65,7 @@ struct why {
     struct hs_bfs hub; /* for a type: paths through the accumulation
                           point (bfs.h), when they differ */
     int have_hub;      /* hub holds a forest */
+    const struct hs_sites *sites; /* the heap's allocation sites */
     int full;          /* print whole paths */
     int npaths;        /* groups to show for a type */
     int several;       /* several OBJs were asked about */
@@ -113,7 +114,8 @@ headline(struct why *w, uint32_t v, struct hs_buf *out)
 static struct hs_json_src
 why_src(struct why *w)
 {
-    struct hs_json_src src = { w->g, w->names, w->bfs, w->dom, 0 };
+    struct hs_json_src src = { w->g, w->names, w->bfs, w->dom, 0,
+                               w->sites };
 
     return src;
 }
@@ -203,6 +205,23 @@ step_table(struct why *w, uint32_t r, const uint32_t *edges, uint32_t d)
     hs_buf_release(&b);
 }
 
+/* "PREFIXallocated at FILE:LINE in FUNCTION" of v, when the snapshot
+ * recorded allocation sites. */
+static void
+allocated_line(struct why *w, uint32_t v, const char *prefix)
+{
+    struct hs_buf b = HS_BUF_INIT;
+    uint32_t f = hs_sites_site(w->sites, v);
+
+    if (!w->sites->recorded)
+        return;
+    if (f)
+        hs_sites_frame_text(w->sites, f, &b);
+    printf("%sallocated at %s\n", prefix,
+           f ? b.buf : hs_sites_missing_reason(w->sites));
+    hs_buf_release(&b);
+}
+
 static void
 why_one(struct why *w, uint32_t v, struct hs_json *doc)
 {
@@ -219,6 +238,7 @@ why_one(struct why *w, uint32_t v, struct hs_json *doc)
     }
     if (!hs_bfs_reached(w->bfs, v)) {
         why_unreachable(w, v);
+        allocated_line(w, v, "  ");
         return;
     }
     d = w->bfs->dist[v];
@@ -235,6 +255,7 @@ why_one(struct why *w, uint32_t v, struct hs_json *doc)
         else
             printf("%s (%s).\n", b.buf,
                    describe_root_kind((enum hs_root_kind)root->kind));
+        allocated_line(w, v, "  ");
     } else {
         headline(w, v, &b);
         printf("%s is alive because:\n", b.buf);
@@ -244,6 +265,7 @@ why_one(struct why *w, uint32_t v, struct hs_json *doc)
         printf("  %s\n", b.buf);
         printf("  root: %s\n",
                describe_root_kind((enum hs_root_kind)root->kind));
+        allocated_line(w, v, "  ");
         step_table(w, r, edges, d);
     }
     free(edges);
@@ -326,6 +348,12 @@ why_many(struct why *w, const struct hs_objset *set, const char *spec,
                hs_human_size(g->size[gr->example], size2, sizeof(size2)),
                hs_human_size(w->dom->retained[gr->example], ret, sizeof(ret)),
                b.buf);
+        if (w->sites->recorded) {
+            allocated_line(w, gr->example, "    ");
+            hs_buf_reset(&b);
+            hs_sites_group_text(&src, groups, k, HS_GROUP_SITES, &b);
+            printf("    sites: %s\n", b.len ? b.buf : "none recorded");
+        }
     }
     if (more)
         printf("\n  and %u more group%s (%s objects); --paths N shows "
@@ -381,7 +409,8 @@ cmd_why(int argc, const char **argv)
         hs_buf_addf(&query, "%s%s", i ? " " : "", argv[i]);
     if (hs_heap_open(&w.heap, file, 0) < 0 ||
         hs_objspec_resolve_all(w.heap.g, argv, n, &set) < 0 ||
-        !(w.dom = hs_heap_dominators(&w.heap))) {
+        !(w.dom = hs_heap_dominators(&w.heap)) ||
+        !(w.sites = hs_heap_sites(&w.heap))) {
         rc = hs_error_status();
         goto cleanup;
     }

@@ -505,6 +505,51 @@ hs_dominators_type_retained(const struct hs_graph *g, struct hs_dominators *d)
     return w.bytes;
 }
 
+/* hs_dominators_key_retained()'s walk: members of each group on the path
+ * from the root. */
+struct key_walk {
+    const struct hs_dominators *d;
+    const uint32_t *key;
+    uint64_t *bytes;
+    uint32_t *active;
+};
+
+static void
+key_enter(void *arg, uint32_t c)
+{
+    struct key_walk *w = arg;
+    uint32_t k = w->key[c];
+
+    if (k != UINT32_MAX && w->active[k]++ == 0)
+        w->bytes[k] += w->d->retained[c];
+}
+
+static void
+key_leave(void *arg, uint32_t c)
+{
+    struct key_walk *w = arg;
+
+    if (w->key[c] != UINT32_MAX)
+        w->active[w->key[c]]--;
+}
+
+uint64_t *
+hs_dominators_key_retained(struct hs_dominators *d, const uint32_t *key,
+                           uint32_t nkeys)
+{
+    uint32_t nk = nkeys ? nkeys : 1;
+    struct key_walk w = { d, key, hs_xcalloc(nk, sizeof(uint64_t)),
+                          hs_xcalloc(nk, sizeof(uint32_t)) };
+
+    dom_tree_walk(d, key_enter, key_leave, &w);
+    for (uint32_t v = 0; v < d->n; v++) {
+        if (d->idom[v] == HS_DOM_UNREACHABLE && key[v] != UINT32_MAX)
+            w.bytes[key[v]] += d->retained[v];
+    }
+    free(w.active);
+    return w.bytes;
+}
+
 /* hs_dominators_outermost()'s walk: members on the path from the root. */
 struct member_walk {
     const uint8_t *member;

@@ -121,6 +121,15 @@ uint64_t *hs_dominators_type_retained(const struct hs_graph *g,
                                       struct hs_dominators *d);
 
 /*
+ * hs_dominators_type_retained() over any grouping: key[v] is node v's
+ * group (0 .. nkeys - 1) or UINT32_MAX for none.  Returns a malloc'd
+ * array of nkeys retained sizes, each group's nested members counted
+ * once.  Same walk: O(n + nkeys).
+ */
+uint64_t *hs_dominators_key_retained(struct hs_dominators *d,
+                                     const uint32_t *key, uint32_t nkeys);
+
+/*
  * The members of a set that no other member dominates: out[v] = 1 when
  * member[v] and no proper dominator of v is a member, else 0 (both arrays
  * have d->n entries).  Unreachable members are dominated by nothing and

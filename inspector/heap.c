@@ -13,6 +13,7 @@
 #define HAVE_BFS 1u
 #define HAVE_DOM 2u
 #define HAVE_SCC 4u
+#define HAVE_SITES 8u
 
 int
 hs_heap_open(struct hs_heap *h, const char *file, unsigned flags)
@@ -36,6 +37,7 @@ hs_heap_release(struct hs_heap *h)
 {
     if (h->have & HAVE_SCC)
         hs_scc_release(&h->scc);
+    hs_sites_release(&h->sites);
     free(h->type_retained);
     hs_dominators_release(&h->dom);
     if (h->have & HAVE_BFS)
@@ -89,4 +91,17 @@ hs_heap_data_scc(struct hs_heap *h)
         h->have |= HAVE_SCC;
     }
     return &h->scc;
+}
+
+const struct hs_sites *
+hs_heap_sites(struct hs_heap *h)
+{
+    if (!(h->have & HAVE_SITES)) {
+        if (hs_sites_load(h->g, &h->sites) < 0) {
+            hs_sites_release(&h->sites);
+            return NULL;
+        }
+        h->have |= HAVE_SITES;
+    }
+    return &h->sites;
 }

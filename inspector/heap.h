@@ -21,6 +21,7 @@
 #include "graph.h"
 #include "naming.h"
 #include "scc.h"
+#include "sites.h"
 #include "snapshot.h"
 
 struct hs_heap {
@@ -36,6 +37,7 @@ struct hs_heap {
     struct hs_dominators dom; /* idom and retained size per node */
     uint64_t *type_retained;  /* g->ntypes: retained size per type */
     struct hs_scc scc;        /* components over data references */
+    struct hs_sites sites;    /* allocation sites */
     unsigned have;            /* HAVE_* bits of heap.c: what is computed */
 };
 
@@ -86,5 +88,12 @@ const uint64_t *hs_heap_type_retained(struct hs_heap *h);
  * O(n + m).  Can't fail.
  */
 const struct hs_scc *hs_heap_data_scc(struct hs_heap *h);
+
+/*
+ * The allocation sites (sites.h), read on first use; `recorded` is 0 for
+ * a snapshot without them.  NULL after an error reading them (exit 4, or
+ * 3 for damaged tables).  O(objects traced + frames).
+ */
+const struct hs_sites *hs_heap_sites(struct hs_heap *h);
 
 #endif /* HS_HEAP_H */

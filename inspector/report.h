@@ -25,6 +25,7 @@
 #include "paths.h"
 #include "render_json.h"
 #include "scc.h"
+#include "sites.h"
 #include "summary.h"
 
 /* What the builders read, all borrowed.  bfs and dom may be NULL for the
@@ -36,6 +37,8 @@ struct hs_json_src {
     const struct hs_bfs *bfs;
     struct hs_dominators *dom;
     int viewer; /* add the web viewer's fields */
+    const struct hs_sites *sites; /* allocation sites, or NULL: answers
+                                     then leave them out */
 };
 
 struct hs_why_groups; /* report_why.c, below */
@@ -118,6 +121,10 @@ int hs_why_groups_json(const struct hs_json_src *src, const uint32_t *nodes,
  */
 struct hs_why_groups {
     struct hs_path_groups pg; /* groups in retained order */
+    const uint32_t *nodes;    /* the nodes grouped, pg.group_of's order
+                                 (borrowed from hs_why_groups_run()'s
+                                 caller) */
+    uint32_t count;           /* entries of nodes */
     uint64_t total;           /* shallow bytes of the set */
     uint64_t retained;        /* retained by the set, nested ones once */
     uint32_t nested;          /* members inside another member */
@@ -458,5 +465,130 @@ void hs_diff_group_shape(struct hs_diff *d, const struct hs_path_groups *pg,
  */
 struct hs_json *hs_diff_json(struct hs_diff *d, uint32_t limit, int npaths,
                              const char *focus, int viewer);
+
+/* {"file", "pid", "created_at", "objects", "bytes"} of one side. */
+struct hs_json *hs_diff_side_json(const struct hs_diff_side *s);
+
+/* ---- report_sites.c ----------------------------------------------------- */
+
+/* Types listed per site, most frequent first. */
+#define HS_SITE_TYPES 3
+
+/* Objects totalled by the line that allocated them. */
+struct hs_site_row {
+    uint32_t frame;    /* the site: alloc_frames id (0 in the untraced
+                          total) */
+    uint32_t count;    /* objects */
+    uint64_t bytes;    /* their shallow size */
+    uint64_t retained; /* their retained size, nested ones once (only
+                          over the whole heap, with dominators) */
+    uint32_t ntypes;   /* distinct types among them */
+    uint32_t shown_types; /* entries of type[] */
+    uint32_t type[HS_SITE_TYPES];       /* most frequent types */
+    uint32_t type_count[HS_SITE_TYPES]; /* their counts */
+};
+
+/* {"file", "line", "function"} of frame f (function null when unknown). */
+struct hs_json *hs_sites_frame_json(const struct hs_sites *s, uint32_t f);
+
+/* `show --json`'s "allocated_at": v's traceback innermost first; [] when
+ * v has none, null when the snapshot recorded no sites (s NULL too). */
+struct hs_json *hs_sites_traceback_json(const struct hs_sites *s, uint32_t v);
+
+/* v's traceback, one "PREFIXFILE:LINE in FUNCTION\n" per frame,
+ * innermost first, appended to out; returns the frames (0: none). */
+uint32_t hs_sites_traceback_text(const struct hs_sites *s, uint32_t v,
+                                 const char *prefix, struct hs_buf *out);
+
+/* Why an object has no traceback, for people. */
+const char *hs_sites_missing_reason(const struct hs_sites *s);
+
+/*
+ * nodes[0 .. n) (all of g's when nodes is NULL) by site, in `order`
+ * (size, count or retained), malloc'd, *nrows of them; objects without a
+ * site are totalled in *untraced.  With dom and all nodes, retained sizes
+ * too (hs_dominators_key_retained()).  O(n log n).
+ */
+struct hs_site_row *hs_sites_rows(const struct hs_graph *g,
+                                  const struct hs_sites *s,
+                                  struct hs_dominators *dom,
+                                  const uint32_t *nodes, uint32_t n,
+                                  enum hs_top_order order, uint32_t *nrows,
+                                  struct hs_site_row *untraced);
+
+/* Sites listed per group of `why TYPE`. */
+#define HS_GROUP_SITES 3
+
+/* The first `max` sites of group k's members by count, as "FILE:LINE in
+ * F ×N, ..." (text, appended) or [{file, line, function, count, bytes,
+ * types, type_count}] (JSON).  O(members log members). */
+void hs_sites_group_text(const struct hs_json_src *src,
+                         const struct hs_why_groups *wg, uint32_t k,
+                         uint32_t max, struct hs_buf *out);
+struct hs_json *hs_sites_group_json(const struct hs_json_src *src,
+                                    const struct hs_why_groups *wg,
+                                    uint32_t k, uint32_t max);
+
+/* ---- report_diff_sites.c ----------------------------------------------- */
+
+struct hs_sites;
+
+/* One allocation site ("file:line") of either snapshot of a diff. */
+struct hs_diff_site {
+    char *key;                     /* "file:line", the match key */
+    const struct hs_site_row *row; /* NEW's row of its new objects (or of
+                                      all its objects), for the function and
+                                      the types; NULL if none */
+    int64_t old_count, new_count, old_bytes, new_bytes;
+    int64_t added, added_bytes; /* new objects (same process) */
+};
+
+/* `diff --by site`: the sites of both snapshots, matched. */
+struct hs_diff_sites {
+    const struct hs_sites *sites; /* NEW's (borrowed from its heap) */
+    struct hs_diff_site *rows;    /* most new bytes first (same process),
+                                     else biggest growth */
+    uint32_t n;
+    uint32_t added;                    /* new objects */
+    struct hs_site_row untraced_added; /* those of them without a site */
+    struct hs_site_row *old_rows, *new_rows, *added_rows; /* owned */
+};
+
+/*
+ * The sites of d's two snapshots matched by "file:line", and for one
+ * process the new objects per site.  0, or -1 after an error (exit 1 when
+ * a snapshot recorded no sites, naming it and why; 3, 4 on a bad file).
+ * O(n log n + S log S).  Release with hs_diff_sites_release() either way.
+ */
+int hs_diff_sites_compute(struct hs_diff *d, struct hs_diff_sites *out);
+void hs_diff_sites_release(struct hs_diff_sites *s);
+
+/* 1 if row r is worth listing: it has new objects (one process), or its
+ * count or bytes changed (two processes). */
+int hs_diff_site_changed(const struct hs_diff *d, const struct hs_diff_site *r);
+
+/* `diff --by site --json`: both sides and the first `limit` changed sites
+ * (0: all). */
+struct hs_json *hs_diff_sites_json(struct hs_diff *d, struct hs_diff_sites *ds,
+                                   uint32_t limit);
+
+/* "Request ×2,000, bytearray ×2,000, +1 more type" of a row. */
+void hs_site_row_types_text(const struct hs_graph *g,
+                            const struct hs_site_row *r, struct hs_buf *out);
+
+/* A row as JSON: file, line, function, count, bytes, (retained_size,)
+ * types [{type, count}], type_count. */
+struct hs_json *hs_site_row_json(const struct hs_graph *g,
+                                 const struct hs_sites *s,
+                                 const struct hs_site_row *r,
+                                 int with_retained);
+
+/* `top --by site --json`: the first `limit` sites (0: all) in `order`,
+ * with retained sizes when dom is given, and the traced and untraced
+ * totals.  O(n log n). */
+struct hs_json *hs_sites_top_json(const struct hs_graph *g,
+                                  const struct hs_sites *s,
+                                  struct hs_dominators *dom,
+                                  enum hs_top_order order, uint32_t limit);
 
 #endif /* HS_REPORT_H */

@@ -286,8 +286,8 @@ hs_diff_group_shape(struct hs_diff *d, const struct hs_path_groups *pg,
     free(steps);
 }
 
-static struct hs_json *
-json_side(const struct hs_diff_side *s)
+struct hs_json *
+hs_diff_side_json(const struct hs_diff_side *s)
 {
     struct hs_json *o = hs_json_object();
 
@@ -305,7 +305,7 @@ json_growth(struct hs_diff *d, uint32_t row, int npaths, int viewer,
             struct hs_json *doc)
 {
     struct hs_heap *h = d->side[1].heap;
-    struct hs_json_src src = { h->g, h->names, NULL, NULL, viewer };
+    struct hs_json_src src = { h->g, h->names, NULL, NULL, viewer, NULL };
     struct hs_path_groups pg;
     struct hs_json *groups = hs_json_array();
     struct hs_buf b = HS_BUF_INIT;
@@ -377,8 +377,8 @@ hs_diff_json(struct hs_diff *d, uint32_t limit, int npaths, const char *focus,
                                 d->side[1].heap->g->types[r->new_type].node));
         hs_json_push(arr, o);
     }
-    hs_json_set(doc, "old", json_side(&d->side[0]));
-    hs_json_set(doc, "new", json_side(&d->side[1]));
+    hs_json_set(doc, "old", hs_diff_side_json(&d->side[0]));
+    hs_json_set(doc, "new", hs_diff_side_json(&d->side[1]));
     hs_json_set_bool(doc, "same_process", d->same_process);
     hs_json_set(doc, "types", arr);
     hs_json_set_int(doc, "types_changed", d->changed);

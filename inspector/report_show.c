@@ -165,6 +165,7 @@ hs_show_json(const struct hs_json_src *src, uint32_t v, uint32_t limit)
     if (hs_bfs_reached(src->bfs, v))
         hs_json_set_int(o, "distance", src->bfs->dist[v]);
     hs_json_set_int(o, "retained_size", (int64_t)dom->retained[v]);
+    hs_json_set(o, "allocated_at", hs_sites_traceback_json(src->sites, v));
     if (src->viewer) {
         hs_json_set_int(o, "reachable_bytes", (int64_t)dom->reachable_bytes);
         hs_json_set(o, "idom", u < g->n ? hs_why_node_json(src, u)

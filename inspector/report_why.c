@@ -222,6 +222,9 @@ hs_why_object_json(const struct hs_json_src *src, uint32_t v,
     uint32_t d, r, *edges, head, tail;
 
     hs_json_set(doc, "object", hs_why_node_json(src, v));
+    if (src->sites)
+        hs_json_set(doc, "allocated_at",
+                    hs_sites_traceback_json(src->sites, v));
     if (!hs_bfs_reached(src->bfs, v)) {
         unreachable_json(src, v, doc);
         return;
@@ -334,6 +337,8 @@ hs_why_groups_run(const struct hs_json_src *src, const uint32_t *nodes,
     memset(wg, 0, sizeof(*wg));
     if (hs_paths_group(g, src->bfs, nodes, count, NULL, &wg->pg) < 0)
         return -1;
+    wg->nodes = nodes;
+    wg->count = count;
     ng = wg->pg.ngroups ? wg->pg.ngroups : 1;
     member = hs_xcalloc(g->n ? g->n : 1, 1);
     outer = hs_xmalloc(g->n ? g->n : 1);
@@ -470,6 +475,12 @@ hs_why_groups_render_json(const struct hs_json_src *src,
             hs_buf_reset(&b);
             hs_why_path_line(src, gr->example, path_steps, 0, &b);
             hs_json_set_str(e, "path", b.buf);
+        }
+        if (src->sites && src->sites->recorded) {
+            hs_json_set(e, "allocated_at",
+                        hs_sites_traceback_json(src->sites, gr->example));
+            hs_json_set(jg, "sites",
+                        hs_sites_group_json(src, groups, k, HS_GROUP_SITES));
         }
         hs_json_set(jg, "example", e);
         hs_json_push(jgroups, jg);

@@ -168,7 +168,7 @@ static struct hs_json_src
 src_of(struct hs_serve *s)
 {
     struct hs_json_src src = { s->heap.g, s->heap.names, &s->heap.bfs,
-                               &s->heap.dom, 1 };
+                               &s->heap.dom, 1, hs_heap_sites(&s->heap) };
 
     return src;
 }

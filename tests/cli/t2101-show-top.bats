@@ -111,7 +111,7 @@ assert d["total"] == {"count": 27, "bytes": 10845, "types": 8}
     snap=$(make_snapshot leak)
     run "$HEAPSNAP" top -f "$snap" --by weight
     [ "$status" -eq 2 ]
-    [ "${lines[0]}" = "heapsnap: error: --by expects one of size, count, retained, not 'weight'" ]
+    [ "${lines[0]}" = "heapsnap: error: --by expects one of size, count, retained, site, not 'weight'" ]
     run "$HEAPSNAP" top -f "$snap" --threshold 0
     [ "$status" -eq 2 ]
     [ "${lines[0]}" = "heapsnap: error: --threshold expects a percentage in (0, 100], not '0'" ]
