@@ -5,6 +5,10 @@
     heapsnap.dump("app.db", fork=True)  # a forked child writes it
     heapsnap.install()             # dump on SIGUSR2 from now on
 
+What a block of code left behind, with the line that allocated it:
+``with heapsnap.track() as t: ...`` then ``print(t)``; ``@heapsnap.profile``
+prints that line by line after each call of a function (track.py).
+
 Then explain the snapshot offline with the `heapsnap` command:
 ``heapsnap why -f app.db LeakedThing``.
 
@@ -19,8 +23,9 @@ import sys as _sys
 import time as _time
 
 from . import _heapsnap
+from .track import profile, track
 
-__all__ = ["dump", "install", "wait", "Error"]
+__all__ = ["dump", "install", "wait", "track", "profile", "Error"]
 __version__ = _heapsnap.agent_version
 
 Error = _heapsnap.Error
