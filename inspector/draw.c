@@ -201,7 +201,7 @@ hs_draw_object(struct hs_draw *d, uint32_t v, uint32_t depth, unsigned flags,
 {
     const struct hs_graph *g = d->g;
     struct hs_picture_node node = HS_PICTURE_NODE_INIT;
-    struct hs_buf value = HS_BUF_INIT;
+    struct hs_buf value = HS_BUF_INIT, site = HS_BUF_INIT;
     char key[32], type[256];
     uint32_t slot, idx = 0;
     int rc, external = 0;
@@ -235,6 +235,8 @@ hs_draw_object(struct hs_draw *d, uint32_t v, uint32_t depth, unsigned flags,
         node.value = value.len ? value.buf : NULL;
         node.refcount = f.refcount;
         hs_objfacts_release(&f);
+        if (hs_naming_site(d->names, v, &site))
+            node.site = site.buf;
         node.object_id = hs_graph_object_id(v);
         node.address = g->address[v];
         node.size = g->size[v];
@@ -254,6 +256,7 @@ hs_draw_object(struct hs_draw *d, uint32_t v, uint32_t depth, unsigned flags,
     }
     rc = hs_picture_add_node(&d->pic, &node, &idx);
     hs_buf_release(&value);
+    hs_buf_release(&site);
     if (rc < 0)
         return -1;
     if (rc == 1) {

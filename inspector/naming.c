@@ -21,6 +21,8 @@ struct hs_naming {
     struct hs_graph *g;       /* the graph being described */
     struct hs_query *q_edge;  /* label of an edge by rowid */
     struct hs_query *q_obj;   /* refcount, length, value by id */
+    struct hs_query *q_site;     /* the innermost allocation frame by id;
+                                    NULL without object_tracebacks */
     struct hs_query *q_reported; /* reported_sizes.size by id; NULL in
                                     snapshots without the table */
     struct hs_query *q_root;  /* a roots row with its thread and frame */
@@ -87,6 +89,13 @@ hs_naming_new(struct hs_graph *g)
     if (hs_snapshot_has_table(g->snap, "reported_sizes"))
         n->q_reported = hs_query_prepare(
             g->snap, "SELECT size FROM reported_sizes WHERE object_id = ?1");
+    if (hs_snapshot_has_table(g->snap, "object_tracebacks"))
+        n->q_site = hs_query_prepare(
+            g->snap,
+            "SELECT f.file, f.line, f.function FROM object_tracebacks ot "
+            "JOIN alloc_tracebacks t ON t.id = ot.traceback_id AND "
+            "t.depth = 0 JOIN alloc_frames f ON f.id = t.frame_id "
+            "WHERE ot.object_id = ?1");
     n->q_root = hs_query_prepare(
         g->snap,
         "SELECT r.label, t.name, f.function, f.file, f.line, t.ident "
@@ -112,6 +121,7 @@ hs_naming_free(struct hs_naming *n)
     hs_query_free(n->q_edge);
     hs_query_free(n->q_obj);
     hs_query_free(n->q_reported);
+    hs_query_free(n->q_site);
     hs_query_free(n->q_root);
     hs_query_free(n->q_name);
     hs_query_free(n->q_frame_line);
@@ -129,6 +139,29 @@ struct hs_graph *
 hs_naming_graph(const struct hs_naming *n)
 {
     return n->g;
+}
+
+int
+hs_naming_site(struct hs_naming *n, uint32_t v, struct hs_buf *out)
+{
+    int found = 0;
+
+    if (!n->q_site)
+        return 0;
+    hs_query_reset(n->q_site);
+    hs_query_bind_int(n->q_site, 1, hs_graph_object_id(v));
+    if (hs_query_step(n->q_site) == 1) {
+        const char *file = hs_query_text(n->q_site, 0);
+        const char *func = hs_query_text(n->q_site, 2);
+
+        hs_buf_addf(out, "%s:%" PRId64, file ? file : "?",
+                    hs_query_int(n->q_site, 1));
+        if (func)
+            hs_buf_addf(out, " in %s", func);
+        found = 1;
+    }
+    hs_query_reset(n->q_site);
+    return found;
 }
 
 int

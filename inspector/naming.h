@@ -33,6 +33,11 @@ struct hs_objfacts {
 int hs_naming_facts(struct hs_naming *n, uint32_t v, struct hs_objfacts *out);
 void hs_objfacts_release(struct hs_objfacts *f);
 
+/* Appends where v was allocated, "FILE:LINE in FUNCTION" (the innermost
+ * frame of its allocation traceback); returns 1, or 0 (nothing appended)
+ * when the snapshot has none for v.  One primary-key probe. */
+int hs_naming_site(struct hs_naming *n, uint32_t v, struct hs_buf *out);
+
 /* Appends the label of edge e: ".name", "['users']", "[3]", "local buf". */
 void hs_naming_edge(struct hs_naming *n, uint32_t e, struct hs_buf *out);
 

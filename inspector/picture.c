@@ -194,6 +194,7 @@ hs_picture_add_node(struct hs_picture *p, const struct hs_picture_node *node,
     n->key = arena_strdup(p, node->key);
     n->type_name = arena_strdup(p, node->type_name);
     n->value = arena_strdup(p, node->value);
+    n->site = arena_strdup(p, node->site);
     slot_insert(p, p->nnodes);
     if (index)
         *index = p->nnodes;

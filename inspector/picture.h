@@ -72,11 +72,12 @@ struct hs_picture_node {
     unsigned flags;        /* HS_PIC_* */
     uint64_t more_refs;    /* references not drawn ("N more references") */
     uint64_t more_backrefs; /* backreferences not drawn */
+    const char *site;      /* allocation site "FILE:LINE in F", or NULL */
 };
 
-#define HS_PICTURE_NODE_INIT                                           \
-    {                                                                  \
-        NULL, NULL, NULL, -1, 0, 0, HS_PIC_UNKNOWN, -1, 0, -1, 0, 0, 0 \
+#define HS_PICTURE_NODE_INIT                                                 \
+    {                                                                        \
+        NULL, NULL, NULL, -1, 0, 0, HS_PIC_UNKNOWN, -1, 0, -1, 0, 0, 0, NULL \
     }
 
 /* One reference between two nodes of the picture. */

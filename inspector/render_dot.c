@@ -498,6 +498,10 @@ node_tooltip(struct build *b, const struct hs_picture_node *n, Agnode_t *an)
         hs_buf_adds(&b->text, LINE_BREAK "value: ");
         add_shown(&b->text, n->value, TOOLTIP_VALUE_MAX_CHARS, TOOLTIP);
     }
+    if (n->site) {
+        hs_buf_adds(&b->text, LINE_BREAK "allocated at ");
+        add_shown(&b->text, n->site, 0, TOOLTIP);
+    }
     set_text(b, an, b->s.n_tooltip);
 }
 

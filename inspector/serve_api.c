@@ -325,6 +325,30 @@ api_suspects(struct hs_serve *s, const struct hs_serve_query *q,
                                          (double)threshold));
 }
 
+/* ---- /api/sites -------------------------------------------------------- */
+
+/*
+ * Allocation sites by bytes, the first n (0: all), with retained sizes:
+ * `top --by site --json` ("recorded": false and no rows when the snapshot
+ * has none).  O(n log n) over the objects.
+ */
+static void
+api_sites(struct hs_serve *s, const struct hs_serve_query *q,
+          struct hs_serve_reply *out)
+{
+    const struct hs_sites *sites = hs_heap_sites(&s->heap);
+    int n;
+
+    if (!sites) {
+        reply_failed(out, "allocation sites");
+        return;
+    }
+    if (!hs_serve_int_arg(q, "n", 20, 0, MAX_ROWS, &n, out))
+        return;
+    reply_json(out, hs_sites_top_json(s->heap.g, sites, &s->heap.dom,
+                                      HS_TOP_BY_SIZE, (uint32_t)n));
+}
+
 /* ---- /api/object/<id>, /api/why/<id> ------------------------------------ */
 
 /*
@@ -735,6 +759,8 @@ hs_serve_api(struct hs_serve *s, const char *route,
         api_top(s, q, out);
     } else if (!strcmp(route, "suspects")) {
         api_suspects(s, q, out);
+    } else if (!strcmp(route, "sites")) {
+        api_sites(s, q, out);
     } else if (!strncmp(route, "object/", 7)) {
         api_object(s, route + 7, q, out);
     } else if (!strncmp(route, "why/", 4)) {

@@ -350,6 +350,7 @@
         const byButtons = el('div', {class: 'buttons'});
         const topBox = el('div', null, el('p', {class: 'muted', text: 'Loading…'}));
         const suspectsBox = el('div', null, el('p', {class: 'muted', text: 'Loading…'}));
+        const sitesBox = el('div', null, el('p', {class: 'muted', text: 'Loading…'}));
         const d = await api('/api/info');
         if (gen !== generation)
             return;
@@ -359,7 +360,15 @@
               section('Biggest types', byButtons, topBox),
               section('Leak suspects', el('p', {class: 'muted',
                       text: 'Owners of more than 10% of the reachable heap, and where their memory accumulates.'}),
-                      suspectsBox)], 'summary');
+                      suspectsBox),
+              section('By allocation site', sitesBox)], 'summary');
+        api('/api/sites?n=20').then(function (t) {
+            if (gen === generation)
+                sitesBox.replaceChildren(sitesTable(t));
+        }).catch(function (err) {
+            if (gen === generation)
+                sitesBox.replaceChildren(errorBox(err));
+        });
         async function loadTop(by) {
             for (const b of byButtons.children)
                 b.classList.toggle('on', b.dataset.by === by);
@@ -406,7 +415,10 @@
                       el('pre', {class: 'shape', text: g.shape}),
                       el('div', {class: 'path'}, 'e.g. ', objectLink(ex),
                          ' (' + size(ex.size) + ', retains ' + size(ex.retained_size) + '): ',
-                         el('code', {text: ex.path})));
+                         el('code', {text: ex.path})),
+                      g.sites ? el('div', {class: 'sites'}, 'allocated at: ', g.sites.map(function (s, i) {
+                          return [i ? ', ' : '', el('code', {text: siteText(s)}), ' ×' + count(s.count)];
+                      })) : null);
         }));
         const nodes = [el('h1', null, d.type),
                        el('p', null, plural(d.count, d.type.replace(/^.*\./, '') + ' object') + ' ('
@@ -448,9 +460,43 @@
             rows.push(['heap map', el('a', {href: '/map/' + d.id, text: 'what it keeps alive, as a map'})]);
         rows.push(['dominator', d.idom ? [objectLink(d.idom), ', retaining ' + size(d.idom.retained_size)]
                                        : '- (' + (d.idom_note || 'none') + ')']);
+        if (d.allocated_at)
+            rows.push(['allocated at', allocatedAt(d.allocated_at)]);
         return el('dl', {class: 'facts'}, rows.map(function (r) {
             return [el('dt', {text: r[0]}), el('dd', null, r[1])];
         }));
+    }
+
+    /* ---- allocation sites ----------------------------------------------- */
+
+    function siteText(f) {
+        return f.file + ':' + f.line + (f.function ? ' in ' + f.function : '');
+    }
+
+    /* An object's allocation traceback, innermost first. */
+    function allocatedAt(frames) {
+        if (!frames.length)
+            return el('span', {class: 'muted', text: 'unknown: allocated before tracemalloc started'});
+        return el('ol', {class: 'traceback'}, frames.map(function (f) {
+            return el('li', null, el('code', {text: siteText(f)}));
+        }));
+    }
+
+    /* `top --by site`: lines by bytes, with the types each made. */
+    function sitesTable(d) {
+        if (!d.recorded)
+            return el('p', {class: 'muted', text: 'Not recorded: tracemalloc was not tracing '
+                                                  + '(heapsnap dump --trace).'});
+        const rows = d.sites.map(function (s) {
+            return [count(s.count), size(s.bytes), size(s.retained_size), el('code', {text: siteText(s)}),
+                    el('span', null, s.types.map(function (t, i) {
+                        return [i ? ', ' : '', typeLink(t.type), ' ×' + count(t.count)];
+                    }), s.type_count > s.types.length ? ', …' : '')];
+        });
+        return el('div', {class: 'sites'},
+                  table(['count', 'size', 'retained', 'site', 'types'], rows, ['num', 'num', 'num', '', '']),
+                  el('p', {class: 'muted', text: count(d.untraced_objects) + ' objects (' + size(d.untraced_bytes)
+                                                 + ') have no site: allocated before tracemalloc started.'}));
     }
 
     function whyView(w) {

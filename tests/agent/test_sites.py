@@ -186,6 +186,40 @@ print("forked ok")
 """)
         self.assertIn("forked ok", out)
 
+    def test_two_dumps_diff_by_site_names_the_leak(self):
+        """heapsnap.dump() twice in one traced process, then `heapsnap diff
+        A B --by site`: the leaking line comes first."""
+        out = self.run_child("""
+import os, subprocess, tracemalloc
+tracemalloc.start(5)
+import heapsnap
+from heapsnap.track import _cli
+
+class Session:
+    pass
+
+CACHE = []
+def serve(i):
+    CACHE.append(Session())      # the leak: line 12 (the text starts with a newline)
+
+tmp = os.environ["HS_TEST_TMP"]
+for i in range(50):
+    serve(i)
+heapsnap.dump(os.path.join(tmp, "a.db"))
+for i in range(400):
+    serve(i)
+heapsnap.dump(os.path.join(tmp, "b.db"))
+p = subprocess.run([_cli(), "diff", os.path.join(tmp, "a.db"),
+                    os.path.join(tmp, "b.db"), "--by", "site", "-n", "1"],
+                   stdout=subprocess.PIPE, check=True)
+print(p.stdout.decode())
+""")
+        rows = [l for l in out.splitlines() if "<string>:" in l]
+        self.assertTrue(rows, out)
+        self.assertIn("<string>:12 in serve", rows[0])
+        self.assertTrue(rows[0].split()[0] == "400", rows[0])
+        self.assertIn("__main__.Session \u00d7400", rows[0])
+
 
 if __name__ == "__main__":
     import unittest

@@ -161,3 +161,34 @@ assert s["function"] == "handle"
     [ "$status" -eq 1 ]
     [[ "$output" == *"'plain.db' has no allocation sites"* ]]
 }
+
+@test "sites: picture tooltips name the site; serve answers /api/sites and allocated_at" {
+    traced
+    addr=$(sqlite3 s.db "SELECT printf('0x%x', o.address) FROM objects o JOIN types t ON t.id = o.type_id WHERE t.name = 'Request' AND t.module = '__main__' LIMIT 1")
+    run "$HEAPSNAP" why -f s.db "$addr" --svg why.svg
+    [ "$status" -eq 0 ]
+    grep -q 'allocated at [^"<]*app.py:1[29] in ' why.svg
+    : > serve.err
+    "$HEAPSNAP" serve -f s.db --port 0 --no-token > /dev/null 2> serve.err 3>&- &
+    server=$!
+    for _ in $(seq 600); do
+        port=$(sed -n 's|^heapsnap: serving .* at http://127\.0\.0\.1:\([0-9]*\)/ (Ctrl-C stops)$|\1|p' serve.err)
+        [ -n "$port" ] && break
+        sleep 0.1
+    done
+    id=$(sqlite3 s.db "SELECT o.id FROM objects o JOIN types t ON t.id = o.type_id WHERE t.name = 'Request' AND t.module = '__main__' LIMIT 1")
+    curl -s "http://127.0.0.1:$port/api/sites?n=0" > sites.json
+    curl -s "http://127.0.0.1:$port/api/object/$id" > object.json
+    curl -s "http://127.0.0.1:$port/api/why?type=Request" > why.json
+    kill -TERM "$server"
+    wait "$server"
+    python3 - <<'PY'
+import json
+s = json.load(open("sites.json"))
+assert s["recorded"] and any(x["line"] == 12 and x["count"] == 1000 for x in s["sites"]), s["sites"][:3]
+o = json.load(open("object.json"))
+assert o["allocated_at"][0]["line"] in (12, 19), o["allocated_at"]
+w = json.load(open("why.json"))
+assert w["groups"][0]["sites"][0]["line"] == 12, w["groups"][0]
+PY
+}
