@@ -2,12 +2,14 @@
 # make bench: every benchmark, printed as numbers and ratios against a
 # baseline measured in the same run.  Benchmarks never pass or fail on
 # time.  SCALE=0.5 make bench runs a smaller heap; BENCH="dump analyzer
-# dominators" picks parts.
+# dominators sites" picks parts; SITES_SCALE (default 0.1) sizes the
+# allocation-site part, whose memory_profiler run traces every line.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 SCALE=${SCALE:-1.0}
-BENCH=${BENCH:-dump analyzer dominators}
+BENCH=${BENCH:-dump analyzer dominators sites}
+SITES_SCALE=${SITES_SCALE:-0.1}
 OUT="$BUILD/bench"
 mkdir -p "$OUT"
 PY=$(sed -n 's/^PY_\([0-9.]*\)_EXE := //p' "$BUILD/config.mk" | tail -1)
@@ -35,6 +37,10 @@ for part in $BENCH; do
             echo "== dominators and retained sizes"
             "$BUILD/bench/bench_dominators"
         fi
+        ;;
+    sites)
+        echo "== allocation sites: tracing's cost vs memory_profiler (scale $SITES_SCALE)"
+        "$PY" bench/bench_sites.py "$SITES_SCALE" "$OUT"
         ;;
     *)
         echo "bench: unknown part '$part'" >&2

@@ -22,7 +22,7 @@ clang libclang-rt-dev \
 python3-numpy python3-pandas python3-mypy python3-django python3-sqlalchemy \
 python3-docutils python3-sphinx \
 python3-venv python3-pip python3-pytest"
-want_bench="python3-objgraph"
+want_bench="python3-objgraph python3-memory-profiler"
 want_web="chromium nodejs npm"
 
 need=""
