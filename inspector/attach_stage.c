@@ -133,27 +133,6 @@ make_status_file(const char *dir, char **out)
     return 0;
 }
 
-/* Copies the agent package for the target into `dst`/heapsnap. */
-static int
-stage_agent(const char *agent, const char *ext, const char *dst)
-{
-    static const char *const files[] = { "__init__.py", "_heapsnap" };
-    char *pkg = hs_xasprintf("%s/heapsnap", dst);
-    int rc = mkdir(pkg, 0700);
-
-    for (size_t i = 0; rc == 0 && i < HS_ARRAY_SIZE(files); i++) {
-        const char *suffix = i ? ext : "";
-        char *from = hs_xasprintf("%s/heapsnap/%s%s", agent, files[i], suffix);
-        char *to = hs_xasprintf("%s/%s%s", pkg, files[i], suffix);
-
-        rc = copy_file(from, to, 0600);
-        free(from);
-        free(to);
-    }
-    free(pkg);
-    return rc;
-}
-
 /* Gives `path` to the target's user; 0, or -1 with errno. */
 static int
 hand_over(const char *path, const struct hs_proc_info *pi)
@@ -161,6 +140,31 @@ hand_over(const char *path, const struct hs_proc_info *pi)
     if (chown(path, pi->uid, pi->gid) < 0 && pi->uid != geteuid())
         return -1;
     return 0;
+}
+
+/* Copies the agent package for the target into `dst`/heapsnap, each file
+ * given to its user.  0, or -1 with errno. */
+static int
+stage_agent(const char *agent, const char *ext, const char *dst,
+            const struct hs_proc_info *pi)
+{
+    /* What `import heapsnap` loads (the extension last: it gets `ext`). */
+    static const char *const files[] = { "__init__.py", "track.py",
+                                         "_heapsnap" };
+    char *pkg = hs_xasprintf("%s/heapsnap", dst);
+    int rc = mkdir(pkg, 0700) < 0 || hand_over(pkg, pi) < 0 ? -1 : 0;
+
+    for (size_t i = 0; rc == 0 && i < HS_ARRAY_SIZE(files); i++) {
+        const char *suffix = i == HS_ARRAY_SIZE(files) - 1 ? ext : "";
+        char *from = hs_xasprintf("%s/heapsnap/%s%s", agent, files[i], suffix);
+        char *to = hs_xasprintf("%s/%s%s", pkg, files[i], suffix);
+
+        rc = copy_file(from, to, 0600) < 0 || hand_over(to, pi) < 0 ? -1 : 0;
+        free(from);
+        free(to);
+    }
+    free(pkg);
+    return rc;
 }
 
 /*
@@ -173,7 +177,7 @@ stage(const struct hs_target *t, const char *lib, const char *agent,
       struct hs_attach_paths *p)
 {
     static const char *const tmpdirs[] = { "/tmp", "/dev/shm", "/var/tmp" };
-    char *lib_copy, *agent_copy, *pkg, *init, *ext;
+    char *lib_copy, *agent_copy;
     int rc = 0;
 
     for (size_t i = 0; i < HS_ARRAY_SIZE(tmpdirs) && !p->stage; i++) {
@@ -193,20 +197,15 @@ stage(const struct hs_target *t, const char *lib, const char *agent,
     p->root_len = strlen(t->root);
     lib_copy = hs_xasprintf("%s/libheapsnap_inject.so", p->stage);
     agent_copy = hs_xasprintf("%s/py", p->stage);
-    pkg = hs_xasprintf("%s/heapsnap", agent_copy);
-    init = hs_xasprintf("%s/__init__.py", pkg);
-    ext = hs_xasprintf("%s/_heapsnap%s", pkg, t->py.ext_suffix);
     p->output_local = hs_xasprintf("%s/snapshot.db", p->stage);
     if (copy_file(lib, lib_copy, 0644) < 0 || mkdir(agent_copy, 0700) < 0 ||
-        stage_agent(agent, t->py.ext_suffix, agent_copy) < 0 ||
+        hand_over(agent_copy, &t->info) < 0 ||
+        stage_agent(agent, t->py.ext_suffix, agent_copy, &t->info) < 0 ||
         make_status_file(p->stage, &p->status_local) < 0)
         rc = hs_error(HS_EXIT_IO, "cannot prepare staging folder '%s': %s",
                       p->stage, strerror(errno));
     else if (hand_over(p->stage, &t->info) < 0 ||
              hand_over(lib_copy, &t->info) < 0 ||
-             hand_over(agent_copy, &t->info) < 0 ||
-             hand_over(pkg, &t->info) < 0 || hand_over(init, &t->info) < 0 ||
-             hand_over(ext, &t->info) < 0 ||
              hand_over(p->status_local, &t->info) < 0)
         rc = hs_error(HS_EXIT_IO, "cannot give '%s' to uid %lu: %s", p->stage,
                       (unsigned long)t->info.uid, strerror(errno));
@@ -218,9 +217,6 @@ stage(const struct hs_target *t, const char *lib, const char *agent,
     p->output = hs_xstrdup(p->output_local + p->root_len);
     free(lib_copy);
     free(agent_copy);
-    free(pkg);
-    free(init);
-    free(ext);
     return rc;
 }
 

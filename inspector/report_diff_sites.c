@@ -107,7 +107,8 @@ hs_diff_sites_compute(struct hs_diff *d, struct hs_diff_sites *out)
         struct hs_diff_site *r;
         const struct hs_site_row *row = parts[i].row;
 
-        if (i == 0 || strcmp(parts[i].key, parts[i - 1].key)) {
+        /* (Compared with the run's kept key: the others are freed.) */
+        if (!out->n || strcmp(parts[i].key, out->rows[out->n - 1].key)) {
             out->rows[out->n].key = parts[i].key;
             r = &out->rows[out->n++];
         } else {
