@@ -198,6 +198,13 @@ insert_parts(struct hs_query *q, const struct array *arrays, size_t narrays)
     return 0;
 }
 
+/* hs_derived_replace()'s check: the file holds a current cache of g. */
+static int
+stored_current(const void *g)
+{
+    return meta_matches(g);
+}
+
 /* hs_derived_replace()'s fill: every part of every array. */
 struct store {
     struct array arrays[7];
@@ -232,7 +239,8 @@ hs_graph_cache_store(const struct hs_graph *g)
     for (size_t i = 0; i < st.narrays; i++)
         bytes += st.arrays[i].bytes;
     json = meta_json(g, bytes);
-    rc = hs_derived_replace(g->snap, "graph_cache", fill_parts, &st, json);
+    rc = hs_derived_replace(g->snap, "graph_cache", fill_parts, &st, json,
+                            stored_current, g);
     free(json);
     return rc;
 }

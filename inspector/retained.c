@@ -22,8 +22,10 @@
 
 /* 1 if the meta row describes a table computed for g in our format. */
 static int
-meta_matches(const struct hs_graph *g)
+meta_matches(const void *ctx)
 {
+    const struct hs_graph *g = ctx;
+
     return hs_derived_meta_int(g->snap, META_KEY, "format") ==
                HS_RETAINED_FORMAT &&
            hs_derived_meta_int(g->snap, META_KEY, "objects") ==
@@ -230,7 +232,7 @@ hs_retained_store(const struct hs_graph *g, const struct hs_dominators *d)
     json = meta_json(g, d);
     /* insert_rows only reads d; the fill's argument is untyped. */
     rc = hs_derived_replace(g->snap, "retained", fill_rows,
-                            (void *)(uintptr_t)d, json);
+                            (void *)(uintptr_t)d, json, meta_matches, g);
     free(json);
     return rc;
 }

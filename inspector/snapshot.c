@@ -43,6 +43,8 @@ struct hs_snapshot {
     int is_pinned;      /* hs_snapshot_pin() was called */
     int storing;        /* inside hs_derived_replace(): keep errors */
     char *store_error;  /* the first failure while storing (malloc'd) */
+    int64_t data_version; /* PRAGMA data_version at open: it changes when
+                             another connection commits */
 };
 
 struct hs_query {
@@ -362,7 +364,8 @@ hs_snapshot_open(const char *path, unsigned flags)
                  "'%s' is not a complete heapsnap snapshot (format 0)", path);
         goto fail;
     }
-    if (check_tables(s) < 0)
+    if (check_tables(s) < 0 || pragma_int(s, "data_version",
+                                          &s->data_version) < 0)
         goto fail;
     return s;
 fail:
@@ -700,10 +703,12 @@ hs_derived_meta_int(struct hs_snapshot *s, const char *key, const char *field)
 int
 hs_derived_replace(struct hs_snapshot *s, const char *name,
                    int (*fill)(struct hs_snapshot *s, void *arg), void *arg,
-                   const char *meta_json)
+                   const char *meta_json, int (*current)(const void *ctx),
+                   const void *ctx)
 {
     char *ddl = hs_derived_section(name), *sql = NULL;
     struct hs_query *q = NULL;
+    int64_t version;
     int rc = -1;
 
     if (!ddl)
@@ -714,6 +719,15 @@ hs_derived_replace(struct hs_snapshot *s, const char *name,
     s->storing = 1;
     if (hs_snapshot_exec(s, "BEGIN IMMEDIATE") < 0)
         goto out;
+    /* Another command opened the file with this one and stored the same
+     * table first: keep its copy (a table this one found damaged is still
+     * replaced, as nobody else wrote). */
+    if (current && pragma_int(s, "data_version", &version) == 0 &&
+        version != s->data_version && current(ctx)) {
+        rc = 0;
+        hs_snapshot_exec(s, "ROLLBACK");
+        goto out;
+    }
     sql = hs_xasprintf("DROP TABLE IF EXISTS %s", name);
     if (hs_snapshot_exec(s, sql) < 0 || hs_snapshot_exec(s, ddl) < 0 ||
         fill(s, arg) < 0)

@@ -166,14 +166,18 @@ int64_t hs_derived_meta_int(struct hs_snapshot *s, const char *key,
  * transaction: drops the table, re-creates it from derived.sql's section
  * NAME, calls fill(s, arg) to insert its rows, stores `meta_json` in meta
  * and commits; anything failing rolls it all back, so the file keeps the
- * old table or gets the new one.  Returns 0, or -1: storing is optional,
+ * old table or gets the new one.  When another connection has written the
+ * file since it was opened and current(ctx) says, inside the transaction,
+ * that it holds a current table (another command stored it while this one
+ * computed), nothing is written (current may be NULL: always write).  Returns 0, or -1: storing is optional,
  * so a failure of SQLite (a full disk, a lock held too long) is not
  * printed and records no exit code; hs_snapshot_store_error() says why.
  * Exit 5 when derived.sql has no such section.
  */
 int hs_derived_replace(struct hs_snapshot *s, const char *name,
                        int (*fill)(struct hs_snapshot *s, void *arg),
-                       void *arg, const char *meta_json);
+                       void *arg, const char *meta_json,
+                       int (*current)(const void *ctx), const void *ctx);
 
 /* Why the last hs_derived_replace() failed (owned by s). */
 const char *hs_snapshot_store_error(const struct hs_snapshot *s);
