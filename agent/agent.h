@@ -440,8 +440,14 @@ enum hs_sizeof {
 /* Objects whose layout a foreign_*.c file reads. */
 enum hs_foreign {
     HS_FOREIGN_NONE,
-    HS_FOREIGN_NDARRAY,       /* numpy.ndarray or a subclass */
-    HS_FOREIGN_MANAGED_BUFFER /* the managed buffer behind memoryviews */
+    HS_FOREIGN_NDARRAY,        /* numpy.ndarray or a subclass */
+    HS_FOREIGN_MANAGED_BUFFER, /* the managed buffer behind memoryviews */
+    /* Operating-system resources (foreign_stdlib.c), whose value says
+     * whether they are open: */
+    HS_FOREIGN_FILEIO, /* _io.FileIO or a subclass */
+    HS_FOREIGN_SOCKET, /* _socket.socket or a subclass */
+    HS_FOREIGN_SQLITE, /* sqlite3.Connection or a subclass */
+    HS_FOREIGN_MMAP    /* mmap.mmap or a subclass */
 };
 
 /* An object field of a type's instances that is a member (layout.c). */
@@ -545,6 +551,14 @@ int hs_stdlib_is_array_type(PyTypeObject *tp);
 /* sys.getsizeof(o) of an array.array without the pre-header, as its
  * __sizeof__ computes it; -1 when the fields look wrong. */
 Py_ssize_t hs_stdlib_array_sizeof(PyObject *o);
+/* The enum hs_foreign resource kind of class b (one of the types above
+ * itself, known by its name, never a class statement of that name), or
+ * HS_FOREIGN_NONE.  Reads only the type. */
+uint8_t hs_stdlib_resource_kind(PyTypeObject *b);
+/* Appends the value of resource o of that kind: "fd 3" (FileIO, socket),
+ * "open" (sqlite3.Connection), "mapped 4096" (mmap: its length), or
+ * "closed".  Reads only o's fields. */
+void hs_stdlib_resource_value(struct hs_str *out, PyObject *o, uint8_t kind);
 
 /* ---- instance layouts (layout.c) ------------------------------------------------ */
 

@@ -158,6 +158,8 @@ classify(struct hs_types *t, struct hs_typeinfo *ti)
             continue;
         }
         b = (PyTypeObject *)base;
+        if (ti->foreign == HS_FOREIGN_NONE)
+            ti->foreign = hs_stdlib_resource_kind(b);
         if (hs_numpy_is_ndarray_type(b)) {
             ti->foreign = HS_FOREIGN_NDARRAY;
             ti->foreign_abi = (uint8_t)t->numpy_abi;

@@ -658,10 +658,10 @@ frame_value(struct hs_str *s, PyFrameObject *f, Py_ssize_t limit,
     return 1;
 }
 
-/* The short value of o into w->value; returns the flags it implies and
- * sets *has to 1 when there is a value. */
+/* The short value of o (of type info ti) into w->value; returns the
+ * flags it implies and sets *has to 1 when there is a value. */
 static uint32_t
-value_of(struct walk *w, PyObject *o, int *has)
+value_of(struct walk *w, PyObject *o, const struct hs_typeinfo *ti, int *has)
 {
     struct hs_str *s = &w->value;
     Py_ssize_t limit = w->opts->value_limit;
@@ -732,6 +732,8 @@ value_of(struct walk *w, PyObject *o, int *has)
         name = ((PyGenObject *)o)->gi_qualname;
     } else if (PyFrame_Check(o)) {
         *has = frame_value(s, (PyFrameObject *)o, limit, w->opts->redact);
+    } else if (ti->foreign >= HS_FOREIGN_FILEIO) {
+        hs_stdlib_resource_value(s, o, ti->foreign);
     } else {
         *has = 0;
     }
@@ -816,7 +818,7 @@ objects(struct walk *w)
             return fail(w, "out of memory (types)");
         if (!ti->row_done)
             type_row(w, ti);
-        flags |= value_of(w, o, &has_value);
+        flags |= value_of(w, o, ti, &has_value);
         /* A value or type name lost to a failed allocation would be a
          * silently wrong row: fail the dump instead. */
         if (w->value.failed || w->t1.failed || w->t2.failed || w->t3.failed)

@@ -81,6 +81,14 @@ int hs_advise_freed_with_holder(const struct hs_advise_ctx *c, uint32_t v);
  */
 uint64_t hs_advise_values_extra(const struct hs_advise_ctx *c, uint32_t v);
 
+/*
+ * hs_advise_values_extra() summed over v's dominator subtree: what v
+ * retains outside objects.size, to add to dom->retained[v].  *stack and
+ * *alloc: scratch the caller frees.  O(subtree).
+ */
+uint64_t hs_advise_subtree_extra(const struct hs_advise_ctx *c, uint32_t v,
+                                 uint32_t **stack, uint32_t *alloc);
+
 /* The finders, one per kind.  Each returns 0, or -1 after an error
  * (printed, exit code recorded). */
 int hs_advise_slots(const struct hs_advise_ctx *c, struct hs_advice_list *l);
@@ -91,5 +99,7 @@ int hs_advise_sparse(const struct hs_advise_ctx *c, struct hs_advice_list *l);
 int hs_advise_garbage(const struct hs_advise_ctx *c, struct hs_advice_list *l);
 int hs_advise_weak_cache(const struct hs_advise_ctx *c,
                          struct hs_advice_list *l);
+int hs_advise_resources(const struct hs_advise_ctx *c,
+                        struct hs_advice_list *l);
 
 #endif /* HS_ADVISE_H */

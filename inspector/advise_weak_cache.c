@@ -31,29 +31,6 @@ weakrefable(const struct hs_advise_ctx *c, uint32_t v)
     return l->present && l->weaklistoffset != 0;
 }
 
-/* Bytes outside objects.size in v's dominator subtree.  *stack: scratch. */
-static uint64_t
-subtree_extra(const struct hs_advise_ctx *c, uint32_t v, uint32_t **stack,
-              uint32_t *alloc)
-{
-    uint64_t extra = 0;
-    uint32_t top = 0;
-
-    HS_ALLOC_GROW(*stack, 1, *alloc);
-    (*stack)[top++] = v;
-    while (top) {
-        uint32_t u = (*stack)[--top], n;
-        const uint32_t *kids;
-
-        extra += hs_advise_values_extra(c, u);
-        n = hs_dominators_children(c->dom, u, &kids);
-        HS_ALLOC_GROW(*stack, top + n, *alloc);
-        memcpy(*stack + top, kids, n * sizeof(*kids));
-        top += n;
-    }
-    return extra;
-}
-
 /* Is v held by a module or a class attribute: is its BFS parent a module
  * or a class, or the __dict__ of one? */
 static int
@@ -116,7 +93,8 @@ hs_advise_weak_cache(const struct hs_advise_ctx *c,
             } else if (g->out_kind[e] != HS_EDGE_KEY) {
                 continue;
             }
-            saved += c->dom->retained[v] + subtree_extra(c, v, &stack, &alloc);
+            saved += c->dom->retained[v] +
+                     hs_advise_subtree_extra(c, v, &stack, &alloc);
         }
         if (values < HS_WEAK_MIN_VALUES || saved < c->min_bytes)
             continue;

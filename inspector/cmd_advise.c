@@ -27,7 +27,7 @@ static const char *const advise_usage[] = {
     "Finds the memory-saving techniques that apply to this heap (__slots__,",
     "array.array for lists of numbers, interning duplicate strings, empty",
     "containers made lazily, cycles left to the gc, caches that alone keep",
-    "their values) and says",
+    "their values, files, sockets, maps and threads left open) and says",
     "how many bytes each would save, computed from the snapshot's own sizes",
     "for the Python version that wrote it, with the fix in one line.",
     NULL,

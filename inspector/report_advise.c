@@ -70,6 +70,28 @@ hs_advise_values_extra(const struct hs_advise_ctx *c, uint32_t v)
     return (uint64_t)l->values_bytes;
 }
 
+uint64_t
+hs_advise_subtree_extra(const struct hs_advise_ctx *c, uint32_t v,
+                        uint32_t **stack, uint32_t *alloc)
+{
+    uint64_t extra = 0;
+    uint32_t top = 0;
+
+    HS_ALLOC_GROW(*stack, 1, *alloc);
+    (*stack)[top++] = v;
+    while (top) {
+        uint32_t u = (*stack)[--top], n;
+        const uint32_t *kids;
+
+        extra += hs_advise_values_extra(c, u);
+        n = hs_dominators_children(c->dom, u, &kids);
+        HS_ALLOC_GROW(*stack, top + n, *alloc);
+        memcpy(*stack + top, kids, n * sizeof(*kids));
+        top += n;
+    }
+    return extra;
+}
+
 static int
 by_saving(const void *a, const void *b)
 {
@@ -84,8 +106,9 @@ by_saving(const void *a, const void *b)
 
 static int (*const finders[])(const struct hs_advise_ctx *,
                               struct hs_advice_list *) = {
-    hs_advise_slots,  hs_advise_array,   hs_advise_duplicates,
-    hs_advise_sparse, hs_advise_garbage, hs_advise_weak_cache,
+    hs_advise_slots,     hs_advise_array,   hs_advise_duplicates,
+    hs_advise_sparse,    hs_advise_garbage, hs_advise_weak_cache,
+    hs_advise_resources,
 };
 
 int

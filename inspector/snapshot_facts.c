@@ -1,7 +1,8 @@
 /*
  * snapshot_facts.c: bulk reads for `advise` (snapshot_facts.h): the
  * type_layouts table by type, the values of the objects of a few types in
- * one scan of objects, and a label's names id.  Each is one statement run
+ * one scan of objects, the threads and their roots, and a label's names
+ * id.  Each is one statement run
  * once per command, never a probe per object.
  */
 #include "snapshot_facts.h"
@@ -124,4 +125,103 @@ hs_facts_each_value(
     if (stop)
         return stop;
     return rc < 0 ? -1 : 0;
+}
+
+/* Root index by roots rowid, for hs_facts_threads. */
+struct root_row {
+    int64_t row;    /* roots rowid */
+    uint32_t index; /* into g->roots */
+};
+
+static int
+by_row(const void *a, const void *b)
+{
+    const struct root_row *x = a, *y = b;
+
+    return x->row < y->row ? -1 : x->row > y->row;
+}
+
+int
+hs_facts_threads(const struct hs_graph *g, struct hs_fact_thread **threads,
+                 uint32_t *nthreads, uint32_t **root_thread)
+{
+    struct hs_fact_thread *t = NULL;
+    uint32_t n = 0, alloc = 0, *rt;
+    int64_t *ids = NULL;
+    struct root_row *rows;
+    struct hs_query *q;
+    int rc;
+
+    rt = hs_xmalloc(((size_t)g->nroots + 1) * sizeof(*rt));
+    for (uint32_t r = 0; r < g->nroots; r++)
+        rt[r] = UINT32_MAX;
+    *threads = NULL;
+    *nthreads = 0;
+    *root_thread = rt;
+    if (!g->snap)
+        return 0;
+    q = hs_query_prepare(g->snap, "SELECT id, object_id, is_main, is_dumper "
+                                  "FROM threads ORDER BY id");
+    if (!q)
+        goto error;
+    while ((rc = hs_query_step(q)) == 1) {
+        int64_t v = hs_query_is_null(q, 1)
+                        ? -1
+                        : hs_graph_node_of_id(g, hs_query_int(q, 1));
+
+        HS_ALLOC_GROW(t, n + 1, alloc);
+        ids = hs_xrealloc(ids, (size_t)alloc * sizeof(*ids));
+        ids[n] = hs_query_int(q, 0);
+        t[n].node = v < 0 ? UINT32_MAX : (uint32_t)v;
+        t[n].is_main = hs_query_int(q, 2) != 0;
+        t[n].is_dumper = hs_query_int(q, 3) != 0;
+        n++;
+    }
+    hs_query_free(q);
+    if (rc < 0)
+        goto error;
+    rows = hs_xmalloc(((size_t)g->nroots + 1) * sizeof(*rows));
+    for (uint32_t r = 0; r < g->nroots; r++) {
+        rows[r].row = g->roots[r].row;
+        rows[r].index = r;
+    }
+    qsort(rows, g->nroots, sizeof(*rows), by_row);
+    q = hs_query_prepare(g->snap, "SELECT rowid, thread_id FROM roots "
+                                  "WHERE thread_id IS NOT NULL");
+    if (!q) {
+        free(rows);
+        goto error;
+    }
+    while ((rc = hs_query_step(q)) == 1) {
+        struct root_row key = { hs_query_int(q, 0), 0 }, *hit;
+        int64_t tid = hs_query_int(q, 1);
+        uint32_t lo = 0, hi = n;
+
+        hit = bsearch(&key, rows, g->nroots, sizeof(*rows), by_row);
+        /* threads ids ascend: find tid among them. */
+        while (lo < hi) {
+            uint32_t mid = lo + (hi - lo) / 2;
+
+            if (ids[mid] < tid)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (hit && lo < n && ids[lo] == tid)
+            rt[hit->index] = lo;
+    }
+    hs_query_free(q);
+    free(rows);
+    if (rc < 0)
+        goto error;
+    free(ids);
+    *threads = t;
+    *nthreads = n;
+    return 0;
+error:
+    free(ids);
+    free(t);
+    free(rt);
+    *root_thread = NULL;
+    return -1;
 }

@@ -1,8 +1,8 @@
 /*
  * snapshot_facts.h: bulk reads of the snapshot that `advise` needs beside
  * the graph: how each heap type lays out its instances (type_layouts),
- * the short values of every object of a few types in one scan, and the
- * names id of a label.  Part of the snapshot layer: the only SQL here
+ * the short values of every object of a few types in one scan, the
+ * threads and which roots are theirs, and the names id of a label.  Part of the snapshot layer: the only SQL here
  * is in snapshot_facts.c.
  */
 #ifndef HS_SNAPSHOT_FACTS_H
@@ -38,5 +38,23 @@ int hs_facts_each_value(const struct hs_graph *g, const uint32_t *types,
                         int (*fn)(uint32_t v, const char *value, size_t len,
                                   void *arg),
                         void *arg);
+
+/* A row of threads: a Python thread alive at the dump. */
+struct hs_fact_thread {
+    uint32_t node; /* its threading.Thread object, or UINT32_MAX */
+    int is_main;   /* the main thread */
+    int is_dumper; /* the thread that ran the dump */
+};
+
+/*
+ * The snapshot's threads into *threads (malloc'd, *nthreads entries), and
+ * into *root_thread (malloc'd, g->nroots entries) for each root of
+ * g->roots the index in *threads of the thread whose frame or state holds
+ * it, or UINT32_MAX.  Both are empty (not NULL) for a graph without a
+ * snapshot.  0, or -1 after a read error (exit 4), with nothing to free.
+ * O(threads + roots log roots).
+ */
+int hs_facts_threads(const struct hs_graph *g, struct hs_fact_thread **threads,
+                     uint32_t *nthreads, uint32_t **root_thread);
 
 #endif /* HS_SNAPSHOT_FACTS_H */

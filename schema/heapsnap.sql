@@ -92,7 +92,14 @@ CREATE TABLE objects (
     length    INTEGER,              -- len(obj) for sized builtins, else NULL
     value     TEXT,                 -- short value: str text, repr of numbers
                                     -- and bytes, name of functions, classes,
-                                    -- modules and code; NULL otherwise
+                                    -- modules and code; whether a resource
+                                    -- is open: 'fd 3' or 'closed' (FileIO,
+                                    -- socket), 'open' or 'closed'
+                                    -- (sqlite3.Connection), 'mapped 4096'
+                                    -- (its length) or 'closed' (mmap);
+                                    -- NULL otherwise (resource values were
+                                    -- added in format 1 without a version
+                                    -- change: older snapshots lack them)
     flags     INTEGER NOT NULL      -- object_flags bits below
 );
 

@@ -85,6 +85,97 @@ PROGRAMS = {
             for i in range(N):
                 CACHE['k%d' % i] = Blob(i)
         """,
+    # open_resources: each kept open (FIX = 0) or closed and dropped.
+    "open_files": """
+        def build():
+            with open('data.txt', 'w') as f:
+                f.write('line\\n' * 100)
+            files = []
+            for i in range(N):
+                if FIX:
+                    with open('data.txt') as f:
+                        f.read()
+                    files.append(None)
+                else:
+                    f = open('data.txt')
+                    f.read()
+                    files.append(f)
+            return files
+        """,
+    "open_sockets": """
+        import socket
+        def build():
+            socks = []
+            for i in range(N):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                if FIX:
+                    s.close()
+                    s = None
+                socks.append(s)
+            return socks
+        """,
+    "open_sqlite": """
+        import sqlite3
+        def build():
+            conns = []
+            for i in range(N):
+                c = sqlite3.connect(':memory:')
+                c.execute('select 1').fetchall()
+                if FIX:
+                    c.close()
+                    c = None
+                conns.append(c)
+            return conns
+        """,
+    "open_mmaps": """
+        import mmap
+        def build():
+            maps = []
+            for i in range(N):
+                m = mmap.mmap(-1, 1 << 20)
+                for at in range(0, 1 << 20, 4096):
+                    m[at] = 1
+                if FIX:
+                    m.close()
+                    m = None
+                maps.append(m)
+            return maps
+        """,
+    "open_popens": """
+        import subprocess, sys
+        def build():
+            procs = []
+            for i in range(N):
+                p = subprocess.Popen([sys.executable, '-c', 'import sys; sys.stdin.read()'],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                if FIX:
+                    p.communicate(b'')
+                    p = None
+                procs.append(p)
+            return procs
+        """,
+    "running_threads": """
+        import threading
+        GO = threading.Event()
+        def work(ready):
+            buf = bytearray(200000)
+            ready.set()
+            GO.wait()
+            return len(buf)
+        def build():
+            threads = []
+            for i in range(N):
+                ready = threading.Event()
+                t = threading.Thread(target=work, args=(ready,), daemon=True)
+                t.start()
+                ready.wait()
+                threads.append(t)
+            if FIX:
+                GO.set()
+                for t in threads:
+                    t.join()
+            return threads
+        """,
 }
 
 # The kind of finding each program must produce, and the type it names.
@@ -96,28 +187,45 @@ EXPECT = {
     "sparse_containers": ("sparse_containers", None),
     "garbage_cycles": ("garbage_cycles", "__main__.Node"),
     "weak_cache": ("weak_cache", "__main__.Blob"),
+    "open_files": ("open_resources", "_io.TextIOWrapper"),
+    "open_sockets": ("open_resources", "socket.socket"),
+    "open_sqlite": ("open_resources", "sqlite3.Connection"),
+    "open_mmaps": ("open_resources", "mmap.mmap"),
+    "open_popens": ("open_resources", "subprocess.Popen"),
+    "running_threads": ("open_resources", "threading.Thread"),
 }
+
+# What each program's saving is measured by: tracemalloc's traced bytes,
+# or the resident set (what lies outside Python's allocators: mappings).
+MEASURE = {"open_mmaps": "rss"}
 
 RUNNER = """
 import gc, json, sys, tracemalloc
 FIX = int(sys.argv[1])
 N = int(sys.argv[2])
+def rss():
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1]) * 1024
 %s
 gc.collect()
+rss0 = rss()
 tracemalloc.start()
 data = build()
 traced = tracemalloc.get_traced_memory()[0]
 tracemalloc.stop()
+rss1 = rss()
 if len(sys.argv) > 3:
     import heapsnap
     heapsnap.dump(sys.argv[3])
-print(json.dumps({"traced": traced}))
+print(json.dumps({"traced": traced, "rss": rss1 - rss0}))
 """
 
 
 class AdviseTest(AgentTest):
 
-    def run_program(self, body, fix, n, dump=None):
+    def run_program(self, body, fix, n, dump=None, measure="traced"):
         code = RUNNER % textwrap.dedent(body)
         env = dict(os.environ)
         agent = os.path.dirname(os.path.dirname(
@@ -129,7 +237,7 @@ class AdviseTest(AgentTest):
         p = subprocess.run(args, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, env=env, cwd=self.tmp)
         self.assertEqual(p.returncode, 0, p.stderr.decode())
-        return json.loads(p.stdout.decode().splitlines()[-1])["traced"]
+        return json.loads(p.stdout.decode().splitlines()[-1])[measure]
 
     def advise(self, snap, *opts):
         p = subprocess.run([cli_path(), "advise", "-f", snap, "--json",
@@ -140,8 +248,10 @@ class AdviseTest(AgentTest):
 
     def check_honest(self, name, n=20000):
         snap = self.path(name + ".db")
-        before = self.run_program(PROGRAMS[name], 0, n, dump=snap)
-        after = self.run_program(PROGRAMS[name], 1, n)
+        measure = MEASURE.get(name, "traced")
+        before = self.run_program(PROGRAMS[name], 0, n, dump=snap,
+                                  measure=measure)
+        after = self.run_program(PROGRAMS[name], 1, n, measure=measure)
         measured = before - after
         kind, type_name = EXPECT[name]
         found = [f for f in self.advise(snap)
@@ -198,6 +308,88 @@ class AdviseTest(AgentTest):
         self.assertIn("WeakValueDictionary", f["fix"])
         self.assertIn("module __main__ .CACHE", f["title"])
         self.assertEqual(f["count"], 2000)
+
+    def test_open_files_saving_is_measured(self):
+        f = self.check_honest("open_files", n=200)
+        self.assertEqual(f["count"], 200)
+        self.assertIn("with open(", f["fix"])
+        self.assertIn(".data", f["where"])
+
+    def test_open_sockets_saving_is_measured(self):
+        f = self.check_honest("open_sockets", n=1000)
+        self.assertEqual(f["count"], 1000)
+        self.assertIn("s.close()", f["fix"])
+
+    def test_open_sqlite_connections_saving_is_measured(self):
+        if sys.version_info < (3, 10):
+            # Before 3.10 a Connection reports nothing to the gc (no
+            # tp_traverse): the snapshot cannot see its statement cache,
+            # so only the connections themselves are found and counted.
+            snap = self.path("sqlite.db")
+            self.run_program(PROGRAMS["open_sqlite"], 0, 200, dump=snap)
+            found = [f for f in self.advise(snap, "--min-bytes", "0")
+                     if f["kind"] == "open_resources"
+                     and f["type"] == "sqlite3.Connection"]
+            self.assertEqual([f["count"] for f in found], [200], found)
+            self.skipTest("sqlite3.Connection hides what it holds before "
+                          "3.10: found, saving not comparable")
+        f = self.check_honest("open_sqlite", n=200)
+        self.assertEqual(f["count"], 200)
+        self.assertIn("conn.close()", f["fix"])
+
+    def test_open_mmaps_saving_is_measured(self):
+        f = self.check_honest("open_mmaps", n=16)
+        self.assertEqual(f["count"], 16)
+        self.assertGreaterEqual(f["bytes_saved"], 16 << 20)
+
+    def test_open_popens_saving_is_measured(self):
+        f = self.check_honest("open_popens", n=20)
+        self.assertEqual(f["count"], 20)
+        self.assertIn("communicate()", f["fix"])
+
+    def test_running_threads_saving_is_measured(self):
+        f = self.check_honest("running_threads", n=20)
+        self.assertEqual(f["count"], 20)
+        self.assertIn("join()", f["fix"])
+
+    def test_no_open_resources_when_released(self):
+        """Closed files, sockets, connections and maps still held, a
+        waited-for Popen, a joined thread, the standard streams: no
+        open_resources finding, even with --min-bytes 0; only the one
+        file left open is."""
+        snap = self.path("released.db")
+        self.run_program("""
+            import mmap, socket, sqlite3, subprocess, sys, threading
+            def build():
+                f = open('closed.txt', 'w')
+                f.write('x')
+                f.close()
+                r = open('closed.txt', 'rb')
+                r.read()
+                r.close()
+                s = socket.socket()
+                s.close()
+                c = sqlite3.connect(':memory:')
+                c.close()
+                m = mmap.mmap(-1, 1 << 16)
+                m.close()
+                p = subprocess.Popen([sys.executable, '-c', 'pass'],
+                                     stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE)
+                p.communicate(b'')
+                t = threading.Thread(target=len, args=('x',))
+                t.start()
+                t.join()
+                left_open = open('closed.txt', 'rb')
+                return [f, r, s, c, m, p, t, sys.stdout, sys.stderr,
+                        left_open]
+            """, 0, 0, dump=snap)
+        found = [(f["type"], f["count"], f["where"])
+                 for f in self.advise(snap, "--min-bytes", "0")
+                 if f["kind"] == "open_resources"]
+        self.assertEqual(len(found), 1, found)
+        self.assertEqual(found[0][:2], ("_io.BufferedReader", 1), found)
+        self.assertIn("[9]", found[0][2])
 
     def test_silent_where_nothing_applies(self):
         """A class with 3 instances, lists of mixed objects, of bools, of
