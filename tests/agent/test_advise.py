@@ -176,6 +176,39 @@ PROGRAMS = {
                     t.join()
             return threads
         """,
+    # back_reference: the back-pointer strong (FIX = 0) or weak.
+    "back_reference_parent": """
+        import weakref
+        class Node:
+            def __init__(self, parent):
+                if FIX and parent is not None:
+                    self.parent = weakref.ref(parent)
+                else:
+                    self.parent = parent
+                self.kids = []
+        def build():
+            roots = []
+            for i in range(N):
+                r = Node(None)
+                for k in range(10):
+                    r.kids.append(Node(r))
+                roots.append(r)
+            return roots
+        """,
+    "back_reference_method": """
+        import weakref
+        class Handler:
+            def __init__(self):
+                if FIX:
+                    self.callback = weakref.WeakMethod(self.on_event)
+                else:
+                    self.callback = self.on_event
+                self.data = [0] * 10
+            def on_event(self):
+                pass
+        def build():
+            return [Handler() for i in range(N)]
+        """,
 }
 
 # The kind of finding each program must produce, and the type it names.
@@ -193,11 +226,16 @@ EXPECT = {
     "open_mmaps": ("open_resources", "mmap.mmap"),
     "open_popens": ("open_resources", "subprocess.Popen"),
     "running_threads": ("open_resources", "threading.Thread"),
+    "back_reference_parent": ("back_reference", "__main__.Node"),
+    "back_reference_method": ("back_reference", "__main__.Handler"),
 }
 
 # What each program's saving is measured by: tracemalloc's traced bytes,
-# or the resident set (what lies outside Python's allocators: mappings).
-MEASURE = {"open_mmaps": "rss"}
+# the resident set (what lies outside Python's allocators: mappings), or
+# for back-references the objects the cyclic gc frees once the structure
+# is dropped (the finding's count, not its bytes, is compared).
+MEASURE = {"open_mmaps": "rss", "back_reference_parent": "collected",
+           "back_reference_method": "collected"}
 
 RUNNER = """
 import gc, json, sys, tracemalloc
@@ -219,7 +257,11 @@ rss1 = rss()
 if len(sys.argv) > 3:
     import heapsnap
     heapsnap.dump(sys.argv[3])
-print(json.dumps({"traced": traced, "rss": rss1 - rss0}))
+gc.collect()
+del data
+collected = gc.collect()
+print(json.dumps({"traced": traced, "rss": rss1 - rss0,
+                  "collected": collected}))
 """
 
 
@@ -260,7 +302,8 @@ class AdviseTest(AgentTest):
                          "not the %s findings for %s: %s" %
                          (kind, type_name, self.advise(snap)))
         f = found[0]
-        predicted = sum(f["bytes_saved"] for f in found)
+        predicted = sum(f["count" if measure == "collected" else
+                          "bytes_saved"] for f in found)
         if os.environ.get("HS_TEST_VERBOSE"):
             sys.stderr.write("# %s on %s: predicted %d, measured %d (%+.1f %%)\n"
                              % (name, sys.version.split()[0], predicted,
@@ -390,6 +433,59 @@ class AdviseTest(AgentTest):
         self.assertEqual(len(found), 1, found)
         self.assertEqual(found[0][:2], ("_io.BufferedReader", 1), found)
         self.assertIn("[9]", found[0][2])
+
+    def test_back_reference_parent_is_measured(self):
+        f = self.check_honest("back_reference_parent", n=500)
+        self.assertIn("weakref.ref(parent)", f["fix"])
+        self.assertIn(".parent", f["title"])
+        self.assertIn("in 500 reference cycles", f["title"])
+
+    def test_back_reference_bound_method_is_measured(self):
+        f = self.check_honest("back_reference_method", n=2000)
+        self.assertIn("weakref.WeakMethod", f["fix"])
+        self.assertIn(".__self__", f["title"])
+
+    def test_no_back_reference_without_a_back_pointer(self):
+        """Weak parents, and a ring of strong .next references (a cycle,
+        but no back-pointer closes it): no back_reference finding, even
+        with --min-bytes 0; only the one strong .owner is."""
+        snap = self.path("noback.db")
+        self.run_program("""
+            import weakref
+            class Node:
+                def __init__(self, parent):
+                    self.parent = parent and weakref.ref(parent)
+                    self.kids = []
+            class Ring:
+                def __init__(self):
+                    self.next = None
+            class Part:
+                def __init__(self, owner):
+                    self.owner = owner
+            class Whole:
+                def __init__(self):
+                    self.parts = [Part(self) for i in range(3)]
+            def build():
+                trees = []
+                for i in range(100):
+                    r = Node(None)
+                    r.kids = [Node(r) for k in range(5)]
+                    trees.append(r)
+                ring = [Ring() for i in range(100)]
+                for a, b in zip(ring, ring[1:] + ring[:1]):
+                    a.next = b
+                return [trees, ring, Whole()]
+            """, 0, 0, dump=snap)
+        # (The standard library may hold such cycles of its own.)
+        found = [(f["type"], f["count"], f["title"])
+                 for f in self.advise(snap, "--min-bytes", "0")
+                 if f["kind"] == "back_reference"
+                 and f["type"].startswith("__main__.")]
+        self.assertEqual(len(found), 1, found)
+        self.assertEqual(found[0][0], "__main__.Whole", found)
+        self.assertIn(".owner", found[0][2])
+        # The Whole, its parts list and 3 Parts (and their __dict__s).
+        self.assertIn(found[0][1], (5, 9), found)
 
     def test_silent_where_nothing_applies(self):
         """A class with 3 instances, lists of mixed objects, of bools, of
