@@ -28,7 +28,7 @@ static const char *const advise_usage[] = {
     "array.array for lists of numbers, interning duplicate strings, empty",
     "containers made lazily, cycles left to the gc, caches that alone keep",
     "their values, files, sockets, maps and threads left open, cycles",
-    "closed by back-pointers) and says",
+    "closed by back-pointers, big lists only iterated) and says",
     "how many bytes each would save, computed from the snapshot's own sizes",
     "for the Python version that wrote it, with the fix in one line.",
     NULL,

@@ -209,6 +209,21 @@ PROGRAMS = {
         def build():
             return [Handler() for i in range(N)]
         """,
+    # materialized_sequence: a list built whole only to be walked (FIX =
+    # 0) or a generator; DUMP() is called half way through the walk.
+    "materialized": """
+        def build():
+            if FIX:
+                data = (str(i) * 3 for i in range(N))
+            else:
+                data = [str(i) * 3 for i in range(N)]
+            total = 0
+            for k, x in enumerate(data):
+                total += len(x)
+                if k == N // 2:
+                    DUMP()
+            return total
+        """,
 }
 
 # The kind of finding each program must produce, and the type it names.
@@ -228,14 +243,16 @@ EXPECT = {
     "running_threads": ("open_resources", "threading.Thread"),
     "back_reference_parent": ("back_reference", "__main__.Node"),
     "back_reference_method": ("back_reference", "__main__.Handler"),
+    "materialized": ("materialized_sequence", "list"),
 }
 
 # What each program's saving is measured by: tracemalloc's traced bytes,
 # the resident set (what lies outside Python's allocators: mappings), or
 # for back-references the objects the cyclic gc frees once the structure
-# is dropped (the finding's count, not its bytes, is compared).
+# is dropped (the finding's count, not its bytes, is compared), or the
+# peak of tracemalloc's traced bytes until DUMP().
 MEASURE = {"open_mmaps": "rss", "back_reference_parent": "collected",
-           "back_reference_method": "collected"}
+           "back_reference_method": "collected", "materialized": "peak"}
 
 RUNNER = """
 import gc, json, sys, tracemalloc
@@ -246,22 +263,30 @@ def rss():
         for line in f:
             if line.startswith('VmRSS:'):
                 return int(line.split()[1]) * 1024
+PEAK = []
+def DUMP():
+    # Dumps now, inside build(): the peak traced until then is measured.
+    PEAK.append(tracemalloc.get_traced_memory()[1])
+    tracemalloc.stop()
+    if len(sys.argv) > 3:
+        import heapsnap
+        heapsnap.dump(sys.argv[3])
 %s
 gc.collect()
 rss0 = rss()
 tracemalloc.start()
 data = build()
-traced = tracemalloc.get_traced_memory()[0]
+traced, peak = tracemalloc.get_traced_memory()
 tracemalloc.stop()
 rss1 = rss()
-if len(sys.argv) > 3:
+if len(sys.argv) > 3 and not PEAK:
     import heapsnap
     heapsnap.dump(sys.argv[3])
 gc.collect()
 del data
 collected = gc.collect()
 print(json.dumps({"traced": traced, "rss": rss1 - rss0,
-                  "collected": collected}))
+                  "collected": collected, "peak": (PEAK or [peak])[0]}))
 """
 
 
@@ -486,6 +511,37 @@ class AdviseTest(AgentTest):
         self.assertIn(".owner", found[0][2])
         # The Whole, its parts list and 3 Parts (and their __dict__s).
         self.assertIn(found[0][1], (5, 9), found)
+
+    def test_materialized_list_saving_is_measured(self):
+        f = self.check_honest("materialized", n=50000)
+        self.assertEqual(f["count"], 50000)
+        self.assertIn("generator expression", f["fix"])
+        self.assertIn("local data", f["where"])
+
+    def test_no_materialized_sequence_held_elsewhere(self):
+        """Big lists held by a module, or by a local and an object too,
+        and a small local list: no materialized_sequence finding, even
+        with --min-bytes 0; only the big list held by a local alone is."""
+        snap = self.path("nomat.db")
+        self.run_program("""
+            GLOBAL = [str(i) for i in range(20000)]
+            STORE = []
+            def build():
+                kept = [str(i) for i in range(20000)]
+                STORE.append(kept)
+                small = [str(i) for i in range(100)]
+                alone = [str(i) for i in range(30000)]
+                for x in alone:
+                    pass
+                DUMP()
+                return len(small)
+            """, 0, 0, dump=snap)
+        found = [(f["count"], f["where"])
+                 for f in self.advise(snap, "--min-bytes", "0")
+                 if f["kind"] == "materialized_sequence"]
+        self.assertEqual(len(found), 1, found)
+        self.assertEqual(found[0][0], 30000, found)
+        self.assertIn("local alone", found[0][1])
 
     def test_silent_where_nothing_applies(self):
         """A class with 3 instances, lists of mixed objects, of bools, of
