@@ -412,6 +412,9 @@ void hs_names_release(struct hs_names *n);
 
 /* names.id of a C string label, or -1 when memory ran out. */
 int64_t hs_names_cstr(struct hs_names *n, const char *text);
+/* The same for a C string with static storage (HS_L_CSTR), cached on its
+ * address. */
+int64_t hs_names_static(struct hs_names *n, const char *text);
 
 /*
  * names.id for a label given by an object: mode HS_L_IDENT spells a str

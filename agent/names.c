@@ -4,7 +4,8 @@
  *
  * Two caches keep repeats cheap: a direct-mapped cache on the label's
  * source object (the same interned attribute-name string labels thousands
- * of edges), and a content table for identifiers and C strings, so equal
+ * of edges) or static C string (a member's or getter's name), and a
+ * content table for identifiers and C strings, so equal
  * names from different objects share a row.  Keys that are data (not
  * interned) are not content-interned, which keeps memory bounded by the
  * program's vocabulary rather than by its data.
@@ -152,12 +153,29 @@ hs_names_cstr(struct hs_names *n, const char *text)
 }
 
 static struct ptr_entry *
-ptr_slot(struct hs_names *n, PyObject *o, int mode)
+ptr_slot(struct hs_names *n, const void *o, int mode)
 {
     uint64_t h = (((uint64_t)(uintptr_t)o >> 4) ^ (uint64_t)mode) *
                  0x9E3779B97F4A7C15ULL;
 
     return &((struct ptr_entry *)n->ptr)[h >> (64 - PTR_CACHE_BITS)];
+}
+
+int64_t
+hs_names_static(struct hs_names *n, const char *text)
+{
+    struct ptr_entry *e = ptr_slot(n, text, HS_L_CSTR);
+    uint32_t id;
+
+    if (e->obj == (const void *)text && e->mode == HS_L_CSTR)
+        return e->id;
+    id = by_content(n, text, strlen(text));
+    if (!id)
+        return -1;
+    e->obj = (PyObject *)(uintptr_t)text;
+    e->mode = HS_L_CSTR;
+    e->id = id;
+    return id;
 }
 
 /* Writes the label text of key `o` into the scratch buffer; returns 1 if

@@ -379,7 +379,7 @@ label_arg(struct walk *w, const struct hs_ref *x, PyObject *src)
     case HS_L_INDEX:
         return x->u.index;
     case HS_L_CSTR:
-        return hs_names_cstr(&w->names, x->u.cstr);
+        return hs_names_static(&w->names, x->u.cstr);
     case HS_L_KEY:
         return key_label(w, x, src);
     case HS_L_IDENT:
