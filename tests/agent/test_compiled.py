@@ -9,6 +9,7 @@ mypy's own (mypyc-compiled) objects survives dump(), dump(fork=True) and
 has mypy installed (Debian's /usr/bin/python3 has)."""
 
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -141,6 +142,47 @@ class CompiledTest(AgentTest):
             # The vtable is no object: nothing but the payload, the dict
             # and the class.
             assert len(snap.out_edges(c)) == 3, snap.out_edges(c)
+            print("ok")
+        """ % folder)
+        self.assertIn("ok", out)
+
+    @unittest.skipUnless(platform.machine() in ("x86_64", "AMD64"),
+                         "mypyc getters are read on x86-64 only")
+    def test_mypyc_like_fields_are_named(self):
+        """A mypyc-shaped class (hs_native.MypycLike): a reference its
+        field holds is named by the attribute in __mypyc_attrs__ whose
+        getter reads the field, and getattr() gives the referent; a getter
+        not in __mypyc_attrs__, or one a class attribute hides, names
+        nothing (the reference stays numbered).  No getter is called."""
+        folder = native.path()
+        out = self.run_child("""
+            import os, sys
+            sys.path.insert(0, %r)
+            import hs_native as m
+            import hstest
+
+            # 3.8 miscounts a heap type's references from instances of
+            # its Python subclasses (bpo-35810): no subclass there.
+            Sub = m.MypycLike
+            if sys.version_info >= (3, 9):
+                class Sub(m.MypycLike):
+                    pass
+
+            both, hidden, shadow = [1], [2], [3]
+            x = m.MypycLike(both, both, hidden, shadow)
+            s = Sub([4], [5], [6], [7])
+            p = os.path.join(os.environ["HS_TEST_TMP"], "mypyc.db")
+            snap = hstest.child_snapshot(p, hstest.raw_dump(p))
+            labels = snap.labels
+            assert sorted(labels(x, both)) == [".name", ".node"], \\
+                snap.out_edges(x)
+            assert x.name is both and x.node is both
+            assert labels(x, hidden) == ["<ref #0>"], labels(x, hidden)
+            assert labels(x, shadow) == ["<ref #1>"], labels(x, shadow)
+            assert x.shadow is None  # the class attribute, not the field
+            assert labels(s, s.name) == [".name"], snap.out_edges(s)
+            assert labels(s, s.node) == [".node"], snap.out_edges(s)
+            assert labels(s, s.hidden) == ["<ref #0>"], snap.out_edges(s)
             print("ok")
         """ % folder)
         self.assertIn("ok", out)

@@ -13,6 +13,8 @@
  *   NativeBase   a C base with a member `payload`, for Python subclasses
  *                with __slots__ or a __dict__
  *   DictInMiddle a C type whose __dict__ sits between two members
+ *   MypycLike    a class shaped like a mypyc native class: fields only
+ *                getters expose, named by __mypyc_attrs__
  *   WildMember   declares a member far past its tp_basicsize
  *   WildTraverse tp_traverse reports a pointer to unmapped memory
  *   WildField    a member within its layout holds a pointer to unmapped
@@ -166,6 +168,133 @@ static PyType_Spec compiled_spec = {
     "hs_native.Compiled", sizeof(CompiledObject), 0,
     Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
     compiled_slots,
+};
+
+/* ---- MypycLike ------------------------------------------------------------ */
+
+/* A class shaped like a mypyc native class: a vtable, object fields and a
+ * byte field behind getters written as mypyc writes them, and
+ * __mypyc_attrs__ in its dict (set by PyInit_hs_native).  `hidden` has a
+ * getter but is not in __mypyc_attrs__; the dict entry of `shadow` is
+ * replaced by a plain value (as a Final class attribute does), so neither
+ * names a reference. */
+typedef struct {
+    PyObject_HEAD
+    void **vtable;
+    PyObject *name;
+    char flag;
+    PyObject *node;
+    PyObject *hidden;
+    PyObject *shadow;
+} MypycLikeObject;
+
+#define MYPYC_GETTER(field)                                                \
+    static PyObject *mypyc_like_get_##field(PyObject *o, void *closure)    \
+    {                                                                      \
+        PyObject *v = ((MypycLikeObject *)o)->field;                       \
+                                                                           \
+        (void)closure;                                                     \
+        if (v == NULL) {                                                   \
+            PyErr_SetString(PyExc_AttributeError, "attribute '" #field     \
+                                                  "' undefined");          \
+            return NULL;                                                   \
+        }                                                                  \
+        Py_INCREF(v);                                                      \
+        return v;                                                          \
+    }
+MYPYC_GETTER(name)
+MYPYC_GETTER(node)
+MYPYC_GETTER(hidden)
+MYPYC_GETTER(shadow)
+
+static PyObject *
+mypyc_like_get_flag(PyObject *o, void *closure)
+{
+    (void)closure;
+    return PyBool_FromLong(((MypycLikeObject *)o)->flag);
+}
+
+static PyGetSetDef mypyc_like_getset[] = {
+    { "name", mypyc_like_get_name, NULL, NULL, NULL },
+    { "flag", mypyc_like_get_flag, NULL, NULL, NULL },
+    { "node", mypyc_like_get_node, NULL, NULL, NULL },
+    { "hidden", mypyc_like_get_hidden, NULL, NULL, NULL },
+    { "shadow", mypyc_like_get_shadow, NULL, NULL, NULL },
+    { NULL, NULL, NULL, NULL, NULL },
+};
+
+static PyObject *
+mypyc_like_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
+{
+    MypycLikeObject *o = (MypycLikeObject *)tp->tp_alloc(tp, 0);
+
+    (void)kw;
+    if (!o)
+        return NULL;
+    o->vtable = vtable;
+    if (!PyArg_ParseTuple(args, "OOOO", &o->name, &o->node, &o->hidden,
+                          &o->shadow)) {
+        o->name = o->node = o->hidden = o->shadow = NULL;
+        Py_DECREF(o);
+        return NULL;
+    }
+    Py_INCREF(o->name);
+    Py_INCREF(o->node);
+    Py_INCREF(o->hidden);
+    Py_INCREF(o->shadow);
+    o->flag = 1;
+    return (PyObject *)o;
+}
+
+static int
+mypyc_like_traverse(PyObject *o, visitproc visit, void *arg)
+{
+    MypycLikeObject *m = (MypycLikeObject *)o;
+
+    Py_VISIT(m->name);
+    Py_VISIT(m->node);
+    Py_VISIT(m->hidden);
+    Py_VISIT(m->shadow);
+    Py_VISIT(Py_TYPE(o));
+    return 0;
+}
+
+static int
+mypyc_like_clear(PyObject *o)
+{
+    MypycLikeObject *m = (MypycLikeObject *)o;
+
+    Py_CLEAR(m->name);
+    Py_CLEAR(m->node);
+    Py_CLEAR(m->hidden);
+    Py_CLEAR(m->shadow);
+    return 0;
+}
+
+static void
+mypyc_like_dealloc(PyObject *o)
+{
+    PyTypeObject *tp = Py_TYPE(o);
+
+    PyObject_GC_UnTrack(o);
+    mypyc_like_clear(o);
+    tp->tp_free(o);
+    Py_DECREF(tp);
+}
+
+static PyType_Slot mypyc_like_slots[] = {
+    { Py_tp_new, (void *)mypyc_like_new },
+    { Py_tp_traverse, (void *)mypyc_like_traverse },
+    { Py_tp_clear, (void *)mypyc_like_clear },
+    { Py_tp_dealloc, (void *)mypyc_like_dealloc },
+    { Py_tp_getset, mypyc_like_getset },
+    { 0, NULL },
+};
+
+static PyType_Spec mypyc_like_spec = {
+    "hs_native.MypycLike", sizeof(MypycLikeObject), 0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    mypyc_like_slots,
 };
 
 /* ---- NativeBase and DictInMiddle (static types) ------------------------- */
@@ -402,7 +531,7 @@ PyMODINIT_FUNC
 PyInit_hs_native(void)
 {
     PyObject *m = PyModule_Create(&moduledef);
-    PyObject *trait, *bases, *compiled;
+    PyObject *trait, *bases, *compiled, *mypyc_like, *attrs;
     PyTypeObject *statics[] = { &NativeBase_Type, &DictInMiddle_Type,
                                 &WildMember_Type, &WildTraverse_Type,
                                 &WildField_Type };
@@ -426,6 +555,14 @@ PyInit_hs_native(void)
     if (PyModule_AddObject(m, "Trait", trait) < 0 ||
         PyModule_AddObject(m, "Compiled", compiled) < 0)
         return NULL;
+    mypyc_like = PyType_FromSpec(&mypyc_like_spec);
+    attrs = Py_BuildValue("(sss)", "name", "node", "shadow");
+    if (!mypyc_like || !attrs ||
+        PyObject_SetAttrString(mypyc_like, "__mypyc_attrs__", attrs) < 0 ||
+        PyObject_SetAttrString(mypyc_like, "shadow", Py_None) < 0 ||
+        PyModule_AddObject(m, "MypycLike", mypyc_like) < 0)
+        return NULL;
+    Py_DECREF(attrs);
     for (size_t i = 0; i < sizeof(statics) / sizeof(statics[0]); i++) {
         const char *dot = strrchr(statics[i]->tp_name, '.');
 
