@@ -223,5 +223,15 @@ hs_compiled_fields(struct hs_types *types, struct hs_typeinfo *ti)
         if (class_fields(ti, &cap, t, attrs, end) < 0)
             return -1;
     }
+    /* In offset order, as mypyc's tp_traverse visits them (insertion
+     * sort: a class has tens of fields). */
+    for (uint32_t i = 1; i < ti->nfields; i++) {
+        struct hs_member f = ti->fields[i];
+        uint32_t j = i;
+
+        for (; j > 0 && ti->fields[j - 1].offset > f.offset; j--)
+            ti->fields[j] = ti->fields[j - 1];
+        ti->fields[j] = f;
+    }
     return 0;
 }

@@ -584,16 +584,22 @@ ptr_slot(PyObject *p, uint32_t mask)
 
 /*
  * Removes one occurrence of p from the traverse list (marks it NULL);
- * returns 1 if found.  Small lists are scanned; big ones use a hash of
- * positions built once per object (r->hash, 0 = empty, else index + 1).
+ * returns 1 if found.  Small lists are scanned from *at (updated past the
+ * match); big ones use a hash of positions built once per object
+ * (r->hash, 0 = empty, else index + 1).
  */
 static int
-consume(struct hs_refs *r, PyObject *p, uint32_t mask)
+consume_from(struct hs_refs *r, PyObject *p, uint32_t mask, size_t *at)
 {
     if (!mask) {
-        for (size_t i = 0; i < r->ntrav; i++) {
+        /* From *at on, wrapping: references looked up in the order
+         * tp_traverse reported them are found at once. */
+        for (size_t n = 0, i = *at; n < r->ntrav; n++, i++) {
+            if (i == r->ntrav)
+                i = 0;
             if (r->trav[i] == p) {
                 r->trav[i] = NULL;
+                *at = i + 1;
                 return 1;
             }
         }
@@ -612,6 +618,14 @@ consume(struct hs_refs *r, PyObject *p, uint32_t mask)
 }
 
 static int
+consume(struct hs_refs *r, PyObject *p, uint32_t mask)
+{
+    size_t at = 0;
+
+    return consume_from(r, p, mask, &at);
+}
+
+static int
 lru_link_type_ref(PyObject *o, PyObject *p)
 {
     return PyType_Check(p) &&
@@ -623,12 +637,17 @@ lru_link_type_ref(PyObject *o, PyObject *p)
  * Names the reported pointers that the fields of a mypyc class hold
  * (compiled_fields.c): each field takes one remaining reported pointer
  * equal to what it holds, so a field never names a reference tp_traverse
- * did not report.  O(fields) per object.
+ * did not report.  Fields come in offset order, the order mypyc's
+ * tp_traverse reports them in, so each is typically found where the last
+ * one was: O(fields + references) per object then, O(fields x
+ * references) at worst (small lists only; big ones are hashed).
  */
 static void
 field_refs(struct hs_refs *r, PyObject *o, const struct hs_typeinfo *ti,
            uint32_t mask)
 {
+    size_t at = 0;
+
     for (uint32_t i = 0; i < ti->nfields; i++) {
         const struct hs_member *f = &ti->fields[i];
         uintptr_t w = *(uintptr_t *)((char *)o + f->offset);
@@ -638,7 +657,7 @@ field_refs(struct hs_refs *r, PyObject *o, const struct hs_typeinfo *ti,
         if (f->tagged && !(w & 1))
             continue;
         w &= ~(uintptr_t)f->tagged;
-        if (w && consume(r, (PyObject *)w, mask))
+        if (w && consume_from(r, (PyObject *)w, mask, &at))
             ATTR(r, w, f->name, HS_T_YES);
     }
 }
