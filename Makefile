@@ -36,9 +36,11 @@ ifeq ($(SAN),1)
 OPTFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
 # A sanitized agent needs the sanitizer runtimes loaded first in the Python
-# it runs in: `heapsnap dump --` of this build preloads them.
+# it runs in: `heapsnap dump --` of this build preloads them, and points
+# LeakSanitizer at the interpreter's own leaks (tests/lsan-python.supp).
 SAN_DEFS := -DHS_SAN_PRELOAD='"$(shell $(CC) -print-file-name=libasan.so) \
-	$(shell $(CC) -print-file-name=libubsan.so)"'
+	$(shell $(CC) -print-file-name=libubsan.so)"' \
+	-DHS_SAN_LSAN_OPTIONS='"suppressions=$(abspath tests/lsan-python.supp):print_suppressions=0"'
 else
 OPTFLAGS ?= -O2 -g
 SAN_DEFS :=

@@ -318,7 +318,7 @@ struct launch_plan {
     char *dir;           /* the folder snapshots go to (owned) */
     int writable;        /* 1 when that folder can be written */
     char *pythonpath;    /* the program's PYTHONPATH (owned) */
-    char *asan_options;  /* sanitizer builds: ASAN_OPTIONS (owned) */
+    char *lsan_options;  /* sanitizer builds: LSAN_OPTIONS (owned) */
     char fdnum[16];      /* the report pipe's descriptor, as text */
     char trace_frames[16]; /* --trace's N, as text */
 };
@@ -332,7 +332,7 @@ launch_plan_release(struct launch_plan *lp)
     free(lp->out_abs);
     free(lp->dir);
     free(lp->pythonpath);
-    free(lp->asan_options);
+    free(lp->lsan_options);
 }
 
 /*
@@ -410,18 +410,19 @@ launch_env(struct launch_plan *lp, int report_fd, int collect, int redact,
     }
 #ifdef HS_SAN_PRELOAD
     /* A sanitizer build (make SAN=1): its agent needs the ASan runtime
-     * first in the program, Python's own allocator out of ASan's way, and
-     * no leak report for what the interpreter keeps at exit. */
-    lp->asan_options = hs_xasprintf(
-        "%s%sdetect_leaks=0",
-        getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "",
-        getenv("ASAN_OPTIONS") ? ":" : "");
+     * first in the program and Python's own allocator out of ASan's way.
+     * Leaks are still reported, but for the interpreter's own (the
+     * suppressions of tests/lsan-python.supp); the caller's LSAN_OPTIONS
+     * come last and win. */
+    lp->lsan_options = hs_xasprintf(
+        "%s%s%s", HS_SAN_LSAN_OPTIONS, getenv("LSAN_OPTIONS") ? ":" : "",
+        getenv("LSAN_OPTIONS") ? getenv("LSAN_OPTIONS") : "");
     env[ne++] = "LD_PRELOAD";
     env[ne++] = HS_SAN_PRELOAD;
     env[ne++] = "PYTHONMALLOC";
     env[ne++] = "malloc";
-    env[ne++] = "ASAN_OPTIONS";
-    env[ne++] = lp->asan_options;
+    env[ne++] = "LSAN_OPTIONS";
+    env[ne++] = lp->lsan_options;
 #endif
     env[ne] = NULL;
 }

@@ -90,13 +90,9 @@ if [ -z "${HEAPSNAP_TEST_PY314:-}" ] && [ -f "$BUILD/pythons/list" ]; then
     export HEAPSNAP_TEST_PY314
 fi
 
-san_env=()
-if [ "${SAN:-0}" = 1 ]; then
-    cc=${CC:-cc}
-    san_env=(env "LD_PRELOAD=$($cc -print-file-name=libasan.so) $($cc -print-file-name=libubsan.so)"
-             PYTHONMALLOC=malloc ASAN_OPTIONS=detect_leaks=0:abort_on_error=0
-             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
-fi
+# A SAN=1 agent needs the sanitizer runtimes preloaded in its Python.
+source tests/sanitizers.bash
+san_env=(env "${SAN_ENV[@]}")
 
 for suite in $SUITES; do
     case $suite in

@@ -39,14 +39,17 @@ def path():
     atexit.register(shutil.rmtree, folder, True)
     out = os.path.join(folder, "hs_native" +
                        sysconfig.get_config_var("EXT_SUFFIX"))
-    # Sanitizer builds preload their runtimes; the extension needs none.
-    # A Debian-packaged Python's pyconfig.h includes
+    # Sanitizer builds preload their runtimes; the extension needs none,
+    # and neither does the compiler (whose own leaks LeakSanitizer would
+    # report).  A Debian-packaged Python's pyconfig.h includes
     # <MULTIARCH/python3.X/pyconfig.h>, found from the folder above.
     # -O2: MypycLike's getters then compile to the code mypyc's getters
     # have in optimised builds (gcc, x86-64), which the agent reads.
+    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
     p = subprocess.run([cc, "-shared", "-fPIC", "-O2", "-g", "-I", include,
                         "-I", os.path.dirname(include), "-o", out, SOURCE],
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       env=env)
     if p.returncode != 0:
         raise AssertionError("cannot build hs_native:\n" +
                              p.stdout.decode("utf-8", "replace"))

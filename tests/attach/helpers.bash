@@ -21,11 +21,7 @@ pythons_with_agent() {
 
 # Agents built with SAN=1 need the sanitizer runtimes in the target:
 # SAN_ENV holds the NAME=VALUE words for env(1).
-SAN_ENV=()
-if [ "${SAN:-0}" = 1 ]; then
-    SAN_ENV=("LD_PRELOAD=$(${CC:-cc} -print-file-name=libasan.so) $(${CC:-cc} -print-file-name=libubsan.so)"
-             ASAN_OPTIONS=detect_leaks=0 PYTHONMALLOC=malloc)
-fi
+source "$ROOT/tests/sanitizers.bash"
 
 # start_target PYTHON MODE [COUNT] [PREFIX...]: runs target.py in a fresh
 # folder; sets TDIR and TPID (the Python process, also when PREFIX wraps

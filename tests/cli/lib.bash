@@ -8,10 +8,13 @@
 #   check_dot FILE PY  runs python code PY on the DOT file FILE parsed by
 #                      dotlib.py (g, objects, helpers, refs, and
 #                      pairs = {(tail, head): label})
+#   SAN_ENV            env(1) words a Python importing this build's agent
+#                      needs (empty unless SAN=1; tests/sanitizers.bash)
 
 ROOT=${ROOT:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
 BUILD=${BUILD:-build}
 HEAPSNAP=${HEAPSNAP:-$ROOT/$BUILD/heapsnap}
+source "$ROOT/tests/sanitizers.bash"
 
 make_snapshot() {
     local fixture=$1 name=${2:-$1}

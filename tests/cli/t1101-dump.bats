@@ -325,7 +325,7 @@ PY
     # Through the API (argv, the script's path, a thread, locals of a
     # running frame) and through the command (exit dump).
     key=$(pythons | tail -1 | cut -d' ' -f1)
-    run env HS_SECRET_VALUE=SECRETenv16 SECRETenvname17=x \
+    run env "${SAN_ENV[@]}" HS_SECRET_VALUE=SECRETenv16 SECRETenvname17=x \
         PYTHONPATH="$ROOT/$BUILD/py$key" "$(python_for "$key")" \
         "pw_SECRETpath0/SECRETscript1.py" SECRETarg18 api.db
     [ "$status" -eq 0 ] || { echo "$output"; false; }

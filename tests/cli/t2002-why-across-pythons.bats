@@ -93,17 +93,6 @@ print(sys.argv[1] + ": " + " | ".join(sorted(g["example"]["path"] for g in d["gr
     done
 }
 
-# Runs a Python with this build's agent importable; a sanitized agent needs
-# the sanitizer runtimes loaded first (as `heapsnap dump --` does).
-run_agent_python() {
-    if [ "${SAN:-0}" = 1 ]; then
-        LD_PRELOAD="$(${CC:-cc} -print-file-name=libasan.so) $(${CC:-cc} -print-file-name=libubsan.so)" \
-            PYTHONMALLOC=malloc ASAN_OPTIONS=detect_leaks=0 "$@"
-    else
-        "$@"
-    fi
-}
-
 @test "why: the same leaky program gives the same paths on 3.12 and newer" {
     # Keys are full versions (3.12.1, 3.14.10); free-threaded and debug
     # builds (a letter after the version) are left out.
@@ -112,7 +101,7 @@ run_agent_python() {
     [ -n "$base" ] && [ -n "$newer" ] ||
         skip "needs agents for 3.12 and a newer Python (have: $(pythons | cut -d' ' -f1 | tr '\n' ' '))"
     write_program
-    PYTHONPATH="$ROOT/$BUILD/py$base" run_agent_python "$(python_for "$base")" prog.py
+    PYTHONPATH="$ROOT/$BUILD/py$base" env "${SAN_ENV[@]}" "$(python_for "$base")" prog.py
     shapes > want.txt
     # Every leak is there, held the way the program holds it.
     [ "$(grep -c . want.txt)" -eq 11 ]
@@ -122,7 +111,7 @@ run_agent_python() {
     grep -q "^ThreadLeak: local mine of worker (.*thread 'worker-A' → ThreadLeak" want.txt
     for key in $newer; do
         rm -f snap.db
-        PYTHONPATH="$ROOT/$BUILD/py$key" run_agent_python "$(python_for "$key")" prog.py
+        PYTHONPATH="$ROOT/$BUILD/py$key" env "${SAN_ENV[@]}" "$(python_for "$key")" prog.py
         shapes > "got-$key.txt"
         diff -u want.txt "got-$key.txt"
     done

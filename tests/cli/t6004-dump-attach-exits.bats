@@ -33,7 +33,7 @@ teardown() {
         case $key in 3.1[0-3].*) ;; *) continue ;; esac
         for round in 1 2 3 4 5; do
             rm -f ready out.db
-            "$exe" exits.py "$BATS_TEST_TMPDIR/out.db" 3>&- &
+            env "${SAN_ENV[@]}" "$exe" exits.py "$BATS_TEST_TMPDIR/out.db" 3>&- &
             TARGET_PIDS+=($!)
             for _ in $(seq 400); do [ -s ready ] && break; sleep 0.05; done
             run "$HEAPSNAP" dump --pid "$(cat ready)" --attach ptrace -o out.db

@@ -11,7 +11,8 @@
 #      and runs viewer.test.js on the address it prints (with its token).
 # Environment: BUILD (default build), HEAPSNAP (default $ROOT/$BUILD/heapsnap),
 # HEAPSNAP_AGENT_DIR (default $ROOT/$BUILD), CHROMIUM (default
-# /usr/bin/chromium), SAN=1 for sanitizer builds.
+# /usr/bin/chromium).  A SAN=1 build's `heapsnap dump --` preloads the
+# sanitizer runtimes into the program itself (cmd_dump.c).
 # Without chromium, node or npm it skips (1..0 # SKIP).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -49,15 +50,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Sanitizer builds: the agent needs the sanitizer runtimes preloaded into
-# Python (as tests/run.sh does for the agent suite).
-san_env=()
-if [ "${SAN:-0}" = 1 ]; then
-    cc=${CC:-cc}
-    san_env=(env "LD_PRELOAD=$($cc -print-file-name=libasan.so) $($cc -print-file-name=libubsan.so)"
-             PYTHONMALLOC=malloc ASAN_OPTIONS=detect_leaks=0)
-fi
-"${san_env[@]}" env HEAPSNAP_AGENT_DIR="${HEAPSNAP_AGENT_DIR:-$ROOT/$BUILD}" "$HEAPSNAP" dump -o "$TMP/leaky.db" \
+env HEAPSNAP_AGENT_DIR="${HEAPSNAP_AGENT_DIR:-$ROOT/$BUILD}" "$HEAPSNAP" dump -o "$TMP/leaky.db" \
     -- python3 "$ROOT/examples/leaky_service.py" --midway > "$TMP/dump.log" 2>&1 || {
     cat "$TMP/dump.log" >&2
     bail "cannot snapshot examples/leaky_service.py"
