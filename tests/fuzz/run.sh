@@ -5,9 +5,10 @@
 # line per target with the inputs it ran.  Seeds: the test fixture
 # snapshot for fuzz_snapshot, the strings in tests/fuzz/corpus/objspec/
 # for fuzz_objspec, the requests in tests/fuzz/corpus/serve_router/ for
-# fuzz_serve_router; new inputs go to a scratch copy, never into the
-# repository.  A crash leaves its input in the scratch folder, which is
-# then kept and named.
+# fuzz_serve_router, the raw requests in tests/fuzz/corpus/serve_http/ for
+# fuzz_serve_http (which serves web/ too); new inputs go to a scratch
+# copy, never into the repository.  A crash leaves its input in the
+# scratch folder, which is then kept and named.
 #   tests/fuzz/run.sh FUZZ_BUILD RUNS [SECONDS]
 set -u
 cd "$(dirname "$0")/../.."
@@ -29,6 +30,7 @@ trap '[ -n "$keep" ] || rm -rf "$scratch"' EXIT
 fixture="$scratch/fixture.db"
 sqlite3 "$fixture" < schema/heapsnap.sql && sqlite3 "$fixture" < tests/fixtures/leak.sql || exit 1
 export HEAPSNAP_FUZZ_SNAPSHOT=$fixture
+export HEAPSNAP_FUZZ_WEB=$ROOT/web
 
 echo "1..${#targets[@]}"
 i=0
@@ -42,6 +44,7 @@ for t in "${targets[@]}"; do
                    sqlite3 "$corpus/empty.db" < schema/heapsnap.sql ;;
     fuzz_objspec) cp tests/fuzz/corpus/objspec/* "$corpus/" ;;
     fuzz_serve_router) cp tests/fuzz/corpus/serve_router/* "$corpus/" ;;
+    fuzz_serve_http) cp tests/fuzz/corpus/serve_http/* "$corpus/" ;;
     esac
     # -close_fd_mask=3: the targets' own error lines are expected noise;
     # libFuzzer still reports crashes.
