@@ -185,7 +185,8 @@ slot_args(const struct hs_graph *g, struct edge_slot *es, uint32_t n,
     uint32_t *edges = hs_xmalloc(((size_t)n + 1) * sizeof(*edges));
     int rc;
 
-    qsort(es, n, sizeof(*es), by_edge);
+    if (n) /* es may be NULL then, which qsort() must not be given */
+        qsort(es, n, sizeof(*es), by_edge);
     for (uint32_t i = 0; i < n; i++)
         edges[i] = es[i].edge;
     *args = hs_xcalloc((size_t)n + 1, sizeof(**args));
