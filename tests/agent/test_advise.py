@@ -155,8 +155,14 @@ PROGRAMS = {
             return procs
         """,
     "running_threads": """
-        import threading
+        import atexit, threading
         GO = threading.Event()
+        # At exit the threads end: CPython frees nothing of a daemon
+        # thread still running then (LeakSanitizer reports its buffer).
+        def release(threads):
+            GO.set()
+            for t in threads:
+                t.join()
         def work(ready):
             buf = bytearray(200000)
             ready.set()
@@ -170,6 +176,7 @@ PROGRAMS = {
                 t.start()
                 ready.wait()
                 threads.append(t)
+            atexit.register(release, threads)
             if FIX:
                 GO.set()
                 for t in threads:
