@@ -461,95 +461,6 @@ dom_tree_walk(struct hs_dominators *d, void (*enter)(void *, uint32_t),
     free(stack);
 }
 
-/* hs_dominators_type_retained()'s walk: instances of each type on the
- * path from the root. */
-struct type_walk {
-    const struct hs_graph *g;
-    const struct hs_dominators *d;
-    uint64_t *bytes;
-    uint32_t *active;
-};
-
-static void
-type_enter(void *arg, uint32_t c)
-{
-    struct type_walk *w = arg;
-    uint32_t t = w->g->type[c];
-
-    /* Counted only when no dominator of c has the same type. */
-    if (w->active[t]++ == 0)
-        w->bytes[t] += w->d->retained[c];
-}
-
-static void
-type_leave(void *arg, uint32_t c)
-{
-    struct type_walk *w = arg;
-
-    w->active[w->g->type[c]]--;
-}
-
-uint64_t *
-hs_dominators_type_retained(const struct hs_graph *g, struct hs_dominators *d)
-{
-    uint32_t nt = g->ntypes ? g->ntypes : 1;
-    struct type_walk w = { g, d, hs_xcalloc(nt, sizeof(uint64_t)),
-                           hs_xcalloc(nt, sizeof(uint32_t)) };
-
-    dom_tree_walk(d, type_enter, type_leave, &w);
-    for (uint32_t v = 0; v < d->n; v++) {
-        if (d->idom[v] == HS_DOM_UNREACHABLE)
-            w.bytes[g->type[v]] += d->retained[v];
-    }
-    free(w.active);
-    return w.bytes;
-}
-
-/* hs_dominators_key_retained()'s walk: members of each group on the path
- * from the root. */
-struct key_walk {
-    const struct hs_dominators *d;
-    const uint32_t *key;
-    uint64_t *bytes;
-    uint32_t *active;
-};
-
-static void
-key_enter(void *arg, uint32_t c)
-{
-    struct key_walk *w = arg;
-    uint32_t k = w->key[c];
-
-    if (k != UINT32_MAX && w->active[k]++ == 0)
-        w->bytes[k] += w->d->retained[c];
-}
-
-static void
-key_leave(void *arg, uint32_t c)
-{
-    struct key_walk *w = arg;
-
-    if (w->key[c] != UINT32_MAX)
-        w->active[w->key[c]]--;
-}
-
-uint64_t *
-hs_dominators_key_retained(struct hs_dominators *d, const uint32_t *key,
-                           uint32_t nkeys)
-{
-    uint32_t nk = nkeys ? nkeys : 1;
-    struct key_walk w = { d, key, hs_xcalloc(nk, sizeof(uint64_t)),
-                          hs_xcalloc(nk, sizeof(uint32_t)) };
-
-    dom_tree_walk(d, key_enter, key_leave, &w);
-    for (uint32_t v = 0; v < d->n; v++) {
-        if (d->idom[v] == HS_DOM_UNREACHABLE && key[v] != UINT32_MAX)
-            w.bytes[key[v]] += d->retained[v];
-    }
-    free(w.active);
-    return w.bytes;
-}
-
 /* hs_dominators_outermost()'s walk: members on the path from the root. */
 struct member_walk {
     const uint8_t *member;
@@ -636,4 +547,26 @@ hs_dominators_outermost_by_group(struct hs_dominators *d,
             out[v] = 1;
     }
     free(w.active);
+}
+
+uint64_t *
+hs_dominators_key_retained(struct hs_dominators *d, const uint32_t *key,
+                           uint32_t nkeys)
+{
+    uint64_t *bytes = hs_xcalloc(nkeys ? nkeys : 1, sizeof(uint64_t));
+    uint8_t *outer = hs_xmalloc(d->n ? d->n : 1);
+
+    /* Each group's outermost members retain all of its nested ones. */
+    hs_dominators_outermost_by_group(d, key, nkeys, outer);
+    for (uint32_t v = 0; v < d->n; v++)
+        if (outer[v])
+            bytes[key[v]] += d->retained[v];
+    free(outer);
+    return bytes;
+}
+
+uint64_t *
+hs_dominators_type_retained(const struct hs_graph *g, struct hs_dominators *d)
+{
+    return hs_dominators_key_retained(d, g->type, g->ntypes);
 }

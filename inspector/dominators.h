@@ -124,7 +124,8 @@ uint64_t *hs_dominators_type_retained(const struct hs_graph *g,
  * hs_dominators_type_retained() over any grouping: key[v] is node v's
  * group (0 .. nkeys - 1) or UINT32_MAX for none.  Returns a malloc'd
  * array of nkeys retained sizes, each group's nested members counted
- * once.  Same walk: O(n + nkeys).
+ * once: the retained sizes of hs_dominators_outermost_by_group()'s
+ * members, summed.  O(n + nkeys), n bytes while it runs.
  */
 uint64_t *hs_dominators_key_retained(struct hs_dominators *d,
                                      const uint32_t *key, uint32_t nkeys);
@@ -135,7 +136,7 @@ uint64_t *hs_dominators_key_retained(struct hs_dominators *d,
  * have d->n entries).  Unreachable members are dominated by nothing and
  * are outermost.  Summing the retained sizes of the outermost members
  * gives the set's retained size without counting nested members twice.
- * Same walk as hs_dominators_type_retained(): O(n).
+ * One walk of the dominator tree: O(n).
  */
 void hs_dominators_outermost(struct hs_dominators *d, const uint8_t *member,
                              uint8_t *out);
