@@ -59,24 +59,6 @@ def _is_own(frames):
                              "tracemalloc.py")
 
 
-def _cli():
-    """The heapsnap command next to this agent (build/ or an install), or
-    the one on PATH."""
-    for cand in (_os.path.join(_HERE, "..", "..", "heapsnap"),
-                 _os.path.join(_HERE, "..", "..", "..", "..", "bin",
-                               "heapsnap")):
-        cand = _os.path.normpath(cand)
-        if _os.path.isfile(cand) and _os.access(cand, _os.X_OK):
-            return cand
-    import shutil
-
-    found = shutil.which("heapsnap")
-    if not found:
-        raise _heapsnap.Error("cannot find the heapsnap command (not next "
-                              "to the agent in %s, nor on PATH)" % _HERE)
-    return found
-
-
 class track:
     """Context manager: what the block allocated that is still alive after
     it (see the module's docstring).  `frames`: tracemalloc's traceback
@@ -190,9 +172,15 @@ class track:
         BEFORE AFTER --type TYPE` prints for the new objects)."""
         import subprocess
 
+        from . import _command
+
         if self.survivors is None:
             raise _heapsnap.Error("the block has not ended")
-        p = subprocess.run([_cli(), "diff", self.before_path,
+        try:
+            cli = _command.path()
+        except _command.NotFound as e:
+            raise _heapsnap.Error(str(e))
+        p = subprocess.run([cli, "diff", self.before_path,
                             self.after_path, "--type", type_name,
                             "--paths", str(int(paths)), "-n", "1"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)

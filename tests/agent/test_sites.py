@@ -193,7 +193,7 @@ print("forked ok")
 import os, subprocess, tracemalloc
 tracemalloc.start(5)
 import heapsnap
-from heapsnap.track import _cli
+from heapsnap._command import path as heapsnap_command
 
 class Session:
     pass
@@ -209,7 +209,7 @@ heapsnap.dump(os.path.join(tmp, "a.db"))
 for i in range(400):
     serve(i)
 heapsnap.dump(os.path.join(tmp, "b.db"))
-p = subprocess.run([_cli(), "diff", os.path.join(tmp, "a.db"),
+p = subprocess.run([heapsnap_command(), "diff", os.path.join(tmp, "a.db"),
                     os.path.join(tmp, "b.db"), "--by", "site", "-n", "1"],
                    stdout=subprocess.PIPE, check=True)
 print(p.stdout.decode())
