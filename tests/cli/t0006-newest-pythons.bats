@@ -67,7 +67,8 @@ fake_install() {
     [ "$status" -eq 1 ]
     [ "${#lines[@]}" -eq 1 ]
     [[ "$output" == "heapsnap: error: cannot read Debian sid's package lists from $NOWHERE"* ]]
-    [ ! -e "$D/list" ] && [ ! -e "$D/root" ]
+    [ ! -e "$D/list" ]
+    [ ! -e "$D/root" ]
 }
 
 @test "newest_pythons: the mirror comes from the machine's apt sources" {

@@ -64,7 +64,9 @@ for n in range(2):
 PY
     run "$HEAPSNAP" dump -o snap.db -- "$PY" sig.py
     [ "$status" -eq 0 ]
-    [ -f snap.1.db ] && [ -f snap.2.db ] && [ -f snap.db ]
+    [ -f snap.1.db ]
+    [ -f snap.2.db ]
+    [ -f snap.db ]
     [ "$(sqlite3 snap.1.db "select value from meta where key='trigger'")" = signal ]
     [ "$(sqlite3 snap.db "select value from meta where key='trigger'")" = exit ]
 }
@@ -111,7 +113,8 @@ PY
     run "$HEAPSNAP" dump -o out.db -- "$PY" -c 'import heapsnap; p = heapsnap.dump("mine.db"); print("wrote", p)'
     [ "$status" -eq 0 ]
     [[ "$output" == *"wrote mine.db"* ]]
-    [ -f mine.db ] && [ -f out.db ]
+    [ -f mine.db ]
+    [ -f out.db ]
 }
 
 @test "dump: stdin, stdout and arguments reach the program untouched" {

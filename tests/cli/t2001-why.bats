@@ -60,7 +60,8 @@ assert [s["to"]["retained_size"] for s in d["path"]] == [1934, 601, 363, 92]
     a=$("$HEAPSNAP" why -f "$snap" 0x11000)
     b=$("$HEAPSNAP" why -f "$snap" 69632)
     c=$("$HEAPSNAP" why -f "$snap" @17)
-    [ "$a" = "$b" ] && [ "$b" = "$c" ]
+    [ "$a" = "$b" ]
+    [ "$b" = "$c" ]
 }
 
 @test "why: a type groups its instances by path shape" {

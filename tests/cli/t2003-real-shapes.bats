@@ -32,7 +32,8 @@ setup() {
         [ "$status" -eq 0 ]
         groups=$(grep -cE '^  [0-9,]+ objects?, ' <<< "$output")
         echo "$snap: $groups groups"
-        [ "$groups" -ge 2 ] && [ "$groups" -le 5 ]
+        [ "$groups" -ge 2 ]
+        [ "$groups" -le 5 ]
         # The repeated segment, whatever class sits at each depth.
         [[ "$output" == *"document (.children → list [*] → {"*"|"*"})+ .children → list [*] → Text"* ]]
         # Attribute names survive the environment's wide instance dict.

@@ -192,7 +192,8 @@ assert d["not_expanded"]["module"] == 0 and d["not_expanded"]["depth"] == 1, d
     if [ "$(id -u)" = 0 ]; then dir=/proc; else dir=ro; fi
     run "$HEAPSNAP" refs -f "$snap" @16 -o "$dir/hs-draw-test.svg"
     [ "$status" -eq 4 ]
-    [ ! -e "$dir/hs-draw-test.svg" ] && [ ! -e "$dir/hs-draw-test.svg.tmp" ]
+    [ ! -e "$dir/hs-draw-test.svg" ]
+    [ ! -e "$dir/hs-draw-test.svg.tmp" ]
     [ -z "$(ls ro)" ]
 }
 

@@ -192,7 +192,8 @@ PY
     run "$HEAPSNAP" export -f "$SNAP" -o nowhere/x.heapsnapshot
     [ "$status" -eq 4 ]
     [ "$output" = "heapsnap: error: cannot write 'nowhere/x.heapsnapshot': folder 'nowhere': No such file or directory" ]
-    [ ! -e x.heapsnapshot ] && [ ! -e x.heapsnapshot.tmp ]
+    [ ! -e x.heapsnapshot ]
+    [ ! -e x.heapsnapshot.tmp ]
 }
 
 @test "export: a write that fails midway leaves neither the file nor its .tmp" {

@@ -245,7 +245,8 @@ time.sleep(60)" </dev/null >/dev/null 2>&1 3>&- &
     for _ in $(seq 300); do [ -e "$TDIR/regex-done" ] && break; sleep 0.05; done
     for _ in $(seq 100); do [ "$(task_count)" = 1 ] && break; sleep 0.05; done
     [ "$(task_count)" = 1 ]
-    [ ! -e "$TDIR/s.db" ] && [ ! -e "$TDIR/s.db.tmp" ]
+    [ ! -e "$TDIR/s.db" ]
+    [ ! -e "$TDIR/s.db.tmp" ]
     [ -z "$(ls -A "$TDIR" | grep -v '^\(ready\|regex-done\)$')" ]
 }
 
