@@ -917,6 +917,8 @@ threads_and_frames(struct walk *w)
 struct facts {
     int gc_enabled;
     int thresholds[NUM_GENERATIONS], counts[NUM_GENERATIONS];
+    Py_ssize_t collections[NUM_GENERATIONS]; /* gc.get_stats() */
+    long page_size;
     struct timeval created;
 };
 
@@ -927,7 +929,9 @@ read_facts(struct facts *f, hs_gcstate_t *gc)
     for (int i = 0; i < NUM_GENERATIONS; i++) {
         f->thresholds[i] = gc->generations[i].threshold;
         f->counts[i] = gc->generations[i].count;
+        f->collections[i] = gc->generation_stats[i].collections;
     }
+    f->page_size = sysconf(_SC_PAGESIZE);
     gettimeofday(&f->created, NULL);
 }
 
@@ -1009,6 +1013,12 @@ meta(struct walk *w, const struct facts *f, double t0, double walk_seconds)
     hs_str_addf(&s, "[%d, %d, %d]", f->counts[0], f->counts[1],
                 f->counts[2]);
     hs_sink_meta_text(w->sink, "gc_counts", s.data);
+    hs_str_reset(&s);
+    hs_str_addf(&s, "[%zd, %zd, %zd]", f->collections[0], f->collections[1],
+                f->collections[2]);
+    hs_sink_meta_text(w->sink, "gc_collections", s.data);
+    if (f->page_size > 0)
+        hs_sink_meta_int(w->sink, "page_size", f->page_size);
     hs_sink_meta_int(w->sink, "gc_collected", w->opts->collected);
     hs_sink_meta_int(w->sink, "redacted", w->opts->redact);
     hs_sink_meta_int(w->sink, "value_limit", w->opts->value_limit);

@@ -104,5 +104,6 @@ int hs_advise_resources(const struct hs_advise_ctx *c,
 int hs_advise_backref(const struct hs_advise_ctx *c, struct hs_advice_list *l);
 int hs_advise_materialized(const struct hs_advise_ctx *c,
                            struct hs_advice_list *l);
+int hs_advise_gc(const struct hs_advise_ctx *c, struct hs_advice_list *l);
 
 #endif /* HS_ADVISE_H */

@@ -95,6 +95,9 @@ print_text(const struct hs_summary *sum)
                 meta_or(sum, "gc_thresholds", "?"),
                 meta_or(sum, "gc_counts", "?"),
                 yes_no(hs_summary_meta(sum, "gc_collected")));
+    if (hs_summary_meta(sum, "gc_collections"))
+        hs_buf_addf(&b, ", collections so far %s",
+                    hs_summary_meta(sum, "gc_collections"));
     hs_table_rowv(t, "gc", b.buf);
     hs_table_rowv(t, "redacted", yes_no(hs_summary_meta(sum, "redacted")));
     hs_table_rowv(t, "", "");

@@ -109,6 +109,7 @@ static int (*const finders[])(const struct hs_advise_ctx *,
     hs_advise_slots,     hs_advise_array,   hs_advise_duplicates,
     hs_advise_sparse,    hs_advise_garbage, hs_advise_weak_cache,
     hs_advise_resources, hs_advise_backref, hs_advise_materialized,
+    hs_advise_gc,
 };
 
 int

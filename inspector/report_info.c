@@ -20,7 +20,8 @@ numeric_key(const char *key)
         "pymalloc_arenas", "pymalloc_arena_bytes", "pymalloc_used_bytes",
         "malloc_heap_bytes", "malloc_used_bytes", "malloc_free_bytes",
         "tracemalloc_traced_bytes", "gc_enabled", "gc_collected",
-        "redacted", "value_limit", "pointer_size", "object_count",
+        "redacted", "value_limit", "pointer_size", "page_size",
+        "object_count",
         "edge_count", "root_count", "dump_seconds", "walk_seconds",
         "format_version",
     };
@@ -37,7 +38,7 @@ static int
 json_key(const char *key)
 {
     return !strcmp(key, "argv") || !strcmp(key, "gc_thresholds") ||
-           !strcmp(key, "gc_counts");
+           !strcmp(key, "gc_counts") || !strcmp(key, "gc_collections");
 }
 
 struct hs_json *

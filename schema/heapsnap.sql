@@ -23,8 +23,11 @@ PRAGMA user_version = 1;             -- bump on any incompatible change
 -- created_at (ISO 8601, UTC), created_unix, trigger (api, exit, signal,
 -- attach, fork), attach_method (with trigger attach: ptrace, or pep768 for
 -- CPython's remote debugging), gc_enabled, gc_thresholds and gc_counts (JSON
--- arrays), gc_collected (1 when --collect ran gc.collect() first), redacted,
--- value_limit, pointer_size, object_count, edge_count, root_count,
+-- arrays), gc_collections (JSON array: collections of each generation since
+-- start, as gc.get_stats() says; added in format 1), gc_collected (1 when
+-- --collect ran gc.collect() first), redacted, value_limit, pointer_size,
+-- page_size (the process's memory page, bytes; added in format 1),
+-- object_count, edge_count, root_count,
 -- dump_seconds, walk_seconds, alloc_sites (1 when tracemalloc traced the
 -- process and the allocation-site tables below are filled, 0 when it did
 -- not), alloc_traced_objects and alloc_untraced_objects (objects with and
