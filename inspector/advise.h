@@ -89,6 +89,15 @@ uint64_t hs_advise_values_extra(const struct hs_advise_ctx *c, uint32_t v);
 uint64_t hs_advise_subtree_extra(const struct hs_advise_ctx *c, uint32_t v,
                                  uint32_t **stack, uint32_t *alloc);
 
+/*
+ * The HS_ADVISE_TYPES types with the highest count[type] (a heap type
+ * first among equals), appended to b as "dict ×200,000, list ×10"; the
+ * first of them is returned, UINT32_MAX when every count is 0.  O(T).
+ */
+#define HS_ADVISE_TYPES 3
+uint32_t hs_advise_top_types(const struct hs_graph *g, const uint32_t *count,
+                             struct hs_buf *b);
+
 /* The finders, one per kind.  Each returns 0, or -1 after an error
  * (printed, exit code recorded). */
 int hs_advise_slots(const struct hs_advise_ctx *c, struct hs_advice_list *l);

@@ -15,14 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HS_GARBAGE_TYPES 3
-
 int
 hs_advise_garbage(const struct hs_advise_ctx *c, struct hs_advice_list *list)
 {
     const struct hs_graph *g = c->g;
     uint32_t *count = hs_xcalloc((size_t)g->ntypes + 1, sizeof(*count));
-    uint32_t shown[HS_GARBAGE_TYPES], nshown = 0, example = UINT32_MAX;
+    uint32_t top, example = UINT32_MAX;
     uint64_t total = 0, bytes = 0, with_del = 0;
     struct hs_buf types = HS_BUF_INIT;
     char n1[32];
@@ -40,35 +38,13 @@ hs_advise_garbage(const struct hs_advise_ctx *c, struct hs_advice_list *list)
         return 0;
     }
     /* The most frequent types, heap types first among equals. */
-    for (uint32_t i = 0; i < HS_GARBAGE_TYPES; i++) {
-        uint32_t best = UINT32_MAX;
-
-        for (uint32_t k = 0; k < g->ntypes; k++) {
-            int taken = 0;
-
-            for (uint32_t j = 0; j < nshown; j++)
-                taken |= shown[j] == k;
-            if (!count[k] || taken)
-                continue;
-            if (best == UINT32_MAX || count[k] > count[best] ||
-                (count[k] == count[best] &&
-                 (g->types[k].flags & HS_TYPE_HEAP) &&
-                 !(g->types[best].flags & HS_TYPE_HEAP)))
-                best = k;
-        }
-        if (best == UINT32_MAX)
-            break;
-        shown[nshown++] = best;
-        hs_buf_addf(&types, "%s%s \xC3\x97%s", i ? ", " : "",
-                    g->types[best].name,
-                    hs_group_digits(count[best], n1, sizeof(n1)));
-    }
+    top = hs_advise_top_types(g, count, &types);
     for (uint32_t v = 0; v < g->n && example == UINT32_MAX; v++)
-        if ((g->flags[v] & HS_OBJ_UNREACHABLE) && g->type[v] == shown[0])
+        if ((g->flags[v] & HS_OBJ_UNREACHABLE) && g->type[v] == top)
             example = v;
     hs_group_digits(total, n1, sizeof(n1));
     hs_advice_add(
-        list, "garbage_cycles", bytes, total, shown[0], example,
+        list, "garbage_cycles", bytes, total, top, example,
         hs_xasprintf("%s unreachable objects in reference cycles await the "
                      "cyclic gc (%s)%s",
                      n1, types.buf, with_del ? "; members with __del__" : ""),

@@ -157,40 +157,20 @@ type_is(const struct hs_type *t, const char *module, const char *name)
     return t->module && !strcmp(t->module, module) && !strcmp(t->name, name);
 }
 
-/* The types most of the n objects have, as "dict ×200,000, list ×10"
- * into b; the most frequent one into *top.  O(n + T). */
-static void
-top_types(const struct hs_graph *g, struct hs_buf *b, uint32_t *top)
+/* The types most of the collected() objects have, as "dict ×200,000,
+ * list ×10" into b; the most frequent one is returned.  O(n + T). */
+static uint32_t
+top_types(const struct hs_graph *g, struct hs_buf *b)
 {
     uint32_t *count = hs_xcalloc((size_t)g->ntypes + 1, sizeof(*count));
-    uint32_t shown[HS_GC_TYPES], nshown = 0;
-    char n1[32];
+    uint32_t top;
 
     for (uint32_t v = 0; v < g->n; v++)
         if (collected(g, v))
             count[g->type[v]]++;
-    *top = UINT32_MAX;
-    for (uint32_t i = 0; i < HS_GC_TYPES; i++) {
-        uint32_t best = UINT32_MAX;
-
-        for (uint32_t k = 0; k < g->ntypes; k++) {
-            int taken = 0;
-
-            for (uint32_t j = 0; j < nshown; j++)
-                taken |= shown[j] == k;
-            if (count[k] && !taken &&
-                (best == UINT32_MAX || count[k] > count[best]))
-                best = k;
-        }
-        if (best == UINT32_MAX)
-            break;
-        if (!i)
-            *top = best;
-        shown[nshown++] = best;
-        hs_buf_addf(b, "%s%s \xC3\x97%s", i ? ", " : "", g->types[best].name,
-                    hs_group_digits(count[best], n1, sizeof(n1)));
-    }
+    top = hs_advise_top_types(g, count, b);
     free(count);
+    return top;
 }
 
 int
@@ -236,7 +216,7 @@ hs_advise_gc(const struct hs_advise_ctx *c, struct hs_advice_list *list)
         uint64_t per_worker = pages * m.page;
 
         if (per_worker * workers >= c->min_bytes) {
-            top_types(g, &types, &top);
+            top = top_types(g, &types);
             hs_group_digits(tracked, n1, sizeof(n1));
             hs_group_digits(pages, n2, sizeof(n2));
             hs_advice_add(
@@ -265,7 +245,7 @@ hs_advise_gc(const struct hs_advise_ctx *c, struct hs_advice_list *list)
         }
     }
     if (!froze && tracked >= HS_GC_TUNING_MIN) {
-        top_types(g, &types, &top);
+        top = top_types(g, &types);
         hs_group_digits(tracked, n1, sizeof(n1));
         hs_group_digits(frozen, n2, sizeof(n2));
         hs_advice_add(

@@ -92,6 +92,38 @@ hs_advise_subtree_extra(const struct hs_advise_ctx *c, uint32_t v,
     return extra;
 }
 
+uint32_t
+hs_advise_top_types(const struct hs_graph *g, const uint32_t *count,
+                    struct hs_buf *b)
+{
+    uint32_t shown[HS_ADVISE_TYPES], nshown = 0;
+    char n1[32];
+
+    for (uint32_t i = 0; i < HS_ADVISE_TYPES; i++) {
+        uint32_t best = UINT32_MAX;
+
+        for (uint32_t k = 0; k < g->ntypes; k++) {
+            int taken = 0;
+
+            for (uint32_t j = 0; j < nshown; j++)
+                taken |= shown[j] == k;
+            if (!count[k] || taken)
+                continue;
+            if (best == UINT32_MAX || count[k] > count[best] ||
+                (count[k] == count[best] &&
+                 (g->types[k].flags & HS_TYPE_HEAP) &&
+                 !(g->types[best].flags & HS_TYPE_HEAP)))
+                best = k;
+        }
+        if (best == UINT32_MAX)
+            break;
+        shown[nshown++] = best;
+        hs_buf_addf(b, "%s%s \xC3\x97%s", i ? ", " : "", g->types[best].name,
+                    hs_group_digits(count[best], n1, sizeof(n1)));
+    }
+    return nshown ? shown[0] : UINT32_MAX;
+}
+
 static int
 by_saving(const void *a, const void *b)
 {

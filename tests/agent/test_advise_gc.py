@@ -20,8 +20,9 @@ import subprocess
 import sys
 import textwrap
 
+import test_advise
 from hstest import AgentTest
-from test_compiled import cli_path
+from test_compiled import agent_path, cli_path
 
 # Runs BODY (which may define WORKERS, a pool of forked workers), dumps
 # to argv[3] when given, then applies the fix when argv[1] is 1, forks
@@ -84,25 +85,18 @@ def finish():
 class AdviseGcTest(AgentTest):
 
     def run_program(self, body, fix, n, dump=None):
-        code = RUNNER % textwrap.dedent(body)
-        env = dict(os.environ)
-        agent = os.path.dirname(os.path.dirname(
-            os.path.abspath(__import__("heapsnap").__file__)))
-        env["PYTHONPATH"] = agent
-        args = [sys.executable, "-W", "ignore", "-c", code, str(fix), str(n)]
+        args = [sys.executable, "-W", "ignore", "-c",
+                RUNNER % textwrap.dedent(body), str(fix), str(n)]
         if dump:
             args.append(dump)
         p = subprocess.run(args, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, env=env, cwd=self.tmp)
+                           stderr=subprocess.PIPE, cwd=self.tmp,
+                           env=dict(os.environ, PYTHONPATH=agent_path()))
         self.assertEqual(p.returncode, 0, p.stderr.decode())
         return json.loads(p.stdout.decode().splitlines()[-1])
 
-    def advise(self, snap, *opts):
-        p = subprocess.run([cli_path(), "advise", "-f", snap, "--json",
-                            "-n", "0"] + list(opts),
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.assertEqual(p.returncode, 0, p.stderr.decode())
-        return json.loads(p.stdout.decode())["findings"]
+    # (a module, not its class: the loader would run AdviseTest again)
+    advise = test_advise.AdviseTest.advise
 
     def kinds(self, snap):
         return [f["kind"] for f in self.advise(snap, "--min-bytes", "0")]
