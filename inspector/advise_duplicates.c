@@ -1,39 +1,69 @@
 /*
  * advise_duplicates.c: the `duplicate_strings` finding.  Many str (or
  * bytes) objects with equal values each hold their own copy; interning
- * them (sys.intern, or a dict of canonical values) keeps one.  The values
- * come from objects.value, which holds the whole value unless flagged
- * value_truncated or redacted: those objects are left out, so two values
- * that merely share a prefix are never called equal.  Per value the
- * saving is the objects.size of every copy but the largest, counting only
- * copies that interning would free (not immortal or static).  A value
- * needs HS_DUP_MIN_COPIES copies.  One scan of the objects table plus a
- * hash table of the distinct values: O(n) expected.
+ * them where they are made (sys.intern, or a dict of canonical values)
+ * keeps one.  The values come from objects.value, which holds the whole
+ * value unless flagged value_truncated or redacted: those objects are left
+ * out, so two values that merely share a prefix are never called equal.
+ *
+ * The fix is applied where the copies are stored, so the findings are
+ * grouped by holder: the referrer on each copy's retention path, named by
+ * its type and the reference (`Row.country`, a __dict__ value before 3.11
+ * counting as the attribute), or, for items, values and keys of
+ * containers, the container itself (`module m .CACHE` values); copies in
+ * containers holding fewer than HS_DUP_MIN_COPIES of them are pooled by
+ * container type ("items of list objects").  A group needs
+ * HS_DUP_MIN_COPIES copies of values that have as many in all.
+ *
+ * Per group the saving is the objects.size of its copies that interning
+ * would free: every copy but one per value (none kept when the value has
+ * an interned, immortal or static copy already, which sys.intern returns).
+ * Copies that no fix in the program's data can reach are not counted:
+ * those held by code objects (co_consts, co_names, their tuples), by
+ * functions and by classes (__doc__, __qualname__) are the program's own
+ * constants.  One scan of the objects table, a hash table of the distinct
+ * values and a sort of the copies: O(n log n).
  */
 #include "advise.h"
+#include "report.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define HS_DUP_MIN_COPIES 16
+#define HS_DUP_TOP_VALUES 3 /* values the title quotes */
 
-struct dup_entry {
+/* One distinct value. */
+struct dup_value {
     uint64_t hash;
-    uint32_t first;    /* node of the first copy (its value is the key) */
-    uint32_t type;     /* str or bytes */
-    char *value;       /* the value (owned) */
-    uint32_t copies;   /* objects with this value */
-    uint64_t bytes;    /* their total size */
-    uint64_t freeable; /* sizes of the copies interning would free */
-    uint64_t largest;  /* the largest freeable copy (one copy stays) */
-    uint32_t pinned;   /* copies that stay anyway (immortal, static) */
+    uint32_t first;  /* node of the first copy */
+    uint32_t type;   /* str or bytes */
+    char *value;     /* the value (owned) */
+    uint32_t copies; /* objects with this value */
+    int pinned;      /* a copy is interned, immortal or static */
+};
+
+/* A copy interning could free, with its holder. */
+struct dup_copy {
+    uint32_t htype; /* holder: the referrer's (or instance's) type */
+    uint32_t hnode; /* the container, or UINT32_MAX for a named reference */
+    uint32_t arg;   /* the reference's names id (named references) */
+    uint32_t edge;  /* the reference (to read its name) */
+    uint8_t kind;   /* its edge kind */
+    uint8_t in_dict; /* a value of an instance's __dict__ (before 3.11) */
+    uint32_t vtype; /* the copy's type: str or bytes */
+    uint32_t value; /* index into the values */
+    uint32_t node;  /* the copy */
 };
 
 struct dup_table {
     const struct hs_advise_ctx *c;
-    struct dup_entry *v; /* open addressing; value NULL is empty */
-    uint64_t cap, count;
+    struct dup_value *v; /* the distinct values, by index */
+    uint32_t n, alloc;
+    uint32_t *slot;      /* open addressing: value index + 1, 0 empty */
+    uint64_t cap;
+    uint32_t *value_of;  /* per node: value index, or UINT32_MAX */
 };
 
 static uint64_t
@@ -51,20 +81,20 @@ hash_bytes(const char *s, size_t len, uint32_t type)
 static void
 grow(struct dup_table *t)
 {
-    struct dup_entry *old = t->v;
+    uint32_t *old = t->slot;
     uint64_t oldcap = t->cap;
 
     t->cap = t->cap ? t->cap * 2 : 1024;
-    t->v = hs_xcalloc(t->cap, sizeof(*t->v));
+    t->slot = hs_xcalloc(t->cap, sizeof(*t->slot));
     for (uint64_t i = 0; i < oldcap; i++) {
         uint64_t j;
 
-        if (!old[i].value)
+        if (!old[i])
             continue;
-        for (j = old[i].hash & (t->cap - 1); t->v[j].value;
+        for (j = t->v[old[i] - 1].hash & (t->cap - 1); t->slot[j];
              j = (j + 1) & (t->cap - 1))
             ;
-        t->v[j] = old[i];
+        t->slot[j] = old[i];
     }
     free(old);
 }
@@ -76,44 +106,153 @@ add_value(uint32_t v, const char *value, size_t len, void *arg)
     const struct hs_graph *g = t->c->g;
     uint32_t type = g->type[v];
     uint64_t h, j;
-    struct dup_entry *e;
+    struct dup_value *e;
 
     if (g->flags[v] & (HS_OBJ_VALUE_TRUNCATED | HS_OBJ_REDACTED))
         return 0;
-    if ((t->count + 1) * 2 > t->cap)
+    if (((uint64_t)t->n + 1) * 2 > t->cap)
         grow(t);
     h = hash_bytes(value, len, type);
-    for (j = h & (t->cap - 1); t->v[j].value; j = (j + 1) & (t->cap - 1))
-        if (t->v[j].hash == h && t->v[j].type == type &&
-            !strcmp(t->v[j].value, value))
+    for (j = h & (t->cap - 1); t->slot[j]; j = (j + 1) & (t->cap - 1)) {
+        e = &t->v[t->slot[j] - 1];
+        if (e->hash == h && e->type == type && !strcmp(e->value, value))
             break;
-    e = &t->v[j];
-    if (!e->value) {
+    }
+    if (!t->slot[j]) {
+        HS_ALLOC_GROW(t->v, t->n + 1, t->alloc);
+        e = &t->v[t->n];
+        memset(e, 0, sizeof(*e));
         e->hash = h;
         e->first = v;
         e->type = type;
         e->value = hs_xstrndup(value, len);
-        t->count++;
+        t->slot[j] = ++t->n;
     }
+    e = &t->v[t->slot[j] - 1];
     e->copies++;
-    e->bytes += g->size[v];
-    if (!(g->flags[v] & (HS_OBJ_IMMORTAL | HS_OBJ_STATIC)) &&
-        hs_bfs_reached(t->c->bfs, v)) {
-        e->freeable += g->size[v];
-        if (g->size[v] > e->largest)
-            e->largest = g->size[v];
-    } else {
-        e->pinned++;
-    }
+    t->value_of[v] = t->slot[j] - 1;
+    if ((g->flags[v] & (HS_OBJ_IMMORTAL | HS_OBJ_STATIC | HS_OBJ_INTERNED)))
+        e->pinned = 1;
     return 0;
+}
+
+/* The referrer of v on its retention path and the edge, or UINT32_MAX
+ * for a root or an unreached node. */
+static uint32_t
+parent(const struct hs_advise_ctx *c, uint32_t v, uint32_t *edge)
+{
+    if (!hs_bfs_reached(c->bfs, v) || c->bfs->dist[v] == 0)
+        return UINT32_MAX;
+    *edge = c->bfs->parent_edge[v];
+    return hs_graph_edge_src(c->g, *edge);
+}
+
+/* Is node v part of the program's text rather than its data: a code
+ * object, a function, a class or a class's __dict__? */
+static int
+program_text(const struct hs_advise_ctx *c, const uint8_t *is_type,
+             uint32_t v)
+{
+    const struct hs_graph *g = c->g;
+    const char *name = g->types[g->type[v]].name;
+    uint32_t e, p;
+
+    if (is_type[v] || !strcmp(name, "code") || !strcmp(name, "function"))
+        return 1;
+    if (g->type[v] != c->dict_type)
+        return 0;
+    p = parent(c, v, &e);
+    return p != UINT32_MAX && is_type[p];
+}
+
+/*
+ * The holder of copy v into *cp, or -1 when interning where it is held
+ * cannot free it (a root, program text, a tuple of code constants).
+ */
+static int
+holder(const struct hs_advise_ctx *c, const uint8_t *is_type, uint32_t v,
+       struct dup_copy *cp)
+{
+    const struct hs_graph *g = c->g;
+    uint32_t e, p = parent(c, v, &e), e2, gp;
+
+    if (p == UINT32_MAX || program_text(c, is_type, p))
+        return -1;
+    cp->node = v;
+    cp->edge = e;
+    cp->kind = g->out_kind[e];
+    cp->in_dict = 0;
+    cp->arg = 0;
+    gp = parent(c, p, &e2);
+    if (cp->kind == HS_EDGE_ATTR) {
+        cp->htype = g->type[p];
+        cp->hnode = UINT32_MAX;
+        return 0;
+    }
+    /* co_consts, a function's __defaults__: constants too. */
+    if (gp != UINT32_MAX && program_text(c, is_type, gp))
+        return -1;
+    if (cp->kind == HS_EDGE_VALUE && g->type[p] == c->dict_type &&
+        gp != UINT32_MAX && g->out_kind[e2] == HS_EDGE_ATTR &&
+        (g->types[g->type[gp]].flags & HS_TYPE_HEAP) &&
+        !(g->types[g->type[gp]].flags & HS_TYPE_BUILTIN) &&
+        c->in_deg[p] == 1) {
+        /* Before 3.11: a value of an instance's __dict__. */
+        cp->htype = g->type[gp];
+        cp->hnode = UINT32_MAX;
+        cp->in_dict = 1;
+        return 0;
+    }
+    cp->htype = g->type[p];
+    cp->hnode = p;
+    return 0;
+}
+
+static int
+by_edge(const void *a, const void *b)
+{
+    const struct dup_copy *x = a, *y = b;
+
+    return x->edge < y->edge ? -1 : x->edge > y->edge;
+}
+
+static int
+by_group(const void *a, const void *b)
+{
+    const struct dup_copy *x = a, *y = b;
+
+    if (x->htype != y->htype)
+        return x->htype < y->htype ? -1 : 1;
+    if (x->hnode != y->hnode)
+        return x->hnode < y->hnode ? -1 : 1;
+    if (x->kind != y->kind)
+        return x->kind < y->kind ? -1 : 1;
+    if (x->arg != y->arg)
+        return x->arg < y->arg ? -1 : 1;
+    if (x->vtype != y->vtype)
+        return x->vtype < y->vtype ? -1 : 1;
+    if (x->value != y->value)
+        return x->value < y->value ? -1 : 1;
+    return x->node < y->node ? -1 : x->node > y->node;
+}
+
+static int
+same_group(const struct dup_copy *x, const struct dup_copy *y)
+{
+    return x->htype == y->htype && x->hnode == y->hnode &&
+           x->kind == y->kind && x->arg == y->arg;
 }
 
 /* A value as the title quotes it: at most 40 characters, escaped. */
 static void
-quote_value(const char *s, struct hs_buf *out)
+quote_value(const char *s, int is_bytes, struct hs_buf *out)
 {
     size_t len = strlen(s), i;
 
+    if (is_bytes) { /* the agent spells bytes as their repr already */
+        hs_buf_adds(out, s);
+        return;
+    }
     hs_buf_addch(out, '\'');
     for (i = 0; i < len && i < 40; i++) {
         unsigned char ch = (unsigned char)s[i];
@@ -130,13 +269,149 @@ quote_value(const char *s, struct hs_buf *out)
     hs_buf_addch(out, '\'');
 }
 
+/* Appends how the group of r names its holder: "Row.country", "values
+ * of module m .CACHE", "items of list objects". */
+static void
+holder_text(const struct hs_advise_ctx *c, const struct dup_copy *r,
+            struct hs_buf *out)
+{
+    const struct hs_graph *g = c->g;
+    const struct hs_type *t = &g->types[r->htype];
+    struct hs_buf step = HS_BUF_INIT;
+    static const char *const what[HS_EDGE_SCHEMA_KINDS] = {
+        [HS_EDGE_ITEM] = "items",  [HS_EDGE_VALUE] = "values",
+        [HS_EDGE_KEY] = "keys",    [HS_EDGE_ELEMENT] = "elements",
+        [HS_EDGE_LOCAL] = "locals", [HS_EDGE_CELL] = "cell contents",
+    };
+    const char *w = r->kind < HS_EDGE_SCHEMA_KINDS && what[r->kind]
+                        ? what[r->kind]
+                        : "references";
+
+    if (r->hnode == UINT32_MAX && r->arg != UINT32_MAX) {
+        hs_naming_step(c->names, r->in_dict ? HS_EDGE_VALUE : r->kind,
+                       r->arg, 0, &step);
+        hs_buf_adds(out, t->qualname ? t->qualname : t->name);
+        if (r->in_dict && step.len > 4 && !strncmp(step.buf, "['", 2)) {
+            /* "['country']" of a __dict__ is the attribute .country */
+            hs_buf_addch(out, '.');
+            hs_buf_add(out, step.buf + 2, step.len - 4);
+        } else {
+            hs_buf_add(out, step.buf, step.len);
+        }
+    } else if (r->hnode == UINT32_MAX) {
+        hs_buf_addf(out, "%s of %s objects", w, t->name);
+    } else {
+        struct hs_json_src src = { c->g, c->names, c->bfs, c->dom, 0, NULL };
+
+        hs_why_path_line(&src, r->hnode, 8, 0, out);
+        hs_buf_addf(out, " (its %s)", w);
+    }
+    hs_buf_release(&step);
+}
+
+/* One finding for the copies r[0 .. n) of one holder, sorted by value. */
+static void
+finding(const struct hs_advise_ctx *c, const struct dup_table *t,
+        const struct dup_copy *r, uint32_t n, struct hs_advice_list *list)
+{
+    const struct hs_graph *g = c->g;
+    struct hs_buf title = HS_BUF_INIT, where = HS_BUF_INIT;
+    uint64_t saved = 0, bytes = 0;
+    uint32_t nvalues = 0, top[HS_DUP_TOP_VALUES], topn[HS_DUP_TOP_VALUES];
+    uint32_t ntop = 0, vtype = t->v[r->value].type;
+    int is_bytes = !strcmp(g->types[vtype].name, "bytes");
+    char n1[32], n2[32];
+
+    for (uint32_t i = 0, j; i < n; i = j) {
+        uint64_t largest = 0, sum = 0;
+        const struct dup_value *e = &t->v[r[i].value];
+
+        for (j = i; j < n && r[j].value == r[i].value; j++) {
+            sum += g->size[r[j].node];
+            if (g->size[r[j].node] > largest)
+                largest = g->size[r[j].node];
+        }
+        bytes += sum;
+        /* One copy stays, unless sys.intern() returns one that does. */
+        saved += e->pinned ? sum : sum - largest;
+        nvalues++;
+        /* The most-copied values, for the title. */
+        for (uint32_t k = 0; k < HS_DUP_TOP_VALUES; k++) {
+            if (k == ntop || j - i > topn[k]) {
+                uint32_t last = ntop < HS_DUP_TOP_VALUES ? ntop++ : ntop - 1;
+
+                memmove(top + k + 1, top + k, (last - k) * sizeof(*top));
+                memmove(topn + k + 1, topn + k, (last - k) * sizeof(*topn));
+                top[k] = r[i].value;
+                topn[k] = j - i;
+                break;
+            }
+        }
+    }
+    if (n < HS_DUP_MIN_COPIES || !saved || saved < c->min_bytes)
+        return;
+    holder_text(c, r, &where);
+    hs_group_digits(n, n1, sizeof(n1));
+    hs_group_digits(nvalues, n2, sizeof(n2));
+    hs_buf_addf(&title, "%s duplicate %s held by %s: %s distinct value%s (",
+                n1, g->types[vtype].name, where.buf, n2,
+                nvalues == 1 ? "" : "s");
+    for (uint32_t k = 0; k < ntop; k++) {
+        hs_buf_adds(&title, k ? ", " : "");
+        quote_value(t->v[top[k]].value, is_bytes, &title);
+        hs_group_digits(topn[k], n1, sizeof(n1));
+        hs_buf_addf(&title, " x%s", n1);
+    }
+    hs_buf_adds(&title, nvalues > ntop ? ", ...)" : ")");
+    hs_group_digits(n, n1, sizeof(n1));
+    hs_advice_add(
+        list, "duplicate_strings", saved, n, vtype, r->node,
+        hs_buf_detach(&title),
+        hs_xasprintf("keep one copy per value: %s where they are stored "
+                     "(%s)",
+                     is_bytes ? "look each value up in a dict of "
+                                "canonical values"
+                              : "sys.intern(value)",
+                     where.buf),
+        hs_xasprintf("%s copies of %s values, %" PRIu64 " bytes; every copy "
+                     "but one per value is freed (all when an interned, "
+                     "immortal or static copy exists)",
+                     n1, n2, bytes));
+    hs_buf_release(&where);
+}
+
+/* The names ids of the named references among cp[0 .. n), in edge
+ * order (cp is left sorted so). */
+static int
+read_args(const struct hs_graph *g, struct dup_copy *cp, uint32_t n)
+{
+    uint32_t *edges = hs_xmalloc(((size_t)n + 1) * sizeof(*edges));
+    uint32_t *args = hs_xcalloc((size_t)n + 1, sizeof(*args)), k = 0;
+    int rc;
+
+    qsort(cp, n, sizeof(*cp), by_edge);
+    for (uint32_t i = 0; i < n; i++)
+        if (cp[i].hnode == UINT32_MAX)
+            edges[k++] = cp[i].edge;
+    rc = hs_graph_edge_args(g, edges, k, args);
+    k = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (cp[i].hnode == UINT32_MAX)
+            cp[i].arg = args[k++];
+    free(edges);
+    free(args);
+    return rc;
+}
+
 int
 hs_advise_duplicates(const struct hs_advise_ctx *c,
                      struct hs_advice_list *list)
 {
     const struct hs_graph *g = c->g;
-    uint32_t types[2], nt = 0;
+    uint32_t types[2], nt = 0, ncp = 0, cpalloc = 0;
+    struct dup_copy *cp = NULL;
     struct dup_table t;
+    uint8_t *is_type, *meta;
     int rc;
 
     memset(&t, 0, sizeof(t));
@@ -145,42 +420,64 @@ hs_advise_duplicates(const struct hs_advise_ctx *c,
     nt += types[nt] != UINT32_MAX;
     types[nt] = hs_advise_builtin(g, "bytes");
     nt += types[nt] != UINT32_MAX;
+    t.value_of = hs_xmalloc(((size_t)g->n + 1) * sizeof(*t.value_of));
+    memset(t.value_of, 0xFF, ((size_t)g->n + 1) * sizeof(*t.value_of));
+    /* Classes: the objects whose type is the type of a class (a
+     * metaclass), whether or not the snapshot lists them as types. */
+    is_type = hs_xcalloc((size_t)g->n + 1, 1);
+    meta = hs_xcalloc((size_t)g->ntypes + 1, 1);
+    for (uint32_t k = 0; k < g->ntypes; k++)
+        if (g->types[k].node < g->n)
+            meta[g->type[g->types[k].node]] = 1;
+    for (uint32_t v = 0; v < g->n; v++)
+        is_type[v] = meta[g->type[v]];
+    free(meta);
     rc = hs_facts_each_value(c->g, types, nt, add_value, &t);
-    for (uint64_t i = 0; i < t.cap; i++) {
-        struct dup_entry *e = &t.v[i];
-        struct hs_buf q = HS_BUF_INIT;
-        uint64_t saved;
-        char n1[32];
+    /* The copies of values that have HS_DUP_MIN_COPIES or more, with
+     * their holders. */
+    for (uint32_t v = 0; rc == 0 && v < g->n; v++) {
+        uint32_t x = t.value_of[v];
+        struct dup_copy h;
 
-        if (!e->value)
+        if (x == UINT32_MAX || t.v[x].copies < HS_DUP_MIN_COPIES ||
+            (g->flags[v] & (HS_OBJ_IMMORTAL | HS_OBJ_STATIC |
+                            HS_OBJ_INTERNED)) ||
+            holder(c, is_type, v, &h) < 0)
             continue;
-        /* One copy stays: a pinned one when there is one. */
-        saved = e->pinned ? e->freeable : e->freeable - e->largest;
-        if (rc == 0 && e->copies >= HS_DUP_MIN_COPIES && saved &&
-            saved >= c->min_bytes) {
-            int is_bytes = !strcmp(g->types[e->type].name, "bytes");
-
-            if (is_bytes)
-                hs_buf_adds(&q, e->value);
-            else
-                quote_value(e->value, &q);
-            hs_group_digits(e->copies, n1, sizeof(n1));
-            hs_advice_add(
-                list, "duplicate_strings", saved, e->copies, e->type, e->first,
-                hs_xasprintf("%s equal %s objects %s", n1,
-                             g->types[e->type].name, q.buf),
-                hs_xasprintf("keep one copy: %s where they are made (or "
-                             "look them up in a dict of canonical values)",
-                             is_bytes ? "look each value up in a dict"
-                                      : "sys.intern(value)"),
-                hs_xasprintf("%s copies, %" PRIu64 " bytes; every copy but "
-                             "one is freed (immortal and static ones "
-                             "excepted)",
-                             n1, e->bytes));
-        }
-        hs_buf_release(&q);
-        free(e->value);
+        h.value = x;
+        h.vtype = g->type[v];
+        HS_ALLOC_GROW(cp, ncp + 1, cpalloc);
+        cp[ncp++] = h;
     }
+    if (rc == 0 && ncp)
+        rc = read_args(g, cp, ncp);
+    if (rc == 0 && ncp) {
+        /* Containers holding few copies: pooled by container type. */
+        qsort(cp, ncp, sizeof(*cp), by_group);
+        for (uint32_t i = 0, j; i < ncp; i = j) {
+            for (j = i + 1; j < ncp && same_group(&cp[j], &cp[i]); j++)
+                ;
+            if (cp[i].hnode != UINT32_MAX && j - i < HS_DUP_MIN_COPIES)
+                for (uint32_t k = i; k < j; k++) {
+                    cp[k].hnode = UINT32_MAX;
+                    cp[k].arg = UINT32_MAX;
+                }
+        }
+        qsort(cp, ncp, sizeof(*cp), by_group);
+        for (uint32_t i = 0, j; i < ncp; i = j) {
+            for (j = i + 1; j < ncp && same_group(&cp[j], &cp[i]) &&
+                            cp[j].vtype == cp[i].vtype;
+                 j++)
+                ;
+            finding(c, &t, cp + i, j - i, list);
+        }
+    }
+    for (uint32_t i = 0; i < t.n; i++)
+        free(t.v[i].value);
     free(t.v);
+    free(t.slot);
+    free(t.value_of);
+    free(is_type);
+    free(cp);
     return rc < 0 ? -1 : 0;
 }

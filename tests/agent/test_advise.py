@@ -50,6 +50,25 @@ PROGRAMS = {
                 return [sys.intern(''.join(['user-', 'status'])) for i in range(N)]
             return [''.join(['user-', 'status']) for i in range(N)]
         """,
+    # Copies of a few values held by one attribute: the finding names it.
+    "duplicate_attr": """
+        import sys
+        class Row:
+            def __init__(self, i):
+                c = ''.join(['country-', ('US', 'FR', 'DE')[i % 3]])
+                self.country = sys.intern(c) if FIX else c
+                self.i = i
+        def build():
+            return [Row(i) for i in range(N)]
+        """,
+    "duplicate_bytes": """
+        CACHE = {}
+        CANON = {}
+        def build():
+            for i in range(N):
+                b = b'payload-' + str(i % 4).encode() * 20
+                CACHE[i] = CANON.setdefault(b, b) if FIX else b
+        """,
     "sparse_containers": """
         class Node:
             def __init__(self, i):
@@ -239,6 +258,8 @@ EXPECT = {
     "array_floats": ("array", "list"),
     "array_ints": ("array", "list"),
     "duplicate_strings": ("duplicate_strings", "str"),
+    "duplicate_attr": ("duplicate_strings", "str"),
+    "duplicate_bytes": ("duplicate_strings", "bytes"),
     "sparse_containers": ("sparse_containers", None),
     "garbage_cycles": ("garbage_cycles", "__main__.Node"),
     "weak_cache": ("weak_cache", "__main__.Blob"),
@@ -367,6 +388,49 @@ class AdviseTest(AgentTest):
         f = self.check_honest("duplicate_strings")
         self.assertIn("sys.intern", f["fix"])
         self.assertEqual(f["count"], 20000)
+
+    def test_duplicate_strings_by_attribute_is_measured(self):
+        f = self.check_honest("duplicate_attr")
+        self.assertEqual(f["count"], 20000)
+        self.assertIn("held by Row.country: 3 distinct values", f["title"])
+        self.assertIn("'country-US' x6,667", f["title"])
+        self.assertIn("sys.intern(value) where they are stored (Row.country)",
+                      f["fix"])
+
+    def test_duplicate_bytes_saving_is_measured(self):
+        f = self.check_honest("duplicate_bytes")
+        self.assertEqual(f["count"], 20000)
+        self.assertIn("held by module __main__ .CACHE", f["title"])
+        self.assertIn("4 distinct values", f["title"])
+        self.assertIn("dict of canonical values", f["fix"])
+
+    def test_no_duplicate_strings_for_code_constants(self):
+        """The same literal compiled into 300 code objects (a constant, a
+        docstring) and classes: the program's text, which no interning in
+        its data frees.  No finding names them, even with --min-bytes 0;
+        the copies a list holds are found."""
+        snap = self.path("consts.db")
+        self.run_program('''
+            SRC = (
+                "def f():\\n"
+                "    'a docstring copied into every function, 0123'\\n"
+                "    return 'not an identifier: a constant, 0123'\\n"
+                "class K:\\n"
+                "    'a class docstring, 0123'\\n")
+            def build():
+                kept = []
+                for i in range(300):
+                    ns = {}
+                    exec(compile(SRC, 'm%d' % i, 'exec'), ns)
+                    kept.append((ns['f'], ns['K']))
+                kept.append([''.join(['data-', 'value']) for i in range(300)])
+                return kept
+            ''', 0, 0, dump=snap)
+        found = [f["title"] for f in self.advise(snap, "--min-bytes", "0")
+                 if f["kind"] == "duplicate_strings"]
+        self.assertFalse([t for t in found if "0123" in t], found)
+        self.assertEqual(len([t for t in found if "'data-value' x300" in t]),
+                         1, found)
 
     def test_empty_containers_saving_is_measured(self):
         f = self.check_honest("sparse_containers")

@@ -78,7 +78,7 @@ assert d["findings"] == [] and d["total_bytes_saved"] == 0, d
     [[ "${lines[0]}" == "3 findings would save "* ]]
     [[ "$output" == *"fix:   add __slots__ = ('x', 'y', 'z') to class Point"* ]]
     [[ "$output" == *"fix:   store them in array.array('d', ...)"* ]]
-    [[ "$output" == *"20,000 equal str objects 'status-ok'"* ]]
+    [[ "$output" == *"20,000 duplicate str held by module __main__ .names → list (its items): 1 distinct value ('status-ok' x20,000)"* ]]
     [[ "$output" == *"where: module __main__ .points → list ["* ]]
     run "$HEAPSNAP" advise -f "$snap" --json
     [ "$status" -eq 0 ]
