@@ -8,7 +8,18 @@
  * no root), and HS_SPARSE_MIN_EMPTY or more of them per class and
  * attribute, are counted.  An attribute is an instance's attribute
  * reference (3.11+ values, slots) or, before 3.11, a value of the
- * instance's __dict__.  O(n + m) plus one read of the candidates'
+ * instance's __dict__.
+ *
+ * Over-allocated lists, held the same way, are the other half: a list
+ * grown by append() keeps room for more (4 slots for 1 item), and one
+ * that lost items keeps up to twice its length.  objects.size is
+ * sys.getsizeof, which counts the allocated item array, so the capacity
+ * is (size - the size of an empty list) / pointer; the empty size is the
+ * smallest size - pointer * items of any list of the snapshot (an empty
+ * list allocates no array).  Lists with at least as many unused slots as
+ * items are counted, and the saving is their unused slots: what a list
+ * made at its final size (a literal, or l.copy() once filled, which
+ * allocates exactly its length) does not allocate.  O(n + m) plus one read of the candidates'
  * labels.
  */
 #include "advise.h"
@@ -21,6 +32,8 @@
 
 struct empty_ref {
     uint32_t holder_type; /* the instance's type */
+    uint64_t unused;      /* an over-allocated list's unused bytes, 0 for
+                             an empty container */
     uint32_t ctype;       /* the container's type */
     uint32_t edge;        /* the attribute (or __dict__ value) reference */
     uint32_t arg;         /* its label's names id */
@@ -46,18 +59,44 @@ only_referrer(const struct hs_graph *g, uint32_t v, uint32_t *edge)
     return UINT32_MAX;
 }
 
-/* Is container v empty: no item, value, key or element references? */
-static int
-empty(const struct hs_graph *g, uint32_t v)
+/* The item, value, key and element references of container v: its
+ * length, for a list. */
+static uint32_t
+items(const struct hs_graph *g, uint32_t v)
 {
+    uint32_t n = 0;
+
     for (uint32_t e = g->out_off[v]; e < g->out_off[v + 1]; e++) {
         uint8_t k = g->out_kind[e];
 
-        if (k == HS_EDGE_ITEM || k == HS_EDGE_VALUE || k == HS_EDGE_KEY ||
-            k == HS_EDGE_ELEMENT)
-            return 0;
+        n += k == HS_EDGE_ITEM || k == HS_EDGE_VALUE || k == HS_EDGE_KEY ||
+             k == HS_EDGE_ELEMENT;
     }
-    return 1;
+    return n;
+}
+
+/* The size of an empty list (no item array): the least objects.size -
+ * pointer * items of the snapshot's lists, or 0 when it has none.
+ * O(lists' out-degrees). */
+static uint64_t
+list_base_size(const struct hs_advise_ctx *c, uint32_t list_t)
+{
+    const struct hs_graph *g = c->g;
+    uint64_t base = 0;
+
+    for (uint32_t v = 0; v < g->n; v++) {
+        uint64_t items_bytes, b;
+
+        if (g->type[v] != list_t)
+            continue;
+        items_bytes = (uint64_t)items(g, v) * c->pointer;
+        if (g->size[v] < items_bytes)
+            continue; /* a size the agent could not read */
+        b = g->size[v] - items_bytes;
+        if (!base || b < base)
+            base = b;
+    }
+    return base;
 }
 
 static int
@@ -69,6 +108,8 @@ by_group(const void *a, const void *b)
         return x->holder_type < y->holder_type ? -1 : 1;
     if (x->ctype != y->ctype)
         return x->ctype < y->ctype ? -1 : 1;
+    if ((x->unused != 0) != (y->unused != 0))
+        return x->unused ? 1 : -1;
     if (x->arg != y->arg)
         return x->arg < y->arg ? -1 : 1;
     return x->node < y->node ? -1 : x->node > y->node;
@@ -84,7 +125,7 @@ by_edge(const void *a, const void *b)
 
 static void
 finding(const struct hs_advise_ctx *c, const struct empty_ref *r, uint32_t n,
-        struct hs_advice_list *list)
+        uint64_t list_base, struct hs_advice_list *list)
 {
     const struct hs_graph *g = c->g;
     struct hs_buf label = HS_BUF_INIT;
@@ -93,12 +134,37 @@ finding(const struct hs_advise_ctx *c, const struct empty_ref *r, uint32_t n,
     const char *cname = g->types[r->ctype].name;
 
     for (uint32_t i = 0; i < n; i++)
-        saved += g->size[r[i].node];
+        saved += r->unused ? r[i].unused : g->size[r[i].node];
     if (n < HS_SPARSE_MIN_EMPTY || saved < c->min_bytes)
         return;
     hs_naming_edge(c->names, r->edge, &label);
+    if (label.len > 4 && !strncmp(label.buf, "['", 2)) {
+        /* Before 3.11 the __dict__'s ['kids'] is the attribute .kids. */
+        label.buf[0] = '.';
+        memmove(label.buf + 1, label.buf + 2, label.len - 4);
+        label.buf[label.len -= 3] = '\0';
+    }
     hs_type_display_name(&g->types[r->holder_type], tname, sizeof(tname));
     hs_group_digits(n, n1, sizeof(n1));
+    if (r->unused) {
+        hs_advice_add(
+            list, "sparse_containers", saved, n, r->ctype, r->node,
+            hs_xasprintf("%s over-allocated %ss in %s of %s instances "
+                         "(half or more of their slots unused)",
+                         n1, cname, label.buf, tname),
+            hs_xasprintf("make %s at its final size: a literal [a, b] "
+                         "instead of append() calls, or l.copy() once "
+                         "filled (a list grown by append() keeps room for "
+                         "more, and one that lost items keeps their room)",
+                         label.buf),
+            hs_xasprintf("%s %ss held by nothing else: (objects.size - "
+                         "%" PRIu64 " bytes of an empty list) / %" PRIu64
+                         " slots allocated, minus their items, %" PRIu64
+                         " bytes unused in all",
+                         n1, cname, list_base, c->pointer, saved));
+        hs_buf_release(&label);
+        return;
+    }
     hs_advice_add(
         list, "sparse_containers", saved, n, r->ctype, r->node,
         hs_xasprintf("%s empty %ss in %s of %s instances", n1, cname,
@@ -125,13 +191,21 @@ hs_advise_sparse(const struct hs_advise_ctx *c, struct hs_advice_list *list)
                        hs_advise_builtin(g, "set") };
     uint32_t dict_t = ct[1], n = 0, alloc = 0, *edges, *args;
     struct empty_ref *refs = NULL;
+    uint64_t list_base = ct[0] != UINT32_MAX ? list_base_size(c, ct[0]) : 0;
     int rc = 0;
 
     for (uint32_t v = 0; v < g->n; v++) {
-        uint32_t t = g->type[v], h, e, ht;
+        uint32_t t = g->type[v], h, e, ht, len;
+        uint64_t unused = 0;
 
-        if ((t != ct[0] && t != ct[1] && t != ct[2]) || !empty(g, v) ||
+        if ((t != ct[0] && t != ct[1] && t != ct[2]) ||
             !hs_advise_freed_with_holder(c, v) || !hs_bfs_reached(c->bfs, v))
+            continue;
+        len = items(g, v);
+        if (len && t == ct[0] && list_base &&
+            g->size[v] >= list_base + 2 * (uint64_t)len * c->pointer)
+            unused = g->size[v] - list_base - (uint64_t)len * c->pointer;
+        else if (len)
             continue;
         h = only_referrer(g, v, &e);
         if (h == UINT32_MAX)
@@ -153,6 +227,7 @@ hs_advise_sparse(const struct hs_advise_ctx *c, struct hs_advice_list *list)
             continue;
         HS_ALLOC_GROW(refs, n + 1, alloc);
         refs[n].holder_type = ht;
+        refs[n].unused = unused;
         refs[n].ctype = t;
         refs[n].edge = e;
         refs[n].arg = 0;
@@ -177,10 +252,11 @@ hs_advise_sparse(const struct hs_advise_ctx *c, struct hs_advice_list *list)
     for (uint32_t i = 0, j; rc == 0 && i < n; i = j) {
         for (j = i + 1;
              j < n && refs[j].holder_type == refs[i].holder_type &&
-             refs[j].ctype == refs[i].ctype && refs[j].arg == refs[i].arg;
+             refs[j].ctype == refs[i].ctype && refs[j].arg == refs[i].arg &&
+             (refs[j].unused != 0) == (refs[i].unused != 0);
              j++)
             ;
-        finding(c, refs + i, j - i, list);
+        finding(c, refs + i, j - i, list_base, list);
     }
     free(refs);
     return rc;

@@ -78,6 +78,19 @@ PROGRAMS = {
         def build():
             return [Node(i) for i in range(N)]
         """,
+    # Lists grown by append() (FIX = 0) or made at their final size.
+    "overallocated_lists": """
+        class Node:
+            def __init__(self, i):
+                self.name = i
+                if FIX:
+                    self.kids = [i]
+                else:
+                    self.kids = []
+                    self.kids.append(i)
+        def build():
+            return [Node(i) for i in range(N)]
+        """,
     "garbage_cycles": """
         import gc, weakref
         gc.disable()
@@ -261,6 +274,7 @@ EXPECT = {
     "duplicate_attr": ("duplicate_strings", "str"),
     "duplicate_bytes": ("duplicate_strings", "bytes"),
     "sparse_containers": ("sparse_containers", None),
+    "overallocated_lists": ("sparse_containers", "list"),
     "garbage_cycles": ("garbage_cycles", "__main__.Node"),
     "weak_cache": ("weak_cache", "__main__.Blob"),
     "open_files": ("open_resources", "_io.TextIOWrapper"),
@@ -436,6 +450,46 @@ class AdviseTest(AgentTest):
         f = self.check_honest("sparse_containers")
         self.assertEqual(f["count"], 20000)
         self.assertIn("lazily", f["fix"])
+
+    def test_overallocated_lists_saving_is_measured(self):
+        f = self.check_honest("overallocated_lists")
+        self.assertEqual(f["count"], 20000)
+        self.assertIn("over-allocated lists in .kids of __main__.Node",
+                      f["title"])
+        self.assertIn("l.copy()", f["fix"])
+
+    def test_no_overallocated_lists_at_final_size(self):
+        """Lists made at their final size (a literal, a copy, a slice), or
+        grown by append() to more than half their room, or shared: no
+        over-allocated finding, even with --min-bytes 0; only the lists
+        left with one item after pops are."""
+        snap = self.path("overalloc.db")
+        self.run_program("""
+            class Node:
+                def __init__(self, i, shared):
+                    self.a = [i, i]
+                    grown = []
+                    for k in range(3):
+                        grown.append(k)
+                    self.b = grown.copy()
+                    self.c = grown[:]
+                    self.d = grown
+                    self.e = shared
+                    popped = list(range(40))
+                    del popped[1:]
+                    self.f = popped
+            def build():
+                shared = []
+                shared.append(1)
+                return [Node(i, shared) for i in range(500)]
+            """, 0, 0, dump=snap)
+        found = [(f["title"], f["count"])
+                 for f in self.advise(snap, "--min-bytes", "0")
+                 if f["kind"] == "sparse_containers"
+                 and "__main__.Node" in f["title"]]
+        self.assertEqual(len(found), 1, found)
+        self.assertIn("over-allocated lists in .f of", found[0][0])
+        self.assertEqual(found[0][1], 500, found)
 
     def test_garbage_cycles_saving_is_measured(self):
         f = self.check_honest("garbage_cycles")
