@@ -117,6 +117,52 @@ PROGRAMS = {
             for i in range(N):
                 CACHE['k%d' % i] = Blob(i)
         """,
+    # An lru_cache on a method keeps every self (FIX = 0), or a cache per
+    # instance in a WeakKeyDictionary.
+    "weak_cache_lru_method": """
+        import functools, weakref
+        class Blob:
+            def __init__(self, i):
+                self.payload = bytes(2000)
+                self.i = i
+            if FIX:
+                _cache = weakref.WeakKeyDictionary()
+                def render(self, k):
+                    mine = Blob._cache.setdefault(self, {})
+                    if k not in mine:
+                        mine[k] = 'r%d' % k
+                    return mine[k]
+            else:
+                @functools.lru_cache(maxsize=None)
+                def render(self, k):
+                    return 'r%d' % k
+        def build():
+            for i in range(N):
+                Blob(i).render(1)
+        """,
+    # An unbounded lru_cache on a function (FIX = 0), or a memo that keeps
+    # its results only while something else uses them.
+    "weak_cache_lru_function": """
+        import functools, weakref
+        class Blob:
+            def __init__(self, i):
+                self.payload = bytes(2000)
+                self.i = i
+        if FIX:
+            MEMO = weakref.WeakValueDictionary()
+            def make(i):
+                b = MEMO.get(i)
+                if b is None:
+                    b = MEMO[i] = Blob(i)
+                return b
+        else:
+            @functools.lru_cache(maxsize=None)
+            def make(i):
+                return Blob(i)
+        def build():
+            for i in range(N):
+                make(i)
+        """,
     # open_resources: each kept open (FIX = 0) or closed and dropped.
     "open_files": """
         def build():
@@ -277,6 +323,8 @@ EXPECT = {
     "overallocated_lists": ("sparse_containers", "list"),
     "garbage_cycles": ("garbage_cycles", "__main__.Node"),
     "weak_cache": ("weak_cache", "__main__.Blob"),
+    "weak_cache_lru_method": ("weak_cache", "__main__.Blob"),
+    "weak_cache_lru_function": ("weak_cache", "__main__.Blob"),
     "open_files": ("open_resources", "_io.TextIOWrapper"),
     "open_sockets": ("open_resources", "socket.socket"),
     "open_sqlite": ("open_resources", "sqlite3.Connection"),
@@ -501,6 +549,56 @@ class AdviseTest(AgentTest):
         self.assertIn("WeakValueDictionary", f["fix"])
         self.assertIn("module __main__ .CACHE", f["title"])
         self.assertEqual(f["count"], 2000)
+
+    def test_lru_cache_on_a_method_saving_is_measured(self):
+        f = self.check_honest("weak_cache_lru_method", n=2000)
+        self.assertEqual(f["count"], 2000)
+        self.assertIn("(a functools.lru_cache) alone keeps 2,000 Blob",
+                      f["title"])
+        self.assertIn(".render", f["title"])
+        self.assertIn("is a method", f["fix"])
+        self.assertIn("WeakKeyDictionary", f["fix"])
+        self.assertIn("_lru_cache_wrapper", f["where"])
+
+    def test_lru_cache_on_a_function_saving_is_measured(self):
+        f = self.check_honest("weak_cache_lru_function", n=2000)
+        self.assertEqual(f["count"], 2000)
+        self.assertIn("module __main__ .make (a functools.lru_cache)",
+                      f["title"])
+        self.assertIn("maxsize", f["fix"])
+        self.assertIn("WeakValueDictionary", f["fix"])
+
+    def test_no_weak_cache_for_small_or_shared_lru_caches(self):
+        """A bounded lru_cache (maxsize=32), one whose results something
+        else holds too, and one of ints: no weak_cache finding, even with
+        --min-bytes 0."""
+        snap = self.path("lru.db")
+        self.run_program("""
+            import functools
+            class Blob:
+                def __init__(self, i):
+                    self.payload = bytes(200)
+                @functools.lru_cache(maxsize=32)
+                def render(self, k):
+                    return k
+            KEPT = []
+            @functools.lru_cache(maxsize=None)
+            def make(i):
+                b = Blob(i)
+                KEPT.append(b)
+                return b
+            @functools.lru_cache(maxsize=None)
+            def square(i):
+                return i * i
+            def build():
+                for i in range(1000):
+                    Blob(i).render(1)
+                    make(i)
+                    square(i)
+            """, 0, 0, dump=snap)
+        found = [f for f in self.advise(snap, "--min-bytes", "0")
+                 if f["kind"] == "weak_cache"]
+        self.assertEqual(found, [])
 
     def test_open_files_saving_is_measured(self):
         f = self.check_honest("open_files", n=200)
