@@ -21,6 +21,7 @@
 #include "dominators.h"
 #include "graph.h"
 #include "naming.h"
+#include "sites.h"
 #include "snapshot_facts.h"
 
 /* One finding. */
@@ -33,6 +34,8 @@ struct hs_advice {
     uint32_t example;     /* node of an example object, or UINT32_MAX */
     char *fix;            /* one line: what to change (owned) */
     char *basis;          /* how the saving was computed (owned) */
+    uint32_t opened_at;   /* open_resources: the frame (sites.h) that
+                             opened them, 0 when unknown */
 };
 
 struct hs_advice_list {
@@ -53,6 +56,8 @@ struct hs_advise_ctx {
     uint32_t *in_deg;       /* per node: references to it that retain */
     uint8_t *rooted;        /* per node: 1 when a root holds it */
     uint32_t dict_type;     /* the builtin dict type, or UINT32_MAX */
+    const struct hs_sites *sites; /* allocation sites, or NULL when the
+                                     snapshot recorded none */
 };
 
 /* Appends a finding (its strings are taken over) and returns it. */

@@ -16,7 +16,9 @@
  * reported threads' roots is kept) and its target and arguments, which
  * Thread.run drops when it ends.  Findings are grouped by kind of
  * resource, outer type and how it is held (the type of the referrer on
- * its retention path and the kind of that reference).  Cost: O(n + m).
+ * its retention path and the kind of that reference) and, when the
+ * snapshot has allocation sites, by the line that opened them (the
+ * innermost frame of the outer object's traceback).  Cost: O(n + m).
  */
 #include "advise.h"
 #include "report.h"
@@ -74,6 +76,8 @@ struct resource {
                              UINT32_MAX for a root */
     uint64_t bytes;       /* what releasing it frees */
     uint64_t mapped;      /* a memory map's length */
+    uint32_t site;        /* the frame that opened it (sites.h), 0 when
+                             unknown */
 };
 
 struct res_list {
@@ -509,6 +513,8 @@ by_group(const void *a, const void *b)
         return x->holder_type < y->holder_type ? -1 : 1;
     if (x->edge_kind != y->edge_kind)
         return x->edge_kind < y->edge_kind ? -1 : 1;
+    if (x->site != y->site)
+        return x->site < y->site ? -1 : 1;
     if (x->bytes != y->bytes)
         return x->bytes > y->bytes ? -1 : 1;
     return x->node < y->node ? -1 : x->node > y->node;
@@ -551,7 +557,8 @@ finding(const struct hs_advise_ctx *c, const struct resource *r, uint32_t n,
         hs_xasprintf("%s %s (%s)", n1,
                      n == 1 ? res_text[r->kind].one : res_text[r->kind].what,
                      tname),
-        hs_xstrdup(res_text[r->kind].fix), hs_buf_detach(&basis));
+        hs_xstrdup(res_text[r->kind].fix), hs_buf_detach(&basis))
+        ->opened_at = r->site;
 }
 
 int
@@ -597,6 +604,7 @@ hs_advise_resources(const struct hs_advise_ctx *c, struct hs_advice_list *list)
 
         l.v[i].holder_type = h == UINT32_MAX ? UINT32_MAX : g->type[h];
         l.v[i].type = g->type[l.v[i].node];
+        l.v[i].site = c->sites ? hs_sites_site(c->sites, l.v[i].node) : 0;
     }
     if (rc == 0 && l.n) {
         qsort(l.v, l.n, sizeof(*l.v), by_group);
@@ -604,7 +612,8 @@ hs_advise_resources(const struct hs_advise_ctx *c, struct hs_advice_list *list)
             for (j = i + 1; j < l.n && l.v[j].kind == l.v[i].kind &&
                             l.v[j].type == l.v[i].type &&
                             l.v[j].holder_type == l.v[i].holder_type &&
-                            l.v[j].edge_kind == l.v[i].edge_kind;
+                            l.v[j].edge_kind == l.v[i].edge_kind &&
+                            l.v[j].site == l.v[i].site;
                  j++)
                 ;
             if (l.v[i].kind < R_N)

@@ -66,6 +66,11 @@ advise_text(const struct hs_json_src *src, const struct hs_advice_list *l,
                a->title, a->fix);
         if (b.len)
             printf("      where: %s\n", b.buf);
+        if (a->opened_at && src->sites) {
+            hs_buf_reset(&b);
+            hs_sites_frame_text(src->sites, a->opened_at, &b);
+            printf("      opened at %s\n", b.buf);
+        }
         printf("      how:   %s\n", a->basis);
     }
     if (l->n > shown)
@@ -119,9 +124,10 @@ cmd_advise(int argc, const char **argv)
     }
     {
         struct hs_json_src src = { heap.g, heap.names, hs_heap_bfs(&heap),
-                                   hs_heap_dominators(&heap), 0, NULL };
+                                   hs_heap_dominators(&heap), 0,
+                                   hs_heap_sites(&heap) };
 
-        if (!src.dom) {
+        if (!src.dom || !src.sites) {
             rc = hs_error_status();
             goto cleanup;
         }

@@ -29,6 +29,7 @@ hs_advice_add(struct hs_advice_list *l, const char *kind, uint64_t bytes_saved,
     a->title = title;
     a->fix = fix;
     a->basis = basis;
+    a->opened_at = 0;
     return a;
 }
 
@@ -167,6 +168,7 @@ hs_advise_run(const struct hs_json_src *src, uint64_t min_bytes,
     c.layouts = layouts;
     c.min_bytes = min_bytes;
     c.dict_type = hs_advise_builtin(g, "dict");
+    c.sites = src->sites && src->sites->recorded ? src->sites : NULL;
     ptr = g->snap ? hs_snapshot_meta(g->snap, "pointer_size") : NULL;
     c.pointer = ptr ? strtoull(ptr, NULL, 10) : 0;
     if (c.pointer != 4 && c.pointer != 8)
@@ -241,6 +243,11 @@ hs_advise_json(const struct hs_json_src *src, const struct hs_advice_list *l,
         hs_advise_where(src, a, &b);
         hs_json_set_str(f, "where", b.buf);
         hs_json_set_str(f, "fix", a->fix);
+        if (!strcmp(a->kind, "open_resources"))
+            hs_json_set(f, "opened_at",
+                        a->opened_at && src->sites
+                            ? hs_sites_frame_json(src->sites, a->opened_at)
+                            : hs_json_null());
         hs_json_set_str(f, "basis", a->basis);
         if (a->example != UINT32_MAX) {
             struct hs_json *ex = hs_json_object();

@@ -682,6 +682,58 @@ class AdviseTest(AgentTest):
         self.assertEqual(found[0][:2], ("_io.BufferedReader", 1), found)
         self.assertIn("[9]", found[0][2])
 
+    def test_open_resources_say_where_they_were_opened(self):
+        """With allocation sites (tracemalloc on at the dump), each
+        open_resources finding names the line that opened its resources:
+        files opened on two lines are two findings; without sites,
+        opened_at is null."""
+        snap = self.path("opened.db")
+        code = textwrap.dedent("""\
+            import socket, sys, tracemalloc
+            tracemalloc.start(4)
+            import heapsnap
+            def open_logs():
+                return [open(sys.argv[1]) for i in range(30)]  # logs
+            def open_more():
+                return [open(sys.argv[1]) for i in range(20)]  # more
+            def connect():
+                return [socket.socket() for i in range(10)]  # socks
+            held = [open_logs(), open_more(), connect()]
+            heapsnap.dump(sys.argv[2])
+            """)
+        lines = code.splitlines()
+        line = {tag: 1 + [i for i, x in enumerate(lines) if x.endswith(tag)][0]
+                for tag in ("logs", "more", "socks")}
+        with open(self.path("data.txt"), "w") as f:
+            f.write("x\\n")
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.path.dirname(os.path.dirname(
+            os.path.abspath(__import__("heapsnap").__file__)))
+        p = subprocess.run([sys.executable, "-c", code,
+                            self.path("data.txt"), snap],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           env=env)
+        self.assertEqual(p.returncode, 0, p.stderr.decode())
+        found = sorted((f["count"], f["opened_at"]["line"],
+                        f["opened_at"]["file"])
+                       for f in self.advise(snap, "--min-bytes", "0")
+                       if f["kind"] == "open_resources")
+        self.assertEqual([x[:2] for x in found],
+                         [(10, line["socks"]), (20, line["more"]),
+                          (30, line["logs"])], found)
+        self.assertEqual({x[2] for x in found}, {"<string>"}, found)
+        text = subprocess.run([cli_path(), "advise", "-f", snap,
+                               "--min-bytes", "0", "-n", "0"],
+                              stdout=subprocess.PIPE).stdout.decode()
+        self.assertIn("opened at <string>:%d in " % line["logs"], text)
+        # The same heap without sites: opened_at is null.
+        plain = self.path("plain.db")
+        self.run_program(PROGRAMS["open_sockets"], 0, 10, dump=plain)
+        found = [f for f in self.advise(plain, "--min-bytes", "0")
+                 if f["kind"] == "open_resources"]
+        self.assertTrue(found)
+        self.assertEqual({f["opened_at"] for f in found}, {None}, found)
+
     def test_back_reference_parent_is_measured(self):
         f = self.check_honest("back_reference_parent", n=500)
         self.assertIn("weakref.ref(parent)", f["fix"])
