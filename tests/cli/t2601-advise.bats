@@ -111,3 +111,112 @@ assert slots["type"] == "__main__.Point" and slots["count"] == 20000, slots
     [[ "$output" == *"array:"* ]]
     [[ "$output" == *"note: this snapshot has no type_layouts table"* ]]
 }
+
+# A heap with one finding of each kind added since the first three, dumped
+# with allocation sites by the newest Python: open files, back-pointers, a
+# big list a running function only walks, lists grown by append(), an
+# lru_cache on a method, duplicate strings in one attribute.
+advise_more_snapshot() {
+    PY=$(default_python)
+    cd "$BATS_TEST_TMPDIR"
+    printf 'line\n' > data.txt
+    cat > more.py <<'PY'
+import functools, heapsnap
+class Node:
+    def __init__(self, parent):
+        self.parent = parent
+        self.kids = []
+class Row:
+    def __init__(self, i):
+        self.country = "".join(["country-", ("US", "FR", "DE")[i % 3]])
+        self.tags = []
+        self.tags.append(i)
+class Blob:
+    def __init__(self, i):
+        self.payload = bytes(2000)
+    @functools.lru_cache(maxsize=None)
+    def render(self, k):
+        return k
+files = [open("data.txt") for i in range(100)]
+trees = []
+for i in range(2000):
+    r = Node(None)
+    r.kids.append(Node(r))
+    trees.append(r)
+rows = [Row(i) for i in range(20000)]
+for i in range(300):
+    Blob(i).render(1)
+def walk():
+    data = [str(i) * 3 for i in range(30000)]
+    for k, x in enumerate(data):
+        if k == 100:
+            heapsnap.dump("more.db")
+walk()
+PY
+    "$HEAPSNAP" dump --trace -o exit.db -- "$PY" more.py >/dev/null 2>&1
+    echo "$BATS_TEST_TMPDIR/more.db"
+}
+
+@test "advise e2e: every kind's finding is a block of kind, saving, fix, where and how" {
+    snap=$(advise_more_snapshot)
+    [ -f "$snap" ]
+    run "$HEAPSNAP" advise -f "$snap" -n 0
+    [ "$status" -eq 0 ]
+    [[ "${lines[0]}" == *" findings would save "*" (of "*" in the heap)" ]]
+    # Every finding: "#N  KIND: saves SIZE", its title, then fix, where
+    # (and opened at, for open resources) and how, in that order.
+    echo "$output" | python3 -c '
+import re, sys
+text = sys.stdin.read()
+blocks = re.split(r"\n\n  #\d+  ", text)[1:]
+assert blocks, text
+kinds = set()
+for b in blocks:
+    lines = b.rstrip("\n").split("\n")
+    m = re.match(r"([a-z_]+): saves \d[\d.]* (B|KiB|MiB|GiB)$", lines[0])
+    assert m, lines[0]
+    kinds.add(m.group(1))
+    tags = [l.split(":")[0].strip() if l.startswith("      ") else None
+            for l in lines[2:]]
+    want = ["fix", "where"] + (["opened at FILE"] if m.group(1) ==
+                               "open_resources" else []) + ["how"]
+    got = [l.strip()[:len("opened at")] == "opened at" and "opened at FILE"
+           or l.strip().split(":")[0] for l in lines[2:]]
+    assert got == want, (got, want, b)
+for k in ("open_resources", "back_reference", "materialized_sequence",
+          "sparse_containers", "weak_cache", "duplicate_strings"):
+    assert k in kinds, (k, kinds)
+'
+    [[ "$output" == *"100 open files (_io.TextIOWrapper)"* ]]
+    [[ "$output" == *"opened at $BATS_TEST_TMPDIR/more.py:17 in <module>"* ]]
+    [[ "$output" == *"back_reference: saves 0 B"* ]]
+    [[ "$output" == *".parent"* ]]
+    [[ "$output" == *"materialized_sequence: saves "* ]]
+    [[ "$output" == *"where: local data of walk (more.py:30) in thread 'MainThread' → list (a root)"* ]]
+    [[ "$output" == *"20,000 over-allocated lists in .tags of __main__.Row instances"* ]]
+    [[ "$output" == *"module __main__ .Blob → type .render (a functools.lru_cache) alone keeps 300 Blob objects alive"* ]]
+    [[ "$output" == *"fix:   module __main__ .Blob → type .render is a method"* ]]
+    [[ "$output" == *"20,000 duplicate str held by Row.country: 3 distinct values ("* ]]
+    [[ "$output" == *"fix:   keep one copy per value: sys.intern(value) where they are stored (Row.country)"* ]]
+    run "$HEAPSNAP" advise -f "$snap" -n 0 --json
+    [ "$status" -eq 0 ]
+    echo "$output" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+res = [f for f in d["findings"] if f["kind"] == "open_resources"]
+assert len(res) == 1, res
+at = res[0]["opened_at"]
+assert at["file"].endswith("/more.py") and at["line"] == 17, at
+assert at["function"] == "<module>", at
+assert all("opened_at" not in f for f in d["findings"]
+           if f["kind"] != "open_resources")
+'
+}
+
+@test "advise: a file that is not a snapshot exits 3 with one line" {
+    printf 'not a database' > "$BATS_TEST_TMPDIR/junk.db"
+    run "$HEAPSNAP" advise -f "$BATS_TEST_TMPDIR/junk.db"
+    [ "$status" -eq 3 ]
+    [ "${#lines[@]}" -eq 1 ]
+    [[ "${lines[0]}" == "heapsnap: error: "*"junk.db"* ]]
+}
