@@ -5,6 +5,10 @@
  * keeps one.  The values come from objects.value, which holds the whole
  * value unless flagged value_truncated or redacted: those objects are left
  * out, so two values that merely share a prefix are never called equal.
+ * Tuples of such str and bytes, ints, floats, None and bools are values
+ * too (a dict of canonical tuples keeps one), keyed by their items: a
+ * str's value, or the very object for the others, so equal numbers that
+ * are distinct objects make tuples that are never called equal.
  *
  * The fix is applied where the copies are stored, so the findings are
  * grouped by holder: the referrer on each copy's retention path, named by
@@ -16,7 +20,9 @@
  * HS_DUP_MIN_COPIES copies of values that have as many in all.
  *
  * Per group the saving is the objects.size of its copies that interning
- * would free: every copy but one per value (none kept when the value has
+ * would free (a tuple's retained size: with the items only it holds,
+ * which are then not counted as str copies again): every copy but one per
+ * value (none kept when the value has
  * an interned, immortal or static copy already, which sys.intern returns).
  * Copies that no fix in the program's data can reach are not counted:
  * those held by code objects (co_consts, co_names, their tuples), by
@@ -38,8 +44,10 @@
 struct dup_value {
     uint64_t hash;
     uint32_t first;  /* node of the first copy */
-    uint32_t type;   /* str or bytes */
-    char *value;     /* the value (owned) */
+    uint32_t type;   /* str, bytes or tuple */
+    char *value;     /* the value (owned): a str's or bytes' text, a
+                        tuple's item ids (tuple_item_id()) */
+    size_t len;      /* its bytes */
     uint32_t copies; /* objects with this value */
     int pinned;      /* a copy is interned, immortal or static */
 };
@@ -99,23 +107,23 @@ grow(struct dup_table *t)
     free(old);
 }
 
-static int
-add_value(uint32_t v, const char *value, size_t len, void *arg)
+/* Counts node v as a copy of the value `value` (len bytes) of its
+ * type. */
+static void
+add_key(struct dup_table *t, uint32_t v, const char *value, size_t len)
 {
-    struct dup_table *t = arg;
     const struct hs_graph *g = t->c->g;
     uint32_t type = g->type[v];
     uint64_t h, j;
     struct dup_value *e;
 
-    if (g->flags[v] & (HS_OBJ_VALUE_TRUNCATED | HS_OBJ_REDACTED))
-        return 0;
     if (((uint64_t)t->n + 1) * 2 > t->cap)
         grow(t);
     h = hash_bytes(value, len, type);
     for (j = h & (t->cap - 1); t->slot[j]; j = (j + 1) & (t->cap - 1)) {
         e = &t->v[t->slot[j] - 1];
-        if (e->hash == h && e->type == type && !strcmp(e->value, value))
+        if (e->hash == h && e->type == type && e->len == len &&
+            !memcmp(e->value, value, len))
             break;
     }
     if (!t->slot[j]) {
@@ -125,7 +133,10 @@ add_value(uint32_t v, const char *value, size_t len, void *arg)
         e->hash = h;
         e->first = v;
         e->type = type;
-        e->value = hs_xstrndup(value, len);
+        e->value = hs_xmalloc(len + 1);
+        memcpy(e->value, value, len);
+        e->value[len] = '\0';
+        e->len = len;
         t->slot[j] = ++t->n;
     }
     e = &t->v[t->slot[j] - 1];
@@ -133,7 +144,58 @@ add_value(uint32_t v, const char *value, size_t len, void *arg)
     t->value_of[v] = t->slot[j] - 1;
     if ((g->flags[v] & (HS_OBJ_IMMORTAL | HS_OBJ_STATIC | HS_OBJ_INTERNED)))
         e->pinned = 1;
+}
+
+static int
+add_value(uint32_t v, const char *value, size_t len, void *arg)
+{
+    struct dup_table *t = arg;
+
+    if (!(t->c->g->flags[v] & (HS_OBJ_VALUE_TRUNCATED | HS_OBJ_REDACTED)))
+        add_key(t, v, value, len);
     return 0;
+}
+
+/* Item ids of tuples: a str's or bytes' value index, or, tagged, the
+ * node of an int, float, None or bool (equal numbers that are distinct
+ * objects then differ: tuples are only ever called equal too rarely). */
+#define TUPLE_NODE_TAG (1ull << 32)
+#define TUPLE_MAX_ITEMS 16
+
+/*
+ * Adds the tuples of immutable values (str and bytes with a whole value,
+ * int, float, None, bool; at most TUPLE_MAX_ITEMS) as values of their
+ * own, keyed by their items' ids.  After the str and bytes.  O(tuples'
+ * out-degrees).
+ */
+static void
+add_tuples(struct dup_table *t, uint32_t tuple_t, const uint8_t *scalar)
+{
+    const struct hs_graph *g = t->c->g;
+    uint64_t ids[TUPLE_MAX_ITEMS];
+
+    for (uint32_t v = 0; v < g->n; v++) {
+        uint32_t n = 0, e;
+
+        if (g->type[v] != tuple_t ||
+            g->out_off[v + 1] - g->out_off[v] > TUPLE_MAX_ITEMS)
+            continue;
+        for (e = g->out_off[v]; e < g->out_off[v + 1]; e++) {
+            uint32_t w = g->out_dst[e];
+
+            if (g->out_kind[e] != HS_EDGE_ITEM)
+                break;
+            /* Not a tuple in a tuple: quoting them stays flat. */
+            if (t->value_of[w] != UINT32_MAX && g->type[w] != tuple_t)
+                ids[n++] = t->value_of[w];
+            else if (scalar[g->type[w]])
+                ids[n++] = TUPLE_NODE_TAG | w;
+            else
+                break;
+        }
+        if (n && e == g->out_off[v + 1])
+            add_key(t, v, (const char *)ids, n * sizeof(*ids));
+    }
 }
 
 /* The referrer of v on its retention path and the edge, or UINT32_MAX
@@ -309,6 +371,43 @@ holder_text(const struct hs_advise_ctx *c, const struct dup_copy *r,
     hs_buf_release(&step);
 }
 
+/* Appends value x as the title quotes it: 'text', b'bytes', ('a', 1). */
+static void
+value_text(const struct hs_advise_ctx *c, const struct dup_table *t,
+           uint32_t x, struct hs_buf *out)
+{
+    const struct hs_graph *g = c->g;
+    const struct dup_value *e = &t->v[x];
+    const char *tname = g->types[e->type].name;
+    const uint64_t *ids = (const uint64_t *)(const void *)e->value;
+    size_t n = e->len / sizeof(*ids);
+
+    if (strcmp(tname, "tuple")) {
+        quote_value(e->value, !strcmp(tname, "bytes"), out);
+        return;
+    }
+    hs_buf_addch(out, '(');
+    for (size_t i = 0; i < n; i++) {
+        hs_buf_adds(out, i ? ", " : "");
+        if (!(ids[i] & TUPLE_NODE_TAG))
+            value_text(c, t, (uint32_t)ids[i], out);
+        else if (!hs_naming_value(c->names, (uint32_t)ids[i], out))
+            hs_buf_adds(out, strcmp(g->types[g->type[(uint32_t)ids[i]]].name,
+                                    "NoneType")
+                                 ? "?"
+                                 : "None");
+    }
+    hs_buf_adds(out, n == 1 ? ",)" : ")");
+}
+
+/* What freeing copy v frees: a str's or bytes' size, what a tuple
+ * retains (its items only it holds). */
+static uint64_t
+copy_bytes(const struct hs_advise_ctx *c, uint32_t tuple_t, uint32_t v)
+{
+    return c->g->type[v] == tuple_t ? c->dom->retained[v] : c->g->size[v];
+}
+
 /* One finding for the copies r[0 .. n) of one holder, sorted by value. */
 static void
 finding(const struct hs_advise_ctx *c, const struct dup_table *t,
@@ -319,7 +418,8 @@ finding(const struct hs_advise_ctx *c, const struct dup_table *t,
     uint64_t saved = 0, bytes = 0;
     uint32_t nvalues = 0, top[HS_DUP_TOP_VALUES], topn[HS_DUP_TOP_VALUES];
     uint32_t ntop = 0, vtype = t->v[r->value].type;
-    int is_bytes = !strcmp(g->types[vtype].name, "bytes");
+    uint32_t tuple_t = hs_advise_builtin(g, "tuple");
+    int is_str = !strcmp(g->types[vtype].name, "str");
     char n1[32], n2[32];
 
     for (uint32_t i = 0, j; i < n; i = j) {
@@ -327,9 +427,11 @@ finding(const struct hs_advise_ctx *c, const struct dup_table *t,
         const struct dup_value *e = &t->v[r[i].value];
 
         for (j = i; j < n && r[j].value == r[i].value; j++) {
-            sum += g->size[r[j].node];
-            if (g->size[r[j].node] > largest)
-                largest = g->size[r[j].node];
+            uint64_t b = copy_bytes(c, tuple_t, r[j].node);
+
+            sum += b;
+            if (b > largest)
+                largest = b;
         }
         bytes += sum;
         /* One copy stays, unless sys.intern() returns one that does. */
@@ -358,7 +460,7 @@ finding(const struct hs_advise_ctx *c, const struct dup_table *t,
                 nvalues == 1 ? "" : "s");
     for (uint32_t k = 0; k < ntop; k++) {
         hs_buf_adds(&title, k ? ", " : "");
-        quote_value(t->v[top[k]].value, is_bytes, &title);
+        value_text(c, t, top[k], &title);
         hs_group_digits(topn[k], n1, sizeof(n1));
         hs_buf_addf(&title, " x%s", n1);
     }
@@ -369,9 +471,9 @@ finding(const struct hs_advise_ctx *c, const struct dup_table *t,
         hs_buf_detach(&title),
         hs_xasprintf("keep one copy per value: %s where they are stored "
                      "(%s)",
-                     is_bytes ? "look each value up in a dict of "
-                                "canonical values"
-                              : "sys.intern(value)",
+                     is_str ? "sys.intern(value)"
+                            : "look each value up in a dict of canonical "
+                              "values (canon.setdefault(value, value))",
                      where.buf),
         hs_xasprintf("%s copies of %s values, %" PRIu64 " bytes; every copy "
                      "but one per value is freed (all when an interned, "
@@ -412,6 +514,7 @@ hs_advise_duplicates(const struct hs_advise_ctx *c,
     struct dup_copy *cp = NULL;
     struct dup_table t;
     uint8_t *is_type, *meta;
+    uint32_t tuple_t;
     int rc;
 
     memset(&t, 0, sizeof(t));
@@ -420,6 +523,7 @@ hs_advise_duplicates(const struct hs_advise_ctx *c,
     nt += types[nt] != UINT32_MAX;
     types[nt] = hs_advise_builtin(g, "bytes");
     nt += types[nt] != UINT32_MAX;
+    tuple_t = hs_advise_builtin(g, "tuple");
     t.value_of = hs_xmalloc(((size_t)g->n + 1) * sizeof(*t.value_of));
     memset(t.value_of, 0xFF, ((size_t)g->n + 1) * sizeof(*t.value_of));
     /* Classes: the objects whose type is the type of a class (a
@@ -433,6 +537,20 @@ hs_advise_duplicates(const struct hs_advise_ctx *c,
         is_type[v] = meta[g->type[v]];
     free(meta);
     rc = hs_facts_each_value(c->g, types, nt, add_value, &t);
+    if (rc == 0 && tuple_t != UINT32_MAX) {
+        static const char *const scalars[] = { "int", "float", "NoneType",
+                                               "bool" };
+        uint8_t *scalar = hs_xcalloc((size_t)g->ntypes + 1, 1);
+
+        for (size_t k = 0; k < HS_ARRAY_SIZE(scalars); k++) {
+            uint32_t st = hs_advise_builtin(g, scalars[k]);
+
+            if (st != UINT32_MAX)
+                scalar[st] = 1;
+        }
+        add_tuples(&t, tuple_t, scalar);
+        free(scalar);
+    }
     /* The copies of values that have HS_DUP_MIN_COPIES or more, with
      * their holders. */
     for (uint32_t v = 0; rc == 0 && v < g->n; v++) {
@@ -443,6 +561,11 @@ hs_advise_duplicates(const struct hs_advise_ctx *c,
             (g->flags[v] & (HS_OBJ_IMMORTAL | HS_OBJ_STATIC |
                             HS_OBJ_INTERNED)) ||
             holder(c, is_type, v, &h) < 0)
+            continue;
+        /* An item of a duplicate tuple goes with it: counted there. */
+        if (h.hnode != UINT32_MAX && g->type[h.hnode] == tuple_t &&
+            t.value_of[h.hnode] != UINT32_MAX &&
+            t.v[t.value_of[h.hnode]].copies >= HS_DUP_MIN_COPIES)
             continue;
         h.value = x;
         h.vtype = g->type[v];

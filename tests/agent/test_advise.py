@@ -69,6 +69,17 @@ PROGRAMS = {
                 b = b'payload-' + str(i % 4).encode() * 20
                 CACHE[i] = CANON.setdefault(b, b) if FIX else b
         """,
+    # Equal tuples of immutable values, or one canonical copy of each.
+    "duplicate_tuples": """
+        CANON = {}
+        class Row:
+            def __init__(self, i):
+                k = (''.join(['kind-', 'abc'[i % 3]]), i % 3)
+                self.key = CANON.setdefault(k, k) if FIX else k
+                self.i = i
+        def build():
+            return [Row(i) for i in range(N)]
+        """,
     "sparse_containers": """
         class Node:
             def __init__(self, i):
@@ -319,6 +330,7 @@ EXPECT = {
     "duplicate_strings": ("duplicate_strings", "str"),
     "duplicate_attr": ("duplicate_strings", "str"),
     "duplicate_bytes": ("duplicate_strings", "bytes"),
+    "duplicate_tuples": ("duplicate_strings", "tuple"),
     "sparse_containers": ("sparse_containers", None),
     "overallocated_lists": ("sparse_containers", "list"),
     "garbage_cycles": ("garbage_cycles", "__main__.Node"),
@@ -465,6 +477,19 @@ class AdviseTest(AgentTest):
         self.assertIn("held by module __main__ .CACHE", f["title"])
         self.assertIn("4 distinct values", f["title"])
         self.assertIn("dict of canonical values", f["fix"])
+
+    def test_duplicate_tuples_saving_is_measured(self):
+        """The tuples and the str each holds: no str finding counts those
+        again."""
+        f = self.check_honest("duplicate_tuples")
+        self.assertEqual(f["count"], 20000)
+        self.assertIn("duplicate tuple held by Row.key: 3 distinct values ",
+                      f["title"])
+        self.assertIn("('kind-a', 0) x6,667", f["title"])
+        self.assertIn("canon.setdefault(value, value)", f["fix"])
+        snap = self.path("duplicate_tuples.db")
+        self.assertEqual([x for x in self.advise(snap, "--min-bytes", "0")
+                          if "kind-" in x["title"]], [f])
 
     def test_no_duplicate_strings_for_code_constants(self):
         """The same literal compiled into 300 code objects (a constant, a
