@@ -680,6 +680,10 @@
             if (f.where)
                 append(item, el('div', {class: 'path'}, 'where: ', f.example ? objectLink(f.example) : '',
                                 ' ', el('span', {class: 'muted', text: f.where})));
+            if (f.opened_at)
+                append(item, el('div', null, 'opened at ',
+                                el('code', {text: f.opened_at.file + ':' + f.opened_at.line
+                                                  + (f.opened_at.function ? ' in ' + f.opened_at.function : '')})));
             append(item, el('div', {class: 'muted', text: f.basis}));
             return item;
         }));

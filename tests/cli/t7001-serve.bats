@@ -603,7 +603,7 @@ EOF
     json "/api/advise?n=20"
     "$HEAPSNAP" advise -f leaky.db -n 20 --json > cli.json
     "$PY3" jsonlib.py subset cli.json api.json
-    [ "$(get '[f["kind"] for f in d["findings"]]')" = "['weak_cache', 'slots']" ]
+    [ "$(get '[f["kind"] for f in d["findings"]]')" = "['weak_cache', 'duplicate_strings', 'slots']" ]
     fetch "/api/advise?min_bytes=lots"
     [ "$STATUS" = 400 ]
     json "/api/search?q=leakedreq"
