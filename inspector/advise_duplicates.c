@@ -16,7 +16,8 @@
  * counting as the attribute), or, for items, values and keys of
  * containers, the container itself (`module m .CACHE` values); copies in
  * containers holding fewer than HS_DUP_MIN_COPIES of them are pooled by
- * container type ("items of list objects").  A group needs
+ * the instance attribute holding each container ("items of Row.tags
+ * (list objects)"), else by container type ("items of list objects").  A group needs
  * HS_DUP_MIN_COPIES copies of values that have as many in all.
  *
  * Per group the saving is the objects.size of its copies that interning
@@ -60,6 +61,10 @@ struct dup_copy {
     uint32_t edge;  /* the reference (to read its name) */
     uint8_t kind;   /* its edge kind */
     uint8_t in_dict; /* a value of an instance's __dict__ (before 3.11) */
+    uint32_t ctype; /* pooled: the type of the small containers holding
+                       them, each the attribute `arg` of an htype
+                       instance; else UINT32_MAX */
+    uint32_t cedge; /* pooled: a container's attribute reference */
     uint32_t vtype; /* the copy's type: str or bytes */
     uint32_t value; /* index into the values */
     uint32_t node;  /* the copy */
@@ -245,6 +250,7 @@ holder(const struct hs_advise_ctx *c, const uint8_t *is_type, uint32_t v,
     cp->kind = g->out_kind[e];
     cp->in_dict = 0;
     cp->arg = 0;
+    cp->ctype = UINT32_MAX;
     gp = parent(c, p, &e2);
     if (cp->kind == HS_EDGE_ATTR) {
         cp->htype = g->type[p];
@@ -287,6 +293,8 @@ by_group(const void *a, const void *b)
         return x->htype < y->htype ? -1 : 1;
     if (x->hnode != y->hnode)
         return x->hnode < y->hnode ? -1 : 1;
+    if (x->ctype != y->ctype)
+        return x->ctype < y->ctype ? -1 : 1;
     if (x->kind != y->kind)
         return x->kind < y->kind ? -1 : 1;
     if (x->arg != y->arg)
@@ -302,7 +310,7 @@ static int
 same_group(const struct dup_copy *x, const struct dup_copy *y)
 {
     return x->htype == y->htype && x->hnode == y->hnode &&
-           x->kind == y->kind && x->arg == y->arg;
+           x->ctype == y->ctype && x->kind == y->kind && x->arg == y->arg;
 }
 
 /* A value as the title quotes it: at most 40 characters, escaped. */
@@ -349,7 +357,19 @@ holder_text(const struct hs_advise_ctx *c, const struct dup_copy *r,
                         ? what[r->kind]
                         : "references";
 
-    if (r->hnode == UINT32_MAX && r->arg != UINT32_MAX) {
+    if (r->ctype != UINT32_MAX) {
+        /* "items of Row.tags (lists)" */
+        hs_naming_step(c->names, r->in_dict ? HS_EDGE_VALUE : HS_EDGE_ATTR,
+                       r->arg, 0, &step);
+        hs_buf_addf(out, "%s of %s", w, t->qualname ? t->qualname : t->name);
+        if (r->in_dict && step.len > 4 && !strncmp(step.buf, "['", 2)) {
+            hs_buf_addch(out, '.');
+            hs_buf_add(out, step.buf + 2, step.len - 4);
+        } else {
+            hs_buf_add(out, step.buf, step.len);
+        }
+        hs_buf_addf(out, " (%s objects)", g->types[r->ctype].name);
+    } else if (r->hnode == UINT32_MAX && r->arg != UINT32_MAX) {
         hs_naming_step(c->names, r->in_dict ? HS_EDGE_VALUE : r->kind,
                        r->arg, 0, &step);
         hs_buf_adds(out, t->qualname ? t->qualname : t->name);
@@ -482,6 +502,83 @@ finding(const struct hs_advise_ctx *c, const struct dup_table *t,
     hs_buf_release(&where);
 }
 
+/*
+ * Pools copy *cp, held by a container with few copies, with those of the
+ * other containers of its type: by the instance attribute holding the
+ * container when there is one (an attribute reference, or a value of the
+ * instance's __dict__ before 3.11), else by the container type alone.
+ */
+static void
+pool_copy(const struct hs_advise_ctx *c, const uint8_t *is_type,
+          struct dup_copy *cp)
+{
+    const struct hs_graph *g = c->g;
+    uint32_t p = cp->hnode, e, e2, h = parent(c, p, &e), inst;
+
+    cp->hnode = UINT32_MAX;
+    cp->arg = UINT32_MAX;
+    cp->htype = g->type[p];
+    if (h == UINT32_MAX || c->in_deg[p] != 1)
+        return;
+    inst = h;
+    if (g->out_kind[e] == HS_EDGE_VALUE && g->type[h] == c->dict_type &&
+        c->in_deg[h] == 1) {
+        inst = parent(c, h, &e2);
+        if (inst == UINT32_MAX || g->out_kind[e2] != HS_EDGE_ATTR)
+            return;
+        cp->in_dict = 1;
+    } else if (g->out_kind[e] != HS_EDGE_ATTR) {
+        return;
+    }
+    if (is_type[inst] || !(g->types[g->type[inst]].flags & HS_TYPE_HEAP) ||
+        (g->types[g->type[inst]].flags & HS_TYPE_BUILTIN)) {
+        cp->in_dict = 0;
+        return;
+    }
+    cp->ctype = g->type[p];
+    cp->htype = g->type[inst];
+    cp->cedge = e;
+    cp->arg = 0;
+}
+
+static int
+by_cedge(const void *a, const void *b)
+{
+    const struct dup_copy *x = a, *y = b;
+
+    if ((x->ctype == UINT32_MAX) != (y->ctype == UINT32_MAX))
+        return x->ctype == UINT32_MAX ? 1 : -1;
+    return x->cedge < y->cedge ? -1 : x->cedge > y->cedge;
+}
+
+/* The names ids of the pooled copies' container attributes: cp is left
+ * sorted by them. */
+static int
+read_container_args(const struct hs_graph *g, struct dup_copy *cp, uint32_t n)
+{
+    uint32_t k = 0, ne = 0, *edges, *args;
+    int rc;
+
+    qsort(cp, n, sizeof(*cp), by_cedge);
+    while (k < n && cp[k].ctype != UINT32_MAX)
+        k++;
+    edges = hs_xmalloc(((size_t)k + 1) * sizeof(*edges));
+    args = hs_xcalloc((size_t)k + 1, sizeof(*args));
+    /* Each edge once: a container holds several copies. */
+    for (uint32_t i = 0; i < k; i++)
+        if (!ne || edges[ne - 1] != cp[i].cedge)
+            edges[ne++] = cp[i].cedge;
+    rc = hs_graph_edge_args(g, edges, ne, args);
+    for (uint32_t i = 0, u = 0; i < k; i++) {
+        while (edges[u] != cp[i].cedge)
+            u++;
+        cp[i].arg = args[u];
+    }
+    free(edges);
+    free(args);
+    return rc;
+}
+
 /* The names ids of the named references among cp[0 .. n), in edge
  * order (cp is left sorted so). */
 static int
@@ -581,13 +678,12 @@ hs_advise_duplicates(const struct hs_advise_ctx *c,
             for (j = i + 1; j < ncp && same_group(&cp[j], &cp[i]); j++)
                 ;
             if (cp[i].hnode != UINT32_MAX && j - i < HS_DUP_MIN_COPIES)
-                for (uint32_t k = i; k < j; k++) {
-                    cp[k].hnode = UINT32_MAX;
-                    cp[k].arg = UINT32_MAX;
-                }
+                for (uint32_t k = i; k < j; k++)
+                    pool_copy(c, is_type, &cp[k]);
         }
+        rc = read_container_args(g, cp, ncp);
         qsort(cp, ncp, sizeof(*cp), by_group);
-        for (uint32_t i = 0, j; i < ncp; i = j) {
+        for (uint32_t i = 0, j; rc == 0 && i < ncp; i = j) {
             for (j = i + 1; j < ncp && same_group(&cp[j], &cp[i]) &&
                             cp[j].vtype == cp[i].vtype;
                  j++)

@@ -69,6 +69,17 @@ PROGRAMS = {
                 b = b'payload-' + str(i % 4).encode() * 20
                 CACHE[i] = CANON.setdefault(b, b) if FIX else b
         """,
+    # Copies in many small lists, each an attribute: pooled by it.
+    "duplicate_in_lists": """
+        import sys
+        class Row:
+            def __init__(self, i):
+                a = ''.join(['tag-', 'xyz'[i % 3]])
+                b = ''.join(['tag-', 'uvw'[i % 3]])
+                self.tags = [sys.intern(a), sys.intern(b)] if FIX else [a, b]
+        def build():
+            return [Row(i) for i in range(N)]
+        """,
     # Equal tuples of immutable values, or one canonical copy of each.
     "duplicate_tuples": """
         CANON = {}
@@ -331,6 +342,7 @@ EXPECT = {
     "duplicate_attr": ("duplicate_strings", "str"),
     "duplicate_bytes": ("duplicate_strings", "bytes"),
     "duplicate_tuples": ("duplicate_strings", "tuple"),
+    "duplicate_in_lists": ("duplicate_strings", "str"),
     "sparse_containers": ("sparse_containers", None),
     "overallocated_lists": ("sparse_containers", "list"),
     "garbage_cycles": ("garbage_cycles", "__main__.Node"),
@@ -477,6 +489,12 @@ class AdviseTest(AgentTest):
         self.assertIn("held by module __main__ .CACHE", f["title"])
         self.assertIn("4 distinct values", f["title"])
         self.assertIn("dict of canonical values", f["fix"])
+
+    def test_duplicate_strings_in_small_lists_is_measured(self):
+        f = self.check_honest("duplicate_in_lists", n=10000)
+        self.assertEqual(f["count"], 20000)
+        self.assertIn("held by items of Row.tags (list objects): 6 distinct "
+                      "values", f["title"])
 
     def test_duplicate_tuples_saving_is_measured(self):
         """The tuples and the str each holds: no str finding counts those
