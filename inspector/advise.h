@@ -43,6 +43,14 @@ struct hs_advice_list {
     uint32_t n, alloc;
 };
 
+/* What finders share that is computed on first use (owned by
+ * report_advise.c, filled through the const context). */
+struct hs_advise_cache {
+    uint32_t *edge_arg; /* per edge: edge_list.arg (0 for NULL), read in
+                           one scan when a finder first asks for many
+                           labels; NULL until then */
+};
+
 /* What every finder reads, all borrowed. */
 struct hs_advise_ctx {
     struct hs_graph *g;
@@ -58,6 +66,7 @@ struct hs_advise_ctx {
     uint32_t dict_type;     /* the builtin dict type, or UINT32_MAX */
     const struct hs_sites *sites; /* allocation sites, or NULL when the
                                      snapshot recorded none */
+    struct hs_advise_cache *cache; /* shared, filled on first use */
 };
 
 /* Appends a finding (its strings are taken over) and returns it. */
@@ -102,6 +111,17 @@ uint64_t hs_advise_subtree_extra(const struct hs_advise_ctx *c, uint32_t v,
 #define HS_ADVISE_TYPES 3
 uint32_t hs_advise_top_types(const struct hs_graph *g, const uint32_t *count,
                              struct hs_buf *b);
+
+/*
+ * hs_graph_edge_args() for finders: the edge_list.arg of each of the n
+ * `edges` into arg[0 .. n) (left as it is for a NULL arg).  The first
+ * call that asks for many labels reads every edge's in one scan of
+ * edge_list and keeps them for the later calls (several finders label
+ * thousands of edges each; a range scan per finder read most of the
+ * table each time).  0, or -1 after an error (exit 4).  O(n) once read.
+ */
+int hs_advise_edge_args(const struct hs_advise_ctx *c, const uint32_t *edges,
+                        uint32_t n, uint32_t *arg);
 
 /* The finders, one per kind.  Each returns 0, or -1 after an error
  * (printed, exit code recorded). */

@@ -256,7 +256,7 @@ hs_advise_backref(const struct hs_advise_ctx *c, struct hs_advice_list *list)
     }
     args = hs_xcalloc((size_t)ne + 1, sizeof(*args));
     bp = hs_xmalloc(((size_t)ne + 1) * sizeof(*bp));
-    if (hs_graph_edge_args(g, edges, ne, args) < 0) {
+    if (hs_advise_edge_args(c, edges, ne, args) < 0) {
         rc = -1;
         goto done;
     }

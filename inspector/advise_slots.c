@@ -211,7 +211,7 @@ dict_edges(const struct hs_advise_ctx *c, const uint32_t *nodes,
         return 0;
     }
     args = hs_xcalloc(n, sizeof(*args));
-    if (hs_graph_edge_args(g, edges, n, args) < 0) {
+    if (hs_advise_edge_args(c, edges, n, args) < 0) {
         free(edges);
         free(owner);
         free(args);

@@ -242,7 +242,7 @@ hs_advise_sparse(const struct hs_advise_ctx *c, struct hs_advice_list *list)
     args = hs_xcalloc(n, sizeof(*args));
     for (uint32_t i = 0; i < n; i++)
         edges[i] = refs[i].edge;
-    if (hs_graph_edge_args(g, edges, n, args) < 0)
+    if (hs_advise_edge_args(c, edges, n, args) < 0)
         rc = -1;
     for (uint32_t i = 0; i < n; i++)
         refs[i].arg = args[i];

@@ -125,6 +125,71 @@ hs_advise_top_types(const struct hs_graph *g, const uint32_t *count,
     return nshown ? shown[0] : UINT32_MAX;
 }
 
+/* hs_naming_each_edge_arg callback: keeps every edge's arg. */
+static int
+keep_arg(uint32_t e, int64_t arg, int is_null, void *ctx)
+{
+    uint32_t *edge_arg = ctx;
+
+    edge_arg[e] = is_null ? 0 : (uint32_t)arg;
+    return 0;
+}
+
+/* Every edge's edge_list.arg into c->cache->edge_arg.  In file order that
+ * is one ordered scan of edge_list; otherwise hs_graph_edge_args() sorts
+ * the rows and scans once too.  0, or -1 (exit 4). */
+static int
+load_edge_args(const struct hs_advise_ctx *c)
+{
+    const struct hs_graph *g = c->g;
+    uint32_t *all, *edge_arg;
+    int rc;
+
+    edge_arg = hs_xcalloc((size_t)g->m + 1, sizeof(*edge_arg));
+    if (!g->edge_row) {
+        rc = hs_naming_each_edge_arg(c->names, keep_arg, edge_arg);
+    } else {
+        all = hs_xmalloc(((size_t)g->m + 1) * sizeof(*all));
+        for (uint32_t e = 0; e < g->m; e++)
+            all[e] = e;
+        rc = hs_graph_edge_args(g, all, g->m, edge_arg);
+        free(all);
+    }
+    if (rc != 0) {
+        free(edge_arg);
+        return -1;
+    }
+    c->cache->edge_arg = edge_arg;
+    return 0;
+}
+
+/*
+ * Below this many labels asked for, rowid lookups cost less than reading
+ * every edge's (graph.c's EDGE_SCAN_RATIO: one lookup costs about 128
+ * rows of a scan).
+ */
+#define HS_ADVISE_LOOKUP_RATIO 128
+
+int
+hs_advise_edge_args(const struct hs_advise_ctx *c, const uint32_t *edges,
+                    uint32_t n, uint32_t *arg)
+{
+    const struct hs_graph *g = c->g;
+
+    if (!n || !g->snap)
+        return 0;
+    if (!c->cache->edge_arg) {
+        if ((uint64_t)n * HS_ADVISE_LOOKUP_RATIO < g->m)
+            return hs_graph_edge_args(g, edges, n, arg);
+        if (load_edge_args(c) < 0)
+            return -1;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        if (c->cache->edge_arg[edges[i]])
+            arg[i] = c->cache->edge_arg[edges[i]];
+    return 0;
+}
+
 static int
 by_saving(const void *a, const void *b)
 {
@@ -151,12 +216,15 @@ hs_advise_run(const struct hs_json_src *src, uint64_t min_bytes,
 {
     struct hs_graph *g = src->g;
     struct hs_advise_ctx c;
+    struct hs_advise_cache cache;
     struct hs_type_layout *layouts;
     char *ptr;
     int rc = 0;
 
     memset(out, 0, sizeof(*out));
     memset(&c, 0, sizeof(c));
+    memset(&cache, 0, sizeof(cache));
+    c.cache = &cache;
     layouts = hs_facts_type_layouts(g, &c.have_layouts);
     if (!layouts)
         return -1;
@@ -186,6 +254,7 @@ hs_advise_run(const struct hs_json_src *src, uint64_t min_bytes,
         rc = finders[i](&c, out);
     if (out->n)
         qsort(out->v, out->n, sizeof(*out->v), by_saving);
+    free(cache.edge_arg);
     free(c.in_deg);
     free(c.rooted);
     free(layouts);
