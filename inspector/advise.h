@@ -49,6 +49,7 @@ struct hs_advise_cache {
     uint32_t *edge_arg; /* per edge: edge_list.arg (0 for NULL), read in
                            one scan when a finder first asks for many
                            labels; NULL until then */
+    uint64_t looked_up; /* labels read by rowid lookups before that */
 };
 
 /* What every finder reads, all borrowed. */
@@ -115,10 +116,12 @@ uint32_t hs_advise_top_types(const struct hs_graph *g, const uint32_t *count,
 /*
  * hs_graph_edge_args() for finders: the edge_list.arg of each of the n
  * `edges` into arg[0 .. n) (left as it is for a NULL arg).  The first
- * call that asks for many labels reads every edge's in one scan of
- * edge_list and keeps them for the later calls (several finders label
- * thousands of edges each; a range scan per finder read most of the
- * table each time).  0, or -1 after an error (exit 4).  O(n) once read.
+ * calls look each label up by rowid until the lookups, summed over the
+ * calls, would cost as much as reading every edge's label; then every
+ * label is read in one scan of edge_list and kept for the later calls
+ * (several finders label thousands of edges each; a range scan per
+ * finder read most of the table each time).  The lookups cost at most
+ * what the scan does.  0, or -1 after an error (exit 4).  O(n) once read.
  */
 int hs_advise_edge_args(const struct hs_advise_ctx *c, const uint32_t *edges,
                         uint32_t n, uint32_t *arg);

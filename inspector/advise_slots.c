@@ -246,7 +246,7 @@ hs_advise_slots(const struct hs_advise_ctx *c, struct hs_advice_list *list)
     const struct hs_graph *g = c->g;
     uint32_t dict_type = c->dict_type;
     uint32_t *start, *end, *nodes, *de;
-    uint32_t dict_name;
+    uint32_t dict_name, packed = 0;
     int rc = 0;
 
     if (!c->have_layouts)
@@ -267,17 +267,25 @@ hs_advise_slots(const struct hs_advise_ctx *c, struct hs_advice_list *list)
         if (start[k + 1] > start[k] && hs_bfs_reached(c->bfs, v))
             nodes[end[k]++] = v;
     }
+    /* The types with enough reachable instances, packed together so that
+     * their __dict__ edges are found in one call (one read of labels). */
+    for (uint32_t k = 0; k < g->ntypes; k++) {
+        uint32_t count = end[k] - start[k];
+
+        if (count < HS_SLOTS_MIN_INSTANCES)
+            count = 0;
+        memmove(nodes + packed, nodes + start[k], count * sizeof(*nodes));
+        start[k] = packed;
+        end[k] = packed += count;
+    }
+    if (dict_edges(c, nodes, packed, dict_type, dict_name, de) < 0)
+        rc = -1;
     for (uint32_t k = 0; k < g->ntypes && rc == 0; k++) {
         struct slots_tally t;
         uint32_t example_dict_e = UINT32_MAX, count = end[k] - start[k];
 
         if (count < HS_SLOTS_MIN_INSTANCES)
             continue;
-        if (dict_edges(c, nodes + start[k], count, dict_type, dict_name,
-                       de + start[k]) < 0) {
-            rc = -1;
-            break;
-        }
         memset(&t, 0, sizeof(t));
         for (uint32_t i = start[k]; i < end[k]; i++) {
             tally_instance(c, &c->layouts[k], nodes[i], de[i], &t);

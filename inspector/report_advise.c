@@ -163,11 +163,8 @@ load_edge_args(const struct hs_advise_ctx *c)
     return 0;
 }
 
-/*
- * Below this many labels asked for, rowid lookups cost less than reading
- * every edge's (graph.c's EDGE_SCAN_RATIO: one lookup costs about 128
- * rows of a scan).
- */
+/* One rowid lookup costs about as much as this many rows of a scan
+ * (graph.c's EDGE_SCAN_RATIO, measured). */
 #define HS_ADVISE_LOOKUP_RATIO 128
 
 int
@@ -179,8 +176,10 @@ hs_advise_edge_args(const struct hs_advise_ctx *c, const uint32_t *edges,
     if (!n || !g->snap)
         return 0;
     if (!c->cache->edge_arg) {
-        if ((uint64_t)n * HS_ADVISE_LOOKUP_RATIO < g->m)
+        if ((c->cache->looked_up + n) * HS_ADVISE_LOOKUP_RATIO < g->m) {
+            c->cache->looked_up += n;
             return hs_graph_edge_args(g, edges, n, arg);
+        }
         if (load_edge_args(c) < 0)
             return -1;
     }
