@@ -1,9 +1,9 @@
 /*
  * snapshot_facts.c: bulk reads for `advise` (snapshot_facts.h): the
  * type_layouts table by type, the values of the objects of a few types in
- * one scan of objects, the threads and their roots, and a label's names
- * id.  Each is one statement run
- * once per command, never a probe per object.
+ * one scan of objects (or a probe per object when they are few), the
+ * threads and their roots, and a label's names id.  Each is one statement
+ * run once per command.
  */
 #include "snapshot_facts.h"
 
@@ -92,6 +92,46 @@ hs_facts_type_layouts(struct hs_graph *g, int *have)
     return l;
 }
 
+/*
+ * Below one object in this many, the objects of the types asked for are
+ * read by id, one primary-key probe each, rather than by a scan of the
+ * whole table: a probe costs about as much as scanning a hundred rows of
+ * objects, so this leaves a margin.
+ */
+#define HS_FACTS_PROBE_RATIO 256
+
+/* hs_facts_each_value() for few objects: one probe per object of the
+ * types (their nodes, from the graph), in id order. */
+static int
+each_value_probed(const struct hs_graph *g, const uint8_t *wanted,
+                  int (*fn)(uint32_t v, const char *value, size_t len,
+                            void *arg),
+                  void *arg)
+{
+    struct hs_query *q;
+    int rc = 0, stop = 0;
+
+    q = hs_query_prepare(g->snap, "SELECT value FROM objects WHERE id = ?1");
+    if (!q)
+        return -1;
+    for (uint32_t v = 0; v < g->n && !stop && rc >= 0; v++) {
+        const char *value;
+
+        if (!wanted[g->type[v]])
+            continue;
+        hs_query_reset(q);
+        rc = hs_query_bind_int(q, 1, hs_graph_object_id(v));
+        if (rc >= 0)
+            rc = hs_query_step(q);
+        if (rc == 1 && (value = hs_query_text(q, 0)) != NULL)
+            stop = fn(v, value, strlen(value), arg);
+    }
+    hs_query_free(q);
+    if (stop)
+        return stop;
+    return rc < 0 ? -1 : 0;
+}
+
 int
 hs_facts_each_value(
     const struct hs_graph *g, const uint32_t *types, uint32_t ntypes,
@@ -99,10 +139,22 @@ hs_facts_each_value(
 {
     struct hs_buf sql = HS_BUF_INIT;
     struct hs_query *q;
+    uint64_t count = 0;
     int rc, stop = 0;
 
     if (!g->snap || !ntypes)
         return 0;
+    for (uint32_t i = 0; i < ntypes; i++)
+        count += g->types[types[i]].count;
+    if (count * HS_FACTS_PROBE_RATIO < g->n) {
+        uint8_t *wanted = hs_xcalloc((size_t)g->ntypes + 1, 1);
+
+        for (uint32_t i = 0; i < ntypes; i++)
+            wanted[types[i]] = 1;
+        rc = each_value_probed(g, wanted, fn, arg);
+        free(wanted);
+        return rc;
+    }
     hs_buf_adds(&sql, "SELECT id, value FROM objects WHERE value IS NOT "
                       "NULL AND type_id IN (");
     for (uint32_t i = 0; i < ntypes; i++)
