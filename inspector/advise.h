@@ -43,14 +43,9 @@ struct hs_advice_list {
     uint32_t n, alloc;
 };
 
-/* What finders share that is computed on first use (owned by
- * report_advise.c, filled through the const context). */
-struct hs_advise_cache {
-    uint32_t *edge_arg; /* per edge: edge_list.arg (0 for NULL), read in
-                           one scan when a finder first asks for many
-                           labels; NULL until then */
-    uint64_t looked_up; /* labels read by rowid lookups before that */
-};
+/* What finders share that is computed on first use: edge labels and
+ * label names (report_advise.c's, filled through the const context). */
+struct hs_advise_cache;
 
 /* What every finder reads, all borrowed. */
 struct hs_advise_ctx {
@@ -125,6 +120,16 @@ uint32_t hs_advise_top_types(const struct hs_graph *g, const uint32_t *count,
  */
 int hs_advise_edge_args(const struct hs_advise_ctx *c, const uint32_t *edges,
                         uint32_t n, uint32_t *arg);
+
+/*
+ * hs_graph_name_id() for finders: the names.id of `text` into *id, 0 when
+ * no edge is named so.  The names table has no index on its text, so each
+ * SQL lookup scans it; the first call reads it once into a hash table
+ * instead, and every call is then O(1) expected.  0, or -1 after an error
+ * (exit 4).
+ */
+int hs_advise_name_id(const struct hs_advise_ctx *c, const char *text,
+                      uint32_t *id);
 
 /* The finders, one per kind.  Each returns 0, or -1 after an error
  * (printed, exit code recorded). */

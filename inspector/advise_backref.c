@@ -229,8 +229,8 @@ hs_advise_backref(const struct hs_advise_ctx *c, struct hs_advice_list *list)
         char quoted[64];
 
         snprintf(quoted, sizeof(quoted), "'%s'", backref_names[j]);
-        if (hs_graph_name_id(g, backref_names[j], &attr_id[j]) < 0 ||
-            hs_graph_name_id(g, quoted, &key_id[j]) < 0)
+        if (hs_advise_name_id(c, backref_names[j], &attr_id[j]) < 0 ||
+            hs_advise_name_id(c, quoted, &key_id[j]) < 0)
             return -1;
         any |= attr_id[j] || key_id[j];
     }
