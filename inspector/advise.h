@@ -113,10 +113,11 @@ uint32_t hs_advise_top_types(const struct hs_graph *g, const uint32_t *count,
  * `edges` into arg[0 .. n) (left as it is for a NULL arg).  The first
  * calls look each label up by rowid until the lookups, summed over the
  * calls, would cost as much as reading every edge's label; then every
- * label is read in one scan of edge_list and kept for the later calls
- * (several finders label thousands of edges each; a range scan per
- * finder read most of the table each time).  The lookups cost at most
- * what the scan does.  0, or -1 after an error (exit 4).  O(n) once read.
+ * label is read at once (from the graph cache, or in one scan of
+ * edge_list) and kept for the later calls (several finders label
+ * thousands of edges each; a range scan per finder read most of the
+ * table each time).  The lookups cost at most what the scan does.  0, or
+ * -1 after an error (exit 4).  O(n) once read.
  */
 int hs_advise_edge_args(const struct hs_advise_ctx *c, const uint32_t *edges,
                         uint32_t n, uint32_t *arg);

@@ -319,10 +319,12 @@ raw_edge_cmp(const void *a, const void *b)
  * Reads edge_list in rowid order straight into the forward CSR.  A file
  * whose rows are not in src order (not written by the agent) switches to a
  * slower path: the edges are collected, sorted by source, and each edge's
- * rowid is remembered in edge_row.
+ * rowid is remembered in edge_row.  When `arg` is not NULL, each edge's
+ * edge_list.arg (0 for NULL) goes there, for the cache; in file order
+ * only (an out-of-order file gets no cache).
  */
 static int
-load_edges(struct hs_graph *g)
+load_edges(struct hs_graph *g, uint32_t *arg)
 {
     struct hs_query *q;
     struct hs_progress prog;
@@ -331,7 +333,7 @@ load_edges(struct hs_graph *g)
     uint32_t e = 0, last_src = 0;
     int rc;
 
-    q = hs_query_prepare(g->snap, "SELECT rowid, src, dst, kind FROM "
+    q = hs_query_prepare(g->snap, "SELECT rowid, src, dst, kind, arg FROM "
                                   "edge_list ORDER BY rowid");
     if (!q)
         return -1;
@@ -377,6 +379,8 @@ load_edges(struct hs_graph *g)
             g->out_dst[e] = (uint32_t)(dst - 1);
             g->out_kind[e] = (uint8_t)kind;
             last_src = s0;
+            if (arg)
+                arg[e] = (uint32_t)hs_query_int(q, 4);
         }
         e++;
         hs_progress_tick(&prog, e);
@@ -445,7 +449,7 @@ struct hs_graph *
 hs_graph_load(struct hs_snapshot *s)
 {
     struct hs_graph *g;
-    uint32_t *type_of_node = NULL;
+    uint32_t *type_of_node = NULL, *arg = NULL;
     int64_t n, maxid, m;
     int cached = 0;
 
@@ -474,7 +478,10 @@ hs_graph_load(struct hs_snapshot *s)
         count_types(g);
     } else {
         memset(g->out_off, 0, ((size_t)g->n + 1) * sizeof(*g->out_off));
-        if (load_objects(g, type_of_node) < 0 || load_edges(g) < 0)
+        /* The labels' args are read only to be stored with the cache. */
+        if (hs_snapshot_writable(s))
+            arg = hs_xcalloc((size_t)g->m + 1, sizeof(*arg));
+        if (load_objects(g, type_of_node) < 0 || load_edges(g, arg) < 0)
             goto fail;
     }
     if (load_roots(g) < 0)
@@ -485,14 +492,16 @@ hs_graph_load(struct hs_snapshot *s)
     if (!cached && !g->edge_row) {
         if (!hs_snapshot_writable(s))
             hs_snapshot_note_readonly(s);
-        else if (hs_graph_cache_store(g) < 0)
+        else if (hs_graph_cache_store(g, arg) < 0)
             hs_warn("the graph cache is not stored in '%s' (%s); the "
                     "next command reads the tables again",
                     hs_snapshot_path(s), hs_snapshot_store_error(s));
     }
+    free(arg);
     build_reverse(g);
     return g;
 fail:
+    free(arg);
     free(type_of_node);
     hs_graph_free(g);
     return NULL;

@@ -207,7 +207,7 @@ stored_current(const void *g)
 
 /* hs_derived_replace()'s fill: every part of every array. */
 struct store {
-    struct array arrays[7];
+    struct array arrays[8]; /* arrays_of()'s, and out_arg */
     size_t narrays;
 };
 
@@ -225,7 +225,35 @@ fill_parts(struct hs_snapshot *s, void *arg)
 }
 
 int
-hs_graph_cache_store(const struct hs_graph *g)
+hs_graph_cache_load_args(const struct hs_graph *g, uint32_t *arg)
+{
+    struct array a = { "out_arg", arg, (size_t)g->m * sizeof(uint32_t) };
+    struct hs_query *q;
+    int rc;
+
+    if (!g->snap || !hs_snapshot_has_table(g->snap, "graph_cache"))
+        return 0;
+    /* One read transaction, so that the meta row and the parts agree. */
+    if (hs_snapshot_exec(g->snap, "BEGIN") < 0)
+        return -1;
+    if (!meta_matches(g)) {
+        rc = 0;
+    } else if (!(q = hs_query_prepare(g->snap,
+                                      "SELECT rowid, part, length(data) "
+                                      "FROM graph_cache WHERE name = ?1 "
+                                      "ORDER BY part"))) {
+        rc = -1;
+    } else {
+        rc = read_array(g->snap, q, &a);
+        hs_query_free(q);
+    }
+    if (hs_snapshot_exec(g->snap, "COMMIT") < 0 && rc >= 0)
+        rc = -1;
+    return rc;
+}
+
+int
+hs_graph_cache_store(const struct hs_graph *g, const uint32_t *arg)
 {
     struct store st;
     size_t bytes = 0;
@@ -236,6 +264,10 @@ hs_graph_cache_store(const struct hs_graph *g)
         return hs_error(HS_EXIT_INTERNAL, "no snapshot to store the graph "
                                           "cache in");
     st.narrays = arrays_of(g, st.arrays);
+    if (arg)
+        st.arrays[st.narrays++] = (struct array){
+            "out_arg", (void *)(uintptr_t)arg, (size_t)g->m * sizeof(*arg)
+        };
     for (size_t i = 0; i < st.narrays; i++)
         bytes += st.arrays[i].bytes;
     json = meta_json(g, bytes);

@@ -34,9 +34,20 @@ int hs_graph_cache_load(struct hs_graph *g);
 
 /*
  * Replaces the cache in g->snap with g's arrays, in one transaction
- * (rolled back on failure).  Returns 0, or -1 after an error (exit 4).
- * Writes about 28 n + 5 m bytes.
+ * (rolled back on failure), and with `arg` (per edge: edge_list.arg, 0 for
+ * NULL) unless it is NULL.  Returns 0, or -1 after an error (exit 4).
+ * Writes about 28 n + 9 m bytes.
  */
-int hs_graph_cache_store(const struct hs_graph *g);
+int hs_graph_cache_store(const struct hs_graph *g, const uint32_t *arg);
+
+/*
+ * The edge_list.arg of every edge (0 for NULL) into arg[0 .. g->m) from
+ * the cache, which hs_graph_cache_load() leaves there: only `advise`
+ * labels edges by the hundred thousand, and reading the column from
+ * edge_list costs a row per edge.  Returns 1 when read, 0 when the cache
+ * has none (stored by an older heapsnap, or stale), -1 after a read error
+ * (exit 4).  O(m).
+ */
+int hs_graph_cache_load_args(const struct hs_graph *g, uint32_t *arg);
 
 #endif /* HS_GRAPH_CACHE_H */

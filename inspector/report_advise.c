@@ -7,6 +7,7 @@
  */
 #include "report.h"
 #include "advise.h"
+#include "graph_cache.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -133,8 +134,8 @@ struct name_slot {
 };
 
 struct hs_advise_cache {
-    uint32_t *edge_arg; /* per edge: edge_list.arg (0 for NULL), read in
-                           one scan when a finder first asks for many
+    uint32_t *edge_arg; /* per edge: edge_list.arg (0 for NULL), read at
+                           once when the finders have asked for many
                            labels; NULL until then */
     uint64_t looked_up; /* labels read by rowid lookups before that */
     struct name_slot *names; /* open addressing, names_cap slots; NULL
@@ -242,9 +243,10 @@ keep_arg(uint32_t e, int64_t arg, int is_null, void *ctx)
     return 0;
 }
 
-/* Every edge's edge_list.arg into c->cache->edge_arg.  In file order that
- * is one ordered scan of edge_list; otherwise hs_graph_edge_args() sorts
- * the rows and scans once too.  0, or -1 (exit 4). */
+/* Every edge's edge_list.arg into c->cache->edge_arg: from the graph
+ * cache when it has them, else in file order one ordered scan of
+ * edge_list; otherwise hs_graph_edge_args() sorts the rows and scans once
+ * too.  0, or -1 (exit 4). */
 static int
 load_edge_args(const struct hs_advise_ctx *c)
 {
@@ -253,7 +255,10 @@ load_edge_args(const struct hs_advise_ctx *c)
     int rc;
 
     edge_arg = hs_xcalloc((size_t)g->m + 1, sizeof(*edge_arg));
-    if (!g->edge_row) {
+    rc = hs_graph_cache_load_args(g, edge_arg);
+    if (rc != 0) {
+        rc = rc < 0 ? -1 : 0;
+    } else if (!g->edge_row) {
         rc = hs_naming_each_edge_arg(c->names, keep_arg, edge_arg);
     } else {
         all = hs_xmalloc(((size_t)g->m + 1) * sizeof(*all));

@@ -53,8 +53,10 @@ CREATE TABLE retained (
 -- "bytes":B}.  The arrays, per object: address (8 bytes), size (8), type
 -- (4: index among types ordered by id), flags (4), out_off (4, plus one
 -- more: where each object's references start); per reference, in
--- edge_list order: out_dst (4: the target's id - 1), out_kind (1).
--- About 28 bytes per object and 5 per reference; to give the space back:
+-- edge_list order: out_dst (4: the target's id - 1), out_kind (1), and
+-- out_arg (4: edge_list.arg, 0 for NULL; only `advise` reads it, and a
+-- cache stored by an older heapsnap lacks it).
+-- About 28 bytes per object and 9 per reference; to give the space back:
 -- sqlite3 FILE "DROP TABLE graph_cache; VACUUM" (the next command that can
 -- write the file stores it again; a read-only file is never written).
 CREATE TABLE graph_cache (

@@ -52,8 +52,9 @@ assert d["derived"]["graph_cache_bytes"] is None
     echo "$output" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)["derived"]
-# 27 objects x 28 bytes + 28 (the extra offset) ... + 21 references x 5
-assert d["graph_cache_bytes"] == 27 * 28 + 4 + 21 * 5, d
+# 27 objects x 28 bytes + 4 (the extra offset) + 21 references x 9
+# (target 4, kind 1, arg 4)
+assert d["graph_cache_bytes"] == 27 * 28 + 4 + 21 * 9, d
 assert d["retained"] is True
 '
     # The cached graph answers as the tables did.

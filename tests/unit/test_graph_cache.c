@@ -38,9 +38,10 @@ random_snapshot(struct test_rng *r, uint32_t n, uint32_t ntypes)
 
         for (uint32_t i = 0; i < k; i++)
             hs_buf_addf(&sql, "INSERT INTO edge_list VALUES (%u, %u, %u, "
-                              "NULL);",
+                              "nullif(%u, 0));",
                         v, 1 + test_rng_below(r, n),
-                        test_rng_below(r, HS_EDGE_NKINDS));
+                        test_rng_below(r, HS_EDGE_NKINDS),
+                        test_rng_below(r, 3) ? test_rng_below(r, 100000) : 0);
     }
     hs_buf_adds(&sql, "INSERT INTO roots VALUES (1, 'module', 'm', NULL, "
                       "NULL); COMMIT;");
@@ -154,6 +155,50 @@ test_graph_cache__same_graph_as_the_tables(void **state)
     hs_graph_cache_part_bytes = (size_t)16 << 20;
 }
 
+/* The args stored with the cache are edge_list's, edge by edge (0 for
+ * NULL); a cache stored without them (an older heapsnap's) has none. */
+static void
+test_graph_cache__args_are_edge_lists(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 20; seed++) {
+        struct test_rng r = { seed * 0x9E3779B97F4A7C15ULL };
+        uint32_t n = 1 + test_rng_below(&r, 300), *arg, e = 0;
+        char *path = random_snapshot(&r, n, 1 + test_rng_below(&r, 5));
+        struct hs_snapshot *s1, *s2;
+        struct hs_graph *g;
+        sqlite3 *db;
+        sqlite3_stmt *st;
+
+        hs_graph_cache_part_bytes = seed % 2 ? 7 : (size_t)16 << 20;
+        g = load(path, HS_SNAP_DERIVED, &s1); /* stores the cache */
+        hs_graph_free(g);
+        hs_snapshot_close(s1);
+        g = load(path, HS_SNAP_READONLY, &s2);
+        arg = hs_xcalloc((size_t)g->m + 1, sizeof(*arg));
+        assert_int_equal(hs_graph_cache_load_args(g, arg), 1);
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(db,
+                                            "SELECT arg FROM edge_list "
+                                            "ORDER BY rowid",
+                                            -1, &st, NULL),
+                         SQLITE_OK);
+        while (sqlite3_step(st) == SQLITE_ROW)
+            assert_int_equal(arg[e++], sqlite3_column_int64(st, 0));
+        assert_int_equal(e, g->m);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        exec_sql(path, "DELETE FROM graph_cache WHERE name = 'out_arg'");
+        assert_int_equal(hs_graph_cache_load_args(g, arg), g->m ? 0 : 1);
+        free(arg);
+        hs_graph_free(g);
+        hs_snapshot_close(s2);
+        unlink(path);
+        free(path);
+    }
+    hs_graph_cache_part_bytes = (size_t)16 << 20;
+}
+
 /* Each way of breaking the cache, then the load that must ignore it. */
 static void
 test_graph_cache__damage_is_ignored_and_repaired(void **state)
@@ -254,6 +299,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_graph_cache__same_graph_as_the_tables),
+        cmocka_unit_test(test_graph_cache__args_are_edge_lists),
         cmocka_unit_test(test_graph_cache__damage_is_ignored_and_repaired),
         cmocka_unit_test(test_graph_cache__read_only_snapshot_gets_none),
         cmocka_unit_test(test_graph_cache__out_of_order_edges_are_not_cached),
