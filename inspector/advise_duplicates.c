@@ -554,7 +554,8 @@ by_cedge(const void *a, const void *b)
 /* The names ids of the pooled copies' container attributes: cp is left
  * sorted by them. */
 static int
-read_container_args(const struct hs_graph *g, struct dup_copy *cp, uint32_t n)
+read_container_args(const struct hs_advise_ctx *c, struct dup_copy *cp,
+                    uint32_t n)
 {
     uint32_t k = 0, ne = 0, *edges, *args;
     int rc;
@@ -568,7 +569,7 @@ read_container_args(const struct hs_graph *g, struct dup_copy *cp, uint32_t n)
     for (uint32_t i = 0; i < k; i++)
         if (!ne || edges[ne - 1] != cp[i].cedge)
             edges[ne++] = cp[i].cedge;
-    rc = hs_graph_edge_args(g, edges, ne, args);
+    rc = hs_advise_edge_args(c, edges, ne, args);
     for (uint32_t i = 0, u = 0; i < k; i++) {
         while (edges[u] != cp[i].cedge)
             u++;
@@ -582,7 +583,7 @@ read_container_args(const struct hs_graph *g, struct dup_copy *cp, uint32_t n)
 /* The names ids of the named references among cp[0 .. n), in edge
  * order (cp is left sorted so). */
 static int
-read_args(const struct hs_graph *g, struct dup_copy *cp, uint32_t n)
+read_args(const struct hs_advise_ctx *c, struct dup_copy *cp, uint32_t n)
 {
     uint32_t *edges = hs_xmalloc(((size_t)n + 1) * sizeof(*edges));
     uint32_t *args = hs_xcalloc((size_t)n + 1, sizeof(*args)), k = 0;
@@ -592,7 +593,7 @@ read_args(const struct hs_graph *g, struct dup_copy *cp, uint32_t n)
     for (uint32_t i = 0; i < n; i++)
         if (cp[i].hnode == UINT32_MAX)
             edges[k++] = cp[i].edge;
-    rc = hs_graph_edge_args(g, edges, k, args);
+    rc = hs_advise_edge_args(c, edges, k, args);
     k = 0;
     for (uint32_t i = 0; i < n; i++)
         if (cp[i].hnode == UINT32_MAX)
@@ -670,7 +671,7 @@ hs_advise_duplicates(const struct hs_advise_ctx *c,
         cp[ncp++] = h;
     }
     if (rc == 0 && ncp)
-        rc = read_args(g, cp, ncp);
+        rc = read_args(c, cp, ncp);
     if (rc == 0 && ncp) {
         /* Containers holding few copies: pooled by container type. */
         qsort(cp, ncp, sizeof(*cp), by_group);
@@ -681,7 +682,7 @@ hs_advise_duplicates(const struct hs_advise_ctx *c,
                 for (uint32_t k = i; k < j; k++)
                     pool_copy(c, is_type, &cp[k]);
         }
-        rc = read_container_args(g, cp, ncp);
+        rc = read_container_args(c, cp, ncp);
         qsort(cp, ncp, sizeof(*cp), by_group);
         for (uint32_t i = 0, j; rc == 0 && i < ncp; i = j) {
             for (j = i + 1; j < ncp && same_group(&cp[j], &cp[i]) &&

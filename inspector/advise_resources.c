@@ -183,7 +183,7 @@ by_edge(const void *a, const void *b)
 
 /* The args (names ids) of the edges in es[0 .. n), in edge order. */
 static int
-slot_args(const struct hs_graph *g, struct edge_slot *es, uint32_t n,
+slot_args(const struct hs_advise_ctx *c, struct edge_slot *es, uint32_t n,
           uint32_t **args)
 {
     uint32_t *edges = hs_xmalloc(((size_t)n + 1) * sizeof(*edges));
@@ -194,7 +194,7 @@ slot_args(const struct hs_graph *g, struct edge_slot *es, uint32_t n,
     for (uint32_t i = 0; i < n; i++)
         edges[i] = es[i].edge;
     *args = hs_xcalloc((size_t)n + 1, sizeof(**args));
-    rc = hs_graph_edge_args(g, edges, n, *args);
+    rc = hs_advise_edge_args(c, edges, n, *args);
     free(edges);
     return rc;
 }
@@ -206,23 +206,24 @@ slot_args(const struct hs_graph *g, struct edge_slot *es, uint32_t n,
  * it has none.  0, or -1 after a read error (exit 4).  O(out-degrees).
  */
 static int
-attr_edges(const struct hs_graph *g, const uint32_t *nodes, uint32_t n,
+attr_edges(const struct hs_advise_ctx *c, const uint32_t *nodes, uint32_t n,
            const char *const *names, uint32_t nnames, uint32_t *out)
 {
+    const struct hs_graph *g = c->g;
     uint32_t ids[8], keys[8], dict_id, ne = 0, alloc = 0, *args = NULL;
     struct edge_slot *es = NULL;
     int rc = 0;
 
     for (uint64_t i = 0; i < (uint64_t)n * nnames; i++)
         out[i] = UINT32_MAX;
-    if (hs_graph_name_id(g, "__dict__", &dict_id) < 0)
+    if (hs_advise_name_id(c, "__dict__", &dict_id) < 0)
         return -1;
     for (uint32_t j = 0; j < nnames && j < 8; j++) {
         char quoted[64];
 
         snprintf(quoted, sizeof(quoted), "'%s'", names[j]);
-        if (hs_graph_name_id(g, names[j], &ids[j]) < 0 ||
-            hs_graph_name_id(g, quoted, &keys[j]) < 0)
+        if (hs_advise_name_id(c, names[j], &ids[j]) < 0 ||
+            hs_advise_name_id(c, quoted, &keys[j]) < 0)
             return -1;
     }
     /* Round 1: the attribute references of each node. */
@@ -234,7 +235,7 @@ attr_edges(const struct hs_graph *g, const uint32_t *nodes, uint32_t n,
                 es[ne].edge = e;
                 es[ne++].slot = i;
             }
-    if (slot_args(g, es, ne, &args) < 0) {
+    if (slot_args(c, es, ne, &args) < 0) {
         rc = -1;
         goto done;
     }
@@ -268,7 +269,7 @@ attr_edges(const struct hs_graph *g, const uint32_t *nodes, uint32_t n,
         }
         free(args);
         args = NULL;
-        if (slot_args(g, vs, nv, &args) < 0)
+        if (slot_args(c, vs, nv, &args) < 0)
             rc = -1;
         for (uint32_t k = 0; rc == 0 && k < nv; k++)
             for (uint32_t j = 0; j < nnames; j++)
@@ -344,7 +345,7 @@ find_popens(const struct hs_advise_ctx *c, const uint8_t *tkind,
     if (!n)
         return 0;
     edges = hs_xmalloc((size_t)n * HS_ARRAY_SIZE(names) * sizeof(*edges));
-    rc = attr_edges(g, nodes, n, names, HS_ARRAY_SIZE(names), edges);
+    rc = attr_edges(c, nodes, n, names, HS_ARRAY_SIZE(names), edges);
     for (uint32_t i = 0; rc == 0 && i < n; i++) {
         uint32_t rce = edges[i * HS_ARRAY_SIZE(names)];
         int open =
@@ -407,7 +408,7 @@ find_threads(const struct hs_advise_ctx *c, struct res_list *l)
     /* The target and arguments go when run() ends: not kept by the
      * Thread object. */
     edges = hs_xmalloc((size_t)n * HS_ARRAY_SIZE(run_args) * sizeof(*edges));
-    rc = attr_edges(g, nodes, n, run_args, HS_ARRAY_SIZE(run_args), edges);
+    rc = attr_edges(c, nodes, n, run_args, HS_ARRAY_SIZE(run_args), edges);
     if (rc < 0)
         goto done;
     skip_edge = hs_xcalloc((size_t)g->m + 1, 1);
