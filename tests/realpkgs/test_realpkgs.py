@@ -170,6 +170,20 @@ def children(pid):
     return out
 
 
+def runserver(pids):
+    """Those of `pids` that run `django runserver` (from /proc)."""
+    out = []
+    for pid in pids:
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if b"runserver" in argv:
+            out.append(pid)
+    return out
+
+
 def wait_for(predicate, seconds=60):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -220,10 +234,13 @@ class RunserverTest(unittest.TestCase):
                     pass
             heapsnap.wait(30)
         self.addCleanup(stop)
-        program = wait_for(lambda: children(heapsnap.pid))
+        # heapsnap may run other children first (the agent's probe of the
+        # interpreter; ASan's symbolizer): the program is the one running
+        # runserver.
+        program = wait_for(lambda: runserver(children(heapsnap.pid)))
         self.assertTrue(program, "the program did not start")
         pids.append(program[0])
-        server = wait_for(lambda: children(program[0]))
+        server = wait_for(lambda: runserver(children(program[0])))
         self.assertTrue(server, "the autoreloader started no server")
         pids.append(server[0])
 
