@@ -118,21 +118,24 @@ arrays_valid(const struct hs_graph *g)
     return 1;
 }
 
-int
-hs_graph_cache_load(struct hs_graph *g)
+/*
+ * Reads arrays[0 .. n) of g's cache in one read transaction, so that the
+ * meta row and the parts agree: 1 when all were read, 0 when one is
+ * missing or damaged, or the cache was stored for other tables (*stale
+ * set then), -1 after an error.
+ */
+static int
+read_arrays(const struct hs_graph *g, struct array *arrays, size_t n,
+            int *stale)
 {
-    struct array arrays[7];
-    size_t narrays = arrays_of(g, arrays);
     struct hs_query *q;
-    int rc = 1, stale = 0;
+    int rc = 1;
 
-    if (!hs_snapshot_has_table(g->snap, "graph_cache"))
-        return 0;
-    /* One read transaction, so that the meta row and the parts agree. */
+    *stale = 0;
     if (hs_snapshot_exec(g->snap, "BEGIN") < 0)
         return -1;
     if (!meta_matches(g)) {
-        stale = 1; /* the tables changed since: rebuilt without a word */
+        *stale = 1;
         rc = 0;
     } else if (!(q = hs_query_prepare(g->snap,
                                       "SELECT rowid, part, length(data) "
@@ -140,12 +143,26 @@ hs_graph_cache_load(struct hs_graph *g)
                                       "ORDER BY part"))) {
         rc = -1;
     } else {
-        for (size_t i = 0; i < narrays && rc == 1; i++)
+        for (size_t i = 0; i < n && rc == 1; i++)
             rc = read_array(g->snap, q, &arrays[i]);
         hs_query_free(q);
     }
     if (hs_snapshot_exec(g->snap, "COMMIT") < 0 && rc >= 0)
         rc = -1;
+    return rc;
+}
+
+int
+hs_graph_cache_load(struct hs_graph *g)
+{
+    struct array arrays[7];
+    size_t narrays = arrays_of(g, arrays);
+    int rc, stale;
+
+    if (!hs_snapshot_has_table(g->snap, "graph_cache"))
+        return 0;
+    /* Stale: the tables changed since, rebuilt without a word. */
+    rc = read_arrays(g, arrays, narrays, &stale);
     if (rc == 1 && !arrays_valid(g))
         rc = 0;
     if (rc == 0 && !stale)
@@ -228,28 +245,11 @@ int
 hs_graph_cache_load_args(const struct hs_graph *g, uint32_t *arg)
 {
     struct array a = { "out_arg", arg, (size_t)g->m * sizeof(uint32_t) };
-    struct hs_query *q;
-    int rc;
+    int stale;
 
     if (!g->snap || !hs_snapshot_has_table(g->snap, "graph_cache"))
         return 0;
-    /* One read transaction, so that the meta row and the parts agree. */
-    if (hs_snapshot_exec(g->snap, "BEGIN") < 0)
-        return -1;
-    if (!meta_matches(g)) {
-        rc = 0;
-    } else if (!(q = hs_query_prepare(g->snap,
-                                      "SELECT rowid, part, length(data) "
-                                      "FROM graph_cache WHERE name = ?1 "
-                                      "ORDER BY part"))) {
-        rc = -1;
-    } else {
-        rc = read_array(g->snap, q, &a);
-        hs_query_free(q);
-    }
-    if (hs_snapshot_exec(g->snap, "COMMIT") < 0 && rc >= 0)
-        rc = -1;
-    return rc;
+    return read_arrays(g, &a, 1, &stale);
 }
 
 int
