@@ -43,8 +43,8 @@ struct hs_advice_list {
     uint32_t n, alloc;
 };
 
-/* What finders share that is computed on first use: edge labels and
- * label names (report_advise.c's, filled through the const context). */
+/* What finders share that is computed on first use: edge labels
+ * (report_advise.c's, filled through the const context). */
 struct hs_advise_cache;
 
 /* What every finder reads, all borrowed. */
@@ -121,16 +121,6 @@ uint32_t hs_advise_top_types(const struct hs_graph *g, const uint32_t *count,
  */
 int hs_advise_edge_args(const struct hs_advise_ctx *c, const uint32_t *edges,
                         uint32_t n, uint32_t *arg);
-
-/*
- * hs_graph_name_id() for finders: the names.id of `text` into *id, 0 when
- * no edge is named so.  The names table has no index on its text, so each
- * SQL lookup scans it; the first call reads it once into a hash table
- * instead, and every call is then O(1) expected.  0, or -1 after an error
- * (exit 4).
- */
-int hs_advise_name_id(const struct hs_advise_ctx *c, const char *text,
-                      uint32_t *id);
 
 /* The finders, one per kind.  Each returns 0, or -1 after an error
  * (printed, exit code recorded). */

@@ -225,14 +225,24 @@ hs_advise_backref(const struct hs_advise_ctx *c, struct hs_advice_list *list)
     struct hs_scc s;
     int rc = 0;
 
-    for (uint32_t j = 0; j < HS_BACKREF_NAMES; j++) {
-        char quoted[64];
+    {
+        /* The attribute names, then the same as __dict__ keys ('parent'). */
+        const char *texts[2 * HS_BACKREF_NAMES];
+        char quoted[HS_BACKREF_NAMES][64];
+        uint32_t ids[2 * HS_BACKREF_NAMES];
 
-        snprintf(quoted, sizeof(quoted), "'%s'", backref_names[j]);
-        if (hs_advise_name_id(c, backref_names[j], &attr_id[j]) < 0 ||
-            hs_advise_name_id(c, quoted, &key_id[j]) < 0)
+        for (uint32_t j = 0; j < HS_BACKREF_NAMES; j++) {
+            snprintf(quoted[j], sizeof(quoted[j]), "'%s'", backref_names[j]);
+            texts[j] = backref_names[j];
+            texts[HS_BACKREF_NAMES + j] = quoted[j];
+        }
+        if (hs_graph_name_ids(g, texts, 2 * HS_BACKREF_NAMES, ids) < 0)
             return -1;
-        any |= attr_id[j] || key_id[j];
+        for (uint32_t j = 0; j < HS_BACKREF_NAMES; j++) {
+            attr_id[j] = ids[j];
+            key_id[j] = ids[HS_BACKREF_NAMES + j];
+            any |= attr_id[j] || key_id[j];
+        }
     }
     if (!any)
         return 0;

@@ -203,7 +203,8 @@ slot_args(const struct hs_advise_ctx *c, struct edge_slot *es, uint32_t n,
  * For each of the n `nodes`, the edges of its attributes named by
  * names[0 .. nnames): an attribute reference (3.11+, slots) or a value of
  * its __dict__ (before 3.11), into out[i * nnames + j], UINT32_MAX where
- * it has none.  0, or -1 after a read error (exit 4).  O(out-degrees).
+ * it has none (nnames at most 8).  0, or -1 after a read error (exit 4).
+ * O(out-degrees).
  */
 static int
 attr_edges(const struct hs_advise_ctx *c, const uint32_t *nodes, uint32_t n,
@@ -216,15 +217,28 @@ attr_edges(const struct hs_advise_ctx *c, const uint32_t *nodes, uint32_t n,
 
     for (uint64_t i = 0; i < (uint64_t)n * nnames; i++)
         out[i] = UINT32_MAX;
-    if (hs_advise_name_id(c, "__dict__", &dict_id) < 0)
-        return -1;
-    for (uint32_t j = 0; j < nnames && j < 8; j++) {
-        char quoted[64];
+    {
+        /* __dict__, the attribute names, the same as __dict__ keys. */
+        const char *texts[1 + 2 * 8];
+        char quoted[8][64];
+        uint32_t found[1 + 2 * 8];
 
-        snprintf(quoted, sizeof(quoted), "'%s'", names[j]);
-        if (hs_advise_name_id(c, names[j], &ids[j]) < 0 ||
-            hs_advise_name_id(c, quoted, &keys[j]) < 0)
+        if (nnames > 8)
+            return hs_error(HS_EXIT_INTERNAL, "attr_edges: %u names, at most "
+                                              "8", nnames);
+        texts[0] = "__dict__";
+        for (uint32_t j = 0; j < nnames; j++) {
+            snprintf(quoted[j], sizeof(quoted[j]), "'%s'", names[j]);
+            texts[1 + j] = names[j];
+            texts[1 + nnames + j] = quoted[j];
+        }
+        if (hs_graph_name_ids(g, texts, 1 + 2 * nnames, found) < 0)
             return -1;
+        dict_id = found[0];
+        for (uint32_t j = 0; j < nnames; j++) {
+            ids[j] = found[1 + j];
+            keys[j] = found[1 + nnames + j];
+        }
     }
     /* Round 1: the attribute references of each node. */
     for (uint32_t i = 0; i < n; i++)

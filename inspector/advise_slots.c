@@ -251,7 +251,7 @@ hs_advise_slots(const struct hs_advise_ctx *c, struct hs_advice_list *list)
 
     if (!c->have_layouts)
         return 0;
-    if (hs_advise_name_id(c, "__dict__", &dict_name) < 0)
+    if (hs_graph_name_id(g, "__dict__", &dict_name) < 0)
         return -1;
     /* The reachable instances of every candidate type, by type. */
     start = hs_xcalloc((size_t)g->ntypes + 1, sizeof(*start));

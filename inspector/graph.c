@@ -736,24 +736,43 @@ hs_graph_edge_args(const struct hs_graph *g, const uint32_t *edges,
 }
 
 int
-hs_graph_name_id(const struct hs_graph *g, const char *text, uint32_t *id)
+hs_graph_name_ids(const struct hs_graph *g, const char *const *texts,
+                  uint32_t n, uint32_t *ids)
 {
+    struct hs_buf sql = HS_BUF_INIT;
     struct hs_query *q;
-    int rc;
+    int rc = 0;
 
-    *id = 0;
-    if (!g->snap)
+    for (uint32_t i = 0; i < n; i++)
+        ids[i] = 0;
+    if (!g->snap || !n)
         return 0;
-    q = hs_query_prepare(g->snap, "SELECT id FROM names WHERE text = ?1");
+    hs_buf_adds(&sql, "SELECT id, text FROM names WHERE text IN (");
+    for (uint32_t i = 0; i < n; i++)
+        hs_buf_addf(&sql, "%s?%u", i ? ", " : "", i + 1);
+    hs_buf_adds(&sql, ") ORDER BY id");
+    q = hs_query_prepare(g->snap, sql.buf);
+    hs_buf_release(&sql);
     if (!q)
         return -1;
-    rc = hs_query_bind_text(q, 1, text);
-    if (rc >= 0)
-        rc = hs_query_step(q);
-    if (rc == 1)
-        *id = (uint32_t)hs_query_int(q, 0);
+    for (uint32_t i = 0; i < n && rc >= 0; i++)
+        rc = hs_query_bind_text(q, (int)i + 1, texts[i]);
+    /* The first id of a text wins, as a lookup of it alone answers. */
+    while (rc >= 0 && (rc = hs_query_step(q)) == 1) {
+        const char *text = hs_query_text(q, 1);
+
+        for (uint32_t i = 0; text && i < n; i++)
+            if (!ids[i] && !strcmp(text, texts[i]))
+                ids[i] = (uint32_t)hs_query_int(q, 0);
+    }
     hs_query_free(q);
     return rc < 0 ? -1 : 0;
+}
+
+int
+hs_graph_name_id(const struct hs_graph *g, const char *text, uint32_t *id)
+{
+    return hs_graph_name_ids(g, &text, 1, id);
 }
 
 int64_t

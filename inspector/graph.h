@@ -203,9 +203,15 @@ uint32_t hs_graph_edge_src(const struct hs_graph *g, uint32_t e);
 
 /* The names.id of `text` into *id, 0 when no edge is named so (or the
  * graph has no snapshot).  0, or -1 after an error reading the snapshot
- * (exit 4).  One index probe. */
+ * (exit 4).  names has no index on its text: one scan of names. */
 int hs_graph_name_id(const struct hs_graph *g, const char *text,
                      uint32_t *id);
+
+/* hs_graph_name_id() for the n `texts` at once, into ids[0 .. n): one
+ * scan of names for them all (a caller with several names to look up
+ * pays one scan, not one each). */
+int hs_graph_name_ids(const struct hs_graph *g, const char *const *texts,
+                      uint32_t n, uint32_t *ids);
 
 /* The first node (by id) whose objects.value is `value` or `value2` and
  * that `accept` accepts, or -1 (none, no snapshot, or an error reading

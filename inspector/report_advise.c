@@ -126,112 +126,12 @@ hs_advise_top_types(const struct hs_graph *g, const uint32_t *count,
     return nshown ? shown[0] : UINT32_MAX;
 }
 
-/* A label name, in the cache's table of names.text by hash. */
-struct name_slot {
-    uint64_t hash; /* of the text */
-    uint32_t id;   /* names.id; 0 when the slot is empty */
-    uint32_t at;   /* the text's offset in hs_advise_cache.text */
-};
-
 struct hs_advise_cache {
     uint32_t *edge_arg; /* per edge: edge_list.arg (0 for NULL), read at
                            once when the finders have asked for many
                            labels; NULL until then */
     uint64_t looked_up; /* labels read by rowid lookups before that */
-    struct name_slot *names; /* open addressing, names_cap slots; NULL
-                                until the first hs_advise_name_id() */
-    uint64_t names_cap, names_count;
-    char *text;          /* every names.text, NUL-terminated, end to end */
-    size_t text_len, text_alloc;
 };
-
-static uint64_t
-hash_text(const char *s)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
-/* The slot of `text` (hash h) in the names table: its own, or the empty
- * one where it would go. */
-static struct name_slot *
-name_slot(const struct hs_advise_cache *k, const char *text, uint64_t h)
-{
-    uint64_t j = h & (k->names_cap - 1);
-
-    while (k->names[j].id &&
-           (k->names[j].hash != h || strcmp(k->text + k->names[j].at, text)))
-        j = (j + 1) & (k->names_cap - 1);
-    return &k->names[j];
-}
-
-/* Grows the names table to twice its slots. */
-static void
-grow_names(struct hs_advise_cache *k)
-{
-    struct name_slot *old = k->names;
-    uint64_t oldcap = k->names_cap;
-
-    k->names_cap = oldcap ? oldcap * 2 : 1024;
-    k->names = hs_xcalloc(k->names_cap, sizeof(*k->names));
-    for (uint64_t i = 0; i < oldcap; i++)
-        if (old[i].id)
-            *name_slot(k, k->text + old[i].at, old[i].hash) = old[i];
-    free(old);
-}
-
-/* hs_facts_each_name callback: one row of names into the table, unless
- * its text is there already (the first id wins, as SQL's lookup
- * answers). */
-static int
-keep_name(int64_t id, const char *text, void *arg)
-{
-    struct hs_advise_cache *k = arg;
-    uint64_t h = hash_text(text);
-    struct name_slot *sl;
-    size_t len;
-
-    /* ids outside uint32_t are never an edge's arg */
-    if (id <= 0 || id > UINT32_MAX || k->text_len > UINT32_MAX)
-        return 0;
-    if ((k->names_count + 1) * 2 > k->names_cap)
-        grow_names(k);
-    sl = name_slot(k, text, h);
-    if (sl->id)
-        return 0;
-    len = strlen(text) + 1;
-    HS_ALLOC_GROW(k->text, k->text_len + len, k->text_alloc);
-    memcpy(k->text + k->text_len, text, len);
-    sl->hash = h;
-    sl->id = (uint32_t)id;
-    sl->at = (uint32_t)k->text_len;
-    k->text_len += len;
-    k->names_count++;
-    return 0;
-}
-
-int
-hs_advise_name_id(const struct hs_advise_ctx *c, const char *text,
-                  uint32_t *id)
-{
-    struct hs_advise_cache *k = c->cache;
-
-    *id = 0;
-    if (!c->g->snap)
-        return 0;
-    if (!k->names) {
-        grow_names(k);
-        if (hs_facts_each_name(c->g, keep_name, k) < 0)
-            return -1;
-    }
-    *id = name_slot(k, text, hash_text(text))->id;
-    return 0;
-}
 
 /* hs_naming_each_edge_arg callback: keeps every edge's arg. */
 static int
@@ -366,8 +266,6 @@ hs_advise_run(const struct hs_json_src *src, uint64_t min_bytes,
     if (out->n)
         qsort(out->v, out->n, sizeof(*out->v), by_saving);
     free(cache.edge_arg);
-    free(cache.names);
-    free(cache.text);
     free(c.in_deg);
     free(c.rooted);
     free(layouts);

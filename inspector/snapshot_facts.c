@@ -2,8 +2,8 @@
  * snapshot_facts.c: bulk reads for `advise` (snapshot_facts.h): the
  * type_layouts table by type, the values of the objects of a few types in
  * one scan of objects (or a probe per object when they are few), the
- * threads and their roots, every label name, and a label's names id.  Each is one statement
- * run once per command.
+ * threads and their roots, and a label's names id.  Each is one
+ * statement run once per command.
  */
 #include "snapshot_facts.h"
 
@@ -172,31 +172,6 @@ hs_facts_each_value(
         if (v < 0 || v >= g->n || !value)
             continue;
         stop = fn((uint32_t)v, value, strlen(value), arg);
-    }
-    hs_query_free(q);
-    if (stop)
-        return stop;
-    return rc < 0 ? -1 : 0;
-}
-
-int
-hs_facts_each_name(const struct hs_graph *g,
-                   int (*fn)(int64_t id, const char *text, void *arg),
-                   void *arg)
-{
-    struct hs_query *q;
-    int rc, stop = 0;
-
-    if (!g->snap)
-        return 0;
-    q = hs_query_prepare(g->snap, "SELECT id, text FROM names ORDER BY id");
-    if (!q)
-        return -1;
-    while (!stop && (rc = hs_query_step(q)) == 1) {
-        const char *text = hs_query_text(q, 1);
-
-        if (text)
-            stop = fn(hs_query_int(q, 0), text, arg);
     }
     hs_query_free(q);
     if (stop)

@@ -40,15 +40,6 @@ int hs_facts_each_value(const struct hs_graph *g, const uint32_t *types,
                                   void *arg),
                         void *arg);
 
-/*
- * Calls fn(id, text, arg) for every row of names (the label names of
- * edges) whose text is not NULL, in id order; `text` is valid during the
- * call only.  Stops and returns fn's value when it is non-zero; -1 after a
- * read error (exit 4); else 0.  One scan of names.
- */
-int hs_facts_each_name(const struct hs_graph *g,
-                       int (*fn)(int64_t id, const char *text, void *arg),
-                       void *arg);
 
 /* A row of threads: a Python thread alive at the dump. */
 struct hs_fact_thread {
