@@ -783,7 +783,10 @@ type_row(struct walk *w, struct hs_typeinfo *ti)
     hs_types_names(&w->types, ti->tp, &w->t1, &w->t2, &w->t3);
     hs_sink_type(w->sink, ti->id, w->t1.data ? w->t1.data : "?",
                  w->t2.data, w->t3.data, ti->flags);
-    if (ti->tp->tp_flags & Py_TPFLAGS_HEAPTYPE) {
+    /* Classes, and dict and set, whose sizes the analyzer decomposes
+     * into header and table (hash_tables.h). */
+    if ((ti->tp->tp_flags & Py_TPFLAGS_HEAPTYPE) || ti->tp == &PyDict_Type ||
+        ti->tp == &PySet_Type) {
         struct hs_type_layout l;
         int inline_values;
 

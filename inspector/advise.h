@@ -60,6 +60,8 @@ struct hs_advise_ctx {
     uint32_t *in_deg;       /* per node: references to it that retain */
     uint8_t *rooted;        /* per node: 1 when a root holds it */
     uint32_t dict_type;     /* the builtin dict type, or UINT32_MAX */
+    uint32_t py_version;    /* meta python_version, 31304 for 3.13.4, or
+                               0 when unknown */
     const struct hs_sites *sites; /* allocation sites, or NULL when the
                                      snapshot recorded none */
     struct hs_advise_cache *cache; /* shared, filled on first use */
@@ -121,6 +123,11 @@ uint32_t hs_advise_top_types(const struct hs_graph *g, const uint32_t *count,
  */
 int hs_advise_edge_args(const struct hs_advise_ctx *c, const uint32_t *edges,
                         uint32_t n, uint32_t *arg);
+
+/* Appends the path to v, without its last step's " → TYPE": the
+ * attribute names the object ("module m .CACHE").  O(path). */
+void hs_advise_path_label(const struct hs_advise_ctx *c, uint32_t v,
+                          struct hs_buf *label);
 
 /* The finders, one per kind.  Each returns 0, or -1 after an error
  * (printed, exit code recorded). */

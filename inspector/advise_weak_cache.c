@@ -22,9 +22,15 @@
  * levels (a key tuple's self), can be weakly referenced.  Cost: O(n) for
  * the candidates, plus the dominator subtrees of their entries (disjoint,
  * so O(n) in all).
+ *
+ * A list held by a module or a class attribute is the same leak when it
+ * stores callbacks (bound methods whose __self__ it alone keeps), or when
+ * a class keeps a list of its own instances (a registry): those items
+ * count, each once.  The fix is a weakref.WeakMethod per callback (its
+ * cost deducted), or a weakref.WeakSet.  Other module-level lists of
+ * objects are the program's data and are not reported.
  */
 #include "advise.h"
-#include "report.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -42,10 +48,11 @@ weakrefable(const struct hs_advise_ctx *c, uint32_t v)
 }
 
 /* Is v held by a module or a class attribute: is its BFS parent a module
- * or a class, or the __dict__ of one? */
+ * or a class, or the __dict__ of one?  *holder (when not NULL) is set to
+ * that module or class. */
 static int
-module_or_class_level(const struct hs_advise_ctx *c, const uint8_t *is_type,
-                      uint32_t module_t, uint32_t v)
+level_of(const struct hs_advise_ctx *c, const uint8_t *is_type,
+         uint32_t module_t, uint32_t v, uint32_t *holder)
 {
     const struct hs_graph *g = c->g;
 
@@ -58,13 +65,23 @@ module_or_class_level(const struct hs_advise_ctx *c, const uint8_t *is_type,
         if (g->out_kind[e] != HS_EDGE_ATTR && g->out_kind[e] != HS_EDGE_VALUE)
             return 0;
         p = hs_graph_edge_src(g, e);
-        if (g->type[p] == module_t || is_type[p])
+        if (g->type[p] == module_t || is_type[p]) {
+            if (holder)
+                *holder = p;
             return 1;
+        }
         if (g->type[p] != c->dict_type)
             return 0;
         v = p;
     }
     return 0;
+}
+
+static int
+module_or_class_level(const struct hs_advise_ctx *c, const uint8_t *is_type,
+                      uint32_t module_t, uint32_t v)
+{
+    return level_of(c, is_type, module_t, v, NULL);
 }
 
 /* The node that v holds, or a dominator child or grandchild of it, that
@@ -119,21 +136,140 @@ lru_type(const struct hs_graph *g)
     return UINT32_MAX;
 }
 
-/* Appends the path to v, without its last step's " → TYPE": the
- * attribute names the object ("module m .CACHE"). */
-static void
-holder_label(const struct hs_advise_ctx *c, uint32_t v, struct hs_buf *label)
+/* The index of type weakref.ref (3.10+: weakref.ReferenceType), or
+ * UINT32_MAX. */
+static uint32_t
+weakref_type(const struct hs_graph *g)
 {
-    struct hs_json_src src = { c->g, c->names, c->bfs, c->dom, 0, NULL };
-    const char *tname = c->g->types[c->g->type[v]].name;
-    char tail[300];
-    size_t n;
+    for (uint32_t k = 0; k < g->ntypes; k++) {
+        const struct hs_type *t = &g->types[k];
 
-    hs_why_path_line(&src, v, 8, 0, label);
-    snprintf(tail, sizeof(tail), " \xE2\x86\x92 %s", tname);
-    n = strlen(tail);
-    if (label->len > n && !strcmp(label->buf + label->len - n, tail))
-        label->buf[label->len -= n] = '\0';
+        if ((!strcmp(t->name, "ReferenceType") && t->module &&
+             !strcmp(t->module, "weakref")) ||
+            (!strcmp(t->name, "weakref") && (t->flags & HS_TYPE_BUILTIN)))
+            return k;
+    }
+    return UINT32_MAX;
+}
+
+/*
+ * What one weakref.WeakMethod costs on the Python that wrote the
+ * snapshot, from the sizes of its parts there: the WeakMethod (a weakref
+ * with three slots and a weak-list slot, two words in the pre-header from
+ * 3.12), the callback WeakMethod.__new__ makes (a function closing over
+ * two cells, their tuple) and the two weakrefs it keeps (to the function
+ * and to itself).  0 when the snapshot has no function, cell, tuple or
+ * weakref to read a size from.  O(n + tuples' items).
+ */
+static uint64_t
+weakmethod_bytes(const struct hs_advise_ctx *c)
+{
+    const struct hs_graph *g = c->g;
+    uint32_t want[3] = { hs_advise_builtin(g, "function"),
+                         hs_advise_builtin(g, "cell"), weakref_type(g) };
+    uint32_t tuple_t = hs_advise_builtin(g, "tuple");
+    uint64_t least[3] = { 0, 0, 0 }, tuple_base = 0, p = c->pointer;
+
+    for (uint32_t v = 0; v < g->n; v++) {
+        uint32_t t = g->type[v];
+
+        for (int i = 0; i < 3; i++)
+            if (t == want[i] && (!least[i] || g->size[v] < least[i]))
+                least[i] = g->size[v];
+        if (t == tuple_t) {
+            uint64_t items = 0, b;
+
+            for (uint32_t e = g->out_off[v]; e < g->out_off[v + 1]; e++)
+                items += g->out_kind[e] == HS_EDGE_ITEM;
+            b = g->size[v] - items * p;
+            if (g->size[v] >= items * p && (!tuple_base || b < tuple_base))
+                tuple_base = b;
+        }
+    }
+    if (!least[0] || !least[1] || !least[2] || !tuple_base)
+        return 0;
+    return least[2] + 3 * p + (c->py_version >= 31200 ? 2 * p : p) +
+           least[0] + 2 * least[1] + tuple_base + 2 * p + 2 * least[2];
+}
+
+/* A list at module or class level, l, that alone keeps HS_WEAK_MIN_VALUES
+ * or more objects alive that it need not: bound methods whose selves it
+ * alone keeps (stored callbacks), or, for a list that is an attribute of
+ * class `cls`, instances of that class (a registry the class keeps of its
+ * own instances).  Any other list of objects at module level is taken to
+ * be the program's data, not a cache.  seen: a scratch byte per node,
+ * left all 0.  O(items + their dominator subtrees). */
+static void
+list_finding(const struct hs_advise_ctx *c, uint32_t l, uint32_t cls,
+             uint32_t method_t, uint8_t *seen, uint32_t **stack,
+             uint32_t *alloc, struct hs_advice_list *list)
+{
+    const struct hs_graph *g = c->g;
+    uint64_t saved = 0;
+    uint32_t items = 0, methods = 0, example = UINT32_MAX;
+    struct hs_buf label = HS_BUF_INIT;
+    char n1[32];
+
+    for (uint32_t e = g->out_off[l]; e < g->out_off[l + 1]; e++) {
+        uint32_t v = g->out_dst[e], w = v;
+
+        if (g->out_kind[e] != HS_EDGE_ITEM || c->dom->idom[v] != l ||
+            seen[v])
+            continue;
+        if (g->type[v] == method_t) {
+            /* A stored bound method: what counts is its __self__. */
+            if ((w = weak_inside(c, v)) == UINT32_MAX)
+                continue;
+            methods++;
+        } else if (cls == UINT32_MAX || g->types[g->type[v]].node != cls ||
+                   !weakrefable(c, v)) {
+            continue;
+        }
+        seen[v] = 1;
+        items++;
+        if (example == UINT32_MAX)
+            example = w;
+        saved += c->dom->retained[v] + hs_advise_subtree_extra(c, v, stack,
+                                                               alloc);
+    }
+    for (uint32_t e = g->out_off[l]; e < g->out_off[l + 1]; e++)
+        seen[g->out_dst[e]] = 0;
+    if (methods * 2 > items) {
+        /* The fix stores a WeakMethod per callback: what it costs. */
+        uint64_t cost = (uint64_t)methods * weakmethod_bytes(c);
+
+        saved = saved > cost ? saved - cost : 0;
+    }
+    if (items < HS_WEAK_MIN_VALUES || saved < c->min_bytes || !saved)
+        return;
+    hs_group_digits(items, n1, sizeof(n1));
+    hs_advise_path_label(c, l, &label);
+    hs_advice_add(
+        list, "weak_cache", saved, items, g->type[example], l,
+        hs_xasprintf("%s (a list) alone keeps %s %s objects alive%s", label.buf,
+                     n1, g->types[g->type[example]].name,
+                     methods * 2 > items ? ", through bound methods stored "
+                                           "in it"
+                                         : ""),
+        methods * 2 > items
+            ? hs_xasprintf("store weakref.WeakMethod(obj.method) in %s and "
+                           "call what it returns (None once obj is gone), "
+                           "or remove each callback when its object is done",
+                           label.buf)
+            : hs_xasprintf("if %s is a registry, make it a weakref.WeakSet() "
+                           "(members go when nothing else uses them), or "
+                           "bound it (collections.deque(maxlen=...))",
+                           label.buf),
+        hs_xasprintf("retained size of the %s items that only the list "
+                     "holds (dominated by it)%s, with their attribute "
+                     "values; the list's own slots are not counted%s",
+                     n1, methods ? ", bound methods with their selves" : "",
+                     methods * 2 > items
+                         ? "; minus what the WeakMethods cost (each a "
+                           "weakref, a callback closure and two weakrefs, "
+                           "sized as this Python's)"
+                         : ""));
+    hs_buf_release(&label);
 }
 
 int
@@ -142,13 +278,15 @@ hs_advise_weak_cache(const struct hs_advise_ctx *c,
 {
     const struct hs_graph *g = c->g;
     uint32_t dict_t = c->dict_type, module_t = hs_advise_builtin(g, "module");
-    uint32_t lru_t = lru_type(g);
-    uint8_t *is_type;
+    uint32_t lru_t = lru_type(g), list_t = hs_advise_builtin(g, "list");
+    uint32_t method_t = hs_advise_builtin(g, "method");
+    uint8_t *is_type, *seen;
     uint32_t *stack = NULL, alloc = 0;
 
     if (!c->have_layouts || dict_t == UINT32_MAX)
         return 0;
     is_type = hs_xcalloc((size_t)g->n + 1, 1);
+    seen = hs_xcalloc((size_t)g->n + 1, 1);
     for (uint32_t k = 0; k < g->ntypes; k++)
         is_type[g->types[k].node] = 1;
     for (uint32_t d = 0; d < g->n; d++) {
@@ -157,9 +295,17 @@ hs_advise_weak_cache(const struct hs_advise_ctx *c,
         struct hs_buf label = HS_BUF_INIT;
         char n1[32];
 
-        if (g->type[d] != dict_t ||
+        if ((g->type[d] != dict_t && g->type[d] != list_t) ||
             g->out_off[d + 1] - g->out_off[d] < HS_WEAK_MIN_VALUES)
             continue;
+        if (g->type[d] == list_t) {
+            uint32_t holder = UINT32_MAX;
+
+            if (level_of(c, is_type, module_t, d, &holder))
+                list_finding(c, d, is_type[holder] ? holder : UINT32_MAX,
+                             method_t, seen, &stack, &alloc, list);
+            continue;
+        }
         if (!module_or_class_level(c, is_type, module_t, d) &&
             (lru = lru_of(c, is_type, module_t, lru_t, d)) == UINT32_MAX)
             continue;
@@ -199,7 +345,7 @@ hs_advise_weak_cache(const struct hs_advise_ctx *c,
                 e = c->bfs->parent_edge[p];
                 method = is_type[hs_graph_edge_src(g, e)];
             }
-            holder_label(c, lru, &label);
+            hs_advise_path_label(c, lru, &label);
             hs_advice_add(
                 list, "weak_cache", saved, values, g->type[example], lru,
                 hs_xasprintf("%s (a functools.lru_cache) alone keeps %s %s "
@@ -225,7 +371,7 @@ hs_advise_weak_cache(const struct hs_advise_ctx *c,
             hs_buf_release(&label);
             continue;
         }
-        holder_label(c, d, &label);
+        hs_advise_path_label(c, d, &label);
         hs_advice_add(
             list, "weak_cache", saved, values, g->type[example], d,
             hs_xasprintf("%s (a dict) alone keeps %s %s objects alive",
@@ -243,5 +389,6 @@ hs_advise_weak_cache(const struct hs_advise_ctx *c,
     }
     free(stack);
     free(is_type);
+    free(seen);
     return 0;
 }

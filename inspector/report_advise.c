@@ -8,6 +8,7 @@
 #include "report.h"
 #include "advise.h"
 #include "graph_cache.h"
+#include "hash_tables.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -253,6 +254,9 @@ hs_advise_run(const struct hs_json_src *src, uint64_t min_bytes,
     if (c.pointer != 4 && c.pointer != 8)
         c.pointer = 8;
     free(ptr);
+    ptr = g->snap ? hs_snapshot_meta(g->snap, "python_version") : NULL;
+    c.py_version = hs_python_version_number(ptr);
+    free(ptr);
     /* Retaining references and roots per node: O(n + m). */
     c.in_deg = hs_xcalloc((size_t)g->n + 1, sizeof(*c.in_deg));
     c.rooted = hs_xcalloc((size_t)g->n + 1, 1);
@@ -291,6 +295,22 @@ hs_advise_where(const struct hs_json_src *src, const struct hs_advice *a,
     if (a->example == UINT32_MAX)
         return;
     hs_why_path_line(src, a->example, 8, 1, out);
+}
+
+void
+hs_advise_path_label(const struct hs_advise_ctx *c, uint32_t v,
+                     struct hs_buf *label)
+{
+    struct hs_json_src src = { c->g, c->names, c->bfs, c->dom, 0, NULL };
+    const char *tname = c->g->types[c->g->type[v]].name;
+    char tail[300];
+    size_t n;
+
+    hs_why_path_line(&src, v, 8, 0, label);
+    snprintf(tail, sizeof(tail), " \xE2\x86\x92 %s", tname);
+    n = strlen(tail);
+    if (label->len > n && !strcmp(label->buf + label->len - n, tail))
+        label->buf[label->len -= n] = '\0';
 }
 
 struct hs_json *

@@ -141,8 +141,10 @@ CREATE TABLE reported_sizes (
 -- How the instances of each heap type (class statement or
 -- PyType_FromSpec) are laid out, read from the type object: what an
 -- instance's attributes cost beside objects.size, and what a __slots__
--- layout would cost instead (`heapsnap advise`).  Added in format 1
--- without a version change: older snapshots lack the table.
+-- layout would cost instead (`heapsnap advise`); and of dict and set,
+-- whose sizes advise splits into object and hash table (older snapshots
+-- have heap types only).  Added in format 1 without a version change:
+-- older snapshots lack the table.
 CREATE TABLE type_layouts (
     type_id          INTEGER PRIMARY KEY,  -- types.id
     basicsize        INTEGER NOT NULL,     -- tp_basicsize

@@ -113,6 +113,32 @@ PROGRAMS = {
         def build():
             return [Node(i) for i in range(N)]
         """,
+    # A module-level dict shrunk by deletions (FIX = 0), or rebuilt once
+    # shrunk.  None values: the references to them count as items.  1,365
+    # left: dict(d) asks for 2,048 slots, which 3.10 to 3.13.3 round up
+    # to 4,096.
+    "sparse_dict": """
+        CACHE = None
+        def build():
+            global CACHE
+            CACHE = {i: None for i in range(N * 10)}
+            for i in range(1365, N * 10):
+                del CACHE[i]
+            if FIX:
+                CACHE = dict(CACHE)
+        """,
+    # Sets that lost most of their elements, per instance.
+    "sparse_sets": """
+        class Node:
+            def __init__(self, i):
+                self.tags = set(range(i % 7, 100 + i % 7))
+                for k in range(1, 100):
+                    self.tags.discard(k + i % 7)
+                if FIX:
+                    self.tags = set(self.tags)
+        def build():
+            return [Node(i) for i in range(N)]
+        """,
     "garbage_cycles": """
         import gc, weakref
         gc.disable()
@@ -138,6 +164,39 @@ PROGRAMS = {
         def build():
             for i in range(N):
                 CACHE['k%d' % i] = Blob(i)
+        """,
+    # A class's registry of every instance made (FIX = 0), or a WeakSet
+    # of them.
+    "weak_list": """
+        import weakref
+        class Blob:
+            registry = weakref.WeakSet() if FIX else []
+            def __init__(self, i):
+                self.payload = bytes(2000)
+                self.i = i
+                if FIX:
+                    Blob.registry.add(self)
+                else:
+                    Blob.registry.append(self)
+        def build():
+            for i in range(N):
+                Blob(i)
+        """,
+    # Listeners stored as bound methods (FIX = 0), or as WeakMethods.
+    "weak_listeners": """
+        import weakref
+        LISTENERS = []
+        class Handler:
+            def __init__(self, i):
+                self.payload = bytes(2000)
+                self.i = i
+            def on_event(self):
+                return self.i
+        def build():
+            for i in range(N):
+                h = Handler(i)
+                LISTENERS.append(weakref.WeakMethod(h.on_event) if FIX
+                                 else h.on_event)
         """,
     # An lru_cache on a method keeps every self (FIX = 0), or a cache per
     # instance in a WeakKeyDictionary.
@@ -345,9 +404,13 @@ EXPECT = {
     "duplicate_in_lists": ("duplicate_strings", "str"),
     "sparse_containers": ("sparse_containers", None),
     "overallocated_lists": ("sparse_containers", "list"),
+    "sparse_dict": ("sparse_containers", "dict"),
+    "sparse_sets": ("sparse_containers", "set"),
     "garbage_cycles": ("garbage_cycles", "__main__.Node"),
     "weak_cache": ("weak_cache", "__main__.Blob"),
     "weak_cache_lru_method": ("weak_cache", "__main__.Blob"),
+    "weak_list": ("weak_cache", "__main__.Blob"),
+    "weak_listeners": ("weak_cache", "__main__.Handler"),
     "weak_cache_lru_function": ("weak_cache", "__main__.Blob"),
     "open_files": ("open_resources", "_io.TextIOWrapper"),
     "open_sockets": ("open_resources", "socket.socket"),
@@ -582,6 +645,63 @@ class AdviseTest(AgentTest):
         self.assertIn("over-allocated lists in .f of", found[0][0])
         self.assertEqual(found[0][1], 500, found)
 
+    def test_sparse_dict_saving_is_measured(self):
+        f = self.check_honest("sparse_dict")
+        self.assertEqual(f["count"], 1)
+        self.assertRegex(f["title"], "^a dict at module __main__ .CACHE keeps "
+                         "a table of [0-9,]+ slots for 1,365 items")
+        self.assertIn("dict(d)", f["fix"])
+        # The table dict(d) makes is this Python's to the byte (tracemalloc
+        # adds a few bytes of its own).
+        measured = (self.run_program(PROGRAMS["sparse_dict"], 0, 20000) -
+                    self.run_program(PROGRAMS["sparse_dict"], 1, 20000))
+        self.assertLessEqual(abs(f["bytes_saved"] - measured), 256,
+                             (f["bytes_saved"], measured))
+
+    def test_sparse_sets_saving_is_measured(self):
+        f = self.check_honest("sparse_sets", n=2000)
+        self.assertEqual(f["count"], 2000)
+        self.assertIn("sets in .tags of __main__.Node instances keep tables "
+                      "sized before deletions", f["title"])
+        self.assertIn("set(s)", f["fix"])
+
+    def test_no_sparse_tables_when_grown_or_copied(self):
+        """Dicts and sets of every size up to 3,000 grown by insertion,
+        copied, made by fromkeys or a comprehension, or churned (as many
+        inserted as deleted): none is called sparse, even with --min-bytes
+        0; only the dict and the set that lost most of their items are."""
+        snap = self.path("tables.db")
+        self.run_program("""
+            KEEP = []
+            def build():
+                for n in list(range(0, 200)) + list(range(200, 3001, 97)):
+                    d, s, u = {}, set(), {}
+                    for i in range(n):
+                        d[i] = i
+                        s.add(i)
+                        u['k%d' % i] = i
+                    churn = dict(u)
+                    for i in range(n):
+                        del churn['k%d' % i]
+                        churn['j%d' % i] = i
+                    KEEP.append((d, s, u, dict(d), d.copy(), set(s),
+                                 dict.fromkeys(range(n)),
+                                 {i: i for i in range(n)}, churn))
+                lost = {i: i for i in range(5000)}
+                gone = set(range(5000))
+                for i in range(10, 5000):
+                    del lost[i]
+                    gone.discard(i)
+                KEEP.append((lost, gone))
+            """, 0, 0, dump=snap)
+        found = [(f["title"], f["count"], f["where"])
+                 for f in self.advise(snap, "--min-bytes", "0")
+                 if f["kind"] == "sparse_containers" and "KEEP" in f["where"]]
+        self.assertEqual(sorted((t.split(" at ")[0], c) for t, c, _ in found),
+                         [("a dict", 1), ("a set", 1)], found)
+        for t, _, _ in found:
+            self.assertIn("slots for 10 items (left by deletions)", t)
+
     def test_garbage_cycles_saving_is_measured(self):
         f = self.check_honest("garbage_cycles")
         self.assertIn("weakref", f["fix"])
@@ -592,6 +712,54 @@ class AdviseTest(AgentTest):
         self.assertIn("WeakValueDictionary", f["fix"])
         self.assertIn("module __main__ .CACHE", f["title"])
         self.assertEqual(f["count"], 2000)
+
+    def test_weak_registry_list_saving_is_measured(self):
+        f = self.check_honest("weak_list", n=2000)
+        self.assertEqual(f["count"], 2000)
+        self.assertIn("module __main__ .Blob → type .registry (a list) alone "
+                      "keeps 2,000 Blob objects alive", f["title"])
+        self.assertIn("weakref.WeakSet()", f["fix"])
+
+    def test_weak_listeners_list_saving_is_measured(self):
+        f = self.check_honest("weak_listeners", n=2000)
+        self.assertEqual(f["count"], 2000)
+        self.assertIn("module __main__ .LISTENERS (a list) alone keeps 2,000 "
+                      "Handler objects alive, through bound methods",
+                      f["title"])
+        self.assertIn("weakref.WeakMethod(obj.method)", f["fix"])
+
+    def test_no_weak_cache_for_lists_that_hold_nothing_alone(self):
+        """Module lists of instances (the program's data, not a cache),
+        instances that something else also holds, of strs (no weak
+        reference possible), 99 callbacks, a class's list of another
+        class's instances, and a list a function's local holds: no
+        weak_cache finding, even with --min-bytes 0."""
+        snap = self.path("weak_lists.db")
+        self.run_program("""
+            class Blob:
+                def __init__(self, i):
+                    self.payload = bytes(100)
+                    def on(self):
+                        pass
+            def on(self):
+                pass
+            Blob.on = on
+            DATA = [Blob(i) for i in range(500)]
+            OWNED = [Blob(i) for i in range(500)]
+            VIEW = list(OWNED)
+            METHODS = [b.on for b in OWNED]
+            STRS = ['s%d' % i for i in range(500)]
+            FEW = [Blob(i).on for i in range(99)]
+            class Other:
+                kept = [Blob(i) for i in range(500)]
+            def build():
+                local = [Blob(i) for i in range(500)]
+                DUMP()
+                return len(local)
+            """, 0, 0, dump=snap)
+        found = [f["title"] for f in self.advise(snap, "--min-bytes", "0")
+                 if f["kind"] == "weak_cache"]
+        self.assertEqual(found, [])
 
     def test_lru_cache_on_a_method_saving_is_measured(self):
         f = self.check_honest("weak_cache_lru_method", n=2000)
