@@ -80,7 +80,7 @@ static const char *const dump_usage[] = {
     "Each snapshot written is then prepared for analysis, after the",
     "program or process has carried on (for dump --, once the program",
     "ended): heapsnap stores in it what the first command on it would (the",
-    "graph cache and the retained sizes, about half the file again), so",
+    "graph cache and the retained sizes, about 3/4 of the file again), so",
     "that every command answers at once and none writes to it.  If that",
     "fails (a full disk), the snapshot stays complete and the exit status",
     "is 4 (or the program's own when it failed).  --prepare FILE... does",
