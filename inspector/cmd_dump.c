@@ -5,12 +5,17 @@
  *          heapsnap dump --pid PID [-o FILE] [--timeout S]
  *                        [--attach auto|remote|ptrace] [--collect]
  *                        [--redact] [--fork]
+ *          heapsnap dump --prepare FILE...
  *
  * Runs a Python command line with the agent for that interpreter on its
  * path (`import heapsnap` works in the program), snapshots the heap when the
  * program finishes (before interpreter teardown) and each time it receives
  * SIGUSR2, and exits with the program's exit status.  With --pid it
- * snapshots a running process instead (attach.c).
+ * snapshots a running process instead (attach.c).  Every snapshot it
+ * wrote is then prepared for analysis (hs_heap_prepare(): the derived
+ * tables a first command would store), once the target has carried on,
+ * so that no command on it writes to it; --prepare does that alone, for
+ * files heapsnap.dump() wrote.
  *
  * The agent is preloaded through a sitecustomize module (agent/heapsnap/
  * _boot) put first on PYTHONPATH; settings travel in HEAPSNAP_* variables,
@@ -20,6 +25,7 @@
  */
 #include "heapsnap.h"
 #include "attach.h"
+#include "heap.h"
 #include "launch.h"
 
 #include <errno.h>
@@ -37,6 +43,7 @@ static const char *const dump_usage[] = {
     "   or: heapsnap dump --pid PID [-o FILE] [--timeout S] "
     "[--attach auto|remote|ptrace]",
     "                             [--collect] [--redact] [--fork]",
+    "   or: heapsnap dump --prepare FILE...",
     "",
     "Runs PROGRAM (python3 app.py, /path/to/python3.12 -m pkg, ./script.py)",
     "with the heapsnap agent preloaded.  It writes a snapshot when the",
@@ -69,6 +76,15 @@ static const char *const dump_usage[] = {
     "Exit status: 0 written, 2 no such process, not CPython, no agent for",
     "its version, or --attach remote where remote debugging is disabled",
     "or unusable, 4 not permitted, timed out, or the dump failed.",
+    "",
+    "Each snapshot written is then prepared for analysis, after the",
+    "program or process has carried on (for dump --, once the program",
+    "ended): heapsnap stores in it what the first command on it would (the",
+    "graph cache and the retained sizes, about 3/4 of the file again), so",
+    "that every command answers at once and none writes to it.  If that",
+    "fails (a full disk), the snapshot stays complete and the exit status",
+    "is 4 (or the program's own when it failed).  --prepare FILE... does",
+    "only that, for snapshots heapsnap.dump() wrote in the program.",
     "",
     "Default FILE: heapsnap-<pid>-<time>.db in the current folder.",
     NULL,
@@ -224,6 +240,8 @@ dump_pid(int pid, const char *output, const char *timeout,
                 hs_group_digits(res.objects, objects, sizeof(objects)),
                 hs_group_digits(res.edges, edges, sizeof(edges)), res.dump_s,
                 res.version, res.gil_ms, res.stop_ms);
+    if (rc == 0 && !res.signal && hs_heap_prepare(out_abs) < 0)
+        rc = -1;
     free(out_abs);
     return rc < 0 ? hs_error_status() : rc;
 }
@@ -233,7 +251,30 @@ struct reports {
     int exit_ok;   /* the exit snapshot was written */
     int exit_fail; /* it was attempted and failed */
     int written;   /* snapshots written in all */
+    char **paths;  /* the files written, each once, in order (owned) */
+    size_t npaths, alloc_paths;
 };
+
+static void
+reports_release(struct reports *r)
+{
+    for (size_t i = 0; i < r->npaths; i++)
+        free(r->paths[i]);
+    free(r->paths);
+    memset(r, 0, sizeof(*r));
+}
+
+/* Adds `path` to r->paths unless it is there already. */
+static void
+add_written(struct reports *r, const char *path)
+{
+    for (size_t i = 0; i < r->npaths; i++) {
+        if (!strcmp(r->paths[i], path))
+            return;
+    }
+    HS_ALLOC_GROW(r->paths, r->npaths + 1, r->alloc_paths);
+    r->paths[r->npaths++] = hs_xstrdup(path);
+}
 
 /*
  * Removes PATH.tmp, if it is a regular file, for a dump whose start was
@@ -296,6 +337,8 @@ read_reports(int fd, struct reports *r)
                 started[i] = NULL;
         }
         r->written += ok;
+        if (ok)
+            add_written(r, path);
         if (at_exit) {
             r->exit_ok |= ok;
             r->exit_fail |= !ok;
@@ -428,10 +471,35 @@ launch_env(struct launch_plan *lp, int report_fd, int collect, int redact,
 }
 
 /*
+ * Prepares each snapshot the program reported written (hs_heap_prepare()),
+ * now that it ended.  One the program removed or renamed since is skipped
+ * with a note.  0, or -1 when one could not be prepared (error printed).
+ */
+static int
+prepare_written(const struct reports *r)
+{
+    struct stat st;
+    int rc = 0;
+
+    for (size_t i = 0; i < r->npaths; i++) {
+        if (lstat(r->paths[i], &st) && errno == ENOENT) {
+            hs_note("'%s' is gone since the program wrote it; not "
+                    "prepared",
+                    r->paths[i]);
+            continue;
+        }
+        if (hs_heap_prepare(r->paths[i]) < 0)
+            rc = -1;
+    }
+    return rc;
+}
+
+/*
  * Runs the program with `env`, reads what the agent reported through the
- * pipe, and decides the exit code: the program's own status wins; a clean
- * exit without the snapshot the user asked for is an I/O failure (4).
- * Closes both ends of `pipefd`.
+ * pipe, prepares the snapshots written, and decides the exit code: the
+ * program's own status wins; a clean exit without the snapshot the user
+ * asked for, or with a snapshot that could not be prepared, is an I/O
+ * failure (4).  Closes both ends of `pipefd`.
  */
 static int
 run_and_report(const char **argv, const char **env, int pipefd[2],
@@ -447,22 +515,46 @@ run_and_report(const char **argv, const char **env, int pipefd[2],
     read_reports(pipefd[0], &rep);
     close(pipefd[0]);
     pipefd[0] = -1;
-    if (rc < 0)
+    if (rc < 0) {
+        reports_release(&rep);
         return hs_error_status();
+    }
     if (writable && !rep.exit_ok && !rep.exit_fail)
         hs_warn("the program ended without running its exit handlers "
                 "(os._exit, a signal or a crash): no snapshot at exit%s",
                 rep.written ? "" : ", and none was written");
+    if (prepare_written(&rep) < 0 && rc == 0)
+        rc = HS_EXIT_IO;
     if (rc == 0 && (!writable || rep.exit_fail))
         rc = HS_EXIT_IO;
+    reports_release(&rep);
     return rc;
+}
+
+/*
+ * `heapsnap dump --prepare FILE...`: prepares each file; the first
+ * error's exit code when one could not be, after trying them all.
+ */
+static int
+prepare_files(int n, const char **files)
+{
+    int failed = 0;
+
+    if (n == 0) {
+        hs_usage_error("dump", "--prepare needs the snapshot files to "
+                               "prepare");
+        return HS_EXIT_USAGE;
+    }
+    for (int i = 0; i < n; i++)
+        failed |= hs_heap_prepare(files[i]) < 0;
+    return failed ? hs_error_status() : HS_EXIT_OK;
 }
 
 int
 cmd_dump(int argc, const char **argv)
 {
     const char *output = NULL, *timeout = NULL, *attach = NULL;
-    int collect = 0, redact = 0, fork = 0, trace = -1;
+    int collect = 0, redact = 0, fork = 0, trace = -1, prepare = 0;
     int pid = INT_MIN; /* INT_MIN: no --pid */
     const struct hs_option opts[] = {
         { HS_OPT_STRING, 'o', "output", &output, "FILE",
@@ -486,6 +578,10 @@ cmd_dump(int argc, const char **argv)
           "trace allocations with N frames (default 10): record where "
           "each object was allocated",
           NULL },
+        { HS_OPT_FLAG, 0, "prepare", &prepare, NULL,
+          "only prepare the snapshot FILEs given for analysis (what "
+          "heapsnap.dump() wrote)",
+          NULL },
         { HS_OPT_END, 0, NULL, NULL, NULL, NULL, NULL },
     };
     struct launch_plan lp;
@@ -498,6 +594,15 @@ cmd_dump(int argc, const char **argv)
                          HS_PARSE_STOP_AT_NON_OPTION);
     if (n < 0)
         return n == -2 ? HS_EXIT_OK : HS_EXIT_USAGE;
+    if (prepare) {
+        if (output || pid != INT_MIN || timeout || attach || collect ||
+            redact || fork || trace >= 0) {
+            hs_usage_error("dump", "--prepare takes snapshot files and no "
+                                   "other option");
+            return HS_EXIT_USAGE;
+        }
+        return prepare_files(n, argv);
+    }
     if (output && !stat(output, &st) && S_ISDIR(st.st_mode)) {
         hs_usage_error("dump", "-o '%s' is a folder; give a file name",
                        output);

@@ -253,6 +253,13 @@ hs_graph_cache_load_args(const struct hs_graph *g, uint32_t *arg)
 }
 
 int
+hs_graph_cache_stored(const struct hs_graph *g)
+{
+    return g->snap && hs_snapshot_has_table(g->snap, "graph_cache") &&
+           meta_matches(g);
+}
+
+int
 hs_graph_cache_store(const struct hs_graph *g, const uint32_t *arg)
 {
     struct store st;

@@ -50,4 +50,11 @@ int hs_graph_cache_store(const struct hs_graph *g, const uint32_t *arg);
  */
 int hs_graph_cache_load_args(const struct hs_graph *g, uint32_t *arg);
 
+/*
+ * 1 if g->snap holds a cache of g that hs_graph_cache_load() would take
+ * (its meta row matches), else 0; read errors count as 0.  For
+ * hs_heap_prepare(), which checks that what it stored is there.
+ */
+int hs_graph_cache_stored(const struct hs_graph *g);
+
 #endif /* HS_GRAPH_CACHE_H */

@@ -5,6 +5,8 @@
  * that releasing frees exactly that.
  */
 #include "heap.h"
+#include "graph_cache.h"
+#include "progress.h"
 #include "retained.h"
 
 #include <string.h>
@@ -47,6 +49,56 @@ hs_heap_release(struct hs_heap *h)
     hs_snapshot_close(h->snap);
     free(h->path);
     memset(h, 0, sizeof(*h));
+}
+
+/* hs_heap_prepare()'s error for a cache it could not store; -1. */
+static int
+not_stored(struct hs_heap *h, const char *what)
+{
+    return hs_error(HS_EXIT_IO,
+                    "cannot store %s in '%s' (%s); the snapshot is "
+                    "complete, and its first command will try again",
+                    what, h->path, hs_snapshot_store_error(h->snap));
+}
+
+int
+hs_heap_prepare(const char *path)
+{
+    struct hs_heap h;
+    struct hs_dominators *dom;
+    double start = hs_now();
+    int rc = -1;
+
+    /* Opening loads the graph and stores its cache, as the first command
+     * would; a file whose references are out of order (edge_row) gets
+     * none, on first use either. */
+    if (hs_heap_open(&h, path, 0) < 0)
+        goto out;
+    if (!hs_snapshot_writable(h.snap)) {
+        hs_error(HS_EXIT_IO,
+                 "cannot store the analysis caches in '%s': it is "
+                 "read-only (or its folder is); the snapshot is complete "
+                 "and each command computes them in memory",
+                 path);
+        goto out;
+    }
+    if (!h.g->edge_row && !hs_graph_cache_stored(h.g)) {
+        not_stored(&h, "the graph cache");
+        goto out;
+    }
+    if (!(dom = hs_heap_dominators(&h)))
+        goto out;
+    if (dom->origin == HS_DOM_COMPUTED) {
+        not_stored(&h, "the retained sizes");
+        goto out;
+    }
+    hs_note("prepared '%s' for analysis in %.2f s: its graph cache and "
+            "retained sizes are stored in it",
+            path, hs_now() - start);
+    rc = 0;
+out:
+    hs_heap_release(&h);
+    return rc;
 }
 
 const struct hs_bfs *

@@ -57,6 +57,21 @@ struct hs_heap {
  */
 int hs_heap_open(struct hs_heap *h, const char *file, unsigned flags);
 
+/*
+ * Stores into the snapshot `path` the derived tables a first command
+ * would add (the graph cache and the retained sizes), keeping those that
+ * are current, so that every command on it afterwards reads them back
+ * and never writes to the file: `heapsnap dump` does it to each snapshot
+ * it wrote.  Concurrent commands on the file wait for each other as they
+ * do on first use (hs_derived_replace()).  Says what it did on stderr.
+ * Returns 0 when the file holds both afterwards; -1 after an error
+ * (printed): exit 4 when the file is read-only or storing failed (a full
+ * disk), which leaves the snapshot complete as it was; 3 when it is not
+ * a snapshot.  Cost: a first command's, the graph load O(n + m) and the
+ * dominators, about 100 bytes per object at the peak.
+ */
+int hs_heap_prepare(const char *path);
+
 /* Frees everything `h` holds; safe after a failed or no hs_heap_open()
  * on a zeroed struct. */
 void hs_heap_release(struct hs_heap *h);

@@ -4,10 +4,15 @@
  * same result on every later call); the dominators are stored in a
  * writable snapshot and read back by the next heap, never written to a
  * read-only one; `info`'s open loads no graph; a missing file fails with
- * exit 4 and can still be released.
+ * exit 4 and can still be released.  hs_heap_prepare() leaves both derived
+ * tables current, so that the next heap writes nothing, and refuses a
+ * read-only file (exit 4) without writing it.
  */
 #include "heap.h"
+#include "graph_cache.h"
 #include "test_util.h"
+
+#include <sys/stat.h>
 
 /* A module holding a list of two Foo that hold each other (a cycle), and
  * a third Foo nobody holds. */
@@ -143,6 +148,54 @@ test_heap__missing_file_fails_and_releases(void **state)
     hs_error_reset();
 }
 
+static void
+test_heap__prepare_stores_what_a_first_command_would(void **state)
+{
+    char *path = small_snapshot();
+    struct hs_heap h;
+    struct hs_dominators *dom;
+    struct stat before, after;
+
+    (void)state;
+    assert_int_equal(hs_heap_prepare(path), 0);
+    assert_int_equal(stat(path, &before), 0);
+    /* Prepared already: nothing to write the second time either. */
+    assert_int_equal(hs_heap_prepare(path), 0);
+    assert_int_equal(hs_heap_open(&h, path, 0), 0);
+    assert_true(hs_graph_cache_stored(h.g));
+    dom = hs_heap_dominators(&h);
+    assert_non_null(dom);
+    assert_int_equal(dom->origin, HS_DOM_LOADED);
+    assert_int_equal(dom->retained[5], 72 + 48 + 48);
+    hs_heap_release(&h);
+    assert_int_equal(stat(path, &after), 0);
+    assert_int_equal(after.st_size, before.st_size);
+    assert_int_equal(after.st_mtim.tv_sec, before.st_mtim.tv_sec);
+    assert_int_equal(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+    unlink(path);
+    free(path);
+}
+
+static void
+test_heap__prepare_refuses_a_read_only_file(void **state)
+{
+    char *path = small_snapshot();
+    struct hs_heap h;
+
+    (void)state;
+    assert_int_equal(chmod(path, 0400), 0);
+    hs_error_reset();
+    assert_int_equal(hs_heap_prepare(path), -1);
+    assert_int_equal(hs_error_status(), HS_EXIT_IO);
+    hs_error_reset();
+    assert_int_equal(hs_heap_open(&h, path, HS_HEAP_READONLY), 0);
+    assert_false(hs_graph_cache_stored(h.g));
+    assert_int_equal(hs_snapshot_has_table(h.snap, "retained"), 0);
+    hs_heap_release(&h);
+    unlink(path);
+    free(path);
+}
+
 int
 main(void)
 {
@@ -151,6 +204,8 @@ main(void)
         cmocka_unit_test(test_heap__read_only_heap_stores_nothing),
         cmocka_unit_test(test_heap__no_graph_for_info),
         cmocka_unit_test(test_heap__missing_file_fails_and_releases),
+        cmocka_unit_test(test_heap__prepare_stores_what_a_first_command_would),
+        cmocka_unit_test(test_heap__prepare_refuses_a_read_only_file),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
