@@ -55,14 +55,14 @@ struct hs_advise_ctx {
     struct hs_dominators *dom;            /* the heap's dominator tree */
     const struct hs_type_layout *layouts; /* g->ntypes entries */
     int have_layouts;                     /* the snapshot has type_layouts */
-    uint64_t pointer;       /* sizeof(void *) there (meta pointer_size) */
-    uint64_t min_bytes;     /* report findings saving at least this */
-    uint32_t *in_deg;       /* per node: references to it that retain */
-    uint8_t *rooted;        /* per node: 1 when a root holds it */
-    uint32_t dict_type;     /* the builtin dict type, or UINT32_MAX */
-    uint32_t py_version;    /* meta python_version, 31304 for 3.13.4, or
+    uint64_t pointer;    /* sizeof(void *) there (meta pointer_size) */
+    uint64_t min_bytes;  /* report findings saving at least this */
+    uint32_t *in_deg;    /* per node: references to it that retain */
+    uint8_t *rooted;     /* per node: 1 when a root holds it */
+    uint32_t dict_type;  /* the builtin dict type, or UINT32_MAX */
+    uint32_t py_version; /* meta python_version, 31304 for 3.13.4, or
                                0 when unknown */
-    const struct hs_sites *sites; /* allocation sites, or NULL when the
+    const struct hs_sites *sites;  /* allocation sites, or NULL when the
                                      snapshot recorded none */
     struct hs_advise_cache *cache; /* shared, filled on first use */
 };
@@ -76,6 +76,10 @@ struct hs_advice *hs_advice_add(struct hs_advice_list *l, const char *kind,
 /* The index into g->types of the builtin type `name` ("str"), or
  * UINT32_MAX when the snapshot has none.  O(T). */
 uint32_t hs_advise_builtin(const struct hs_graph *g, const char *name);
+
+/* The references of kind `kind` out of node v.  O(out-degree). */
+uint32_t hs_advise_count_kind(const struct hs_graph *g, uint32_t v,
+                              uint8_t kind);
 
 /*
  * Would freeing v's holder free v too: v is held by exactly one retaining

@@ -40,16 +40,6 @@ struct slots_tally {
     int weak;         /* an instance is weakly referenced */
 };
 
-static uint32_t
-count_kind(const struct hs_graph *g, uint32_t v, uint8_t kind)
-{
-    uint32_t n = 0;
-
-    for (uint32_t e = g->out_off[v]; e < g->out_off[v + 1]; e++)
-        n += g->out_kind[e] == kind;
-    return n;
-}
-
 /* "'a', 'b', 'c'" from the labels of the attribute edges of `holder`
  * (".a" or "['a']"), the first HS_SLOTS_NAMES_SHOWN of them. */
 static void
@@ -101,7 +91,7 @@ tally_instance(const struct hs_advise_ctx *c, const struct hs_type_layout *l,
     if (dict_e != UINT32_MAX) {
         uint32_t d = g->out_dst[dict_e];
 
-        nattrs = count_kind(g, d, HS_EDGE_VALUE);
+        nattrs = hs_advise_count_kind(g, d, HS_EDGE_VALUE);
         if (hs_advise_freed_with_holder(c, d)) {
             cost += g->size[d];
             t->dicts += g->size[d];
@@ -112,7 +102,8 @@ tally_instance(const struct hs_advise_ctx *c, const struct hs_type_layout *l,
             t->values += (uint64_t)l->values_bytes;
         }
     } else {
-        nattrs = l->managed_dict ? count_kind(g, v, HS_EDGE_ATTR) : 0;
+        nattrs =
+            l->managed_dict ? hs_advise_count_kind(g, v, HS_EDGE_ATTR) : 0;
         if (l->managed_dict) {
             cost += (uint64_t)l->values_bytes;
             t->values += (uint64_t)l->values_bytes;
@@ -186,7 +177,8 @@ finding(const struct hs_advise_ctx *c, uint32_t k, const struct slots_tally *t,
  * labels of all candidates are read in one pass.  0, or -1 (exit 4). */
 static int
 dict_edges(const struct hs_advise_ctx *c, const uint32_t *nodes,
-           uint32_t count, uint32_t dict_type, uint32_t dict_name, uint32_t *de)
+           uint32_t count, uint32_t dict_type, uint32_t dict_name,
+           uint32_t *de)
 {
     const struct hs_graph *g = c->g;
     uint32_t *edges = NULL, *owner = NULL, *args, n = 0, alloc = 0, oalloc = 0;

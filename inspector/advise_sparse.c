@@ -121,17 +121,6 @@ list_base_size(const struct hs_advise_ctx *c, uint32_t list_t)
     return base;
 }
 
-/* The references of kind `kind` out of v. */
-static uint32_t
-count_kind(const struct hs_graph *g, uint32_t v, uint8_t kind)
-{
-    uint32_t n = 0;
-
-    for (uint32_t e = g->out_off[v]; e < g->out_off[v + 1]; e++)
-        n += g->out_kind[e] == kind;
-    return n;
-}
-
 /* The bytes a fresh copy of dict or set v (dict(d), set(s)) would not
  * allocate when its table is four or more times the copy's, else 0; the
  * table's slots and the items.  O(out-degree). */
@@ -144,7 +133,7 @@ table_waste(const struct hs_hash_tables *m, const struct hs_graph *g,
     if (!is_set) {
         unsigned k, kf;
         int uni;
-        uint32_t n = count_kind(g, v, HS_EDGE_VALUE);
+        uint32_t n = hs_advise_count_kind(g, v, HS_EDGE_VALUE);
 
         if (hs_dict_table_of(m, size, &k, &uni) < 0)
             return 0;
@@ -157,7 +146,7 @@ table_waste(const struct hs_hash_tables *m, const struct hs_graph *g,
         *items_out = n;
         return size > fresh ? size - fresh : 0;
     }
-    *items_out = count_kind(g, v, HS_EDGE_ELEMENT);
+    *items_out = hs_advise_count_kind(g, v, HS_EDGE_ELEMENT);
     if (hs_set_table_of(m, size, &have) < 0)
         return 0;
     fresh = hs_set_fresh_slots(*items_out);
@@ -246,21 +235,21 @@ table_finding(const struct hs_advise_ctx *c, const struct empty_ref *r,
                            "table when its items are removed one by one)",
                            label, cname)
         : is_set ? hs_xasprintf("rebuild %s once it has shrunk: s = set(s) "
-                              "(a set keeps its table when items are "
-                              "removed; set(s) sizes one for what is left, "
-                              "s.clear() frees it when empty)",
-                              label)
-               : hs_xasprintf("rebuild %s once it has shrunk: d = dict(d) "
-                              "(a dict keeps its table when items are "
-                              "deleted; dict(d) sizes one for what is left, "
-                              "d.clear() frees it when empty)",
-                              label),
+                                "(a set keeps its table when items are "
+                                "removed; set(s) sizes one for what is left, "
+                                "s.clear() frees it when empty)",
+                                label)
+                 : hs_xasprintf("rebuild %s once it has shrunk: d = dict(d) "
+                                "(a dict keeps its table when items are "
+                                "deleted; dict(d) sizes one for what is left, "
+                                "d.clear() frees it when empty)",
+                                label),
         hs_xasprintf("%s %s%s whose table%s 4x or more what %s items "
                      "need: objects.size minus the size of %s with the same "
                      "items on this Python, %" PRIu64 " bytes in all",
                      n1, cname, n == 1 ? "" : "s", n == 1 ? " is" : "s are",
-                     n == 1 ? "its" : "their",
-                     is_set ? "set(s)" : "dict(d)", saved));
+                     n == 1 ? "its" : "their", is_set ? "set(s)" : "dict(d)",
+                     saved));
     hs_buf_release(&where);
 }
 
@@ -276,7 +265,8 @@ finding(const struct hs_advise_ctx *c, const struct empty_ref *r, uint32_t n,
 
     for (uint32_t i = 0; i < n; i++)
         saved += r->what != EMPTY ? r[i].unused : g->size[r[i].node];
-    if (saved < c->min_bytes || (r->what != SPARSE_TABLE && n < HS_SPARSE_MIN_EMPTY))
+    if (saved < c->min_bytes ||
+        (r->what != SPARSE_TABLE && n < HS_SPARSE_MIN_EMPTY))
         return;
     if (r->instance) {
         hs_naming_edge(c->names, r->edge, &label);
@@ -342,7 +332,8 @@ tables_model(const struct hs_advise_ctx *c, uint32_t set_t,
     m->version = c->py_version;
     m->pointer = c->pointer;
     /* Both are tracked by the gc: its header (two words) comes first. */
-    m->dict_head = 2 * c->pointer + (uint64_t)c->layouts[c->dict_type].basicsize;
+    m->dict_head =
+        2 * c->pointer + (uint64_t)c->layouts[c->dict_type].basicsize;
     m->set_head = set_t != UINT32_MAX && c->layouts[set_t].present
                       ? 2 * c->pointer + (uint64_t)c->layouts[set_t].basicsize
                       : 0;
@@ -351,24 +342,22 @@ tables_model(const struct hs_advise_ctx *c, uint32_t set_t,
 
 /* Is dict h a module's or a class's namespace (its BFS parent a module
  * or a class)?  Its values are variables, each a finding of its own. */
-static int
-namespace(const struct hs_advise_ctx *c, const uint8_t *is_type, uint32_t h)
+static int namespace(const struct hs_advise_ctx *c, const uint8_t *is_type,
+                     uint32_t h)
 {
     uint32_t p;
 
     if (!hs_bfs_reached(c->bfs, h) || c->bfs->dist[h] == 0)
         return 0;
     p = hs_graph_edge_src(c->g, c->bfs->parent_edge[h]);
-    return is_type[p] ||
-           c->g->type[p] == hs_advise_builtin(c->g, "module");
+    return is_type[p] || c->g->type[p] == hs_advise_builtin(c->g, "module");
 }
 
 int
 hs_advise_sparse(const struct hs_advise_ctx *c, struct hs_advice_list *list)
 {
     const struct hs_graph *g = c->g;
-    uint32_t ct[3] = { hs_advise_builtin(g, "list"),
-                       c->dict_type,
+    uint32_t ct[3] = { hs_advise_builtin(g, "list"), c->dict_type,
                        hs_advise_builtin(g, "set") };
     uint32_t dict_t = ct[1], n = 0, alloc = 0, *edges, *args;
     struct empty_ref *refs = NULL;
@@ -390,8 +379,8 @@ hs_advise_sparse(const struct hs_advise_ctx *c, struct hs_advice_list *list)
             continue;
         len = items(g, v);
         if (have_model && t != ct[0] && (t == dict_t || model.set_head))
-            table = table_waste(&model, g, v, t != dict_t, &slots,
-                                &table_items);
+            table =
+                table_waste(&model, g, v, t != dict_t, &slots, &table_items);
         if (len && t == ct[0] && list_base &&
             g->size[v] >= list_base + 2 * (uint64_t)len * c->pointer) {
             unused = g->size[v] - list_base - (uint64_t)len * c->pointer;

@@ -177,10 +177,8 @@ weakmethod_bytes(const struct hs_advise_ctx *c)
             if (t == want[i] && (!least[i] || g->size[v] < least[i]))
                 least[i] = g->size[v];
         if (t == tuple_t) {
-            uint64_t items = 0, b;
+            uint64_t items = hs_advise_count_kind(g, v, HS_EDGE_ITEM), b;
 
-            for (uint32_t e = g->out_off[v]; e < g->out_off[v + 1]; e++)
-                items += g->out_kind[e] == HS_EDGE_ITEM;
             b = g->size[v] - items * p;
             if (g->size[v] >= items * p && (!tuple_base || b < tuple_base))
                 tuple_base = b;
@@ -188,8 +186,8 @@ weakmethod_bytes(const struct hs_advise_ctx *c)
     }
     if (!least[0] || !least[1] || !least[2] || !tuple_base)
         return 0;
-    return least[2] + 3 * p + (c->py_version >= 31200 ? 2 * p : p) +
-           least[0] + 2 * least[1] + tuple_base + 2 * p + 2 * least[2];
+    return least[2] + 3 * p + (c->py_version >= 31200 ? 2 * p : p) + least[0] +
+           2 * least[1] + tuple_base + 2 * p + 2 * least[2];
 }
 
 /* A list at module or class level, l, that alone keeps HS_WEAK_MIN_VALUES
@@ -213,8 +211,7 @@ list_finding(const struct hs_advise_ctx *c, uint32_t l, uint32_t cls,
     for (uint32_t e = g->out_off[l]; e < g->out_off[l + 1]; e++) {
         uint32_t v = g->out_dst[e], w = v;
 
-        if (g->out_kind[e] != HS_EDGE_ITEM || c->dom->idom[v] != l ||
-            seen[v])
+        if (g->out_kind[e] != HS_EDGE_ITEM || c->dom->idom[v] != l || seen[v])
             continue;
         if (g->type[v] == method_t) {
             /* A stored bound method: what counts is its __self__. */
@@ -229,8 +226,8 @@ list_finding(const struct hs_advise_ctx *c, uint32_t l, uint32_t cls,
         items++;
         if (example == UINT32_MAX)
             example = w;
-        saved += c->dom->retained[v] + hs_advise_subtree_extra(c, v, stack,
-                                                               alloc);
+        saved +=
+            c->dom->retained[v] + hs_advise_subtree_extra(c, v, stack, alloc);
     }
     for (uint32_t e = g->out_off[l]; e < g->out_off[l + 1]; e++)
         seen[g->out_dst[e]] = 0;
@@ -246,8 +243,8 @@ list_finding(const struct hs_advise_ctx *c, uint32_t l, uint32_t cls,
     hs_advise_path_label(c, l, &label);
     hs_advice_add(
         list, "weak_cache", saved, items, g->type[example], l,
-        hs_xasprintf("%s (a list) alone keeps %s %s objects alive%s", label.buf,
-                     n1, g->types[g->type[example]].name,
+        hs_xasprintf("%s (a list) alone keeps %s %s objects alive%s",
+                     label.buf, n1, g->types[g->type[example]].name,
                      methods * 2 > items ? ", through bound methods stored "
                                            "in it"
                                          : ""),

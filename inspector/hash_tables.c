@@ -6,7 +6,7 @@
 
 #include <stdlib.h>
 
-#define HS_V(major, minor, micro) ((major) * 10000u + (minor) * 100u + (micro))
+#define HS_V(major, minor, micro) ((major)*10000u + (minor)*100u + (micro))
 
 uint32_t
 hs_python_version_number(const char *s)
@@ -49,8 +49,8 @@ hs_dict_size(const struct hs_hash_tables *t, unsigned log2, int unicode)
 }
 
 int
-hs_dict_table_of(const struct hs_hash_tables *t, uint64_t size,
-                 unsigned *log2, int *unicode)
+hs_dict_table_of(const struct hs_hash_tables *t, uint64_t size, unsigned *log2,
+                 int *unicode)
 {
     if (size == t->dict_head) {
         *log2 = 0;
@@ -94,8 +94,7 @@ hs_dict_fresh_log2(const struct hs_hash_tables *t, uint64_t n)
 }
 
 int
-hs_set_table_of(const struct hs_hash_tables *t, uint64_t size,
-                uint64_t *slots)
+hs_set_table_of(const struct hs_hash_tables *t, uint64_t size, uint64_t *slots)
 {
     uint64_t entry = 2 * t->pointer, table;
 

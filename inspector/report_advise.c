@@ -49,6 +49,16 @@ hs_advise_builtin(const struct hs_graph *g, const char *name)
     return UINT32_MAX;
 }
 
+uint32_t
+hs_advise_count_kind(const struct hs_graph *g, uint32_t v, uint8_t kind)
+{
+    uint32_t n = 0;
+
+    for (uint32_t e = g->out_off[v]; e < g->out_off[v + 1]; e++)
+        n += g->out_kind[e] == kind;
+    return n;
+}
+
 int
 hs_advise_freed_with_holder(const struct hs_advise_ctx *c, uint32_t v)
 {
