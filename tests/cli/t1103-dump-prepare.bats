@@ -54,6 +54,19 @@ commands_leave_alone() { # FILE
 
 ALL="derived_graph_cache derived_retained graph_cache retained "
 
+# A program that sends itself SIGUSR2 (a snapshot while it runs), then
+# exits (one at exit).
+signalling_program() {
+    cat > "$1" <<'PY'
+import os, signal, time
+class Leaky:
+    pass
+HOARD = [Leaky() for _ in range(123)]
+os.kill(os.getpid(), signal.SIGUSR2)
+time.sleep(0.2)
+PY
+}
+
 @test "dump: the snapshot holds its analysis caches; why, top and cycles never write to it" {
     run "$HEAPSNAP" dump -o out.db -- "$PY" app.py
     [ "$status" -eq 0 ]
@@ -70,14 +83,7 @@ ALL="derived_graph_cache derived_retained graph_cache retained "
 }
 
 @test "dump: SIGUSR2 snapshots are prepared too, after the program ends" {
-    cat > sig.py <<'PY'
-import os, signal, time
-class Leaky:
-    pass
-HOARD = [Leaky() for _ in range(123)]
-os.kill(os.getpid(), signal.SIGUSR2)
-time.sleep(0.2)
-PY
+    signalling_program sig.py
     run "$HEAPSNAP" dump -o snap.db -- "$PY" sig.py
     [ "$status" -eq 0 ]
     [ "$(derived snap.1.db)" = "$ALL" ]
@@ -86,14 +92,7 @@ PY
 }
 
 @test "dump --fork: the forked child's snapshot is prepared" {
-    cat > forky.py <<'PY'
-import os, signal, time
-class Leaky:
-    pass
-HOARD = [Leaky() for _ in range(123)]
-os.kill(os.getpid(), signal.SIGUSR2)
-time.sleep(0.2)
-PY
+    signalling_program forky.py
     run "$HEAPSNAP" dump --fork -o f.db -- "$PY" forky.py
     [ "$status" -eq 0 ]
     [ "$(derived f.1.db)" = "$ALL" ]
