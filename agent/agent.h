@@ -653,6 +653,10 @@ hs_roots_label(const struct hs_roots *r, const struct hs_root_entry *e)
  * without calling anything; borrowed, or NULL. */
 PyObject *hs_instance_attr(PyObject *o, const char *name);
 
+/* floor.c: heapsnap._heapsnap._floor(), the walk's floor for make bench:
+ * (objects on the gc lists, references their tp_traverse reports). */
+PyObject *hs_floor_py(PyObject *module, PyObject *unused);
+
 /* ---- sizes (size.c) ----------------------------------------------------------------- */
 
 /*

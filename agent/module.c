@@ -318,12 +318,19 @@ hs_version_problem_py(PyObject *module, PyObject *args)
     return PyUnicode_FromString(msg);
 }
 
+PyDoc_STRVAR(floor_doc,
+             "_floor()\n--\n\n"
+             "(objects, references): every object on the gc lists, and\n"
+             "what its tp_traverse reports, counted and nothing else\n"
+             "(internal: the walk's floor, for make bench; floor.c).");
+
 static PyMethodDef methods[] = {
     { "_init", hs_init, METH_O, init_doc },
     { "_dump", (PyCFunction)(void (*)(void))hs_dump_py,
       METH_VARARGS | METH_KEYWORDS, dump_doc },
     { "_version_problem", hs_version_problem_py, METH_VARARGS,
       version_problem_doc },
+    { "_floor", hs_floor_py, METH_NOARGS, floor_doc },
     { NULL, NULL, 0, NULL },
 };
 
