@@ -82,7 +82,7 @@ def pauses(out):
 
 def floor():
     """The least a walk must do (agent/floor.c): the gc lists, each
-    object's tp_traverse, and a set to find each object once.  Best of
+    object's tp_traverse, and the walk's id table (hs_idmap) to find each object once.  Best of
     three: wall and CPU seconds, objects, references."""
     best = None
     for _ in range(3):
@@ -129,7 +129,7 @@ def main():
     print("python walk       %.2f s" % t_walk)
     print("ratio dump/walk   %.2f   (target <= 0.5)" % (t_dump / t_walk))
     print("floor             %.2f s wall, %.2f s CPU  (gc lists + "
-          "tp_traverse + a set of the %d objects found, %d references: "
+          "tp_traverse + the walk's id table, %d objects found, %d references: "
           "agent/floor.c)" % (t_floor, c_floor, f_objs, f_refs))
     print("ratio dump/floor  %.2f wall, %.2f CPU   (target <= 1.5)"
           % (t_dump / t_floor, c_dump / max(c_floor, 1e-9)))
