@@ -82,8 +82,9 @@ def pauses(out):
 
 def floor():
     """The least a walk must do (agent/floor.c): the gc lists, each
-    object's tp_traverse, and the walk's id table (hs_idmap) to find each object once.  Best of
-    three: wall and CPU seconds, objects, references."""
+    object's tp_traverse, and the walk's id table (hs_idmap) to find each
+    object once.  Best of three: wall and CPU seconds, objects,
+    references."""
     best = None
     for _ in range(3):
         t0, c0 = time.perf_counter(), time.process_time()
