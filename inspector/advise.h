@@ -55,13 +55,16 @@ struct hs_advise_ctx {
     struct hs_dominators *dom;            /* the heap's dominator tree */
     const struct hs_type_layout *layouts; /* g->ntypes entries */
     int have_layouts;                     /* the snapshot has type_layouts */
-    uint64_t pointer;    /* sizeof(void *) there (meta pointer_size) */
-    uint64_t min_bytes;  /* report findings saving at least this */
-    uint32_t *in_deg;    /* per node: references to it that retain */
-    uint8_t *rooted;     /* per node: 1 when a root holds it */
-    uint32_t dict_type;  /* the builtin dict type, or UINT32_MAX */
-    uint32_t py_version; /* meta python_version, 31304 for 3.13.4, or
-                               0 when unknown */
+    uint64_t pointer;        /* sizeof(void *) there (meta pointer_size) */
+    uint64_t min_bytes;      /* report findings saving at least this */
+    uint32_t *in_deg;        /* per node: references to it that retain */
+    uint8_t *rooted;         /* per node: 1 when a root holds it */
+    uint32_t dict_type;      /* the builtin dict type, or UINT32_MAX */
+    uint32_t module_type;    /* the builtin module type, or UINT32_MAX */
+    const uint8_t *is_class; /* per node: 1 for a class (an object whose
+                                type is a metaclass) */
+    uint32_t py_version;     /* meta python_version, 31304 for 3.13.4, or
+                                0 when unknown */
     const struct hs_sites *sites;  /* allocation sites, or NULL when the
                                      snapshot recorded none */
     struct hs_advise_cache *cache; /* shared, filled on first use */
@@ -127,6 +130,12 @@ uint32_t hs_advise_top_types(const struct hs_graph *g, const uint32_t *count,
  */
 int hs_advise_edge_args(const struct hs_advise_ctx *c, const uint32_t *edges,
                         uint32_t n, uint32_t *arg);
+
+/* Is v held by a module or a class attribute: is its BFS parent a module
+ * or a class, or the __dict__ (namespace) of one?  *holder (when not
+ * NULL) is set to that module or class.  O(1). */
+int hs_advise_namespace_holder(const struct hs_advise_ctx *c, uint32_t v,
+                               uint32_t *holder);
 
 /* Appends the path to v, without its last step's " → TYPE": the
  * attribute names the object ("module m .CACHE").  O(path). */

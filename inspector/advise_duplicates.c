@@ -611,7 +611,7 @@ hs_advise_duplicates(const struct hs_advise_ctx *c,
     uint32_t types[2], nt = 0, ncp = 0, cpalloc = 0;
     struct dup_copy *cp = NULL;
     struct dup_table t;
-    uint8_t *is_type, *meta;
+    const uint8_t *is_type = c->is_class;
     uint32_t tuple_t;
     int rc;
 
@@ -624,16 +624,6 @@ hs_advise_duplicates(const struct hs_advise_ctx *c,
     tuple_t = hs_advise_builtin(g, "tuple");
     t.value_of = hs_xmalloc(((size_t)g->n + 1) * sizeof(*t.value_of));
     memset(t.value_of, 0xFF, ((size_t)g->n + 1) * sizeof(*t.value_of));
-    /* Classes: the objects whose type is the type of a class (a
-     * metaclass), whether or not the snapshot lists them as types. */
-    is_type = hs_xcalloc((size_t)g->n + 1, 1);
-    meta = hs_xcalloc((size_t)g->ntypes + 1, 1);
-    for (uint32_t k = 0; k < g->ntypes; k++)
-        if (g->types[k].node < g->n)
-            meta[g->type[g->types[k].node]] = 1;
-    for (uint32_t v = 0; v < g->n; v++)
-        is_type[v] = meta[g->type[v]];
-    free(meta);
     rc = hs_facts_each_value(c->g, types, nt, add_value, &t);
     if (rc == 0 && tuple_t != UINT32_MAX) {
         static const char *const scalars[] = { "int", "float", "NoneType",
@@ -697,7 +687,6 @@ hs_advise_duplicates(const struct hs_advise_ctx *c,
     free(t.v);
     free(t.slot);
     free(t.value_of);
-    free(is_type);
     free(cp);
     return rc < 0 ? -1 : 0;
 }

@@ -340,19 +340,6 @@ tables_model(const struct hs_advise_ctx *c, uint32_t set_t,
     return 1;
 }
 
-/* Is dict h a module's or a class's namespace (its BFS parent a module
- * or a class)?  Its values are variables, each a finding of its own. */
-static int namespace(const struct hs_advise_ctx *c, const uint8_t *is_type,
-                     uint32_t h)
-{
-    uint32_t p;
-
-    if (!hs_bfs_reached(c->bfs, h) || c->bfs->dist[h] == 0)
-        return 0;
-    p = hs_graph_edge_src(c->g, c->bfs->parent_edge[h]);
-    return is_type[p] || c->g->type[p] == hs_advise_builtin(c->g, "module");
-}
-
 int
 hs_advise_sparse(const struct hs_advise_ctx *c, struct hs_advice_list *list)
 {
@@ -364,11 +351,8 @@ hs_advise_sparse(const struct hs_advise_ctx *c, struct hs_advice_list *list)
     struct hs_hash_tables model;
     int have_model = tables_model(c, ct[2], &model);
     uint64_t list_base = ct[0] != UINT32_MAX ? list_base_size(c, ct[0]) : 0;
-    uint8_t *is_type = hs_xcalloc((size_t)g->n + 1, 1);
     int rc = 0;
 
-    for (uint32_t k = 0; k < g->ntypes; k++)
-        is_type[g->types[k].node] = 1;
     for (uint32_t v = 0; v < g->n; v++) {
         uint32_t t = g->type[v], h, e, ht, len, table_items = 0;
         uint64_t unused = 0, table = 0, slots = 0;
@@ -433,10 +417,10 @@ hs_advise_sparse(const struct hs_advise_ctx *c, struct hs_advice_list *list)
         refs[n].edge_kind = instance ? HS_EDGE_ATTR : g->out_kind[e];
         refs[n].group = 0;
         if (!instance && g->type[h] == dict_t)
-            refs[n].group = namespace(c, is_type, h) ? v + 1 : h + 1;
+            refs[n].group =
+                hs_advise_namespace_holder(c, v, NULL) ? v + 1 : h + 1;
         n++;
     }
-    free(is_type);
     if (!n)
         return 0;
     /* The labels' names ids, read in edge order: an instance's attribute

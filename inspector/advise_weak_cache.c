@@ -47,43 +47,6 @@ weakrefable(const struct hs_advise_ctx *c, uint32_t v)
     return l->present && l->weaklistoffset != 0;
 }
 
-/* Is v held by a module or a class attribute: is its BFS parent a module
- * or a class, or the __dict__ of one?  *holder (when not NULL) is set to
- * that module or class. */
-static int
-level_of(const struct hs_advise_ctx *c, const uint8_t *is_type,
-         uint32_t module_t, uint32_t v, uint32_t *holder)
-{
-    const struct hs_graph *g = c->g;
-
-    for (int hop = 0; hop < 2; hop++) {
-        uint32_t e, p;
-
-        if (!hs_bfs_reached(c->bfs, v) || c->bfs->dist[v] == 0)
-            return 0;
-        e = c->bfs->parent_edge[v];
-        if (g->out_kind[e] != HS_EDGE_ATTR && g->out_kind[e] != HS_EDGE_VALUE)
-            return 0;
-        p = hs_graph_edge_src(g, e);
-        if (g->type[p] == module_t || is_type[p]) {
-            if (holder)
-                *holder = p;
-            return 1;
-        }
-        if (g->type[p] != c->dict_type)
-            return 0;
-        v = p;
-    }
-    return 0;
-}
-
-static int
-module_or_class_level(const struct hs_advise_ctx *c, const uint8_t *is_type,
-                      uint32_t module_t, uint32_t v)
-{
-    return level_of(c, is_type, module_t, v, NULL);
-}
-
 /* The node that v holds, or a dominator child or grandchild of it, that
  * can be weakly referenced, or UINT32_MAX.  O(children). */
 static uint32_t
@@ -110,8 +73,7 @@ weak_inside(const struct hs_advise_ctx *c, uint32_t v)
 /* The lru_cache wrapper whose cache dict d is, held by a module or a
  * class, or UINT32_MAX. */
 static uint32_t
-lru_of(const struct hs_advise_ctx *c, const uint8_t *is_type,
-       uint32_t module_t, uint32_t lru_t, uint32_t d)
+lru_of(const struct hs_advise_ctx *c, uint32_t lru_t, uint32_t d)
 {
     uint32_t w;
 
@@ -119,8 +81,7 @@ lru_of(const struct hs_advise_ctx *c, const uint8_t *is_type,
         c->bfs->dist[d] == 0)
         return UINT32_MAX;
     w = hs_graph_edge_src(c->g, c->bfs->parent_edge[d]);
-    return c->g->type[w] == lru_t &&
-                   module_or_class_level(c, is_type, module_t, w)
+    return c->g->type[w] == lru_t && hs_advise_namespace_holder(c, w, NULL)
                ? w
                : UINT32_MAX;
 }
@@ -274,18 +235,16 @@ hs_advise_weak_cache(const struct hs_advise_ctx *c,
                      struct hs_advice_list *list)
 {
     const struct hs_graph *g = c->g;
-    uint32_t dict_t = c->dict_type, module_t = hs_advise_builtin(g, "module");
+    uint32_t dict_t = c->dict_type;
     uint32_t lru_t = lru_type(g), list_t = hs_advise_builtin(g, "list");
     uint32_t method_t = hs_advise_builtin(g, "method");
-    uint8_t *is_type, *seen;
+    const uint8_t *is_type = c->is_class;
+    uint8_t *seen;
     uint32_t *stack = NULL, alloc = 0;
 
     if (!c->have_layouts || dict_t == UINT32_MAX)
         return 0;
-    is_type = hs_xcalloc((size_t)g->n + 1, 1);
     seen = hs_xcalloc((size_t)g->n + 1, 1);
-    for (uint32_t k = 0; k < g->ntypes; k++)
-        is_type[g->types[k].node] = 1;
     for (uint32_t d = 0; d < g->n; d++) {
         uint64_t saved = 0;
         uint32_t values = 0, example = UINT32_MAX, lru = UINT32_MAX;
@@ -298,13 +257,13 @@ hs_advise_weak_cache(const struct hs_advise_ctx *c,
         if (g->type[d] == list_t) {
             uint32_t holder = UINT32_MAX;
 
-            if (level_of(c, is_type, module_t, d, &holder))
+            if (hs_advise_namespace_holder(c, d, &holder))
                 list_finding(c, d, is_type[holder] ? holder : UINT32_MAX,
                              method_t, seen, &stack, &alloc, list);
             continue;
         }
-        if (!module_or_class_level(c, is_type, module_t, d) &&
-            (lru = lru_of(c, is_type, module_t, lru_t, d)) == UINT32_MAX)
+        if (!hs_advise_namespace_holder(c, d, NULL) &&
+            (lru = lru_of(c, lru_t, d)) == UINT32_MAX)
             continue;
         for (uint32_t e = g->out_off[d]; e < g->out_off[d + 1]; e++) {
             uint32_t v = g->out_dst[e], w;
@@ -385,7 +344,6 @@ hs_advise_weak_cache(const struct hs_advise_ctx *c,
         hs_buf_release(&label);
     }
     free(stack);
-    free(is_type);
     free(seen);
     return 0;
 }

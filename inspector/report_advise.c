@@ -60,6 +60,51 @@ hs_advise_count_kind(const struct hs_graph *g, uint32_t v, uint8_t kind)
 }
 
 int
+hs_advise_namespace_holder(const struct hs_advise_ctx *c, uint32_t v,
+                           uint32_t *holder)
+{
+    const struct hs_graph *g = c->g;
+
+    for (int hop = 0; hop < 2; hop++) {
+        uint32_t e, p;
+
+        if (!hs_bfs_reached(c->bfs, v) || c->bfs->dist[v] == 0)
+            return 0;
+        e = c->bfs->parent_edge[v];
+        if (g->out_kind[e] != HS_EDGE_ATTR && g->out_kind[e] != HS_EDGE_VALUE)
+            return 0;
+        p = hs_graph_edge_src(g, e);
+        if (g->type[p] == c->module_type || c->is_class[p]) {
+            if (holder)
+                *holder = p;
+            return 1;
+        }
+        if (g->type[p] != c->dict_type)
+            return 0;
+        v = p;
+    }
+    return 0;
+}
+
+/* Per node, 1 for a class: an object whose type is the type of a class
+ * (a metaclass), whether or not the snapshot lists it as a type.
+ * O(n + T). */
+static uint8_t *
+classes(const struct hs_graph *g)
+{
+    uint8_t *is_class = hs_xcalloc((size_t)g->n + 1, 1);
+    uint8_t *meta = hs_xcalloc((size_t)g->ntypes + 1, 1);
+
+    for (uint32_t k = 0; k < g->ntypes; k++)
+        if (g->types[k].node < g->n)
+            meta[g->type[g->types[k].node]] = 1;
+    for (uint32_t v = 0; v < g->n; v++)
+        is_class[v] = meta[g->type[v]];
+    free(meta);
+    return is_class;
+}
+
+int
 hs_advise_freed_with_holder(const struct hs_advise_ctx *c, uint32_t v)
 {
     return c->in_deg[v] == 1 && !c->rooted[v] &&
@@ -240,6 +285,7 @@ hs_advise_run(const struct hs_json_src *src, uint64_t min_bytes,
     struct hs_advise_ctx c;
     struct hs_advise_cache cache;
     struct hs_type_layout *layouts;
+    uint8_t *is_class;
     char *ptr;
     int rc = 0;
 
@@ -258,6 +304,7 @@ hs_advise_run(const struct hs_json_src *src, uint64_t min_bytes,
     c.layouts = layouts;
     c.min_bytes = min_bytes;
     c.dict_type = hs_advise_builtin(g, "dict");
+    c.module_type = hs_advise_builtin(g, "module");
     c.sites = src->sites && src->sites->recorded ? src->sites : NULL;
     ptr = g->snap ? hs_snapshot_meta(g->snap, "pointer_size") : NULL;
     c.pointer = ptr ? strtoull(ptr, NULL, 10) : 0;
@@ -268,6 +315,7 @@ hs_advise_run(const struct hs_json_src *src, uint64_t min_bytes,
     c.py_version = hs_python_version_number(ptr);
     free(ptr);
     /* Retaining references and roots per node: O(n + m). */
+    c.is_class = is_class = classes(g);
     c.in_deg = hs_xcalloc((size_t)g->n + 1, sizeof(*c.in_deg));
     c.rooted = hs_xcalloc((size_t)g->n + 1, 1);
     for (uint32_t v = 0; v < g->n; v++)
@@ -281,6 +329,7 @@ hs_advise_run(const struct hs_json_src *src, uint64_t min_bytes,
         qsort(out->v, out->n, sizeof(*out->v), by_saving);
     free(cache.edge_arg);
     free(c.in_deg);
+    free(is_class);
     free(c.rooted);
     free(layouts);
     return rc;
