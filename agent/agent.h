@@ -2,7 +2,10 @@
  * agent.h: the agent's internal header, included by every C file of agent/.
  *
  * A dump is one hs_dump() (walk.c), called by heapsnap._heapsnap._dump()
- * with the GIL held from start to end.  Nothing here is global: the only
+ * with the GIL held; it releases it only once the walk is over, while the
+ * SQLite writer finishes (module.c's `dumping` keeps any other dump out,
+ * so the agent's allocation counters stay single-threaded).  Nothing here
+ * is global: the only
  * module-level state is the module itself (module.c).  Memory for the walk
  * comes from PyMem_Raw* (so that _testcapi.set_nomemory() can test the
  * failure paths), from hs_vmarr's reserved address space for the big
@@ -150,12 +153,16 @@ struct hs_sink;
 
 /*
  * Creates `tmp_path` with mode 0600 (replacing a stale one), creates the
- * schema in it and, when `threaded`, starts the writer thread (otherwise
- * rows are written as they come).  On failure returns NULL and puts the
- * reason in `err` (a static or caller-owned buffer of errlen).
+ * schema in it and, when `threaded`, starts the writer thread and opens
+ * the spool (otherwise rows are written as they come).  With gate_fd >= 0
+ * (tests) the writer first waits, up to HS_GATE_SECONDS, for a byte on
+ * that fd, so that every chunk goes through the spool.  On failure
+ * returns NULL and puts the reason in `err` (a static or caller-owned
+ * buffer of errlen).
  */
-struct hs_sink *hs_sink_open(const char *tmp_path, int threaded, char *err,
-                             size_t errlen);
+#define HS_GATE_SECONDS 60
+struct hs_sink *hs_sink_open(const char *tmp_path, int threaded,
+                             int gate_fd, char *err, size_t errlen);
 
 /* Row producers.  They never fail; a failure is reported by
  * hs_sink_failed() and by hs_sink_finish(). */
@@ -743,6 +750,8 @@ struct hs_dump_options {
                               fallback and flag */
     struct hs_memfacts mem; /* read by the caller just before the dump
                               (before fork() for a forked one) */
+    int writer_gate;       /* tests: the writer waits for a byte on this
+                              fd before writing (-1: it does not) */
 };
 
 /* Facts about the dump, for the caller. */
@@ -752,6 +761,7 @@ struct hs_dump_result {
     uint32_t roots;
     double seconds;
     double walk_seconds;
+    double pause_seconds; /* the GIL held: the walk, sizes and meta */
     double phase[6];    /* seconds: seed, edges, roots+reach, objects,
                            sizes+meta, writer finishing */
     size_t peak_memory; /* agent's own peak bytes */
@@ -759,7 +769,10 @@ struct hs_dump_result {
 
 /*
  * Writes a snapshot of the whole heap to opts->path (through path.tmp and
- * a rename).  Must be called with the GIL held.  `subtype_traverse` is the
+ * a rename).  Must be called with the GIL held; it is released while the
+ * SQLite writer finishes after the walk (not in a forked child), so other
+ * threads run then and another dump may be refused as already running.
+ * `subtype_traverse` is the
  * tp_traverse of class statements (see hs_types_init); `check` makes every
  * object's references reconcile against tp_traverse and records the
  * surprises in meta (tests).  Returns 0, or -1 with the reason in err; on

@@ -17,8 +17,11 @@
  * was written (the file is then removed: the caller was told it failed).
  *
  * Module state: `Error`, the traverse function, and `dumping`, which
- * refuses re-entrant dumps (a signal handler firing during a dump).  It is
- * protected by the GIL, which _dump() never releases.
+ * refuses a second dump while one runs (a signal handler firing during
+ * the walk, or another thread while the writer finishes with the GIL
+ * released).  It holds the dumping process's pid, so a child forked by
+ * another thread in the meantime is not stuck with it; it is only read and
+ * written with the GIL held.
  */
 #include "agent.h"
 
@@ -32,7 +35,7 @@
 typedef struct {
     PyObject *error;               /* heapsnap.Error */
     traverseproc subtype_traverse; /* from _init() */
-    int dumping;                   /* a dump is running */
+    pid_t dumping;                 /* pid of the process dumping, or 0 */
 } module_state;
 
 /* Built with -fvisibility=hidden; Python 3.8's PyMODINIT_FUNC does not
@@ -71,10 +74,14 @@ hs_init(PyObject *module, PyObject *cls)
 PyDoc_STRVAR(dump_doc,
              "_dump(path, trigger='api', redact=False, collected=False,\n"
              "      value_limit=200, main_ident=0, check=False, fork=False,\n"
-             "      report_fd=-1, traced_bytes=-1, attach_method=None)\n--\n\n"
+             "      report_fd=-1, traced_bytes=-1, attach_method=None,\n"
+             "      writer_gate=-1)\n--\n\n"
              "Write a snapshot of the whole heap to path (internal; use\n"
-             "heapsnap.dump()).  Returns a dict of facts about the dump;\n"
-             "with fork=True, (pid, fd) of the child writing it.");
+             "heapsnap.dump()).  Returns a dict of facts about the dump\n"
+             "(pause_seconds: how long it held the GIL; the SQLite writer\n"
+             "finishes after that with the GIL released); with fork=True,\n"
+             "(pid, fd) of the child writing it.  writer_gate (tests): an fd\n"
+             "the SQLite writer reads a byte from before it writes.");
 
 /* Writes all of buf to fd, retrying on EINTR; errors are ignored (the
  * reader sees a short line and treats it as a failure). */
@@ -214,37 +221,40 @@ hs_dump_py(PyObject *module, PyObject *args, PyObject *kwargs)
     static char *kwlist[] = { "path",       "trigger",    "redact",
                               "collected",  "value_limit", "main_ident",
                               "check",      "fork",       "report_fd",
-                              "traced_bytes", "attach_method", NULL };
+                              "traced_bytes", "attach_method",
+                              "writer_gate", NULL };
     module_state *st = get_state(module);
     struct hs_dump_options opts;
     struct hs_dump_result res;
     PyObject *path_obj = NULL, *path_bytes = NULL, *result;
     const char *trigger = "api", *attach_method = NULL;
     int redact = 0, collected = 0, check = 0, fork = 0, report_fd = -1, rc;
+    int writer_gate = -1;
     Py_ssize_t value_limit = 200;
     long long traced = -1;
     unsigned long main_ident = 0;
     char err[1024];
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|sppnkppiLz", kwlist,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|sppnkppiLzi", kwlist,
                                      &path_obj, &trigger, &redact,
                                      &collected, &value_limit, &main_ident,
                                      &check, &fork, &report_fd, &traced,
-                                     &attach_method))
+                                     &attach_method, &writer_gate))
         return NULL;
     if (!st->subtype_traverse) {
         PyErr_SetString(st->error, "heapsnap._heapsnap._init() was not "
                                    "called (import heapsnap instead)");
         return NULL;
     }
-    if (st->dumping) {
+    if (st->dumping == getpid()) {
         PyErr_SetString(st->error, "a dump is already running");
         return NULL;
     }
     if (!PyUnicode_FSConverter(path_obj, &path_bytes))
         return NULL;
     wait_for_collection();
-    if (st->dumping) { /* started by another thread while this one waited */
+    if (st->dumping == getpid()) { /* started by another thread while
+                                      this one waited */
         Py_DECREF(path_bytes);
         PyErr_SetString(st->error, "a dump is already running");
         return NULL;
@@ -258,6 +268,7 @@ hs_dump_py(PyObject *module, PyObject *args, PyObject *kwargs)
     opts.collected = collected;
     opts.value_limit = value_limit > 0 ? value_limit : 200;
     opts.main_ident = main_ident;
+    opts.writer_gate = writer_gate;
     /* Before the dump's own memory exists, and in the parent: a forked
      * child's RSS is not the process's. */
     hs_memfacts_read(&opts.mem, traced);
@@ -267,7 +278,7 @@ hs_dump_py(PyObject *module, PyObject *args, PyObject *kwargs)
         return result;
     }
     hs_mem_reset_peak();
-    st->dumping = 1;
+    st->dumping = getpid();
     rc = hs_dump(&opts, st->subtype_traverse, check, &res, err, sizeof(err));
     st->dumping = 0;
     if (rc < 0) {
@@ -278,9 +289,10 @@ hs_dump_py(PyObject *module, PyObject *args, PyObject *kwargs)
         return NULL;
     }
     result = Py_BuildValue(
-        "{s:I,s:K,s:I,s:d,s:d,s:n,s:(dddddd)}", "objects", res.objects,
+        "{s:I,s:K,s:I,s:d,s:d,s:d,s:n,s:(dddddd)}", "objects", res.objects,
         "edges", (unsigned long long)res.edges, "roots", res.roots,
         "seconds", res.seconds, "walk_seconds", res.walk_seconds,
+        "pause_seconds", res.pause_seconds,
         "peak_memory", (Py_ssize_t)res.peak_memory, "phases", res.phase[0],
         res.phase[1], res.phase[2], res.phase[3], res.phase[4],
         res.phase[5]);

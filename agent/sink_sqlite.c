@@ -5,19 +5,30 @@
  *
  * The walk (holding the GIL) encodes rows into chunks; a writer thread
  * decodes them and talks to SQLite, so the walk and the writes overlap.
- * The queue is bounded (HS_MAX_QUEUED chunks), so memory stays constant
- * whatever the heap size: the walk waits when the writer falls behind.
- * The writer never touches Python; chunks come back to the walk through a
- * free list, so only the walk's thread allocates (through hs_alloc).
+ * The walk never waits for the writer: the queue in memory is bounded
+ * (HS_MAX_QUEUED chunks) and, when it is full, chunks go to the spool, an
+ * unlinked file next to the snapshot (page cache, not the program's
+ * memory), which the writer reads back in order.  So the program's pause
+ * is the walk, memory stays constant whatever the heap size, and the
+ * writer finishes after the walk while the caller has released the GIL
+ * (walk.c).  The writer never touches Python; chunks come back to the
+ * walk through a free list, so only the walk's thread allocates (through
+ * hs_alloc).
  *
- * Locking: the queue, the free list and the state flags are protected by
- * `mu`.  The SQLite connection belongs to the writer thread once it runs
- * (to the caller's thread in the synchronous fallback).
+ * Order: a chunk is queued only while the spool holds nothing the writer
+ * has not taken, and the writer takes the queue before the spool, so
+ * chunks are written in the order the walk made them.
+ *
+ * Locking: the queue, the free list, the spool's offsets and the state
+ * flags are protected by `mu`.  The SQLite connection belongs to the
+ * writer thread once it runs (to the caller's thread in the synchronous
+ * fallback).
  */
 #include "agent.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -90,15 +101,20 @@ struct hs_sink {
     int nobjs;
 
     pthread_mutex_t mu;
-    pthread_cond_t cv_work;       /* writer: a chunk was queued, or done */
-    pthread_cond_t cv_space;      /* walk: the queue has room */
+    pthread_cond_t cv_work;       /* writer: a chunk was queued or
+                                     spooled, or done */
     struct chunk *head, *tail;    /* queued chunks, oldest first */
     int queued;                   /* chunks in the queue */
     struct chunk *free_list;      /* chunks ready for reuse */
+    int spool_fd;                 /* the spool, -1 when not threaded */
+    uint64_t spool_end;           /* bytes the walk appended to it */
+    uint64_t spool_pos;           /* bytes the writer took from it */
+    struct chunk *spool_buf;      /* writer: a spooled chunk read back */
     int done;                     /* the walk is finished (or aborting) */
     int abort;                    /* drop everything, do not commit */
     pthread_t thread;
     int threaded;                 /* the writer thread is running */
+    int gate_fd;                  /* writer: wait for a byte first (-1) */
 
     struct chunk *cur;            /* walk: the chunk being filled */
     volatile int failed;          /* a write failed, or memory ran out */
@@ -459,8 +475,128 @@ recycle(struct hs_sink *s, struct chunk *c)
     pthread_mutex_lock(&s->mu);
     c->next = s->free_list;
     s->free_list = c;
-    pthread_cond_signal(&s->cv_space);
     pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- the spool ------------------------------------------------------------------ */
+
+/*
+ * An unlinked file in the snapshot's folder: O_TMPFILE where the file
+ * system has it, else FILE.tmp.spool removed at once.  Nothing is left
+ * behind whatever happens to the process.  fd, or -1 with errno.
+ */
+static int
+spool_open(const char *tmp_path)
+{
+    size_t n = strlen(tmp_path);
+    char *p = hs_alloc(n + 8);
+    const char *slash = strrchr(tmp_path, '/');
+    int fd = -1;
+
+    if (!p) {
+        errno = ENOMEM;
+        return -1;
+    }
+#ifdef O_TMPFILE
+    if (!slash)
+        snprintf(p, n + 8, ".");
+    else if (slash == tmp_path)
+        snprintf(p, n + 8, "/");
+    else
+        snprintf(p, n + 8, "%.*s", (int)(slash - tmp_path), tmp_path);
+    fd = open(p, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+#endif
+    if (fd < 0) {
+        snprintf(p, n + 8, "%s.spool", tmp_path);
+        unlink(p);
+        fd = open(p, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                  0600);
+        if (fd >= 0)
+            unlink(p);
+    }
+    hs_free(p);
+    return fd;
+}
+
+/* pwrite/pread of all n bytes at off: 0, or -1 with errno (EIO for a
+ * file that ended early). */
+static int
+spool_io(int fd, void *p, size_t n, uint64_t off, int writing)
+{
+    while (n > 0) {
+        ssize_t k = writing ? pwrite(fd, p, n, (off_t)off)
+                            : pread(fd, p, n, (off_t)off);
+
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            if (k == 0)
+                errno = writing ? ENOSPC : EIO;
+            return -1;
+        }
+        p = (char *)p + k;
+        n -= (size_t)k;
+        off += (uint64_t)k;
+    }
+    return 0;
+}
+
+/* Walk: appends a chunk (its length, then its records); 0 or -1. */
+static int
+spool_append(struct hs_sink *s, struct chunk *c)
+{
+    uint64_t len = c->len;
+
+    if (spool_io(s->spool_fd, &len, sizeof(len), s->spool_end, 1) < 0 ||
+        spool_io(s->spool_fd, c->data, c->len, s->spool_end + sizeof(len),
+                 1) < 0) {
+        char what[384];
+
+        snprintf(what, sizeof(what), "cannot write the spool of '%s'",
+                 s->path);
+        set_failed(s, what, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Writer: reads the chunk at `off` into spool_buf; its size on file, or
+ * 0 after a failure. */
+static uint64_t
+spool_read(struct hs_sink *s, uint64_t off)
+{
+    uint64_t len = 0;
+
+    if (spool_io(s->spool_fd, &len, sizeof(len), off, 0) < 0 ||
+        len > HS_CHUNK_SIZE ||
+        spool_io(s->spool_fd, s->spool_buf->data, (size_t)len,
+                 off + sizeof(len), 0) < 0) {
+        char what[384];
+
+        snprintf(what, sizeof(what), "cannot read back the spool of '%s'",
+                 s->path);
+        set_failed(s, what, len > HS_CHUNK_SIZE ? "corrupt" : strerror(errno));
+        return 0;
+    }
+    s->spool_buf->len = (size_t)len;
+    return sizeof(len) + len;
+}
+
+/* ---- the writer thread ---------------------------------------------------------- */
+
+/* Tests: waits for the byte that opens the gate. */
+static void
+wait_at_gate(struct hs_sink *s)
+{
+    struct pollfd p = { s->gate_fd, POLLIN, 0 };
+    char byte;
+    int rc;
+
+    do
+        rc = poll(&p, 1, HS_GATE_SECONDS * 1000);
+    while (rc < 0 && errno == EINTR);
+    if (rc <= 0 || read(s->gate_fd, &byte, 1) != 1)
+        set_failed(s, "the writer's gate", "no byte came (is the GIL held?)");
 }
 
 static void *
@@ -468,11 +604,15 @@ writer_main(void *arg)
 {
     struct hs_sink *s = arg;
 
+    if (s->gate_fd >= 0)
+        wait_at_gate(s);
     for (;;) {
         struct chunk *c;
+        uint64_t off = 0, took;
+        int spooled = 0;
 
         pthread_mutex_lock(&s->mu);
-        while (!s->head && !s->done)
+        while (!s->head && s->spool_pos == s->spool_end && !s->done)
             pthread_cond_wait(&s->cv_work, &s->mu);
         c = s->head;
         if (c) {
@@ -480,14 +620,29 @@ writer_main(void *arg)
             if (!s->head)
                 s->tail = NULL;
             s->queued--;
-            pthread_cond_signal(&s->cv_space);
+        } else if (s->spool_pos < s->spool_end) {
+            spooled = 1;
+            off = s->spool_pos;
+            if (s->abort || s->failed)
+                s->spool_pos = s->spool_end; /* dropped */
         }
         pthread_mutex_unlock(&s->mu);
-        if (!c)
+        if (c) {
+            if (!s->abort && !s->failed)
+                write_chunk(s, c);
+            recycle(s, c);
+            continue;
+        }
+        if (!spooled)
             break;
-        if (!s->abort && !s->failed)
-            write_chunk(s, c);
-        recycle(s, c);
+        if (s->abort || s->failed)
+            continue;
+        took = spool_read(s, off);
+        pthread_mutex_lock(&s->mu);
+        s->spool_pos = took ? off + took : s->spool_end;
+        pthread_mutex_unlock(&s->mu);
+        if (took)
+            write_chunk(s, s->spool_buf);
     }
     if (!s->abort && !s->failed && s->nedges)
         flush_edges(s);
@@ -496,12 +651,14 @@ writer_main(void *arg)
 
 /* ---- the walk side -------------------------------------------------------------- */
 
-/* Queues the current chunk; waits while the queue is full.  In the
- * synchronous fallback, writes it at once. */
+/* Queues the current chunk, or spools it when the queue is full or the
+ * spool still holds chunks.  In the synchronous fallback, writes it at
+ * once. */
 static void
 submit(struct hs_sink *s)
 {
     struct chunk *c = s->cur;
+    int queue;
 
     s->cur = NULL;
     if (!c)
@@ -513,17 +670,28 @@ submit(struct hs_sink *s)
         return;
     }
     pthread_mutex_lock(&s->mu);
-    while (s->queued >= HS_MAX_QUEUED && !s->failed)
-        pthread_cond_wait(&s->cv_space, &s->mu);
-    c->next = NULL;
-    if (s->tail)
-        s->tail->next = c;
-    else
-        s->head = c;
-    s->tail = c;
-    s->queued++;
-    pthread_cond_signal(&s->cv_work);
+    queue = s->spool_pos == s->spool_end && s->queued < HS_MAX_QUEUED;
+    if (queue) {
+        c->next = NULL;
+        if (s->tail)
+            s->tail->next = c;
+        else
+            s->head = c;
+        s->tail = c;
+        s->queued++;
+        pthread_cond_signal(&s->cv_work);
+    }
     pthread_mutex_unlock(&s->mu);
+    if (queue)
+        return;
+    /* Only this thread moves spool_end. */
+    if (!s->failed && spool_append(s, c) == 0) {
+        pthread_mutex_lock(&s->mu);
+        s->spool_end += sizeof(uint64_t) + c->len;
+        pthread_cond_signal(&s->cv_work);
+        pthread_mutex_unlock(&s->mu);
+    }
+    recycle(s, c);
 }
 
 /* Room for `need` bytes of records; NULL after a failure. */
@@ -936,14 +1104,17 @@ sink_free(struct hs_sink *s)
         sqlite_peak = peak;
     sqlite3_close(s->db);
     free_chunks(s);
+    hs_free(s->spool_buf);
+    if (s->spool_fd >= 0)
+        close(s->spool_fd);
     pthread_cond_destroy(&s->cv_work);
-    pthread_cond_destroy(&s->cv_space);
     pthread_mutex_destroy(&s->mu);
     hs_free(s);
 }
 
 struct hs_sink *
-hs_sink_open(const char *tmp_path, int threaded, char *err, size_t errlen)
+hs_sink_open(const char *tmp_path, int threaded, int gate_fd, char *err,
+             size_t errlen)
 {
     struct hs_sink *s = hs_alloc(sizeof(*s));
     char *msg = NULL;
@@ -955,9 +1126,10 @@ hs_sink_open(const char *tmp_path, int threaded, char *err, size_t errlen)
         return NULL;
     }
     memset(s, 0, sizeof(*s));
+    s->spool_fd = -1;
+    s->gate_fd = gate_fd;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv_work, NULL);
-    pthread_cond_init(&s->cv_space, NULL);
     snprintf(s->path, sizeof(s->path), "%s", tmp_path);
     /* Heaps hold secrets: the file is private from its first byte.  A
      * stale FILE.tmp from a crash is replaced, but only a regular file:
@@ -1016,6 +1188,17 @@ hs_sink_open(const char *tmp_path, int threaded, char *err, size_t errlen)
         snprintf(err, errlen, "%s", s->errmsg); /* names the file */
         sink_free(s);
         return NULL;
+    }
+    if (threaded) {
+        s->spool_buf = hs_alloc(sizeof(struct chunk));
+        s->spool_fd = s->spool_buf ? spool_open(tmp_path) : -1;
+        if (s->spool_fd < 0) {
+            snprintf(err, errlen,
+                     "cannot create a spool file next to '%s': %s", tmp_path,
+                     s->spool_buf ? strerror(errno) : "out of memory");
+            sink_free(s);
+            return NULL;
+        }
     }
     s->threaded =
         threaded && pthread_create(&s->thread, NULL, writer_main, s) == 0;

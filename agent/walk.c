@@ -1197,6 +1197,22 @@ check_output(const char *path, char *err, size_t errlen)
     return -1;
 }
 
+/* Lets the writer finish, then renames FILE.tmp over the path.  Touches
+ * no Python object (the GIL may be released).  0, or -1 with err. */
+static int
+finish(struct hs_sink *sink, const char *tmp, const char *path, char *err,
+       size_t errlen)
+{
+    if (hs_sink_finish(sink, err, errlen) < 0)
+        return -1;
+    if (rename(tmp, path) != 0) {
+        snprintf(err, errlen, "cannot rename '%s' to '%s': %s", tmp, path,
+                 strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 int
 hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
         int check, struct hs_dump_result *res, char *err, size_t errlen)
@@ -1211,7 +1227,7 @@ hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
     double t0 = now(), t1;
     int gc_was_enabled = gc->enabled;
     size_t tmplen = strlen(opts->path) + 5;
-    int rc = -1;
+    volatile int rc = -1;
 
     memset(&w, 0, sizeof(w));
     w.opts = opts;
@@ -1245,7 +1261,8 @@ hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
     /* A forked child has no writer thread: a new thread could be given
      * the stack of one of the parent's threads that did not survive the
      * fork, whose frames the walk is about to read. */
-    w.sink = hs_sink_open(tmp, !opts->no_python, err, errlen);
+    w.sink = hs_sink_open(tmp, !opts->no_python, opts->writer_gate, err,
+                          errlen);
     if (!w.sink) {
         w.failed = 1;
         goto done;
@@ -1327,23 +1344,27 @@ hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
     res->walk_seconds = t1 - t0;
 done:
     hs_guard_disarm(&guard);
+    release_deferred(&w);
+    gc->enabled = gc_was_enabled;
+    /* The rows are copies: from here on nothing reads a live object, so
+     * the program runs while the writer finishes (the GIL is released
+     * unless this is a forked child, which has no other thread). */
+    res->pause_seconds = now() - t0;
     if (w.sink) {
         if (w.failed)
             hs_sink_abort(w.sink);
         else {
             t1 = now();
-            if (hs_sink_finish(w.sink, err, errlen) == 0)
-                rc = 0;
+            if (opts->no_python)
+                rc = finish(w.sink, tmp, opts->path, err, errlen);
+            else {
+                Py_BEGIN_ALLOW_THREADS
+                rc = finish(w.sink, tmp, opts->path, err, errlen);
+                Py_END_ALLOW_THREADS
+            }
             res->phase[5] = now() - t1;
         }
         w.sink = NULL;
-    }
-    release_deferred(&w);
-    gc->enabled = gc_was_enabled;
-    if (rc == 0 && rename(tmp, opts->path) != 0) {
-        snprintf(err, errlen, "cannot rename '%s' to '%s': %s", tmp,
-                 opts->path, strerror(errno));
-        rc = -1;
     }
     /* Only what the sink made: a symlink someone put there stays. */
     if (rc != 0 && lstat(tmp, &st) == 0 && S_ISREG(st.st_mode))
