@@ -16,19 +16,48 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+# Peak RSS (bytes) of the last command timed(): os.wait4 gives each
+# child's own rusage.
+last_rss = 0
+
+
 def timed(argv):
-    t0 = time.perf_counter()
-    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       universal_newlines=True)
-    t = time.perf_counter() - t0
+    global last_rss
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(argv, stdout=out, stderr=err)
+        _, status, ru = os.wait4(p.pid, 0)
+        t = time.perf_counter() - t0
+        p.returncode = os.waitstatus_to_exitcode(status) \
+            if hasattr(os, "waitstatus_to_exitcode") else status
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode("utf-8", "replace")
+        stderr = err.read().decode("utf-8", "replace")
+    last_rss = ru.ru_maxrss * 1024
     if p.returncode != 0:
-        print("  %s failed: %s" % (" ".join(argv[1:3]), p.stderr.strip()))
-    return t, p.stdout
+        print("  %s failed: %s" % (" ".join(argv[1:3]), stderr.strip()))
+    return t, stdout
+
+
+def count_objects(snap):
+    import sqlite3
+    db = sqlite3.connect("file:%s?mode=ro" % snap, uri=True)
+    try:
+        return db.execute("SELECT count(*) FROM objects").fetchone()[0]
+    finally:
+        db.close()
+
+
+def rss_note(objects):
+    return "peak RSS %.0f MiB, %.0f bytes/object" % (
+        last_rss / 2 ** 20, last_rss / max(objects, 1))
 
 
 def best(argv, runs=3):
@@ -58,13 +87,15 @@ def dumped_by_cli(heapsnap, cli_snap, log, addr):
     else:
         print("  heapsnap dump: no 'wrote' / 'prepared' line in %s" % log)
     before = os.stat(cli_snap)
+    objects = count_objects(cli_snap)
     t, _ = timed([heapsnap, "why", "-f", cli_snap, addr])
     after = os.stat(cli_snap)
     print("  why OBJ, first command on a file heapsnap dump wrote  %.3f s   "
-          "(file %.1f MiB, %s)"
-          % (t, mib(cli_snap),
+          "(file %.1f MiB = %.0f bytes/object on disk, %s; %s)"
+          % (t, mib(cli_snap), before.st_size / max(objects, 1),
              "unchanged" if (before.st_size, before.st_mtime_ns) ==
-             (after.st_size, after.st_mtime_ns) else "WRITTEN TO"))
+             (after.st_size, after.st_mtime_ns) else "WRITTEN TO",
+             rss_note(objects)))
     return t
 
 
@@ -86,7 +117,8 @@ def main():
           % t_first)
     t_cli = dumped_by_cli(heapsnap, cli[0], cli[1], addr) if cli else None
     t_why, out = best([heapsnap, "why", "-f", snap, addr])
-    print("  why OBJ (cold, load included)   %.3f s" % t_why)
+    print("  why OBJ (cold, load included)   %.3f s   (%s)"
+          % (t_why, rss_note(count_objects(snap))))
     print("    " + (out.splitlines()[1].strip() if out.count("\n") > 1
                     else out.strip()))
     t_type, out = best([heapsnap, "why", "-f", snap, "LeakedRequest"])

@@ -338,9 +338,12 @@ hs_snapshot_open(const char *path, unsigned flags)
     /* Commands that open a new snapshot together wait for each other's
      * derived tables rather than fail. */
     sqlite3_busy_timeout(s->db, hs_snapshot_busy_ms);
-    /* Whole-table scans read pages straight from the file's mapping
-     * (hs_snapshot_pin() turns it off for a long-running reader). */
-    sqlite3_exec(s->db, "PRAGMA mmap_size = 4294967296", NULL, NULL, NULL);
+    /* Pages are read with read(), never mapped (SQLite's default on
+     * Debian): a mapping makes every page a command touches count in its
+     * RSS, 209 against 84 bytes/object for `why OBJ` at 1.37M objects,
+     * and was no faster (0.36 against 0.30 s); it also turns a file
+     * truncated under a reader into SIGBUS. */
+    sqlite3_exec(s->db, "PRAGMA mmap_size = 0", NULL, NULL, NULL);
     if (pragma_int(s, "application_id", &app_id) < 0)
         goto fail;
     if (app_id != hs_schema_application_id()) {
@@ -389,9 +392,6 @@ hs_snapshot_close(struct hs_snapshot *s)
 void
 hs_snapshot_pin(struct hs_snapshot *s)
 {
-    /* Pages read through a mapping of a file truncated under it raise
-     * SIGBUS; read() only fails. */
-    sqlite3_exec(s->db, "PRAGMA mmap_size = 0", NULL, NULL, NULL);
     if (fstat(s->fd, &s->pinned) == 0)
         s->is_pinned = 1;
 }

@@ -60,9 +60,9 @@ extern int hs_snapshot_busy_ms;
 
 /*
  * For a long-running reader (`serve`), once loading has written what it
- * would: reads no longer go through a memory mapping (a file truncated
- * under a mapping raises SIGBUS) and the file's size and times are
- * recorded for hs_snapshot_check_unchanged().  Can't fail.
+ * would: the file's size and times are recorded for
+ * hs_snapshot_check_unchanged().  Can't fail.  (Pages are never mapped, so
+ * a file truncated under the reader fails a read, not with SIGBUS.)
  */
 void hs_snapshot_pin(struct hs_snapshot *s);
 
