@@ -4,6 +4,10 @@
 # time.  SCALE=0.5 make bench runs a smaller heap; BENCH="dump analyzer
 # dominators sites" picks parts; SITES_SCALE (default 0.1) sizes the
 # allocation-site part, whose memory_profiler run traces every line.
+# The dump part runs on the newest interpreter, or on each one that
+# DUMP_PYTHONS names by key ("3.8.18 3.11.7 3.13.0", as in build/config.mk),
+# at each scale in DUMP_SCALES (default: SCALE): the pause's ratios on 1M
+# and 10M objects for several Pythons in one run.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -19,9 +23,19 @@ export PYTHONPATH="$PWD/$BUILD/py$VER"
 for part in $BENCH; do
     case $part in
     dump)
-        echo "== agent: dump of the benchmark heap (Python $VER, scale $SCALE)"
-        "$PY" bench/bench_dump.py "$SCALE" "$OUT/dump.db"
-        rm -f "$OUT/dump.db"
+        for key in ${DUMP_PYTHONS:-$VER}; do
+            exe=$(sed -n "s/^PY_${key//./\\.}_EXE := //p" "$BUILD/config.mk")
+            if [ -z "$exe" ]; then
+                echo "bench: no Python '$key' in $BUILD/config.mk" >&2
+                continue
+            fi
+            for scale in ${DUMP_SCALES:-$SCALE}; do
+                echo "== agent: dump of the benchmark heap (Python $key, scale $scale)"
+                PYTHONPATH="$PWD/$BUILD/py$key" "$exe" bench/bench_dump.py \
+                    "$scale" "$OUT/dump.db"
+                rm -f "$OUT/dump.db"
+            done
+        done
         ;;
     analyzer)
         echo "== analyzer vs objgraph (scale $SCALE)"
