@@ -117,7 +117,7 @@ HOARD = [Leaky() for _ in range(123)]
 open("ready", "w").close()
 time.sleep(60)
 PY
-    "$PY" target.py &
+    env "${SAN_ENV[@]}" "$PY" target.py &
     tpid=$!
     for _ in $(seq 200); do [ -e ready ] && break; sleep 0.05; done
     run "$HEAPSNAP" dump --pid "$tpid" -o att.db --timeout 20
