@@ -215,6 +215,14 @@ wait_for_collection(void)
     }
 }
 
+/* A dump of this process runs (a forked child's copy of the state is
+ * its parent's, not its own). */
+static int
+dumping_here(const module_state *st)
+{
+    return st->dumping == getpid();
+}
+
 static PyObject *
 hs_dump_py(PyObject *module, PyObject *args, PyObject *kwargs)
 {
@@ -246,15 +254,14 @@ hs_dump_py(PyObject *module, PyObject *args, PyObject *kwargs)
                                    "called (import heapsnap instead)");
         return NULL;
     }
-    if (st->dumping == getpid()) {
+    if (dumping_here(st)) {
         PyErr_SetString(st->error, "a dump is already running");
         return NULL;
     }
     if (!PyUnicode_FSConverter(path_obj, &path_bytes))
         return NULL;
     wait_for_collection();
-    if (st->dumping == getpid()) { /* started by another thread while
-                                      this one waited */
+    if (dumping_here(st)) { /* started by another thread meanwhile */
         Py_DECREF(path_bytes);
         PyErr_SetString(st->error, "a dump is already running");
         return NULL;
