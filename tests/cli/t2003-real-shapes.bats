@@ -181,7 +181,7 @@ print([i for i, c in enumerate(d["cycles"], 1)
         readable_size ring.svg
         grep -q "Peer" ring.svg
         grep -q ".next ×4,000" ring.svg
-        check_dot ring.dot '
+        check_dot ring.dot "c = $c"'
 from dotlib import parse
 graph, nodes, edges = parse(open("ring.dot", encoding="utf-8").read())
 boxes = {n: a for n, a in nodes.items() if n.startswith("t")}
@@ -189,9 +189,15 @@ peer = [n for n, a in boxes.items() if a["label"].startswith("Peer\\n\u00d74,000
 assert len(peer) == 1, boxes
 assert any(t == h == peer[0] and a.get("xlabel", a.get("label")) == ".next \u00d74,000"
            for t, h, a in edges), edges
-# the sample: a few members drawn as objects, linked by .next
-assert 2 <= len(objects) <= 6, objects.keys()
-assert refs and all(l == ".next" for t, h, a, l in refs), refs
+# the sample: a few members drawn as objects, linked by .next (where
+# a bigger cycle comes first, as a doctree cycle does on 3.13.0, --limit
+# draws it too)
+ring = {n for n, a in objects.items() if a["label"].startswith("__main__.Peer\\n")}
+assert 2 <= len(ring) <= 6, objects.keys()
+among = [l for t, h, a, l in refs if t in ring or h in ring]
+assert among and all(l == ".next" for l in among), refs
+if c == 1:
+    assert set(objects) == ring, objects.keys()
 '
     done
 }
