@@ -752,6 +752,12 @@ struct hs_dump_options {
                               (before fork() for a forked one) */
     int writer_gate;       /* tests: the writer waits for a byte on this
                               fd before writing (-1: it does not) */
+    int background;        /* the writer's tail runs on a thread of its
+                              own and hs_dump() returns after the walk
+                              (finisher.c); it reports on report_fd and
+                              stderr */
+    int report_fd;         /* background: the launcher's report pipe, or
+                              -1 */
 };
 
 /* Facts about the dump, for the caller. */
@@ -765,6 +771,8 @@ struct hs_dump_result {
     double phase[6];    /* seconds: seed, edges, roots+reach, objects,
                            sizes+meta, writer finishing */
     size_t peak_memory; /* agent's own peak bytes */
+    int background;     /* the file is still being finished (opts->
+                           background); it reports when complete */
 };
 
 /*
@@ -772,7 +780,9 @@ struct hs_dump_result {
  * a rename).  Must be called with the GIL held; it is released while the
  * SQLite writer finishes after the walk (not in a forked child), so other
  * threads run then and another dump may be refused as already running.
- * `subtype_traverse` is the
+ * With opts->background that tail runs on a thread of its own instead
+ * and 0 means the walk succeeded (res->background; the tail reports the
+ * file).  `subtype_traverse` is the
  * tp_traverse of class statements (see hs_types_init); `check` makes every
  * object's references reconcile against tp_traverse and records the
  * surprises in meta (tests).  Returns 0, or -1 with the reason in err; on
@@ -780,5 +790,44 @@ struct hs_dump_result {
  */
 int hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
             int check, struct hs_dump_result *res, char *err, size_t errlen);
+
+/* ---- fork_wait.c: fork() waits while a dump's threads work ------------- */
+
+/* A sink opens (walks: the calling thread walks) or a dump's tail starts
+ * / the walk is over / it is closed or the tail ends; fork() waits while
+ * any is open, except in the walking thread.  enter: 0, or -1 if the
+ * fork handler could not be installed. */
+int hs_fork_wait_enter(int walks);
+void hs_fork_wait_walked(void);
+void hs_fork_wait_leave(void);
+
+/* ---- finisher.c: the dump's tail after the pause ------------------------ */
+
+/* Lets the writer finish, then renames tmp over path.  Touches no Python
+ * object (the GIL may be released).  0, or -1 with err. */
+int hs_finish_file(struct hs_sink *sink, const char *tmp, const char *path,
+                   char *err, size_t errlen);
+/* Removes a dump's tmp if it is a regular file (never what someone else
+ * put there). */
+void hs_unlink_tmp(const char *tmp);
+/* Hands the sink to a thread that finishes the file and reports it
+ * (hs_report_result).  `started_ago`: seconds since the dump began.  0;
+ * -1 if no thread could start (the sink is still the caller's). */
+int hs_finisher_start(struct hs_sink *sink, const char *tmp, const char *path,
+                      const char *trigger, int report_fd, uint32_t objects,
+                      uint64_t edges, double started_ago);
+/* Waits until this process's background tail, if any, is done.  Call it
+ * with the GIL released. */
+void hs_finisher_wait(void);
+/* Writes all of buf to fd, retrying on EINTR; errors are ignored (the
+ * reader sees a short line and treats it as a failure). */
+void hs_write_all(int fd, const char *buf, size_t len);
+/* A finished dump's report: the launcher's line on report_fd (if >= 0)
+ * and the human line on stderr ("heapsnap: wrote 'PATH' (N objects, N
+ * references, S s[, HOW])" or "heapsnap: error: cannot write snapshot
+ * 'PATH': ERR"). */
+void hs_report_result(int report_fd, const char *trigger, const char *path,
+                      int ok, uint32_t objects, uint64_t edges,
+                      double seconds, const char *how, const char *err);
 
 #endif /* HS_AGENT_H */

@@ -19,8 +19,22 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* Bytes in use and their peak; protected by the GIL. */
+/* Bytes in use and their peak.  Atomic: a dump's tail frees its sink on
+ * a thread of its own without the GIL (finisher.c) while the program may
+ * start the next dump. */
 static size_t mem_current, mem_peak;
+
+static void
+count(size_t add, size_t sub)
+{
+    size_t now = __atomic_add_fetch(&mem_current, add - sub, __ATOMIC_RELAXED);
+    size_t peak = __atomic_load_n(&mem_peak, __ATOMIC_RELAXED);
+
+    while (now > peak &&
+           !__atomic_compare_exchange_n(&mem_peak, &peak, now, 1,
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+}
 
 /* Each block starts with its size; 16 bytes keep the payload aligned. */
 #define HEADER 16
@@ -36,9 +50,7 @@ hs_alloc(size_t n)
     if (!p)
         return NULL;
     memcpy(p, &n, sizeof(n));
-    mem_current += n;
-    if (mem_current > mem_peak)
-        mem_peak = mem_current;
+    count(n, 0);
     return p + HEADER;
 }
 
@@ -58,9 +70,7 @@ hs_realloc(void *ptr, size_t n)
     if (!p)
         return NULL;
     memcpy(p, &n, sizeof(n));
-    mem_current = mem_current - old + n;
-    if (mem_current > mem_peak)
-        mem_peak = mem_current;
+    count(n, old);
     return p + HEADER;
 }
 
@@ -74,20 +84,22 @@ hs_free(void *ptr)
         return;
     p = (char *)ptr - HEADER;
     memcpy(&old, p, sizeof(old));
-    mem_current -= old;
+    count(0, old);
     PyMem_RawFree(p);
 }
 
 size_t
 hs_mem_peak(void)
 {
-    return mem_peak;
+    return __atomic_load_n(&mem_peak, __ATOMIC_RELAXED);
 }
 
 void
 hs_mem_reset_peak(void)
 {
-    mem_peak = mem_current;
+    __atomic_store_n(&mem_peak, __atomic_load_n(&mem_current,
+                                                __ATOMIC_RELAXED),
+                     __ATOMIC_RELAXED);
 }
 
 /* ---- arrays that grow in place ------------------------------------------ */
@@ -161,9 +173,7 @@ hs_vmarr_grow(struct hs_vmarr *a, size_t bytes)
     if (mprotect(a->base + a->committed, want - a->committed,
                  PROT_READ | PROT_WRITE) != 0)
         return -1;
-    mem_current += want - a->committed;
-    if (mem_current > mem_peak)
-        mem_peak = mem_current;
+    count(want - a->committed, 0);
     a->committed = want;
     return 0;
 }
@@ -178,7 +188,7 @@ hs_vmarr_discard_below(struct hs_vmarr *a, size_t upto)
         return;
     /* The pages go back to the system (they would read as zero). */
     madvise(a->base + a->discarded, upto - a->discarded, MADV_DONTNEED);
-    mem_current -= upto - a->discarded;
+    count(0, upto - a->discarded);
     a->discarded = upto;
 }
 
@@ -189,7 +199,7 @@ hs_vmarr_reset(struct hs_vmarr *a)
         madvise(a->base, a->committed, MADV_DONTNEED);
         mprotect(a->base, a->committed, PROT_NONE);
     }
-    mem_current -= a->committed - a->discarded;
+    count(0, a->committed - a->discarded);
     a->committed = a->discarded = 0;
 }
 
@@ -198,7 +208,7 @@ hs_vmarr_release(struct hs_vmarr *a)
 {
     if (a->base)
         munmap(a->base, a->reserved);
-    mem_current -= a->committed - a->discarded;
+    count(0, a->committed - a->discarded);
     memset(a, 0, sizeof(*a));
 }
 

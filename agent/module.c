@@ -7,7 +7,9 @@
  *                    statement (subtype_traverse is private to CPython)
  *   _dump(path, ...) writes a snapshot; returns a dict of facts, or with
  *                    fork=True forks, lets the child write it and returns
- *                    (pid, fd) at once (see fork_dump())
+ *                    (pid, fd) at once (see fork_dump()); background=True
+ *                    returns after the walk (finisher.c)
+ *   _wait_background() waits for such a background tail
  *   _version_problem(built, running)
  *                    the import-time version check on made-up versions
  *   Error            raised for every failure, with the cause
@@ -75,29 +77,32 @@ PyDoc_STRVAR(dump_doc,
              "_dump(path, trigger='api', redact=False, collected=False,\n"
              "      value_limit=200, main_ident=0, check=False, fork=False,\n"
              "      report_fd=-1, traced_bytes=-1, attach_method=None,\n"
-             "      writer_gate=-1)\n--\n\n"
+             "      writer_gate=-1, background=False)\n--\n\n"
              "Write a snapshot of the whole heap to path (internal; use\n"
              "heapsnap.dump()).  Returns a dict of facts about the dump\n"
              "(pause_seconds: how long it held the GIL; the SQLite writer\n"
              "finishes after that with the GIL released); with fork=True,\n"
-             "(pid, fd) of the child writing it.  writer_gate (tests): an fd\n"
-             "the SQLite writer reads a byte from before it writes.");
+             "(pid, fd) of the child writing it.  background=True returns\n"
+             "after the walk ('background': True) while a thread finishes\n"
+             "the file and reports it on report_fd and stderr; the next\n"
+             "dump and the process's exit wait for it.  writer_gate\n"
+             "(tests): an fd the SQLite writer reads a byte from before it\n"
+             "writes.");
 
-/* Writes all of buf to fd, retrying on EINTR; errors are ignored (the
- * reader sees a short line and treats it as a failure). */
-static void
-write_all(int fd, const char *buf, size_t len)
+PyDoc_STRVAR(wait_background_doc,
+             "_wait_background()\n--\n\n"
+             "Wait (GIL released) until the file of a background dump is\n"
+             "complete and reported.");
+
+static PyObject *
+hs_wait_background_py(PyObject *module, PyObject *unused)
 {
-    while (len) {
-        ssize_t n = write(fd, buf, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return;
-        buf += n;
-        len -= (size_t)n;
-    }
+    (void)module;
+    (void)unused;
+    Py_BEGIN_ALLOW_THREADS
+    hs_finisher_wait();
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
 }
 
 /*
@@ -133,27 +138,10 @@ forked_child(struct hs_dump_options *opts, traverseproc subtype_traverse,
                      res.walk_seconds);
     else
         n = snprintf(line, sizeof(line), "fail\t%s\n", err);
-    write_all(status_fd, line, (size_t)n);
-    if (report_fd >= 0) {
-        if (rc == 0)
-            n = snprintf(line, sizeof(line), "ok\t%s\t%s\t%u\n",
-                         opts->trigger, opts->path, res.objects);
-        else
-            n = snprintf(line, sizeof(line), "fail\t%s\t%s\t%s\n",
-                         opts->trigger, opts->path, err);
-        write_all(report_fd, line, (size_t)n);
-        if (rc == 0)
-            n = snprintf(line, sizeof(line),
-                         "heapsnap: wrote '%s' (%u objects, %llu references, "
-                         "%.2f s, forked)\n",
-                         opts->path, res.objects,
-                         (unsigned long long)res.edges, res.seconds);
-        else
-            n = snprintf(line, sizeof(line),
-                         "heapsnap: error: cannot write snapshot '%s': %s\n",
-                         opts->path, err);
-        write_all(2, line, (size_t)n);
-    }
+    hs_write_all(status_fd, line, (size_t)n);
+    if (report_fd >= 0)
+        hs_report_result(report_fd, opts->trigger, opts->path, rc == 0,
+                         res.objects, res.edges, res.seconds, "forked", err);
     _exit(rc == 0 ? 0 : 1);
 }
 
@@ -230,24 +218,25 @@ hs_dump_py(PyObject *module, PyObject *args, PyObject *kwargs)
                               "collected",  "value_limit", "main_ident",
                               "check",      "fork",       "report_fd",
                               "traced_bytes", "attach_method",
-                              "writer_gate", NULL };
+                              "writer_gate", "background", NULL };
     module_state *st = get_state(module);
     struct hs_dump_options opts;
     struct hs_dump_result res;
     PyObject *path_obj = NULL, *path_bytes = NULL, *result;
     const char *trigger = "api", *attach_method = NULL;
     int redact = 0, collected = 0, check = 0, fork = 0, report_fd = -1, rc;
-    int writer_gate = -1;
+    int writer_gate = -1, background = 0;
     Py_ssize_t value_limit = 200;
     long long traced = -1;
     unsigned long main_ident = 0;
     char err[1024];
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|sppnkppiLzi", kwlist,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|sppnkppiLzip", kwlist,
                                      &path_obj, &trigger, &redact,
                                      &collected, &value_limit, &main_ident,
                                      &check, &fork, &report_fd, &traced,
-                                     &attach_method, &writer_gate))
+                                     &attach_method, &writer_gate,
+                                     &background))
         return NULL;
     if (!st->subtype_traverse) {
         PyErr_SetString(st->error, "heapsnap._heapsnap._init() was not "
@@ -260,6 +249,13 @@ hs_dump_py(PyObject *module, PyObject *args, PyObject *kwargs)
     }
     if (!PyUnicode_FSConverter(path_obj, &path_bytes))
         return NULL;
+    /* The previous dump's tail (background) first: one writer at a time,
+     * and its file is complete before the next one starts. */
+    if (!fork) {
+        Py_BEGIN_ALLOW_THREADS
+        hs_finisher_wait();
+        Py_END_ALLOW_THREADS
+    }
     wait_for_collection();
     if (dumping_here(st)) { /* started by another thread meanwhile */
         Py_DECREF(path_bytes);
@@ -276,6 +272,8 @@ hs_dump_py(PyObject *module, PyObject *args, PyObject *kwargs)
     opts.value_limit = value_limit > 0 ? value_limit : 200;
     opts.main_ident = main_ident;
     opts.writer_gate = writer_gate;
+    opts.background = background && !fork;
+    opts.report_fd = report_fd;
     /* Before the dump's own memory exists, and in the parent: a forked
      * child's RSS is not the process's. */
     hs_memfacts_read(&opts.mem, traced);
@@ -296,16 +294,17 @@ hs_dump_py(PyObject *module, PyObject *args, PyObject *kwargs)
         return NULL;
     }
     result = Py_BuildValue(
-        "{s:I,s:K,s:I,s:d,s:d,s:d,s:n,s:(dddddd)}", "objects", res.objects,
-        "edges", (unsigned long long)res.edges, "roots", res.roots,
-        "seconds", res.seconds, "walk_seconds", res.walk_seconds,
+        "{s:I,s:K,s:I,s:d,s:d,s:d,s:n,s:(dddddd),s:O}", "objects",
+        res.objects, "edges", (unsigned long long)res.edges, "roots",
+        res.roots, "seconds", res.seconds, "walk_seconds", res.walk_seconds,
         "pause_seconds", res.pause_seconds,
         "peak_memory", (Py_ssize_t)res.peak_memory, "phases", res.phase[0],
         res.phase[1], res.phase[2], res.phase[3], res.phase[4],
-        res.phase[5]);
+        res.phase[5], "background", res.background ? Py_True : Py_False);
     /* The caller sees a failure (MemoryError), so the file it cannot know
-     * about must not stay under the final name either. */
-    if (!result)
+     * about must not stay under the final name either (a background one
+     * reports itself). */
+    if (!result && !res.background)
         unlink(PyBytes_AS_STRING(path_bytes));
     Py_DECREF(path_bytes);
     return result;
@@ -350,6 +349,8 @@ static PyMethodDef methods[] = {
     { "_version_problem", hs_version_problem_py, METH_VARARGS,
       version_problem_doc },
     { "_floor", hs_floor_py, METH_NOARGS, floor_doc },
+    { "_wait_background", hs_wait_background_py, METH_NOARGS,
+      wait_background_doc },
     { NULL, NULL, 0, NULL },
 };
 

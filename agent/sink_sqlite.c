@@ -115,6 +115,7 @@ struct hs_sink {
     pthread_t thread;
     int threaded;                 /* the writer thread is running */
     int gate_fd;                  /* writer: wait for a byte first (-1) */
+    int fork_entered;             /* counted by fork_wait.c */
 
     struct chunk *cur;            /* walk: the chunk being filled */
     volatile int failed;          /* a write failed, or memory ran out */
@@ -123,12 +124,12 @@ struct hs_sink {
 };
 
 /* Peak of SQLite's own memory, kept after the connection closed. */
-static size_t sqlite_peak; /* protected by the GIL (set by the walk) */
+static size_t sqlite_peak; /* atomic: set by whichever thread frees a sink */
 
 size_t
 hs_sink_peak_memory(void)
 {
-    return sqlite_peak;
+    return __atomic_load_n(&sqlite_peak, __ATOMIC_RELAXED);
 }
 
 /* ---- failure ------------------------------------------------------------------- */
@@ -1095,13 +1096,13 @@ static void
 sink_free(struct hs_sink *s)
 {
     size_t cur, peak;
-    int op = SQLITE_STATUS_MEMORY_USED;
+    int op = SQLITE_STATUS_MEMORY_USED, entered = s->fork_entered;
 
     finalize_all(s);
     if (sqlite3_status64(op, (sqlite3_int64 *)&cur, (sqlite3_int64 *)&peak,
                          0) == SQLITE_OK &&
-        peak > sqlite_peak)
-        sqlite_peak = peak;
+        peak > __atomic_load_n(&sqlite_peak, __ATOMIC_RELAXED))
+        __atomic_store_n(&sqlite_peak, peak, __ATOMIC_RELAXED);
     sqlite3_close(s->db);
     free_chunks(s);
     hs_free(s->spool_buf);
@@ -1110,6 +1111,8 @@ sink_free(struct hs_sink *s)
     pthread_cond_destroy(&s->cv_work);
     pthread_mutex_destroy(&s->mu);
     hs_free(s);
+    if (entered)
+        hs_fork_wait_leave(); /* the last thing the sink's thread does */
 }
 
 struct hs_sink *
@@ -1131,6 +1134,13 @@ hs_sink_open(const char *tmp_path, int threaded, int gate_fd, char *err,
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv_work, NULL);
     snprintf(s->path, sizeof(s->path), "%s", tmp_path);
+    /* Until sink_free: a fork() meanwhile waits (fork_wait.c). */
+    if (hs_fork_wait_enter(1) < 0) {
+        snprintf(err, errlen, "cannot install the dump's fork handler");
+        sink_free(s);
+        return NULL;
+    }
+    s->fork_entered = 1;
     /* Heaps hold secrets: the file is private from its first byte.  A
      * stale FILE.tmp from a crash is replaced, but only a regular file:
      * a symlink, device or FIFO there is refused by open() below. */

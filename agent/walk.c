@@ -1197,22 +1197,6 @@ check_output(const char *path, char *err, size_t errlen)
     return -1;
 }
 
-/* Lets the writer finish, then renames FILE.tmp over the path.  Touches
- * no Python object (the GIL may be released).  0, or -1 with err. */
-static int
-finish(struct hs_sink *sink, const char *tmp, const char *path, char *err,
-       size_t errlen)
-{
-    if (hs_sink_finish(sink, err, errlen) < 0)
-        return -1;
-    if (rename(tmp, path) != 0) {
-        snprintf(err, errlen, "cannot rename '%s' to '%s': %s", tmp, path,
-                 strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 int
 hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
         int check, struct hs_dump_result *res, char *err, size_t errlen)
@@ -1222,7 +1206,6 @@ hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
     struct hs_guard guard;
     volatile int faulted = 0;
     struct facts facts;
-    struct stat st;
     char *tmp;
     double t0 = now(), t1;
     int gc_was_enabled = gc->enabled;
@@ -1351,24 +1334,30 @@ done:
      * unless this is a forked child, which has no other thread). */
     res->pause_seconds = now() - t0;
     if (w.sink) {
+        hs_fork_wait_walked(); /* a fork() from here on waits for it */
         if (w.failed)
             hs_sink_abort(w.sink);
-        else {
+        else if (opts->background && !opts->no_python &&
+                 hs_finisher_start(w.sink, tmp, opts->path, opts->trigger,
+                                   opts->report_fd, w.ids.count, w.edges,
+                                   res->pause_seconds) == 0) {
+            res->background = 1;
+            rc = 0;
+        } else {
             t1 = now();
             if (opts->no_python)
-                rc = finish(w.sink, tmp, opts->path, err, errlen);
+                rc = hs_finish_file(w.sink, tmp, opts->path, err, errlen);
             else {
                 Py_BEGIN_ALLOW_THREADS
-                rc = finish(w.sink, tmp, opts->path, err, errlen);
+                rc = hs_finish_file(w.sink, tmp, opts->path, err, errlen);
                 Py_END_ALLOW_THREADS
             }
             res->phase[5] = now() - t1;
         }
         w.sink = NULL;
     }
-    /* Only what the sink made: a symlink someone put there stays. */
-    if (rc != 0 && lstat(tmp, &st) == 0 && S_ISREG(st.st_mode))
-        unlink(tmp);
+    if (rc != 0)
+        hs_unlink_tmp(tmp);
     res->seconds = now() - t0;
     res->peak_memory = hs_mem_peak() + hs_sink_peak_memory();
     walk_release(&w);

@@ -65,13 +65,17 @@ def _traced_bytes():
     return -1
 
 
-def _dump(path, collect, redact, trigger, check=False, attach_method=None):
+def _dump(path, collect, redact, trigger, check=False, attach_method=None,
+          background=False):
     if collect:
         _gc.collect()
     return _heapsnap._dump(path, trigger=trigger, redact=bool(redact),
                            collected=bool(collect), check=bool(check),
                            traced_bytes=_traced_bytes(),
-                           attach_method=attach_method)
+                           attach_method=attach_method,
+                           background=background,
+                           report_fd=(_report_fd if background and
+                                      _report_fd is not None else -1))
 
 
 class _Forked:
@@ -186,7 +190,10 @@ def wait(timeout=None):
     """Wait for the snapshots that forked children are writing (dump(...,
     fork=True), or signals with install(fork=True)); return their paths.
     Raises heapsnap.Error for the first that failed, after waiting for all,
-    or when `timeout` seconds pass first."""
+    or when `timeout` seconds pass first.  A signal's snapshot that is
+    being finished after its walk (install()) is waited for first, without
+    a timeout; it reports itself on stderr."""
+    _heapsnap._wait_background()
     deadline = None if timeout is None else _time.monotonic() + timeout
     paths, failure = [], None
     while _forked:
@@ -248,6 +255,10 @@ class _Installed:
         self.base = named or _default_path(directory)
         self.counter = 0
         self.collect, self.redact, self.fork = collect, redact, fork
+        # The handler returns after the walk and a thread finishes the
+        # file, except in an os.fork() child: those usually leave by
+        # os._exit(), which waits for nothing (multiprocessing's workers).
+        self.background = True
 
     def on_signal(self, sig, frame):
         self.counter += 1
@@ -261,8 +272,12 @@ class _Installed:
                 _report(target, e, "signal")
             return
         _report_start(target, "signal")
-        _report(target, _safe_dump(target, self.collect, self.redact,
-                                   "signal"), "signal")
+        # The handler returns after the walk; a thread finishes the file
+        # and reports it (the next dump and the exit wait for it).
+        result = _safe_dump(target, self.collect, self.redact, "signal",
+                            background=self.background)
+        if isinstance(result, BaseException) or not result["background"]:
+            _report(target, result, "signal")
 
 
 def install(signum=None, path=None, *, collect=False, redact=False,
@@ -270,8 +285,14 @@ def install(signum=None, path=None, *, collect=False, redact=False,
     """Snapshot the heap each time the process receives `signum`
     (default SIGUSR2).  The handler only runs between bytecodes of the
     main thread, a safe point; files are numbered: PATH.1.db, PATH.2.db...
-    (default PATH: heapsnap-<pid>-<time>.db here).  With fork=True a
-    forked child writes each one (see dump()).  A child made by os.fork()
+    (default PATH: heapsnap-<pid>-<time>.db here).  The program pauses for
+    the walk only: the handler returns then, and a thread finishes the
+    file and prints 'heapsnap: wrote ...' when it is complete (a later
+    dump, wait() and the exit wait for it; os._exit() does not, so in a
+    child made by os.fork(), which usually leaves that way, the handler
+    returns once the file is complete).  With
+    fork=True a forked child writes each one (see dump()).  A child made
+    by os.fork()
     keeps the handler with names of its own: PATH-<pid>.1.db... (default:
     heapsnap-<childpid>-<time>.1.db...).  Returns the base path.
     """
@@ -283,6 +304,11 @@ def install(signum=None, path=None, *, collect=False, redact=False,
     named = None if path is None else _os.path.abspath(_os.fspath(path))
     state = _Installed(signum, named, None, collect, redact, fork)
     state.previous = signal.signal(signum, state.on_signal)
+    if _install_state is None:
+        # Before the interpreter finalizes (the agent also waits in C at
+        # exit(), after it).
+        import atexit
+        atexit.register(_heapsnap._wait_background)
     _install_state = state
     return state.base
 
@@ -302,6 +328,7 @@ def _after_fork_in_child():
     st = _install_state
     if st is not None and st.pid != _os.getpid():
         st.pid = _os.getpid()
+        st.background = False
         st.base = _own_path(st.named, st.directory)
         st.counter = 0
 
@@ -339,10 +366,10 @@ def _report_start(path, trigger):
     _report_line("start", trigger, path, "")
 
 
-def _safe_dump(path, collect, redact, trigger):
+def _safe_dump(path, collect, redact, trigger, background=False):
     """Dump, turning failures into a message (never raises)."""
     try:
-        return _dump(path, collect, redact, trigger)
+        return _dump(path, collect, redact, trigger, background=background)
     except Error as e:
         return e
     except Exception as e:  # a broken program state must not kill it

@@ -250,3 +250,24 @@ def child_snapshot(path, facts=None):
     assert s.meta("check_negative_balances") == 0, \
         explain_negatives(s)
     return s
+
+
+GATE_OPENER = """
+import os, sys, time
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.001)
+time.sleep(0.3)
+print(time.monotonic(), flush=True)
+os.write(int(sys.argv[2]), b"x")
+"""
+
+
+def gate_opener(w, trigger):
+    """For child programs: a process that sends the byte the writer's test
+    gate (_dump(writer_gate=r)) waits for on pipe end `w`, 0.3 s after the
+    file `trigger` appears; its stdout's one line is the time.monotonic()
+    just before.  A process, not a thread: a fork() that waits for the
+    writer (agent/fork_wait.c) holds the GIL.  Start it before the dump:
+    starting a process forks too."""
+    return subprocess.Popen([sys.executable, "-c", GATE_OPENER, trigger,
+                             str(w)], pass_fds=(w,), stdout=subprocess.PIPE)

@@ -50,6 +50,7 @@ class ProcessTest(AgentTest):
             os.read(r, 1)
             status = os.waitpid(pid, 0)[1]
             os.kill(os.getpid(), signal.SIGUSR2)
+            heapsnap.wait()  # the handler returned after the walk
             child = "sig-%d.1.db" % pid
             print(status, sorted(f for f in os.listdir(".")
                                  if f.endswith(".db")) ==

@@ -213,7 +213,7 @@ class SafetyTest(AgentTest):
             for _ in range(100):
                 time.sleep(0.01)
             os.kill(os.getpid(), signal.SIGUSR2)
-            time.sleep(0.1)
+            heapsnap.wait()  # the handler returned after the walk
             names = sorted(os.listdir(os.environ["HS_TEST_TMP"]))
             assert names == ["sig.1.db", "sig.2.db"], names
             import sqlite3

@@ -9,8 +9,11 @@ after the first few goes through the spool, and the byte is sent by a
 Python thread that can only run once the dumping thread has released the
 GIL.  Were the GIL held to the end, the writer would give up at its gate
 and the dump would fail.  While the gate is closed that thread also
-checks what the released GIL allows: another dump is refused, and a child
-forked then can dump its own heap."""
+checks what the released GIL allows: another dump is refused, and a
+fork() waits for the writer (whose locks would otherwise stay locked in
+the child), after which the child can dump its own heap.  The byte
+itself comes from a process (hstest.gate_opener), because the thread
+waiting in fork() holds the GIL."""
 
 import json
 
@@ -34,6 +37,8 @@ CHILD = """
     p = os.path.join(tmp, "gated.db")
     r, w = os.pipe()
     seen = {}
+    forking = os.path.join(tmp, "forking")
+    opener = hstest.gate_opener(w, forking)
 
     def while_writer_waits():
         # Another dump while the writer finishes: refused.
@@ -42,7 +47,9 @@ CHILD = """
             seen["second"] = "written"
         except heapsnap.Error as e:
             seen["second"] = str(e)
-        # A child forked now is not stuck with the parent's dump.
+        # A fork now waits for the writer (its locks would stay locked in
+        # the child), and the child is not stuck with the parent's dump.
+        open(forking, "w").close()
         pid = os.fork()
         if pid == 0:
             try:
@@ -51,6 +58,7 @@ CHILD = """
             except BaseException:
                 code = 1
             os._exit(code)
+        seen["forked"] = time.monotonic()
         seen["child_status"] = os.waitpid(pid, 0)[1]
 
     def open_gate():
@@ -64,7 +72,8 @@ CHILD = """
         seen["opened"] = time.perf_counter()
         if not FSIZE:
             while_writer_waits()
-        os.write(w, b"x")
+        else:
+            open(forking, "w").close()
 
     def fds():
         return sorted(os.listdir("/proc/self/fd"))
@@ -86,6 +95,8 @@ CHILD = """
         facts, error = None, str(e)
     t1 = time.perf_counter()
     t.join()
+    seen["gate"] = float(opener.communicate()[0])
+    os.remove(forking)
     os.close(r)
     os.close(w)
     out = {"error": error, "t0": t0, "t1": t1, "seen": seen,
@@ -131,6 +142,9 @@ class SpoolTest(AgentTest):
         self.assertLessEqual(seen["opened"], r["t1"])
         self.assertLess(f["pause_seconds"], f["seconds"])
         self.assertEqual(seen["second"], "a dump is already running")
+        # The fork waited for the writer: it returned after the gate
+        # opened.
+        self.assertGreater(seen["forked"], seen["gate"])
         self.assertEqual(seen["child_status"], 0)
         self.assertEqual(r["child_rows"], 60000)
         # 60,000 instances with dicts, lists, strs and tuples: tens of MiB

@@ -1,0 +1,262 @@
+/*
+ * finisher.c: a dump's tail, after the pause.  Once the walk is over the
+ * rows are copies; what is left is the SQLite writer's backlog, the
+ * commit and the rename of FILE.tmp over the path.  hs_dump() does that
+ * in the caller's thread with the GIL released, or (opts->background:
+ * the signal handler) hands it to a thread of its own and returns at
+ * once, so the program's own thread resumes after the walk.
+ *
+ * At most one background tail runs per process: a new dump waits for it
+ * first (hs_finisher_wait), and so does the process's exit (an atexit
+ * handler, after the interpreter has finalized: the tail touches no
+ * Python object).  os._exit() does not wait: the file is then lost and
+ * its FILE.tmp stays (`heapsnap dump --` removes it).
+ *
+ * A fork() while the tail runs waits for it (fork_wait.c).
+ *
+ * The tail reports as a synchronous dump would: the launcher's report
+ * line ("ok\tTRIGGER\tPATH\tOBJECTS" or "fail\tTRIGGER\tPATH\tMESSAGE")
+ * and the human line on stderr.
+ */
+#include "agent.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int
+hs_finish_file(struct hs_sink *sink, const char *tmp, const char *path,
+               char *err, size_t errlen)
+{
+    if (hs_sink_finish(sink, err, errlen) < 0)
+        return -1;
+    if (rename(tmp, path) != 0) {
+        snprintf(err, errlen, "cannot rename '%s' to '%s': %s", tmp, path,
+                 strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+void
+hs_unlink_tmp(const char *tmp)
+{
+    struct stat st;
+
+    /* Only what the sink made: a symlink someone put there stays. */
+    if (lstat(tmp, &st) == 0 && S_ISREG(st.st_mode))
+        unlink(tmp);
+}
+
+void
+hs_write_all(int fd, const char *buf, size_t len)
+{
+    while (len) {
+        ssize_t n = write(fd, buf, len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        buf += n;
+        len -= (size_t)n;
+    }
+}
+
+void
+hs_report_result(int report_fd, const char *trigger, const char *path,
+                 int ok, uint32_t objects, uint64_t edges, double seconds,
+                 const char *how, const char *err)
+{
+    char line[1536];
+    int n;
+
+    if (report_fd >= 0) {
+        if (ok)
+            n = snprintf(line, sizeof(line), "ok\t%s\t%s\t%u\n", trigger,
+                         path, objects);
+        else
+            n = snprintf(line, sizeof(line), "fail\t%s\t%s\t%s\n", trigger,
+                         path, err);
+        if (n > 0)
+            hs_write_all(report_fd, line,
+                      (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+    }
+    if (ok)
+        n = snprintf(line, sizeof(line),
+                     "heapsnap: wrote '%s' (%u objects, %llu references, "
+                     "%.2f s%s%s)\n",
+                     path, objects, (unsigned long long)edges, seconds,
+                     how ? ", " : "", how ? how : "");
+    else
+        n = snprintf(line, sizeof(line),
+                     "heapsnap: error: cannot write snapshot '%s': %s\n",
+                     path, err);
+    if (n > 0)
+        hs_write_all(2, line,
+                  (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+/* ---- the background tail ------------------------------------------------ */
+
+struct job {
+    struct hs_sink *sink;
+    char *tmp, *path, *trigger; /* owned copies */
+    int report_fd;
+    uint32_t objects;
+    uint64_t edges;
+    struct timespec started; /* the dump's start, for its seconds */
+};
+
+/* The running tail of this process.  `pid` tells a forked child (which
+ * has no such thread) that the state is its parent's. */
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static int running;
+static pid_t running_pid;
+static int at_exit_registered;
+
+static double
+since(const struct timespec *t0)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) +
+           (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void
+job_free(struct job *j)
+{
+    free(j->tmp);
+    free(j->path);
+    free(j->trigger);
+    free(j);
+}
+
+static void *
+tail(void *arg)
+{
+    struct job *j = arg;
+    char err[1024];
+    int rc;
+
+    err[0] = 0;
+    rc = hs_finish_file(j->sink, j->tmp, j->path, err, sizeof(err));
+    if (rc != 0)
+        hs_unlink_tmp(j->tmp);
+    for (char *p = err; *p; p++)
+        if (*p == '\t' || *p == '\n')
+            *p = ' ';
+    hs_report_result(j->report_fd, j->trigger, j->path, rc == 0, j->objects,
+                     j->edges, since(&j->started), NULL, err);
+    job_free(j);
+    hs_fork_wait_leave(); /* entered by hs_finisher_start */
+    pthread_mutex_lock(&mu);
+    running = 0;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
+    return NULL;
+}
+
+void
+hs_finisher_wait(void)
+{
+    if (__atomic_load_n(&running_pid, __ATOMIC_ACQUIRE) != getpid())
+        return; /* none, or the parent's: no thread here to wait for */
+    pthread_mutex_lock(&mu);
+    while (running)
+        pthread_cond_wait(&cv, &mu);
+    pthread_mutex_unlock(&mu);
+}
+
+static void
+wait_at_exit(void)
+{
+    hs_finisher_wait();
+}
+
+/* After fork() in the child: the tail's thread did not survive and its
+ * lock may have been held. */
+static void
+forget_in_child(void)
+{
+    pthread_mutex_init(&mu, NULL);
+    pthread_cond_init(&cv, NULL);
+    running = 0;
+    running_pid = 0;
+}
+
+static char *
+copy(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+int
+hs_finisher_start(struct hs_sink *sink, const char *tmp, const char *path,
+                  const char *trigger, int report_fd, uint32_t objects,
+                  uint64_t edges, double started_ago)
+{
+    struct job *j = calloc(1, sizeof(*j));
+    pthread_attr_t attr;
+    pthread_t th;
+    int rc;
+
+    if (!j)
+        return -1;
+    j->sink = sink;
+    j->tmp = copy(tmp);
+    j->path = copy(path);
+    j->trigger = copy(trigger ? trigger : "api");
+    j->report_fd = report_fd;
+    j->objects = objects;
+    j->edges = edges;
+    clock_gettime(CLOCK_MONOTONIC, &j->started);
+    j->started.tv_sec -= (time_t)started_ago;
+    j->started.tv_nsec -= (long)((started_ago - (double)(time_t)started_ago) *
+                                 1e9);
+    if (j->started.tv_nsec < 0) {
+        j->started.tv_nsec += 1000000000L;
+        j->started.tv_sec--;
+    }
+    if (!j->tmp || !j->path || !j->trigger)
+        goto fail;
+    if (!at_exit_registered) {
+        if (atexit(wait_at_exit) != 0 ||
+            pthread_atfork(NULL, NULL, forget_in_child) != 0)
+            goto fail;
+        at_exit_registered = 1;
+    }
+    hs_finisher_wait(); /* callers waited already; never two tails */
+    if (hs_fork_wait_enter(0) < 0)
+        goto fail;
+    pthread_mutex_lock(&mu);
+    running = 1;
+    __atomic_store_n(&running_pid, getpid(), __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&mu);
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    rc = pthread_create(&th, &attr, tail, j);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        pthread_mutex_lock(&mu);
+        running = 0;
+        pthread_cond_broadcast(&cv);
+        pthread_mutex_unlock(&mu);
+        hs_fork_wait_leave();
+        goto fail;
+    }
+    return 0;
+fail:
+    /* The sink stays the caller's: it finishes in its own thread. */
+    j->sink = NULL;
+    job_free(j);
+    return -1;
+}
