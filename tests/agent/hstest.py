@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 import unittest
 
 import heapsnap
@@ -271,3 +272,23 @@ def gate_opener(w, trigger):
     starting a process forks too."""
     return subprocess.Popen([sys.executable, "-c", GATE_OPENER, trigger,
                              str(w)], pass_fds=(w,), stdout=subprocess.PIPE)
+
+
+def fork_and_dump(cue, path, watch=None):
+    """For child programs: creates the file `cue` (a gate_opener's), then
+    forks; the child dumps its heap to `path` and leaves by os._exit (0
+    if it could).  Returns when fork() returned in the parent (its
+    time.monotonic()), whether `watch` existed then, and the child's wait
+    status."""
+    open(cue, "w").close()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            _heapsnap._dump(path)
+            code = 0
+        except BaseException:
+            code = 1
+        os._exit(code)
+    forked = time.monotonic()
+    existed = watch is not None and os.path.exists(watch)
+    return forked, existed, os.waitpid(pid, 0)[1]

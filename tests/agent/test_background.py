@@ -77,19 +77,9 @@ class BackgroundTest(AgentTest):
             # A fork now waits for the tail (the byte comes from another
             # process: this thread holds the GIL in fork()), and the child
             # has no tail to wait for: it dumps.
-            open(forking, "w").close()
-            pid = os.fork()
-            if pid == 0:
-                try:
-                    _heapsnap._wait_background()
-                    _heapsnap._dump(os.path.join(tmp, "child.db"))
-                    code = 0
-                except BaseException:
-                    code = 1
-                os._exit(code)
-            out["forked"] = time.monotonic()
-            out["file_at_fork"] = os.path.exists(p)
-            out["child_status"] = os.waitpid(pid, 0)[1]
+            (out["forked"], out["file_at_fork"],
+             out["child_status"]) = hstest.fork_and_dump(
+                forking, os.path.join(tmp, "child.db"), watch=p)
             out["gate"] = float(opener.communicate()[0])
             heapsnap.wait()
             os.close(rep_w)

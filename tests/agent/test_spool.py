@@ -49,17 +49,8 @@ CHILD = """
             seen["second"] = str(e)
         # A fork now waits for the writer (its locks would stay locked in
         # the child), and the child is not stuck with the parent's dump.
-        open(forking, "w").close()
-        pid = os.fork()
-        if pid == 0:
-            try:
-                _heapsnap._dump(os.path.join(tmp, "child.db"))
-                code = 0
-            except BaseException:
-                code = 1
-            os._exit(code)
-        seen["forked"] = time.monotonic()
-        seen["child_status"] = os.waitpid(pid, 0)[1]
+        seen["forked"], _, seen["child_status"] = hstest.fork_and_dump(
+            forking, os.path.join(tmp, "child.db"))
 
     def open_gate():
         # FILE.tmp exists from the start of the dump; this thread sees it
