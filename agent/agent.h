@@ -758,6 +758,8 @@ struct hs_dump_options {
                               stderr */
     int report_fd;         /* background: the launcher's report pipe, or
                               -1 */
+    int status_fd;         /* background, remote attach: the status file
+                              the tail reports on and closes, or -1 */
 };
 
 /* Facts about the dump, for the caller. */
@@ -811,11 +813,13 @@ int hs_finish_file(struct hs_sink *sink, const char *tmp, const char *path,
  * put there). */
 void hs_unlink_tmp(const char *tmp);
 /* Hands the sink to a thread that finishes the file and reports it
- * (hs_report_result).  `started_ago`: seconds since the dump began.  0;
- * -1 if no thread could start (the sink is still the caller's). */
+ * (hs_report_result; with status_fd >= 0 the attach status lines on it
+ * instead, and it is closed).  `started_ago`: seconds since the dump
+ * began.  0; -1 if no thread could start (the sink and status_fd are
+ * still the caller's). */
 int hs_finisher_start(struct hs_sink *sink, const char *tmp, const char *path,
-                      const char *trigger, int report_fd, uint32_t objects,
-                      uint64_t edges, double started_ago);
+                      const char *trigger, int report_fd, int status_fd,
+                      uint32_t objects, uint64_t edges, double started_ago);
 /* Waits until this process's background tail, if any, is done.  Call it
  * with the GIL released. */
 void hs_finisher_wait(void);

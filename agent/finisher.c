@@ -16,7 +16,9 @@
  *
  * The tail reports as a synchronous dump would: the launcher's report
  * line ("ok\tTRIGGER\tPATH\tOBJECTS" or "fail\tTRIGGER\tPATH\tMESSAGE")
- * and the human line on stderr.
+ * and the human line on stderr; for `heapsnap dump --pid` by remote
+ * debugging (status_fd) the status file's "ok"/"fail" and "end" lines,
+ * and nothing on the program's stderr.
  */
 #include "agent.h"
 
@@ -108,6 +110,7 @@ struct job {
     struct hs_sink *sink;
     char *tmp, *path, *trigger; /* owned copies */
     int report_fd;
+    int status_fd; /* attach: the status file (owned), or -1 */
     uint32_t objects;
     uint64_t edges;
     struct timespec started; /* the dump's start, for its seconds */
@@ -129,6 +132,31 @@ since(const struct timespec *t0)
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)(t.tv_sec - t0->tv_sec) +
            (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* `heapsnap dump --pid`'s status lines (inject/remote_payload.py writes
+ * the others): the result, then the end, then the file is closed. */
+static void
+report_status(int fd, int ok, uint32_t objects, uint64_t edges,
+              double seconds, const char *err)
+{
+    char line[1536];
+    struct timespec t;
+    int n;
+
+    if (ok)
+        n = snprintf(line, sizeof(line), "ok\t%u\t%llu\t%.6f\n", objects,
+                     (unsigned long long)edges, seconds);
+    else
+        n = snprintf(line, sizeof(line), "fail\tError: %s\n", err);
+    if (n > 0)
+        hs_write_all(fd, line,
+                     (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    n = snprintf(line, sizeof(line), "end\t%lld\n",
+                 (long long)t.tv_sec * 1000000000LL + t.tv_nsec);
+    hs_write_all(fd, line, (size_t)n);
+    close(fd);
 }
 
 static void
@@ -154,8 +182,13 @@ tail(void *arg)
     for (char *p = err; *p; p++)
         if (*p == '\t' || *p == '\n')
             *p = ' ';
-    hs_report_result(j->report_fd, j->trigger, j->path, rc == 0, j->objects,
-                     j->edges, since(&j->started), NULL, err);
+    if (j->status_fd >= 0)
+        report_status(j->status_fd, rc == 0, j->objects, j->edges,
+                      since(&j->started), err);
+    else
+        hs_report_result(j->report_fd, j->trigger, j->path, rc == 0,
+                         j->objects, j->edges, since(&j->started), NULL,
+                         err);
     job_free(j);
     hs_fork_wait_leave(); /* entered by hs_finisher_start */
     pthread_mutex_lock(&mu);
@@ -201,8 +234,8 @@ copy(const char *s)
 
 int
 hs_finisher_start(struct hs_sink *sink, const char *tmp, const char *path,
-                  const char *trigger, int report_fd, uint32_t objects,
-                  uint64_t edges, double started_ago)
+                  const char *trigger, int report_fd, int status_fd,
+                  uint32_t objects, uint64_t edges, double started_ago)
 {
     struct job *j = calloc(1, sizeof(*j));
     pthread_attr_t attr;
@@ -216,6 +249,7 @@ hs_finisher_start(struct hs_sink *sink, const char *tmp, const char *path,
     j->path = copy(path);
     j->trigger = copy(trigger ? trigger : "api");
     j->report_fd = report_fd;
+    j->status_fd = -1; /* the caller's until the thread starts */
     j->objects = objects;
     j->edges = edges;
     clock_gettime(CLOCK_MONOTONIC, &j->started);
@@ -241,6 +275,7 @@ hs_finisher_start(struct hs_sink *sink, const char *tmp, const char *path,
     running = 1;
     __atomic_store_n(&running_pid, getpid(), __ATOMIC_RELEASE);
     pthread_mutex_unlock(&mu);
+    j->status_fd = status_fd;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     rc = pthread_create(&th, &attr, tail, j);
@@ -251,6 +286,7 @@ hs_finisher_start(struct hs_sink *sink, const char *tmp, const char *path,
         pthread_cond_broadcast(&cv);
         pthread_mutex_unlock(&mu);
         hs_fork_wait_leave();
+        j->status_fd = -1;
         goto fail;
     }
     return 0;

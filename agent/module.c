@@ -77,7 +77,8 @@ PyDoc_STRVAR(dump_doc,
              "_dump(path, trigger='api', redact=False, collected=False,\n"
              "      value_limit=200, main_ident=0, check=False, fork=False,\n"
              "      report_fd=-1, traced_bytes=-1, attach_method=None,\n"
-             "      writer_gate=-1, background=False)\n--\n\n"
+             "      writer_gate=-1, background=False, status_fd=-1)\n"
+             "--\n\n"
              "Write a snapshot of the whole heap to path (internal; use\n"
              "heapsnap.dump()).  Returns a dict of facts about the dump\n"
              "(pause_seconds: how long it held the GIL; the SQLite writer\n"
@@ -85,9 +86,11 @@ PyDoc_STRVAR(dump_doc,
              "(pid, fd) of the child writing it.  background=True returns\n"
              "after the walk ('background': True) while a thread finishes\n"
              "the file and reports it on report_fd and stderr; the next\n"
-             "dump and the process's exit wait for it.  writer_gate\n"
-             "(tests): an fd the SQLite writer reads a byte from before it\n"
-             "writes.");
+             "dump and the process's exit wait for it; with status_fd\n"
+             "(remote attach) it writes the result and end lines of\n"
+             "`heapsnap dump --pid` on its own copy of that fd instead.\n"
+             "writer_gate (tests): an fd the SQLite writer reads a byte\n"
+             "from before it writes.");
 
 PyDoc_STRVAR(wait_background_doc,
              "_wait_background()\n--\n\n"
@@ -218,25 +221,26 @@ hs_dump_py(PyObject *module, PyObject *args, PyObject *kwargs)
                               "collected",  "value_limit", "main_ident",
                               "check",      "fork",       "report_fd",
                               "traced_bytes", "attach_method",
-                              "writer_gate", "background", NULL };
+                              "writer_gate", "background", "status_fd",
+                              NULL };
     module_state *st = get_state(module);
     struct hs_dump_options opts;
     struct hs_dump_result res;
     PyObject *path_obj = NULL, *path_bytes = NULL, *result;
     const char *trigger = "api", *attach_method = NULL;
     int redact = 0, collected = 0, check = 0, fork = 0, report_fd = -1, rc;
-    int writer_gate = -1, background = 0;
+    int writer_gate = -1, background = 0, status_fd = -1;
     Py_ssize_t value_limit = 200;
     long long traced = -1;
     unsigned long main_ident = 0;
     char err[1024];
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|sppnkppiLzip", kwlist,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|sppnkppiLzipi", kwlist,
                                      &path_obj, &trigger, &redact,
                                      &collected, &value_limit, &main_ident,
                                      &check, &fork, &report_fd, &traced,
                                      &attach_method, &writer_gate,
-                                     &background))
+                                     &background, &status_fd))
         return NULL;
     if (!st->subtype_traverse) {
         PyErr_SetString(st->error, "heapsnap._heapsnap._init() was not "
@@ -274,6 +278,7 @@ hs_dump_py(PyObject *module, PyObject *args, PyObject *kwargs)
     opts.writer_gate = writer_gate;
     opts.background = background && !fork;
     opts.report_fd = report_fd;
+    opts.status_fd = -1;
     /* Before the dump's own memory exists, and in the parent: a forked
      * child's RSS is not the process's. */
     hs_memfacts_read(&opts.mem, traced);
@@ -283,9 +288,15 @@ hs_dump_py(PyObject *module, PyObject *args, PyObject *kwargs)
         return result;
     }
     hs_mem_reset_peak();
+    /* The tail's own copy of the status file (closed by it). */
+    if (opts.background && status_fd >= 0 &&
+        (opts.status_fd = fcntl(status_fd, F_DUPFD_CLOEXEC, 0)) < 0)
+        opts.background = 0; /* this thread reports, as without */
     st->dumping = getpid();
     rc = hs_dump(&opts, st->subtype_traverse, check, &res, err, sizeof(err));
     st->dumping = 0;
+    if (!res.background && opts.status_fd >= 0)
+        close(opts.status_fd);
     if (rc < 0) {
         Py_DECREF(path_bytes);
         /* A KeyboardInterrupt from a __sizeof__ stays what it is. */

@@ -1339,7 +1339,8 @@ done:
             hs_sink_abort(w.sink);
         else if (opts->background && !opts->no_python &&
                  hs_finisher_start(w.sink, tmp, opts->path, opts->trigger,
-                                   opts->report_fd, w.ids.count, w.edges,
+                                   opts->report_fd, opts->status_fd,
+                                   w.ids.count, w.edges,
                                    res->pause_seconds) == 0) {
             res->background = 1;
             rc = 0;

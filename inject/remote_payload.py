@@ -11,6 +11,9 @@
 # Then it reports on CLAIMED like the ptrace loader (inject/inject.c):
 #   "thread TID NS"  "gil NS"  "ok OBJECTS EDGES SECONDS" | "fail MESSAGE"
 #   "end NS"   (NS: CLOCK_MONOTONIC nanoseconds)
+# except that once the walk is over it writes "walked NS" and returns to
+# the program: the agent's own thread finishes the file and writes the
+# result and "end" lines (agent/finisher.c).
 # It loads the agent by absolute path under a private module name, so that
 # a `heapsnap` the program imported itself is neither reused nor replaced,
 # and removes that module and its importer-cache entry again.  Every error
@@ -40,6 +43,7 @@ def _heapsnap_remote(status, claimed, agent_dir, output, collect, redact,
     name = "_heapsnap_attach_%d" % tid
     pkg = agent_dir + "/heapsnap"
     had_cache = pkg in sys.path_importer_cache
+    tail_reports = False
     try:
         report("thread\t%d\t%d" % (tid, time.monotonic_ns()))
         report("gil\t%d" % time.monotonic_ns())
@@ -53,9 +57,15 @@ def _heapsnap_remote(status, claimed, agent_dir, output, collect, redact,
             sys.modules[name] = mod
             spec.loader.exec_module(mod)
             r = mod._attach_dump(output, collect, redact, fork,
-                                 method="pep768")
-            report("ok\t%d\t%d\t%.6f" % (r["objects"], r["edges"],
-                                        r["seconds"]))
+                                 method="pep768", status_fd=fd)
+            if r.get("background"):
+                # The walk is over: this thread goes back to the program
+                # and the agent's thread reports the result and the end.
+                tail_reports = True
+                report("walked\t%d" % time.monotonic_ns())
+            else:
+                report("ok\t%d\t%d\t%.6f" % (r["objects"], r["edges"],
+                                            r["seconds"]))
         except BaseException as e:
             msg = " ".join(str(e).split()) or type(e).__name__
             report("fail\t%s: %s" % (type(e).__name__, msg))
@@ -67,7 +77,8 @@ def _heapsnap_remote(status, claimed, agent_dir, output, collect, redact,
                 sys.path_importer_cache.pop(pkg, None)
     finally:
         try:
-            report("end\t%d" % time.monotonic_ns())
+            if not tail_reports:
+                report("end\t%d" % time.monotonic_ns())
         finally:
             os.close(fd)
 

@@ -685,7 +685,9 @@ poll_status(struct attach *a)
             return hs_error(HS_EXIT_IO, "process %d exited during the %s",
                             (int)a->t.pid, st->t_gil ? "dump" : "attach");
         }
-        if (st->tid && !thread_alive(a->t.pid, st->tid)) {
+        /* After "walked" the payload's thread is the program's again:
+         * it may end while the agent's thread finishes the file. */
+        if (st->tid && !st->t_walked && !thread_alive(a->t.pid, st->tid)) {
             /* A process exiting loses its threads a moment before it is
              * gone: the same complete snapshot is a success here too. */
             hs_attach_status_read(a->status, st);
@@ -786,6 +788,8 @@ await_dump(struct attach *a)
     a->res->objects = st->objects;
     a->res->edges = st->edges;
     a->res->dump_s = st->seconds;
+    if (st->t_walked && st->t_gil)
+        a->res->back_s = (double)(st->t_walked - st->t_gil) / 1e9;
     return 0;
 }
 

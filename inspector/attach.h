@@ -45,6 +45,9 @@ struct hs_attach_result {
                          the remote request written */
     double gil_ms;    /* start until the loader or payload held the GIL */
     double dump_s;    /* the agent's own dump time */
+    double back_s;    /* remote: payload holding the GIL until its thread
+                         went back to the program after the walk (0: it
+                         waited for the whole dump) */
     double total_s;   /* start until the loader thread had exited */
     int signal;       /* SIGINT/SIGTERM/SIGHUP/SIGQUIT that ended it, or 0 */
 };

@@ -419,6 +419,8 @@ hs_attach_status_read(const char *path, struct hs_attach_status *st)
             st->t_start = ns;
         } else if (sscanf(line, "gil\t%lld", &ns) == 1)
             st->t_gil = ns;
+        else if (sscanf(line, "walked\t%lld", &ns) == 1)
+            st->t_walked = ns;
         else if (sscanf(line, "end\t%lld", &ns) == 1)
             st->t_end = ns;
         else if (sscanf(line, "ok\t%llu\t%llu\t%lf", &a, &c, &st->seconds) ==

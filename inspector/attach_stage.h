@@ -92,11 +92,16 @@ void hs_attach_paths_release(struct hs_attach_paths *p, int keep_stage);
  * TAB-separated, NS = CLOCK_MONOTONIC ns:
  *   "thread TID NS"  "gil NS"  "ok OBJECTS EDGES SECONDS" | "fail MESSAGE"
  *   "end NS"
+ * and from the remote payload "walked NS" before the result: the thread
+ * went back to the program after the walk and the agent's thread writes
+ * the result and the end once the file is complete.
  */
 struct hs_attach_status {
     pid_t tid;         /* its thread, once started */
     long long t_start; /* CLOCK_MONOTONIC ns: thread started */
     long long t_gil;   /* ... holds the GIL */
+    long long t_walked; /* remote: the walk is over, the agent's own
+                           thread reports the rest (0: not that way) */
     long long t_end;   /* ... about to exit */
     int result;        /* 0 none yet, 1 ok, -1 failed */
     uint64_t objects;  /* ok: objects written */

@@ -223,16 +223,22 @@ dump_pid(int pid, const char *output, const char *timeout,
     rc = hs_attach_dump(&opts, &res);
     if (res.signal)
         rc = 128 + res.signal;
-    else if (rc == 0 && res.remote)
+    else if (rc == 0 && res.remote) {
+        char back[96] = "";
+
+        if (res.back_s > 0)
+            snprintf(back, sizeof(back),
+                     " and was back in the program after %.2f s",
+                     res.back_s);
         hs_note("wrote '%s' (%s objects, %s references, %.2f s; attached "
                 "to Python %s via remote debugging (PEP 768) in %.0f ms: "
-                "thread %d ran it %.1f ms after the request, no thread "
+                "thread %d ran it %.1f ms after the request%s, no thread "
                 "stopped)",
                 out_abs,
                 hs_group_digits(res.objects, objects, sizeof(objects)),
                 hs_group_digits(res.edges, edges, sizeof(edges)), res.dump_s,
-                res.version, res.gil_ms, (int)res.tid, res.request_ms);
-    else if (rc == 0)
+                res.version, res.gil_ms, (int)res.tid, res.request_ms, back);
+    } else if (rc == 0)
         hs_note("wrote '%s' (%s objects, %s references, %.2f s; attached "
                 "to Python %s with ptrace in %.0f ms, one thread stopped "
                 "%.1f ms)",

@@ -66,14 +66,14 @@ def _traced_bytes():
 
 
 def _dump(path, collect, redact, trigger, check=False, attach_method=None,
-          background=False):
+          background=False, status_fd=-1):
     if collect:
         _gc.collect()
     return _heapsnap._dump(path, trigger=trigger, redact=bool(redact),
                            collected=bool(collect), check=bool(check),
                            traced_bytes=_traced_bytes(),
                            attach_method=attach_method,
-                           background=background,
+                           background=background, status_fd=status_fd,
                            report_fd=(_report_fd if background and
                                       _report_fd is not None else -1))
 
@@ -214,15 +214,21 @@ def wait(timeout=None):
     return paths
 
 
-def _attach_dump(path, collect, redact, fork=False, method="ptrace"):
+def _attach_dump(path, collect, redact, fork=False, method="ptrace",
+                 status_fd=-1):
     """The entry point of `heapsnap dump --pid` (inject/inject.c, or
     inject/remote_payload.py with method "pep768"): the facts of a dump to
     `path`, in place or by a forked child waited for.  `method` is
-    recorded in the snapshot's meta as attach_method."""
+    recorded in the snapshot's meta as attach_method.  With `status_fd`
+    (the remote payload, which runs on one of the program's threads) the
+    dump returns after the walk ('background' in the facts) and the
+    agent's thread finishes the file, then writes the status file's result
+    and end lines on its own copy of the fd."""
     if fork:
         return _Forked(path, collect, redact, "attach",
                        attach_method=method).wait()
-    return _dump(path, collect, redact, "attach", attach_method=method)
+    return _dump(path, collect, redact, "attach", attach_method=method,
+                 background=status_fd >= 0, status_fd=status_fd)
 
 
 def _numbered(base, n):
