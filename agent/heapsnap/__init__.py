@@ -65,8 +65,18 @@ def _traced_bytes():
     return -1
 
 
+_waits_at_exit = []
+
+
 def _dump(path, collect, redact, trigger, check=False, attach_method=None,
           background=False, status_fd=-1):
+    if background and not _waits_at_exit:
+        # A background tail is waited for before the interpreter
+        # finalizes; the agent's C atexit handler is the backstop for an
+        # exit that runs no Python atexit handlers.
+        import atexit
+        atexit.register(_heapsnap._wait_background)
+        _waits_at_exit.append(True)
     if collect:
         _gc.collect()
     return _heapsnap._dump(path, trigger=trigger, redact=bool(redact),
@@ -310,11 +320,6 @@ def install(signum=None, path=None, *, collect=False, redact=False,
     named = None if path is None else _os.path.abspath(_os.fspath(path))
     state = _Installed(signum, named, None, collect, redact, fork)
     state.previous = signal.signal(signum, state.on_signal)
-    if _install_state is None:
-        # Before the interpreter finalizes (the agent also waits in C at
-        # exit(), after it).
-        import atexit
-        atexit.register(_heapsnap._wait_background)
     _install_state = state
     return state.base
 
