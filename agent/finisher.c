@@ -113,25 +113,23 @@ struct job {
     int status_fd; /* attach: the status file (owned), or -1 */
     uint32_t objects;
     uint64_t edges;
-    struct timespec started; /* the dump's start, for its seconds */
+    double started; /* the dump's start (mono()), for its seconds */
 };
 
-/* The running tail of this process.  `pid` tells a forked child (which
- * has no such thread) that the state is its parent's. */
+/* The running tail of this process.  A fork() waits until the tail has
+ * left all of this (fork_wait.c), so a child never inherits it running. */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int running;
-static pid_t running_pid;
 static int at_exit_registered;
 
 static double
-since(const struct timespec *t0)
+mono(void)
 {
     struct timespec t;
 
     clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - t0->tv_sec) +
-           (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
 /* `heapsnap dump --pid`'s status lines (inject/remote_payload.py writes
@@ -184,25 +182,23 @@ tail(void *arg)
             *p = ' ';
     if (j->status_fd >= 0)
         report_status(j->status_fd, rc == 0, j->objects, j->edges,
-                      since(&j->started), err);
+                      mono() - j->started, err);
     else
         hs_report_result(j->report_fd, j->trigger, j->path, rc == 0,
-                         j->objects, j->edges, since(&j->started), NULL,
+                         j->objects, j->edges, mono() - j->started, NULL,
                          err);
     job_free(j);
-    hs_fork_wait_leave(); /* entered by hs_finisher_start */
     pthread_mutex_lock(&mu);
     running = 0;
     pthread_cond_broadcast(&cv);
     pthread_mutex_unlock(&mu);
+    hs_fork_wait_leave(); /* last: entered by hs_finisher_start */
     return NULL;
 }
 
 void
 hs_finisher_wait(void)
 {
-    if (__atomic_load_n(&running_pid, __ATOMIC_ACQUIRE) != getpid())
-        return; /* none, or the parent's: no thread here to wait for */
     pthread_mutex_lock(&mu);
     while (running)
         pthread_cond_wait(&cv, &mu);
@@ -213,17 +209,6 @@ static void
 wait_at_exit(void)
 {
     hs_finisher_wait();
-}
-
-/* After fork() in the child: the tail's thread did not survive and its
- * lock may have been held. */
-static void
-forget_in_child(void)
-{
-    pthread_mutex_init(&mu, NULL);
-    pthread_cond_init(&cv, NULL);
-    running = 0;
-    running_pid = 0;
 }
 
 static char *
@@ -252,19 +237,11 @@ hs_finisher_start(struct hs_sink *sink, const char *tmp, const char *path,
     j->status_fd = -1; /* the caller's until the thread starts */
     j->objects = objects;
     j->edges = edges;
-    clock_gettime(CLOCK_MONOTONIC, &j->started);
-    j->started.tv_sec -= (time_t)started_ago;
-    j->started.tv_nsec -= (long)((started_ago - (double)(time_t)started_ago) *
-                                 1e9);
-    if (j->started.tv_nsec < 0) {
-        j->started.tv_nsec += 1000000000L;
-        j->started.tv_sec--;
-    }
+    j->started = mono() - started_ago;
     if (!j->tmp || !j->path || !j->trigger)
         goto fail;
     if (!at_exit_registered) {
-        if (atexit(wait_at_exit) != 0 ||
-            pthread_atfork(NULL, NULL, forget_in_child) != 0)
+        if (atexit(wait_at_exit) != 0)
             goto fail;
         at_exit_registered = 1;
     }
@@ -273,7 +250,6 @@ hs_finisher_start(struct hs_sink *sink, const char *tmp, const char *path,
         goto fail;
     pthread_mutex_lock(&mu);
     running = 1;
-    __atomic_store_n(&running_pid, getpid(), __ATOMIC_RELEASE);
     pthread_mutex_unlock(&mu);
     j->status_fd = status_fd;
     pthread_attr_init(&attr);
