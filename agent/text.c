@@ -59,6 +59,38 @@ hs_text_str(struct hs_str *out, PyObject *o, Py_ssize_t limit)
     return len > limit;
 }
 
+/* Appends "\\x" and two hex digits, or "\\u" and four (printf took a
+ * tenth of the walk's value texts where bytes are mostly escapes). */
+static void
+add_hex_escape(struct hs_str *out, char kind, unsigned c, int ndigits)
+{
+    static const char hex[] = "0123456789abcdef";
+    char b[6];
+
+    b[0] = '\\';
+    b[1] = kind;
+    for (int i = 0; i < ndigits; i++)
+        b[2 + i] = hex[(c >> (4 * (ndigits - 1 - i))) & 0xF];
+    hs_str_add(out, b, (size_t)(2 + ndigits));
+}
+
+/* Appends the decimal digits of v (without printf, as above). */
+static void
+add_decimal(struct hs_str *out, long long v)
+{
+    char b[24], *p = b + sizeof(b);
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
+                                 : (unsigned long long)v;
+
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    hs_str_add(out, p, (size_t)(b + sizeof(b) - p));
+}
+
 /* Appends an escape for a character that repr() would not show as is. */
 static int
 add_escape(struct hs_str *out, Py_UCS4 c, char quote)
@@ -85,11 +117,11 @@ add_escape(struct hs_str *out, Py_UCS4 c, char quote)
         return 1;
     }
     if (c < 0x20 || c == 0x7F || (c >= 0x80 && c < 0xA0)) {
-        hs_str_addf(out, "\\x%02x", (unsigned)c);
+        add_hex_escape(out, 'x', (unsigned)c, 2);
         return 1;
     }
     if (c >= 0xD800 && c <= 0xDFFF) {
-        hs_str_addf(out, "\\u%04x", (unsigned)c);
+        add_hex_escape(out, 'u', (unsigned)c, 4);
         return 1;
     }
     return 0;
@@ -150,7 +182,7 @@ hs_text_bytes_repr(struct hs_str *out, const char *p, Py_ssize_t len,
         unsigned char c = (unsigned char)p[i];
 
         if (c >= 0x80) {
-            hs_str_addf(out, "\\x%02x", c);
+            add_hex_escape(out, 'x', c, 2);
         } else if (!add_escape(out, c, quote)) {
             hs_str_addch(out, (char)c);
         }
@@ -175,7 +207,7 @@ hs_text_int(struct hs_str *out, PyObject *o, Py_ssize_t limit)
     char *text;
 
     if (!overflow) {
-        hs_str_addf(out, "%lld", v);
+        add_decimal(out, v);
         return;
     }
     d = hs_long_digits(o, &ndigits, &negative);
