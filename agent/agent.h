@@ -260,6 +260,9 @@ struct hs_idmap {
 /* A map sized for `expected` objects (it grows as needed); 0 or -1
  * (nothing to release). */
 int hs_idmap_init(struct hs_idmap *m, uint32_t expected);
+/* The objects a walk of this heap should expect (idmap.c). */
+struct hs_memfacts;
+uint32_t hs_idmap_expected(const struct hs_memfacts *m, hs_gcstate_t *gc);
 void hs_idmap_release(struct hs_idmap *m);
 /* The id of o, or 0. */
 uint32_t hs_idmap_find(const struct hs_idmap *m, PyObject *o);
@@ -696,6 +699,8 @@ struct hs_memfacts {
     int64_t pymalloc_arenas;   /* arenas allocated now */
     int64_t pymalloc_arena_bytes; /* their bytes */
     int64_t pymalloc_used;     /* bytes in allocated blocks */
+    int64_t pymalloc_blocks;   /* allocated blocks (sizes the walk's
+                                  object table; not recorded) */
     int64_t malloc_heap;       /* mallinfo2: arena + hblkhd */
     int64_t malloc_used;       /* uordblks + hblkhd */
     int64_t malloc_free;       /* fordblks */

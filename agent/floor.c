@@ -6,6 +6,7 @@
  * untracked tuple) is found once, an untracked container's references
  * followed too.  No labels, sizes, values or roots, nothing written: the
  * dump's pause divided by this is how far the walk is from its floor.
+ * The table is sized as the dump sizes its own (hs_idmap_expected()).
  * The same census a pure-Python gc.get_objects() + gc.get_referents()
  * walk makes.  Called with the GIL held; the table is released before
  * it returns.
@@ -36,7 +37,7 @@ PyObject *
 hs_floor_py(PyObject *module, PyObject *unused)
 {
     hs_gcstate_t *gc = hs_gcstate();
-    size_t estimate = hs_gc_estimate(gc);
+    struct hs_memfacts mem;
     struct floor f;
     uint32_t tracked;
     PyObject *result = NULL;
@@ -45,9 +46,9 @@ hs_floor_py(PyObject *module, PyObject *unused)
     (void)module;
     (void)unused;
     memset(&f, 0, sizeof(f));
-    if (hs_idmap_init(&f.ids, estimate < UINT32_MAX / 4
-                                  ? (uint32_t)(2 * estimate)
-                                  : UINT32_MAX / 2) < 0)
+    /* Sized as the dump sizes its own. */
+    hs_memfacts_read(&mem, -1);
+    if (hs_idmap_init(&f.ids, hs_idmap_expected(&mem, gc)) < 0)
         return PyErr_NoMemory();
     /* The gc lists first: ids 1..tracked are every tracked object. */
     for (int gen = 0; gen <= NUM_GENERATIONS && !f.failed; gen++) {

@@ -127,6 +127,26 @@ hs_idmap_init(struct hs_idmap *m, uint32_t expected)
     return 0;
 }
 
+/*
+ * How many objects a walk will find, to size its table so that it need
+ * not grow: each growth rebuilds the whole table, and a table sized for
+ * the gc-tracked objects alone grew six times on a heap of mostly strs
+ * and numbers (a sixth of the walk's time).  pymalloc's live blocks bound
+ * the small objects from above (containers' item arrays and key tables
+ * are blocks too; the bench heap has 1.17 blocks per object), so 80% of
+ * them, at the table's initial load, stays below its growth limit there.
+ * Without pymalloc's figures (m->pymalloc_blocks < 0), the tracked count.
+ */
+uint32_t
+hs_idmap_expected(const struct hs_memfacts *m, hs_gcstate_t *gc)
+{
+    double n = (double)hs_gc_estimate(gc);
+
+    if (m->pymalloc_blocks > 0 && 0.8 * (double)m->pymalloc_blocks > n)
+        n = 0.8 * (double)m->pymalloc_blocks;
+    return n < UINT32_MAX / 2 ? (uint32_t)n : UINT32_MAX / 2;
+}
+
 void
 hs_idmap_release(struct hs_idmap *m)
 {

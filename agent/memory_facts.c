@@ -13,7 +13,10 @@
  *    memory stream and parsed.  It walks the obmalloc state of the
  *    running interpreter and prints, in every version, the lines
  *    "# arenas allocated current = N", "N arenas * S bytes/arena = B" and
- *    "# bytes in allocated blocks = U" (numbers with thousands commas).
+ *    "# bytes in allocated blocks = U" (numbers with thousands commas),
+ *    and a table with a row per size class "CLASS SIZE POOLS BLOCKS
+ *    AVAIL": its blocks in use, summed, are how many small allocations
+ *    live, which sizes the walk's object table (walk.c).
  *    Arena bytes minus allocated-block bytes is pymalloc's free space:
  *    free blocks, unused pools, pool headers, quantization, alignment.
  *    It prints nothing (so nothing is recorded) when pymalloc is off
@@ -99,7 +102,7 @@ read_pymalloc(struct hs_memfacts *m)
     char *buf = NULL, *line, *save = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    int64_t arenas = -1, arena_bytes = -1, used = -1;
+    int64_t arenas = -1, arena_bytes = -1, used = -1, blocks = 0;
 
     if (!f)
         return;
@@ -110,7 +113,14 @@ read_pymalloc(struct hs_memfacts *m)
     }
     for (line = strtok_r(buf, "\n", &save); line;
          line = strtok_r(NULL, "\n", &save)) {
-        if (!strncmp(line, "# arenas allocated current", 26))
+        long long cls, size, pools, in_use, avail;
+        char end;
+
+        if (sscanf(line, "%lld %lld %lld %lld %lld %c", &cls, &size, &pools,
+                   &in_use, &avail, &end) == 5 &&
+            in_use >= 0)
+            blocks += in_use;
+        else if (!strncmp(line, "# arenas allocated current", 26))
             arenas = number_after_eq(line);
         else if (strstr(line, " arenas * ") && strstr(line, "bytes/arena"))
             arena_bytes = number_after_eq(line);
@@ -122,6 +132,7 @@ read_pymalloc(struct hs_memfacts *m)
         m->pymalloc_arenas = arenas;
         m->pymalloc_arena_bytes = arena_bytes;
         m->pymalloc_used = used;
+        m->pymalloc_blocks = blocks;
     }
 }
 
@@ -144,6 +155,7 @@ hs_memfacts_read(struct hs_memfacts *m, int64_t traced)
 {
     m->rss = m->rss_peak = m->rss_anon = m->rss_file = m->rss_shmem = -1;
     m->pymalloc_arenas = m->pymalloc_arena_bytes = m->pymalloc_used = -1;
+    m->pymalloc_blocks = -1;
     m->malloc_heap = m->malloc_used = m->malloc_free = -1;
     m->traced = traced;
     /* malloc first: the other two readers allocate a little. */

@@ -1256,9 +1256,7 @@ hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
     w.refctx.check = check;
     w.refctx.dict_owns_values = hs_managed_dict_traverses_dict();
     w.refctx.interned = hs_interned_dict(PyThreadState_Get()->interp);
-    if (hs_idmap_init(&w.ids, (uint32_t)(hs_gc_estimate(gc) < UINT32_MAX / 2
-                                             ? hs_gc_estimate(gc)
-                                             : UINT32_MAX / 2)) < 0 ||
+    if (hs_idmap_init(&w.ids, hs_idmap_expected(&opts->mem, gc)) < 0 ||
         hs_names_init(&w.names, w.sink, opts->redact) < 0) {
         fail(&w, "out of memory");
         goto done;
