@@ -143,6 +143,9 @@ void hs_text_int(struct hs_str *out, PyObject *o, Py_ssize_t limit);
 
 /* repr() of a float, via PyOS_double_to_string (raw memory only). */
 void hs_text_float(struct hs_str *out, double v);
+/* repr(v) into out (at most 32 bytes with the NUL), without the
+ * interpreter (any thread); returns the length. */
+size_t hs_format_double(char *out, double v);
 
 /* A JSON string literal of `n` UTF-8 bytes. */
 void hs_text_json_string(struct hs_str *out, const char *p, size_t n);
@@ -190,6 +193,9 @@ void hs_sink_meta_real(struct hs_sink *s, const char *key, double v);
 /* UPDATE objects SET size = ?, flags = ? WHERE id = ? */
 void hs_sink_object_size(struct hs_sink *s, uint32_t id, int64_t size,
                          uint32_t flags);
+
+/* UPDATE objects SET flags = flags | flag WHERE id = ? */
+void hs_sink_object_flag(struct hs_sink *s, uint32_t id, uint32_t flag);
 
 /* INSERT INTO reported_sizes: what a Python-level __sizeof__ said. */
 void hs_sink_reported_size(struct hs_sink *s, uint32_t id, int64_t size);
@@ -775,8 +781,9 @@ struct hs_dump_result {
     double seconds;
     double walk_seconds;
     double pause_seconds; /* the GIL held: the walk, sizes and meta */
-    double phase[6];    /* seconds: seed, edges, roots+reach, objects,
-                           sizes+meta, writer finishing */
+    double phase[6];    /* seconds: seed, objects and edges,
+                           roots+reach, unreachable flags+threads+
+                           frames, sizes+meta, writer finishing */
     size_t peak_memory; /* agent's own peak bytes */
     int background;     /* the file is still being finished (opts->
                            background); it reports when complete */

@@ -59,7 +59,8 @@ enum rec {
     REC_TYPE_LAYOUT,
     REC_ALLOC_FRAME,
     REC_ALLOC_TRACEBACK,
-    REC_OBJECT_TRACEBACK
+    REC_OBJECT_TRACEBACK,
+    REC_OBJECT_FLAG
 };
 
 struct chunk {
@@ -90,7 +91,7 @@ struct hs_sink {
     sqlite3_stmt *st_objects;     /* HS_OBJECT_BATCH rows */
     sqlite3_stmt *st_object;      /* one row */
     sqlite3_stmt *st_name, *st_type, *st_root, *st_thread, *st_frame;
-    sqlite3_stmt *st_meta, *st_size, *st_reported, *st_layout;
+    sqlite3_stmt *st_meta, *st_size, *st_flag, *st_reported, *st_layout;
     sqlite3_stmt *st_alloc_frame, *st_alloc_tb, *st_object_tb;
 
     struct edge_row edges[HS_EDGE_BATCH];   /* writer: pending edges */
@@ -307,7 +308,10 @@ bind_opt_int(sqlite3_stmt *st, int i, int64_t v)
 }
 
 /* Writes the records of one chunk.  Pending object rows point into the
- * chunk, so they are flushed before it is handed back. */
+ * chunk, so they are flushed before it is handed back.  Object and edge
+ * rows come interleaved (each object, then its references) and are
+ * batched separately; both batches are flushed before a record that
+ * updates rows. */
 static void
 write_chunk(struct hs_sink *s, struct chunk *c)
 {
@@ -318,10 +322,12 @@ write_chunk(struct hs_sink *s, struct chunk *c)
         uint32_t l1, l2, l3;
         const char *t1, *t2, *t3;
 
-        if (tag != REC_EDGE && s->nedges)
-            flush_edges(s);
-        if (tag != REC_OBJECT && s->nobjs)
-            flush_objects(s);
+        if (tag == REC_OBJECT_SIZE || tag == REC_OBJECT_FLAG) {
+            if (s->nedges)
+                flush_edges(s);
+            if (s->nobjs)
+                flush_objects(s);
+        }
         switch (tag) {
         case REC_EDGE: {
             struct edge_row *e = &s->edges[s->nedges++];
@@ -425,6 +431,11 @@ write_chunk(struct hs_sink *s, struct chunk *c)
             sqlite3_bind_int64(s->st_size, 1, (int64_t)rd_u64(&r));
             sqlite3_bind_int64(s->st_size, 2, rd_u32(&r));
             step(s, s->st_size, "cannot write object sizes");
+            break;
+        case REC_OBJECT_FLAG:
+            sqlite3_bind_int64(s->st_flag, 2, rd_u32(&r));
+            sqlite3_bind_int64(s->st_flag, 1, rd_u32(&r));
+            step(s, s->st_flag, "cannot write object flags");
             break;
         case REC_REPORTED_SIZE:
             sqlite3_bind_int64(s->st_reported, 1, rd_u32(&r));
@@ -949,6 +960,18 @@ hs_sink_object_size(struct hs_sink *s, uint32_t id, int64_t size,
 }
 
 void
+hs_sink_object_flag(struct hs_sink *s, uint32_t id, uint32_t flag)
+{
+    unsigned char *p = reserve(s, 1 + 4 + 4);
+
+    if (!p)
+        return;
+    p = wr_u8(p, REC_OBJECT_FLAG);
+    p = wr_u32(p, id);
+    wr_u32(p, flag);
+}
+
+void
 hs_sink_reported_size(struct hs_sink *s, uint32_t id, int64_t size)
 {
     unsigned char *p = reserve(s, 1 + 4 + 8);
@@ -1066,7 +1089,8 @@ finalize_all(struct hs_sink *s)
     sqlite3_stmt **all[] = { &s->st_edges, &s->st_edge,   &s->st_objects,
                              &s->st_object, &s->st_name,  &s->st_type,
                              &s->st_root,  &s->st_thread, &s->st_frame,
-                             &s->st_meta,  &s->st_size,   &s->st_reported,
+                             &s->st_meta,  &s->st_size,   &s->st_flag,
+                             &s->st_reported,
                              &s->st_layout, &s->st_alloc_frame,
                              &s->st_alloc_tb, &s->st_object_tb };
 
@@ -1190,6 +1214,8 @@ hs_sink_open(const char *tmp_path, int threaded, int gate_fd, char *err,
                 "INSERT OR REPLACE INTO meta VALUES (?, ?)") ||
         prepare(s, &s->st_size,
                 "UPDATE objects SET size = ?1, flags = ?2 WHERE id = ?3") ||
+        prepare(s, &s->st_flag,
+                "UPDATE objects SET flags = flags | ?1 WHERE id = ?2") ||
         prepare_multi(s, &s->st_reported, "reported_sizes", 2, 1) ||
         prepare_multi(s, &s->st_layout, "type_layouts", 9, 1) ||
         prepare_multi(s, &s->st_alloc_frame, "alloc_frames", 4, 1) ||

@@ -4,18 +4,20 @@
  *  0. setup     gc off (its lists must not move, P3), roots listed, every
  *               gc-tracked object of every generation (the permanent one
  *               too, P1) given an id; closures noted for labelling.
- *  1. edges     objects in id order; each object's labelled references go
- *               to the writer and give their targets ids, which appends
+ *  1. edges     objects in id order, each read once: its row (type,
+ *               size, refcount, value, flags), then its labelled
+ *               references, which give their targets ids and so append
  *               them to the same order: the id array is the work queue.
- *               Each strong reference lowers its target's "balance"
- *               (refcount minus references found); what the roots listed
- *               so far reach is marked on the way.
+ *               A target is not read when found, only when its turn
+ *               comes.  Each strong reference lowers its target's
+ *               "balance" (refcount minus references found); what the
+ *               roots listed so far reach is marked on the way.
  *  2. roots     a positive balance is a reference from outside the heap:
  *               an "external" (or "interned") root.  Static and immortal
  *               containers are roots too.  The marking is finished from
  *               these roots; what stays unmarked is cyclic garbage.
- *  3. objects   one row per object (type, size, refcount, value, flags),
- *               types, roots, threads, frames, meta.
+ *  3. objects   the unreachable flag added to those rows; types, roots,
+ *               threads, frames, meta.
  *  4. sizes     objects whose size only a C __sizeof__ knows: called now,
  *               once every other fact is captured; in place (not in a
  *               forked child), a Python-level __sizeof__'s figure too,
@@ -248,26 +250,17 @@ is_static(struct walk *w, PyObject *o)
            o == Py_Ellipsis || o == Py_NotImplemented;
 }
 
-/* The id of o, giving it one (and its balance) if new; 0 on OOM. */
+/* The id of o, giving it one if new; 0 on OOM.  Does not read o: its
+ * refcount and flags are read when its turn comes (object_row()), so a
+ * reference costs one table lookup, not also a cache miss on its target. */
 static uint32_t
 discover(struct walk *w, PyObject *o)
 {
     int added;
     uint32_t id = hs_idmap_add(&w->ids, o, &added);
 
-    if (!id) {
+    if (!id)
         fail(w, "out of memory (object table)");
-        return 0;
-    }
-    if (added) {
-        Py_ssize_t rc = Py_REFCNT(o);
-
-        *hs_idmap_aux(&w->ids, id) = rc > INT32_MAX ? INT32_MAX
-                                                    : (int32_t)rc;
-        /* Decided now, while the object's first line is in the cache. */
-        if (hs_is_immortal(o) || is_static(w, o))
-            *hs_idmap_flags(&w->ids, id) |= B_PINNED;
-    }
     return id;
 }
 
@@ -447,21 +440,26 @@ edge_rows(struct walk *w, uint32_t id, PyObject *o, int reached)
     return 0;
 }
 
-/* The references of object `id`. */
+static int object_row(struct walk *w, uint32_t id, PyObject *o,
+                      struct hs_typeinfo *ti);
+
+/* Object `id`: its row, then its references. */
 static int
 edges_of(struct walk *w, uint32_t id)
 {
     PyObject *o = hs_idmap_object(&w->ids, id);
-    int reached = (*bits_of(w, id) & B_REACHED) != 0;
     struct hs_typeinfo *ti;
-    uint32_t tid;
+    int reached;
 
     w->current = id;
-    tid = discover(w, (PyObject *)Py_TYPE(o));
     ti = hs_types_get(&w->types, Py_TYPE(o));
-    if (!tid || !ti)
+    if (!ti)
         return fail(w, "out of memory (types)");
-    ti->id = tid;
+    if (!ti->id && !(ti->id = discover(w, (PyObject *)Py_TYPE(o))))
+        return -1;
+    if (object_row(w, id, o, ti) < 0)
+        return -1;
+    reached = (*bits_of(w, id) & B_REACHED) != 0;
     if (hs_referents(&w->refctx, o, &w->refs) < 0)
         return fail(w, "out of memory (references)");
     for (;;) {
@@ -804,61 +802,79 @@ type_row(struct walk *w, struct hs_typeinfo *ti)
     ti->row_done = 1;
 }
 
+/*
+ * Object id's row, written when the walk comes to it, while its memory is
+ * in the cache: type, size, refcount, value, flags.  Its refcount starts
+ * its balance (the references found so far were subtracted from 0).
+ * Whether it is reachable is known only at the end: unreachable_rows().
+ */
 static int
-objects(struct walk *w)
+object_row(struct walk *w, uint32_t id, PyObject *o, struct hs_typeinfo *ti)
+{
+    uint8_t *b = bits_of(w, id);
+    Py_ssize_t rc = Py_REFCNT(o), size;
+    int32_t *bal = balance_of(w, id);
+    uint32_t flags = 0;
+    int has_value;
+
+    *bal = rc >= INT32_MAX + (Py_ssize_t)*bal ? INT32_MAX : *bal + (int32_t)rc;
+    if (!ti->row_done)
+        type_row(w, ti);
+    flags |= value_of(w, o, ti, &has_value);
+    /* A value or type name lost to a failed allocation would be a
+     * silently wrong row: fail the dump instead. */
+    if (w->value.failed || w->t1.failed || w->t2.failed || w->t3.failed)
+        return fail(w, "out of memory (values)");
+    if (PyObject_IS_GC(o) && hs_gc_is_tracked(o)) {
+        flags |= HS_F_GC_TRACKED;
+        if (hs_gc_finalized(o))
+            flags |= HS_F_FINALIZED;
+    }
+    if (hs_is_immortal(o)) {
+        flags |= HS_F_IMMORTAL;
+        *b |= B_PINNED;
+    }
+    if (is_static(w, o)) {
+        flags |= HS_F_STATIC;
+        *b |= B_PINNED;
+    }
+    if (ti->flags & HS_TF_HAS_DEL)
+        flags |= HS_F_HAS_DEL;
+    if (PyUnicode_Check(o) && PyUnicode_CHECK_INTERNED(o))
+        flags |= HS_F_INTERNED;
+    if (*b & B_FROZEN)
+        flags |= HS_F_FROZEN;
+    size = hs_size_of(ti, o);
+    if (size < 0) {
+        size = hs_size_basic(o);
+        flags |= HS_F_SIZE_FALLBACK;
+    }
+    hs_sink_object(w->sink, id, (uint64_t)(uintptr_t)o, ti->id, size,
+                   (int64_t)rc, length_of(o), w->value.data, w->value.len,
+                   has_value, flags);
+    if (((flags & HS_F_SIZE_FALLBACK) ||
+         (ti->py_sizeof && !w->opts->no_python)) &&
+        defer_size(w, o, ti, id, size, flags) < 0)
+        return -1;
+    return 0;
+}
+
+/*
+ * The flag only the finished walk knows: each object no root reaches
+ * (cyclic garbage, usually few) has it added to its row.  O(objects),
+ * sequential.
+ */
+static void
+unreachable_rows(struct walk *w)
 {
     for (uint32_t id = 1; id <= w->ids.count; id++) {
-        PyObject *o = hs_idmap_object(&w->ids, id);
-        struct hs_typeinfo *ti;
-        uint8_t b = *bits_of(w, id);
-        uint32_t flags = 0;
-        Py_ssize_t size;
-        int has_value;
-
-        w->current = id;
-        ti = hs_types_get(&w->types, Py_TYPE(o));
-        if (!ti)
-            return fail(w, "out of memory (types)");
-        if (!ti->row_done)
-            type_row(w, ti);
-        flags |= value_of(w, o, ti, &has_value);
-        /* A value or type name lost to a failed allocation would be a
-         * silently wrong row: fail the dump instead. */
-        if (w->value.failed || w->t1.failed || w->t2.failed || w->t3.failed)
-            return fail(w, "out of memory (values)");
-        if (PyObject_IS_GC(o) && hs_gc_is_tracked(o)) {
-            flags |= HS_F_GC_TRACKED;
-            if (hs_gc_finalized(o))
-                flags |= HS_F_FINALIZED;
-        }
-        if (hs_is_immortal(o))
-            flags |= HS_F_IMMORTAL;
-        if (is_static(w, o))
-            flags |= HS_F_STATIC;
-        if (ti->flags & HS_TF_HAS_DEL)
-            flags |= HS_F_HAS_DEL;
-        if (!(b & B_REACHED))
-            flags |= HS_F_UNREACHABLE;
-        if (PyUnicode_Check(o) && PyUnicode_CHECK_INTERNED(o))
-            flags |= HS_F_INTERNED;
-        if (b & B_FROZEN)
-            flags |= HS_F_FROZEN;
-        size = hs_size_of(ti, o);
-        if (size < 0) {
-            size = hs_size_basic(o);
-            flags |= HS_F_SIZE_FALLBACK;
-        }
-        hs_sink_object(w->sink, id, (uint64_t)(uintptr_t)o, ti->id, size,
-                       (int64_t)Py_REFCNT(o), length_of(o), w->value.data,
-                       w->value.len, has_value, flags);
-        if (((flags & HS_F_SIZE_FALLBACK) ||
-             (ti->py_sizeof && !w->opts->no_python)) &&
-            defer_size(w, o, ti, id, size, flags) < 0)
-            return -1;
-        if (!(id & 0xFFF) && hs_sink_failed(w->sink))
-            return -1;
+        if (!(*bits_of(w, id) & B_REACHED))
+            hs_sink_object_flag(w->sink, id, HS_F_UNREACHABLE);
     }
-    return 0;
+    for (size_t i = 0; i < w->ndeferred; i++) {
+        if (!(*bits_of(w, w->deferred[i].id) & B_REACHED))
+            w->deferred[i].flags |= HS_F_UNREACHABLE;
+    }
 }
 
 /* The id of o, or -1 for NULL or an object not in the snapshot. */
@@ -1299,8 +1315,7 @@ hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
         goto done;
     res->phase[2] = now() - t1;
     t1 = now();
-    if (objects(&w) < 0)
-        goto done;
+    unreachable_rows(&w);
     if (threads_and_frames(&w) < 0)
         goto done;
     res->phase[3] = now() - t1;

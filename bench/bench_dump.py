@@ -146,7 +146,7 @@ def main():
           % (t_dump, c_dump, objs / t_dump))
     print("  pause           %.2f s with the GIL held (the walk), then the "
           "writer %.2f s with it released" % (pause, facts["phases"][5]))
-    print("  phases          seed %.2f, edges %.2f, roots %.2f, objects %.2f,"
+    print("  phases          seed %.2f, objects and edges %.2f, roots %.2f, rest %.2f,"
           " sizes %.2f, writer finishing %.2f" % tuple(facts["phases"]))
     print("python walk       %.2f s" % t_walk)
     print("ratio pause/walk  %.2f   (target <= 0.5; whole dump/walk %.2f)"

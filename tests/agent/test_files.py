@@ -203,7 +203,7 @@ class FileTest(AgentTest):
         phases = facts["phases"]
         self.assertEqual(len(phases), 6)
         self.assertGreater(phases[1], 0.0)   # edges: never instant
-        self.assertGreater(phases[3], 0.0)   # objects
+        self.assertGreater(phases[3], 0.0)   # the unreachable flags, frames
         self.assertTrue(all(p >= 0.0 for p in phases))
         self.assertLessEqual(sum(phases), facts["seconds"] + 1e-3)
 

@@ -1,6 +1,7 @@
 """Roots and reachability: threads and their frames, external references
 held from C, module globals, weak references, unreachable cycles."""
 
+import collections
 import ctypes
 import gc
 import os
@@ -9,7 +10,8 @@ import threading
 import unittest
 import weakref
 
-from hstest import AgentTest, FLAG_UNREACHABLE, Marker, PY
+from hstest import (AgentTest, FLAG_SIZE_FALLBACK, FLAG_UNREACHABLE, Marker,
+                    PY)
 
 # Held by this module's namespace only: no external reference.
 GLOBAL_HELD = Marker("global")
@@ -221,6 +223,26 @@ class RootTest(AgentTest):
                 "o.flags & ?", FLAG_UNREACHABLE), 0)
             self.assertEqual(snap2.meta("gc_collected"), 1)
             self.assertEqual(snap.meta("gc_collected"), 0)
+        finally:
+            gc.enable()
+
+    def test_unreachable_rows_whose_size_is_called_later(self):
+        # A deque's size comes from its own C __sizeof__, called after the
+        # walk, which rewrites its row's size and flags; the unreachable
+        # flag, known only once the walk is over, must survive that.
+        gc.collect()
+        gc.disable()
+        try:
+            a = CycleNode()
+            a.other = collections.deque([a, "x" * 10] * 40)
+            address, size = id(a.other), sys.getsizeof(a.other)
+            del a
+            snap = self.dump()
+            flags, got = snap.q("SELECT flags, size FROM objects WHERE "
+                                "address = ?", address)[0]
+            self.assertTrue(flags & FLAG_UNREACHABLE)
+            self.assertFalse(flags & FLAG_SIZE_FALLBACK)
+            self.assertEqual(got, size)
         finally:
             gc.enable()
 
