@@ -1191,7 +1191,7 @@ hs_sink_open(const char *tmp_path, int threaded, int gate_fd, char *err,
     if (sqlite3_exec(s->db,
                      "PRAGMA page_size=65536; PRAGMA journal_mode=OFF;"
                      "PRAGMA synchronous=OFF; PRAGMA locking_mode=EXCLUSIVE;"
-                     "PRAGMA cache_size=-4096;",
+                     "PRAGMA cache_size=-2048;",
                      NULL, NULL, &msg) != SQLITE_OK ||
         sqlite3_exec(s->db, hs_schema_sql, NULL, NULL, &msg) != SQLITE_OK ||
         sqlite3_exec(s->db, "BEGIN", NULL, NULL, &msg) != SQLITE_OK) {
