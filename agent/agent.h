@@ -194,8 +194,9 @@ void hs_sink_meta_real(struct hs_sink *s, const char *key, double v);
 void hs_sink_object_size(struct hs_sink *s, uint32_t id, int64_t size,
                          uint32_t flags);
 
-/* UPDATE objects SET flags = flags | flag WHERE id = ? */
-void hs_sink_object_flag(struct hs_sink *s, uint32_t id, uint32_t flag);
+/* UPDATE objects SET flags = flags | flag WHERE id BETWEEN first AND last */
+void hs_sink_object_flag(struct hs_sink *s, uint32_t first, uint32_t last,
+                         uint32_t flag);
 
 /* INSERT INTO reported_sizes: what a Python-level __sizeof__ said. */
 void hs_sink_reported_size(struct hs_sink *s, uint32_t id, int64_t size);

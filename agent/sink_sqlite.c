@@ -434,6 +434,7 @@ write_chunk(struct hs_sink *s, struct chunk *c)
             break;
         case REC_OBJECT_FLAG:
             sqlite3_bind_int64(s->st_flag, 2, rd_u32(&r));
+            sqlite3_bind_int64(s->st_flag, 3, rd_u32(&r));
             sqlite3_bind_int64(s->st_flag, 1, rd_u32(&r));
             step(s, s->st_flag, "cannot write object flags");
             break;
@@ -960,14 +961,16 @@ hs_sink_object_size(struct hs_sink *s, uint32_t id, int64_t size,
 }
 
 void
-hs_sink_object_flag(struct hs_sink *s, uint32_t id, uint32_t flag)
+hs_sink_object_flag(struct hs_sink *s, uint32_t first, uint32_t last,
+                    uint32_t flag)
 {
-    unsigned char *p = reserve(s, 1 + 4 + 4);
+    unsigned char *p = reserve(s, 1 + 4 + 4 + 4);
 
     if (!p)
         return;
     p = wr_u8(p, REC_OBJECT_FLAG);
-    p = wr_u32(p, id);
+    p = wr_u32(p, first);
+    p = wr_u32(p, last);
     wr_u32(p, flag);
 }
 
@@ -1215,7 +1218,8 @@ hs_sink_open(const char *tmp_path, int threaded, int gate_fd, char *err,
         prepare(s, &s->st_size,
                 "UPDATE objects SET size = ?1, flags = ?2 WHERE id = ?3") ||
         prepare(s, &s->st_flag,
-                "UPDATE objects SET flags = flags | ?1 WHERE id = ?2") ||
+                "UPDATE objects SET flags = flags | ?1 "
+                "WHERE id BETWEEN ?2 AND ?3") ||
         prepare_multi(s, &s->st_reported, "reported_sizes", 2, 1) ||
         prepare_multi(s, &s->st_layout, "type_layouts", 9, 1) ||
         prepare_multi(s, &s->st_alloc_frame, "alloc_frames", 4, 1) ||

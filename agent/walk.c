@@ -860,16 +860,25 @@ object_row(struct walk *w, uint32_t id, PyObject *o, struct hs_typeinfo *ti)
 }
 
 /*
- * The flag only the finished walk knows: each object no root reaches
- * (cyclic garbage, usually few) has it added to its row.  O(objects),
- * sequential.
+ * The flag only the finished walk knows: the objects no root reaches
+ * (cyclic garbage, usually few) have it added to their rows, a run of
+ * consecutive ids at a time (garbage lies together on the gc lists, so
+ * its ids do too).  O(objects), sequential.
  */
 static void
 unreachable_rows(struct walk *w)
 {
-    for (uint32_t id = 1; id <= w->ids.count; id++) {
-        if (!(*bits_of(w, id) & B_REACHED))
-            hs_sink_object_flag(w->sink, id, HS_F_UNREACHABLE);
+    uint32_t first = 0;
+
+    for (uint32_t id = 1; id <= w->ids.count + 1; id++) {
+        int unreached = id <= w->ids.count && !(*bits_of(w, id) & B_REACHED);
+
+        if (unreached && !first)
+            first = id;
+        else if (!unreached && first) {
+            hs_sink_object_flag(w->sink, first, id - 1, HS_F_UNREACHABLE);
+            first = 0;
+        }
     }
     for (size_t i = 0; i < w->ndeferred; i++) {
         if (!(*bits_of(w, w->deferred[i].id) & B_REACHED))
