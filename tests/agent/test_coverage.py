@@ -3,6 +3,8 @@ generations, the permanent one too), and so is what they reach but the
 collector does not track (str, int, float, bytes, untracked containers)."""
 
 import gc
+import random
+import struct
 
 from hstest import AgentTest, FLAG_GC_TRACKED, Marker
 
@@ -88,6 +90,36 @@ class CoverageTest(AgentTest):
         self.assertEqual(snap.row(s)["value"], s)
         self.assertEqual(snap.row(b)["value"], repr(b))
         self.assertEqual(snap.row(d)["length"], 1)
+
+    def test_float_values_are_repr(self):
+        # Floats from 1e-4 to 1e15 are formatted by the agent's own exact
+        # arithmetic (text.c), the rest by CPython's: both must be repr().
+        rnd = random.Random(17)
+        floats = [0.0, -0.0, float("inf"), -float("inf"), float("nan"),
+                  5e-324, 1.7976931348623157e308, 0.1, 0.3, 1 / 3, 2 / 3]
+        for p in [2.0 ** e for e in range(-20, 60)] + [
+                10.0 ** e for e in range(-6, 18)]:
+            # p and the floats just below and above it (math.nextafter is
+            # 3.9+): a positive float's bits count up with it.
+            bits = struct.unpack("<q", struct.pack("<d", p))[0]
+            floats += [struct.unpack("<d", struct.pack("<q", bits + d))[0]
+                       for d in (-1, 0, 1)]
+        for _ in range(4000):
+            floats += [rnd.random() * 10 ** rnd.randint(-5, 16),
+                       round(rnd.random() * 1000, rnd.randint(0, 8)),
+                       rnd.randint(1, 10 ** 15) / 10 ** rnd.randint(0, 18),
+                       struct.unpack("d", struct.pack(
+                           "Q", rnd.getrandbits(64)))[0]]
+        floats += [-f for f in floats]
+        holder = Marker(floats)
+        snap = self.dump()
+        values = dict(snap.q(
+            "SELECT o.address, o.value FROM objects o JOIN types t ON "
+            "t.id = o.type_id WHERE t.name = 'float'"))
+        wrong = [(repr(f), values.get(id(f))) for f in holder.tag
+                 if values.get(id(f)) != repr(f)]
+        self.assertEqual(wrong[:5], [])
+        self.assertGreater(len(set(map(id, holder.tag))), 30000)
 
     def test_object_count_matches_facts(self):
         snap = self.dump()
