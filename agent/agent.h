@@ -85,6 +85,7 @@ struct hs_vmarr {
     size_t reserved;  /* bytes of address space */
     size_t committed; /* [0, committed) is usable */
     size_t discarded; /* [0, discarded) was given back */
+    size_t huge_from; /* huge pages from this offset on */
 };
 
 /* Reserves room for up to max_bytes (fewer if the machine has less
@@ -93,6 +94,9 @@ int hs_vmarr_init(struct hs_vmarr *a, size_t max_bytes);
 /* Makes [0, bytes) usable; new memory reads as zero.  0, or -1 when
  * memory ran out or bytes exceeds the reservation. */
 int hs_vmarr_grow(struct hs_vmarr *a, size_t bytes);
+/* The array will reach about `bytes`: when that is big, huge pages from
+ * its start, not only past its first 4 MiB. */
+void hs_vmarr_expect(struct hs_vmarr *a, size_t bytes);
 /* Gives back the memory below `upto` (it must not be used again until
  * hs_vmarr_reset()). */
 void hs_vmarr_discard_below(struct hs_vmarr *a, size_t upto);

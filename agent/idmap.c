@@ -118,8 +118,15 @@ hs_idmap_init(struct hs_idmap *m, uint32_t expected)
         hs_vmarr_init(&m->tab[1], table_max) < 0 ||
         hs_vmarr_init(&m->objs, (size_t)ids * sizeof(PyObject *)) < 0 ||
         hs_vmarr_init(&m->aux, (size_t)ids * sizeof(int32_t)) < 0 ||
-        hs_vmarr_init(&m->flags, (size_t)ids) < 0 ||
-        reach_slot(&m->tab[0], m->n) < 0) {
+        hs_vmarr_init(&m->flags, (size_t)ids) < 0) {
+        hs_idmap_release(m);
+        return -1;
+    }
+    hs_vmarr_expect(&m->tab[0], (size_t)m->n * sizeof(struct hs_idslot));
+    hs_vmarr_expect(&m->objs, (size_t)expected * sizeof(PyObject *));
+    hs_vmarr_expect(&m->aux, (size_t)expected * sizeof(int32_t));
+    hs_vmarr_expect(&m->flags, (size_t)expected);
+    if (reach_slot(&m->tab[0], m->n) < 0) {
         hs_idmap_release(m);
         return -1;
     }
