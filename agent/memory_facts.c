@@ -16,7 +16,7 @@
  *    "# bytes in allocated blocks = U" (numbers with thousands commas),
  *    and a table with a row per size class "CLASS SIZE POOLS BLOCKS
  *    AVAIL": its blocks in use, summed, are how many small allocations
- *    live, which sizes the walk's object table (walk.c).
+ *    live, which sizes the walk's object table (idmap.c).
  *    Arena bytes minus allocated-block bytes is pymalloc's free space:
  *    free blocks, unused pools, pool headers, quantization, alignment.
  *    It prints nothing (so nothing is recorded) when pymalloc is off
