@@ -121,6 +121,21 @@ class CoverageTest(AgentTest):
         self.assertEqual(wrong[:5], [])
         self.assertGreater(len(set(map(id, holder.tag))), 30000)
 
+    def test_bytes_values_are_repr(self):
+        rnd = random.Random(5)
+        values = [b"", b"it's", b'say "hi"', b"both ' and \"",
+                  b"\\\n\r\t\x00\x7f\x80\xff", bytes(range(200)),
+                  bytes(range(56, 256))]
+        values += [bytes(rnd.getrandbits(8) for _ in range(rnd.randint(
+            1, 200))) for _ in range(300)]
+        holder = Marker(values)
+        snap = self.dump()
+        got = dict(snap.q(
+            "SELECT o.address, o.value FROM objects o JOIN types t ON "
+            "t.id = o.type_id WHERE t.name = 'bytes'"))
+        self.assertEqual([(v, got.get(id(v))) for v in holder.tag
+                          if got.get(id(v)) != repr(v)], [])
+
     def test_object_count_matches_facts(self):
         snap = self.dump()
         n = snap.q1("SELECT count(*) FROM objects")
