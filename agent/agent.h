@@ -497,6 +497,8 @@ struct hs_typeinfo {
     uint8_t plain;     /* heap type whose only non-heap base is object:
                           its instances need no tp_traverse reconciliation */
     uint8_t row_done;  /* its types row was written */
+    uint8_t value_kind; /* what its instances' value text is (walk.c's
+                           enum vkind; 0: not worked out yet) */
     uint8_t foreign;   /* enum hs_foreign */
     uint8_t foreign_abi; /* numpy's ABI generation (1, 2; 0 unknown) */
     uint8_t members_done; /* members was computed (hs_layout_members) */

@@ -656,10 +656,74 @@ frame_value(struct hs_str *s, PyFrameObject *f, Py_ssize_t limit,
     return 1;
 }
 
+/* What kind of value text an object has: its type alone decides, so
+ * each type's kind is worked out once (value_kind()). */
+enum vkind {
+    VK_UNKNOWN, /* not worked out yet */
+    VK_NONE,    /* no value */
+    VK_STR,
+    VK_BYTES,
+    VK_BYTEARRAY,
+    VK_BOOL,
+    VK_INT,
+    VK_FLOAT,
+    VK_COMPLEX,
+    VK_NONETYPE,
+    VK_TYPE,
+    VK_FUNCTION,
+    VK_CODE,
+    VK_MODULE,
+    VK_METHOD,
+    VK_CFUNCTION,
+    VK_GENERATOR,
+    VK_FRAME,
+    VK_RESOURCE /* a stdlib file, socket...: foreign_stdlib.c */
+};
+
+static uint8_t
+value_kind(PyObject *o, const struct hs_typeinfo *ti)
+{
+    if (PyUnicode_Check(o))
+        return VK_STR;
+    if (PyBytes_Check(o))
+        return VK_BYTES;
+    if (PyByteArray_Check(o))
+        return VK_BYTEARRAY;
+    if (PyBool_Check(o))
+        return VK_BOOL;
+    if (PyLong_Check(o))
+        return VK_INT;
+    if (PyFloat_Check(o))
+        return VK_FLOAT;
+    if (PyComplex_Check(o))
+        return VK_COMPLEX;
+    if (o == Py_None)
+        return VK_NONETYPE;
+    if (PyType_Check(o))
+        return VK_TYPE;
+    if (PyFunction_Check(o))
+        return VK_FUNCTION;
+    if (PyCode_Check(o))
+        return VK_CODE;
+    if (PyModule_Check(o))
+        return VK_MODULE;
+    if (PyMethod_Check(o))
+        return VK_METHOD;
+    if (PyCFunction_Check(o))
+        return VK_CFUNCTION;
+    if (hs_is_generator(o))
+        return VK_GENERATOR;
+    if (PyFrame_Check(o))
+        return VK_FRAME;
+    if (ti->foreign >= HS_FOREIGN_FILEIO)
+        return VK_RESOURCE;
+    return VK_NONE;
+}
+
 /* The short value of o (of type info ti) into w->value; returns the
  * flags it implies and sets *has to 1 when there is a value. */
 static uint32_t
-value_of(struct walk *w, PyObject *o, const struct hs_typeinfo *ti, int *has)
+value_of(struct walk *w, PyObject *o, struct hs_typeinfo *ti, int *has)
 {
     struct hs_str *s = &w->value;
     Py_ssize_t limit = w->opts->value_limit;
@@ -668,30 +732,38 @@ value_of(struct walk *w, PyObject *o, const struct hs_typeinfo *ti, int *has)
 
     hs_str_reset(s);
     *has = 1;
-    if (PyUnicode_Check(o)) {
+    if (ti->value_kind == VK_UNKNOWN)
+        ti->value_kind = value_kind(o, ti);
+    switch (ti->value_kind) {
+    case VK_STR:
         /* Interned or not: string literals are interned too.  The
          * identifiers stay in labels, types and code objects' names. */
         if (w->opts->redact)
             flags |= HS_F_REDACTED;
         else if (hs_text_str(s, o, limit))
             flags |= HS_F_VALUE_TRUNCATED;
-    } else if (PyBytes_Check(o) || PyByteArray_Check(o)) {
+        break;
+    case VK_BYTES:
+    case VK_BYTEARRAY:
         if (w->opts->redact)
             flags |= HS_F_REDACTED;
-        else if (PyBytes_Check(o) ? hs_text_bytes_repr(s, PyBytes_AS_STRING(o),
-                                                        PyBytes_GET_SIZE(o),
-                                                        limit)
-                                  : hs_text_bytes_repr(
-                                        s, PyByteArray_AS_STRING(o),
-                                        PyByteArray_GET_SIZE(o), limit))
+        else if (ti->value_kind == VK_BYTES
+                     ? hs_text_bytes_repr(s, PyBytes_AS_STRING(o),
+                                          PyBytes_GET_SIZE(o), limit)
+                     : hs_text_bytes_repr(s, PyByteArray_AS_STRING(o),
+                                          PyByteArray_GET_SIZE(o), limit))
             flags |= HS_F_VALUE_TRUNCATED;
-    } else if (PyBool_Check(o)) {
+        break;
+    case VK_BOOL:
         hs_str_adds(s, o == Py_True ? "True" : "False");
-    } else if (PyLong_Check(o)) {
+        break;
+    case VK_INT:
         hs_text_int(s, o, limit);
-    } else if (PyFloat_Check(o)) {
+        break;
+    case VK_FLOAT:
         hs_text_float(s, PyFloat_AS_DOUBLE(o));
-    } else if (PyComplex_Check(o)) {
+        break;
+    case VK_COMPLEX: {
         Py_complex c = ((PyComplexObject *)o)->cval;
 
         hs_str_addch(s, '(');
@@ -699,41 +771,57 @@ value_of(struct walk *w, PyObject *o, const struct hs_typeinfo *ti, int *has)
         hs_str_adds(s, c.imag < 0 ? "-" : "+");
         hs_text_float(s, c.imag < 0 ? -c.imag : c.imag);
         hs_str_adds(s, "j)");
-    } else if (o == Py_None) {
+        break;
+    }
+    case VK_NONETYPE:
         hs_str_adds(s, "None");
-    } else if (PyType_Check(o)) {
+        break;
+    case VK_TYPE: {
         PyTypeObject *tp = (PyTypeObject *)o;
 
         if (tp->tp_flags & Py_TPFLAGS_HEAPTYPE)
             name = ((PyHeapTypeObject *)tp)->ht_qualname;
         else
             hs_str_adds(s, tp->tp_name);
-    } else if (PyFunction_Check(o)) {
+        break;
+    }
+    case VK_FUNCTION:
         name = ((PyFunctionObject *)o)->func_qualname;
-    } else if (PyCode_Check(o)) {
+        break;
+    case VK_CODE:
         name = hs_code_qualname((PyCodeObject *)o);
-    } else if (PyModule_Check(o)) {
+        break;
+    case VK_MODULE:
         name = hs_module_name_field(o);
         if (!name)
             name = hs_instance_attr(o, "__name__");
-    } else if (PyMethod_Check(o)) {
+        break;
+    case VK_METHOD: {
         PyObject *f = PyMethod_GET_FUNCTION(o);
 
         if (PyFunction_Check(f))
             name = ((PyFunctionObject *)f)->func_qualname;
-    } else if (PyCFunction_Check(o)) {
+        break;
+    }
+    case VK_CFUNCTION: {
         PyCFunctionObject *f = (PyCFunctionObject *)o;
 
         if (f->m_ml && f->m_ml->ml_name)
             hs_str_adds(s, f->m_ml->ml_name);
-    } else if (hs_is_generator(o)) {
+        break;
+    }
+    case VK_GENERATOR:
         name = ((PyGenObject *)o)->gi_qualname;
-    } else if (PyFrame_Check(o)) {
+        break;
+    case VK_FRAME:
         *has = frame_value(s, (PyFrameObject *)o, limit, w->opts->redact);
-    } else if (ti->foreign >= HS_FOREIGN_FILEIO) {
+        break;
+    case VK_RESOURCE:
         hs_stdlib_resource_value(s, o, ti->foreign);
-    } else {
+        break;
+    default:
         *has = 0;
+        break;
     }
     if (name && PyUnicode_Check(name))
         hs_text_str(s, name, limit);
