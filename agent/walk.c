@@ -239,10 +239,14 @@ static int
 is_static(struct walk *w, PyObject *o)
 {
     if (PyLong_CheckExact(o)) {
-        int overflow;
-        long v = PyLong_AsLongAndOverflow(o, &overflow);
+        /* Read in place (no call per int): small ones have a digit. */
+        Py_ssize_t ndigits;
+        int negative;
+        const digit *d = hs_long_digits(o, &ndigits, &negative);
+        long v = ndigits ? (negative ? -(long)d[0] : (long)d[0]) : 0;
 
-        return !overflow && v >= -5 && v <= 256 && w->small_ints[v + 5] == o;
+        return ndigits <= 1 && v >= -5 && v <= 256 &&
+               w->small_ints[v + 5] == o;
     }
     return (PyType_Check(o) &&
             !(((PyTypeObject *)o)->tp_flags & Py_TPFLAGS_HEAPTYPE)) ||

@@ -6,7 +6,7 @@ import gc
 import random
 import struct
 
-from hstest import AgentTest, FLAG_GC_TRACKED, Marker
+from hstest import AgentTest, FLAG_GC_TRACKED, FLAG_STATIC, Marker
 
 
 class CoverageTest(AgentTest):
@@ -135,6 +135,18 @@ class CoverageTest(AgentTest):
             "t.id = o.type_id WHERE t.name = 'bytes'"))
         self.assertEqual([(v, got.get(id(v))) for v in holder.tag
                           if got.get(id(v)) != repr(v)], [])
+
+    def test_small_ints_are_static(self):
+        # CPython's cached ints -5..256 are the statically known ones;
+        # the walk reads their digit in place to tell them apart.
+        small = [-5, -1, 0, 1, 255, 256]
+        other = [int(t) for t in ("257", "-6", "1099511627776",
+                                  "-1099511627776", "65536")]
+        holder = Marker(small + other)
+        snap = self.dump()
+        for i in holder.tag:
+            self.assertEqual(bool(snap.row(i)["flags"] & FLAG_STATIC),
+                             i in small, i)
 
     def test_object_count_matches_facts(self):
         snap = self.dump()
