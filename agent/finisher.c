@@ -113,7 +113,7 @@ struct job {
     int status_fd; /* attach: the status file (owned), or -1 */
     uint32_t objects;
     uint64_t edges;
-    double started; /* the dump's start (mono()), for its seconds */
+    double started; /* the dump's start (hs_mono()), for its seconds */
 };
 
 /* The running tail of this process.  A fork() waits until the tail has
@@ -122,15 +122,6 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int running;
 static int at_exit_registered;
-
-static double
-mono(void)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 /* `heapsnap dump --pid`'s status lines (inject/remote_payload.py writes
  * the others): the result, then the end, then the file is closed. */
@@ -182,10 +173,10 @@ tail(void *arg)
             *p = ' ';
     if (j->status_fd >= 0)
         report_status(j->status_fd, rc == 0, j->objects, j->edges,
-                      mono() - j->started, err);
+                      hs_mono() - j->started, err);
     else
         hs_report_result(j->report_fd, j->trigger, j->path, rc == 0,
-                         j->objects, j->edges, mono() - j->started, NULL,
+                         j->objects, j->edges, hs_mono() - j->started, NULL,
                          err);
     job_free(j);
     pthread_mutex_lock(&mu);
@@ -237,7 +228,7 @@ hs_finisher_start(struct hs_sink *sink, const char *tmp, const char *path,
     j->status_fd = -1; /* the caller's until the thread starts */
     j->objects = objects;
     j->edges = edges;
-    j->started = mono() - started_ago;
+    j->started = hs_mono() - started_ago;
     if (!j->tmp || !j->path || !j->trigger)
         goto fail;
     if (!at_exit_registered) {

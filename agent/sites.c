@@ -20,7 +20,6 @@
 #include "agent.h"
 
 #include <stdlib.h>
-#include <time.h>
 
 /* A distinct (file, line) of some traceback. */
 struct site_frame {
@@ -520,13 +519,13 @@ hs_sites_write(const struct hs_idmap *ids, struct hs_sink *sink, char *err,
                size_t errlen)
 {
     struct sites s;
-    struct timespec t0, t1;
+    double t0;
     uint32_t traced = 0, untraced = 0;
     int rc = -1;
 
     memset(&s, 0, sizeof(s));
     s.sink = sink;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    t0 = hs_mono();
     for (uint32_t id = 1; id <= ids->count; id++) {
         PyObject *o = hs_idmap_object(ids, id);
         PyObject *tb = _PyTraceMalloc_GetTraceback(0, hs_alloc_start(o));
@@ -552,14 +551,11 @@ hs_sites_write(const struct hs_idmap *ids, struct hs_sink *sink, char *err,
     if (name_functions(&s, ids) < 0)
         goto oom;
     write_rows(&s);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
     hs_sink_meta_int(sink, "alloc_sites", 1);
     hs_sink_meta_int(sink, "alloc_traced_objects", traced);
     hs_sink_meta_int(sink, "alloc_untraced_objects", untraced);
     hs_sink_meta_int(sink, "alloc_max_frames", s.max_frames);
-    hs_sink_meta_real(sink, "alloc_sites_seconds",
-                      (double)(t1.tv_sec - t0.tv_sec) +
-                          (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9);
+    hs_sink_meta_real(sink, "alloc_sites_seconds", hs_mono() - t0);
     rc = 0;
     goto done;
 oom:

@@ -122,15 +122,6 @@ fail(struct walk *w, const char *what)
     return -1;
 }
 
-static double
-now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* ---- the closure map -------------------------------------------------------------- */
 
 static inline uint32_t
@@ -1147,7 +1138,7 @@ meta(struct walk *w, const struct facts *f, double t0, double walk_seconds)
     hs_sink_meta_int(w->sink, "edge_count", (int64_t)w->edges);
     hs_sink_meta_int(w->sink, "root_count", w->nroots);
     hs_sink_meta_real(w->sink, "walk_seconds", walk_seconds);
-    hs_sink_meta_real(w->sink, "dump_seconds", now() - t0);
+    hs_sink_meta_real(w->sink, "dump_seconds", hs_mono() - t0);
     if (w->refctx.check) {
         hs_sink_meta_int(w->sink, "check_mismatches",
                          (int64_t)w->refctx.mismatches);
@@ -1324,7 +1315,7 @@ hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
     volatile int faulted = 0;
     struct facts facts;
     char *tmp;
-    double t0 = now(), t1;
+    double t0 = hs_mono(), t1;
     int gc_was_enabled = gc->enabled;
     size_t tmplen = strlen(opts->path) + 5;
     volatile int rc = -1;
@@ -1402,26 +1393,26 @@ hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
         fail(&w, "out of memory (roots)");
         goto done;
     }
-    t1 = now();
+    t1 = hs_mono();
     if (seed(&w) < 0)
         goto done;
-    res->phase[0] = now() - t1;
-    t1 = now();
+    res->phase[0] = hs_mono() - t1;
+    t1 = hs_mono();
     if (edges(&w) < 0)
         goto done;
-    res->phase[1] = now() - t1;
-    t1 = now();
+    res->phase[1] = hs_mono() - t1;
+    t1 = hs_mono();
     roots(&w);
     if (reach(&w) < 0)
         goto done;
-    res->phase[2] = now() - t1;
-    t1 = now();
+    res->phase[2] = hs_mono() - t1;
+    t1 = hs_mono();
     unreachable_rows(&w);
     if (threads_and_frames(&w) < 0)
         goto done;
-    res->phase[3] = now() - t1;
+    res->phase[3] = hs_mono() - t1;
     hs_guard_disarm(&guard);
-    t1 = now();
+    t1 = hs_mono();
     /* Before any __sizeof__ runs: no object of the walk is freed yet. */
     if (opts->mem.traced >= 0 &&
         hs_sites_write(&w.ids, w.sink, err, errlen) < 0) {
@@ -1434,7 +1425,7 @@ hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
         goto done;
     if (meta(&w, &facts, t0, t1 - t0) < 0)
         goto done;
-    res->phase[4] = now() - t1;
+    res->phase[4] = hs_mono() - t1;
     res->objects = w.ids.count;
     res->edges = w.edges;
     res->roots = w.nroots;
@@ -1446,7 +1437,7 @@ done:
     /* The rows are copies: from here on nothing reads a live object, so
      * the program runs while the writer finishes (the GIL is released
      * unless this is a forked child, which has no other thread). */
-    res->pause_seconds = now() - t0;
+    res->pause_seconds = hs_mono() - t0;
     if (w.sink) {
         hs_fork_wait_walked(); /* a fork() from here on waits for it */
         if (w.failed)
@@ -1459,7 +1450,7 @@ done:
             res->background = 1;
             rc = 0;
         } else {
-            t1 = now();
+            t1 = hs_mono();
             if (opts->no_python)
                 rc = hs_finish_file(w.sink, tmp, opts->path, err, errlen);
             else {
@@ -1467,13 +1458,13 @@ done:
                 rc = hs_finish_file(w.sink, tmp, opts->path, err, errlen);
                 Py_END_ALLOW_THREADS
             }
-            res->phase[5] = now() - t1;
+            res->phase[5] = hs_mono() - t1;
         }
         w.sink = NULL;
     }
     if (rc != 0)
         hs_unlink_tmp(tmp);
-    res->seconds = now() - t0;
+    res->seconds = hs_mono() - t0;
     res->peak_memory = hs_mem_peak() + hs_sink_peak_memory();
     walk_release(&w);
     hs_free(tmp);
