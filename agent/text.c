@@ -348,6 +348,14 @@ reads_back(uint64_t m, int s, uint64_t n, int k)
     return d < bound || (d == bound && !(m & 1));
 }
 
+/* 1 if m / 2^s >= 10^e (-5 <= e <= 16). */
+static int
+at_least_pow10(uint64_t m, int s, int e)
+{
+    return e >= 0 ? (u128)m >= pow10_128(e) << s
+                  : (u128)m * pow10_128(-e) >= (u128)1 << s;
+}
+
 /* repr(v) for 1e-4 <= |v| < 1e15 into out (40 bytes); its length, or 0
  * outside that range. */
 static size_t
@@ -364,19 +372,10 @@ float_repr_exact(char *out, double v)
     s = 1075 - (int)((bits >> 52) & 0x7FF);
     /* e10 = floor(log10(|v|)), made exact: 10^e10 <= m / 2^s < 10^(e10+1). */
     e10 = (int)floor(log10(fabs(v)));
-    for (;;) {
-        int below = e10 >= 0 ? ((u128)m << 0) < (pow10_128(e10) << s)
-                             : ((u128)m * pow10_128(-e10)) < ((u128)1 << s);
-
-        if (below)
-            e10--;
-        else if (e10 + 1 >= 0 ? !((u128)m < (pow10_128(e10 + 1) << s))
-                              : !((u128)m * pow10_128(-e10 - 1) <
-                                  ((u128)1 << s)))
-            e10++;
-        else
-            break;
-    }
+    while (!at_least_pow10(m, s, e10))
+        e10--;
+    while (at_least_pow10(m, s, e10 + 1))
+        e10++;
     k = 14 - e10;
     n = scaled(m, k, s);
     if (reads_back(m, s, n, k)) {
