@@ -963,10 +963,6 @@ unreachable_rows(struct walk *w)
             first = 0;
         }
     }
-    for (size_t i = 0; i < w->ndeferred; i++) {
-        if (!(*bits_of(w, w->deferred[i].id) & B_REACHED))
-            w->deferred[i].flags |= HS_F_UNREACHABLE;
-    }
 }
 
 /* The id of o, or -1 for NULL or an object not in the snapshot. */
@@ -1205,6 +1201,9 @@ deferred_sizes(struct walk *w)
             if (size >= 0) {
                 d->size = size;
                 d->flags &= ~HS_F_SIZE_FALLBACK;
+                /* The row's flags are rewritten: keep unreachable_rows()'s. */
+                if (!(*bits_of(w, d->id) & B_REACHED))
+                    d->flags |= HS_F_UNREACHABLE;
                 hs_sink_object_size(w->sink, d->id, size, d->flags);
             } else if (sizeof_failed(w)) {
                 return fail(w, "interrupted by an exception in __sizeof__");
