@@ -148,6 +148,32 @@ class CoverageTest(AgentTest):
             self.assertEqual(bool(snap.row(i)["flags"] & FLAG_STATIC),
                              i in small, i)
 
+    def test_every_object_once_whether_the_id_table_grows_or_not(self):
+        # The walk sizes its id table from pymalloc's live blocks, so it
+        # need not grow; without pymalloc (PYTHONMALLOC=malloc) it is sized
+        # for the gc-tracked objects and grows, a full rebuild each time,
+        # while 200,000 untracked strs and ints are found.  Either way each
+        # object has one row and one id.
+        code = """
+            import os, sqlite3, heapsnap
+            keep = [str(i) * 2 for i in range(100000)]
+            keep += [i * 7919 for i in range(1000, 101000)]
+            path = os.path.join(os.environ["HS_TEST_TMP"], "t.db")
+            heapsnap.dump(path)
+            db = sqlite3.connect(path)
+            addrs = dict(db.execute("SELECT address, count(*) FROM objects "
+                                    "GROUP BY address"))
+            assert all(addrs.get(id(o)) == 1 for o in keep), "missing"
+            n, top = db.execute("SELECT count(*), max(id) FROM objects")\
+                .fetchone()
+            assert n == top == len(addrs), (n, top, len(addrs))
+            print("ok", n)
+            """
+        for alloc in ("pymalloc", "malloc"):
+            out = self.run_child(code, env={"PYTHONMALLOC": alloc})
+            self.assertTrue(out.startswith("ok "), out)
+            self.assertGreater(int(out.split()[1]), 200000)
+
     def test_object_count_matches_facts(self):
         snap = self.dump()
         n = snap.q1("SELECT count(*) FROM objects")
