@@ -162,13 +162,14 @@ void hs_text_json_string(struct hs_str *out, const char *p, size_t n);
 struct hs_sink;
 
 /*
- * Creates `tmp_path` with mode 0600 (replacing a stale one), creates the
- * schema in it and, when `threaded`, starts the writer thread and opens
- * the spool (otherwise rows are written as they come).  With gate_fd >= 0
- * (tests) the writer first waits, up to HS_GATE_SECONDS, for a byte on
- * that fd, so that every chunk goes through the spool.  On failure
- * returns NULL and puts the reason in `err` (a static or caller-owned
- * buffer of errlen).
+ * Creates `tmp_path` with mode 0600 (replacing a stale one) and, when
+ * `threaded`, opens the spool and starts the writer thread, which creates
+ * the schema while the walk runs (a failure there shows in
+ * hs_sink_failed() and hs_sink_finish()); otherwise creates the schema
+ * now and rows are written as they come.  With gate_fd >= 0 (tests) the
+ * writer first waits, up to HS_GATE_SECONDS, for a byte on that fd, so
+ * that every chunk goes through the spool.  On failure returns NULL and
+ * puts the reason in `err` (a static or caller-owned buffer of errlen).
  */
 #define HS_GATE_SECONDS 60
 struct hs_sink *hs_sink_open(const char *tmp_path, int threaded,

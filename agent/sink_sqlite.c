@@ -5,6 +5,9 @@
  *
  * The walk (holding the GIL) encodes rows into chunks; a writer thread
  * decodes them and talks to SQLite, so the walk and the writes overlap.
+ * The writer also creates the schema and prepares the statements
+ * (connect_db()), so that work is not part of the program's pause: it
+ * was a quarter of the pause of a dump of a bare interpreter.
  * The walk never waits for the writer: the queue in memory is bounded
  * (HS_MAX_QUEUED chunks) and, when it is full, chunks go to the spool, an
  * unlinked file next to the snapshot (page cache, not the program's
@@ -122,6 +125,7 @@ struct hs_sink {
     volatile int failed;          /* a write failed, or memory ran out */
     char errmsg[512];             /* the first failure */
     char path[256];               /* the file, for messages (cut if long) */
+    char *file;                   /* the file (hs_alloc'd) */
 };
 
 /* Peak of SQLite's own memory, kept after the connection closed. */
@@ -612,6 +616,8 @@ wait_at_gate(struct hs_sink *s)
         set_failed(s, "the writer's gate", "no byte came (is the GIL held?)");
 }
 
+static int connect_db(struct hs_sink *s);
+
 static void *
 writer_main(void *arg)
 {
@@ -619,6 +625,8 @@ writer_main(void *arg)
 
     if (s->gate_fd >= 0)
         wait_at_gate(s);
+    if (!s->failed)
+        connect_db(s); /* a failure drops every chunk below */
     for (;;) {
         struct chunk *c;
         uint64_t off = 0, took;
@@ -1061,29 +1069,33 @@ prepare(struct hs_sink *s, sqlite3_stmt **st, const char *sql)
     return 0;
 }
 
-/* "INSERT INTO t VALUES (?,?),(?,?)..." with `rows` rows of `cols`. */
+/* "INSERT INTO t VALUES (?,?),(?,?)..." with `rows` rows of `cols`, in
+ * a buffer of its own: this runs on the writer thread, which never
+ * allocates through hs_alloc. */
 static int
 prepare_multi(struct hs_sink *s, sqlite3_stmt **st, const char *table,
               int cols, int rows)
 {
-    struct hs_str sql = { NULL, 0, 0, 0 };
-    int rc;
+    char sql[2048];
+    size_t n = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO %s VALUES ",
+                                table);
 
-    hs_str_addf(&sql, "INSERT INTO %s VALUES ", table);
-    for (int r = 0; r < rows; r++) {
-        hs_str_adds(&sql, r ? ",(" : "(");
-        for (int c = 0; c < cols; c++)
-            hs_str_adds(&sql, c ? ",?" : "?");
-        hs_str_addch(&sql, ')');
-    }
-    if (sql.failed) {
-        set_failed(s, "out of memory", "statement text");
-        hs_str_release(&sql);
-        return -1;
-    }
-    rc = prepare(s, st, sql.data);
-    hs_str_release(&sql);
-    return rc;
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) {
+            if (n + 5 >= sizeof(sql)) {
+                set_failed(s, "internal error", "statement text too long");
+                return -1;
+            }
+            if (c || r)
+                sql[n++] = ',';
+            if (!c)
+                sql[n++] = '(';
+            sql[n++] = '?';
+            if (c == cols - 1)
+                sql[n++] = ')';
+        }
+    sql[n] = '\0';
+    return prepare(s, st, sql);
 }
 
 static void
@@ -1133,6 +1145,7 @@ sink_free(struct hs_sink *s)
     sqlite3_close(s->db);
     free_chunks(s);
     hs_free(s->spool_buf);
+    hs_free(s->file);
     if (s->spool_fd >= 0)
         close(s->spool_fd);
     pthread_cond_destroy(&s->cv_work);
@@ -1142,12 +1155,69 @@ sink_free(struct hs_sink *s)
         hs_fork_wait_leave(); /* the last thing the sink's thread does */
 }
 
+/*
+ * The connection: the file's settings, the schema, the transaction and
+ * the statements.  The writer thread makes it while the walk runs (its
+ * first chunk waits for it), so creating the schema is not part of the
+ * program's pause; in the synchronous fallback the caller makes it.  0,
+ * or -1 with the failure recorded.
+ */
+static int
+connect_db(struct hs_sink *s)
+{
+    char what[300];
+    char *msg = NULL;
+
+    /* One thread at a time uses the connection: no per-call mutex. */
+    if (sqlite3_open_v2(s->file, &s->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        snprintf(what, sizeof(what), "cannot open '%s'", s->path);
+        set_failed(s, what, s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        return -1;
+    }
+    if (sqlite3_exec(s->db,
+                     "PRAGMA page_size=65536; PRAGMA journal_mode=OFF;"
+                     "PRAGMA synchronous=OFF; PRAGMA locking_mode=EXCLUSIVE;"
+                     "PRAGMA cache_size=-2048;",
+                     NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_exec(s->db, hs_schema_sql, NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_exec(s->db, "BEGIN", NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(what, sizeof(what), "cannot write '%s'", s->path);
+        set_failed(s, what, msg ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    if (prepare_multi(s, &s->st_edges, "edge_list", 4, HS_EDGE_BATCH) ||
+        prepare_multi(s, &s->st_edge, "edge_list", 4, 1) ||
+        prepare_multi(s, &s->st_objects, "objects", 8, HS_OBJECT_BATCH) ||
+        prepare_multi(s, &s->st_object, "objects", 8, 1) ||
+        prepare_multi(s, &s->st_name, "names", 2, 1) ||
+        prepare_multi(s, &s->st_type, "types", 5, 1) ||
+        prepare_multi(s, &s->st_root, "roots", 5, 1) ||
+        prepare_multi(s, &s->st_thread, "threads", 7, 1) ||
+        prepare_multi(s, &s->st_frame, "frames", 8, 1) ||
+        prepare(s, &s->st_meta,
+                "INSERT OR REPLACE INTO meta VALUES (?, ?)") ||
+        prepare(s, &s->st_size,
+                "UPDATE objects SET size = ?1, flags = ?2 WHERE id = ?3") ||
+        prepare(s, &s->st_flag,
+                "UPDATE objects SET flags = flags | ?1 "
+                "WHERE id BETWEEN ?2 AND ?3") ||
+        prepare_multi(s, &s->st_reported, "reported_sizes", 2, 1) ||
+        prepare_multi(s, &s->st_layout, "type_layouts", 9, 1) ||
+        prepare_multi(s, &s->st_alloc_frame, "alloc_frames", 4, 1) ||
+        prepare_multi(s, &s->st_alloc_tb, "alloc_tracebacks", 3, 1) ||
+        prepare_multi(s, &s->st_object_tb, "object_tracebacks", 2, 1))
+        return -1;
+    return 0;
+}
+
 struct hs_sink *
 hs_sink_open(const char *tmp_path, int threaded, int gate_fd, char *err,
              size_t errlen)
 {
     struct hs_sink *s = hs_alloc(sizeof(*s));
-    char *msg = NULL;
     struct stat st;
     int fd;
 
@@ -1182,53 +1252,13 @@ hs_sink_open(const char *tmp_path, int threaded, int gate_fd, char *err,
         return NULL;
     }
     close(fd);
-    /* One thread at a time uses the connection: no per-call mutex. */
-    if (sqlite3_open_v2(tmp_path, &s->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
-        SQLITE_OK) {
-        snprintf(err, errlen, "cannot open '%s': %s", tmp_path,
-                 s->db ? sqlite3_errmsg(s->db) : "out of memory");
+    s->file = hs_alloc(strlen(tmp_path) + 1);
+    if (!s->file) {
+        snprintf(err, errlen, "out of memory");
         sink_free(s);
         return NULL;
     }
-    if (sqlite3_exec(s->db,
-                     "PRAGMA page_size=65536; PRAGMA journal_mode=OFF;"
-                     "PRAGMA synchronous=OFF; PRAGMA locking_mode=EXCLUSIVE;"
-                     "PRAGMA cache_size=-2048;",
-                     NULL, NULL, &msg) != SQLITE_OK ||
-        sqlite3_exec(s->db, hs_schema_sql, NULL, NULL, &msg) != SQLITE_OK ||
-        sqlite3_exec(s->db, "BEGIN", NULL, NULL, &msg) != SQLITE_OK) {
-        snprintf(err, errlen, "cannot write '%s': %s", tmp_path,
-                 msg ? msg : sqlite3_errmsg(s->db));
-        sqlite3_free(msg);
-        sink_free(s);
-        return NULL;
-    }
-    if (prepare_multi(s, &s->st_edges, "edge_list", 4, HS_EDGE_BATCH) ||
-        prepare_multi(s, &s->st_edge, "edge_list", 4, 1) ||
-        prepare_multi(s, &s->st_objects, "objects", 8, HS_OBJECT_BATCH) ||
-        prepare_multi(s, &s->st_object, "objects", 8, 1) ||
-        prepare_multi(s, &s->st_name, "names", 2, 1) ||
-        prepare_multi(s, &s->st_type, "types", 5, 1) ||
-        prepare_multi(s, &s->st_root, "roots", 5, 1) ||
-        prepare_multi(s, &s->st_thread, "threads", 7, 1) ||
-        prepare_multi(s, &s->st_frame, "frames", 8, 1) ||
-        prepare(s, &s->st_meta,
-                "INSERT OR REPLACE INTO meta VALUES (?, ?)") ||
-        prepare(s, &s->st_size,
-                "UPDATE objects SET size = ?1, flags = ?2 WHERE id = ?3") ||
-        prepare(s, &s->st_flag,
-                "UPDATE objects SET flags = flags | ?1 "
-                "WHERE id BETWEEN ?2 AND ?3") ||
-        prepare_multi(s, &s->st_reported, "reported_sizes", 2, 1) ||
-        prepare_multi(s, &s->st_layout, "type_layouts", 9, 1) ||
-        prepare_multi(s, &s->st_alloc_frame, "alloc_frames", 4, 1) ||
-        prepare_multi(s, &s->st_alloc_tb, "alloc_tracebacks", 3, 1) ||
-        prepare_multi(s, &s->st_object_tb, "object_tracebacks", 2, 1)) {
-        snprintf(err, errlen, "%s", s->errmsg); /* names the file */
-        sink_free(s);
-        return NULL;
-    }
+    memcpy(s->file, tmp_path, strlen(tmp_path) + 1);
     if (threaded) {
         s->spool_buf = hs_alloc(sizeof(struct chunk));
         s->spool_fd = s->spool_buf ? spool_open(tmp_path) : -1;
@@ -1242,6 +1272,11 @@ hs_sink_open(const char *tmp_path, int threaded, int gate_fd, char *err,
     }
     s->threaded =
         threaded && pthread_create(&s->thread, NULL, writer_main, s) == 0;
+    if (!s->threaded && connect_db(s) < 0) {
+        snprintf(err, errlen, "%s", s->errmsg); /* names the file */
+        sink_free(s);
+        return NULL;
+    }
     return s;
 }
 

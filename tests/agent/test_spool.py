@@ -61,6 +61,9 @@ CHILD = """
                 return
             time.sleep(0.0005)
         seen["opened"] = time.perf_counter()
+        # The pause is over and the writer still waits at its gate: it
+        # creates the schema, so SQLite has not written FILE.tmp yet.
+        seen["tmp_bytes"] = os.path.getsize(p + ".tmp")
         if not FSIZE:
             while_writer_waits()
         else:
@@ -132,6 +135,9 @@ class SpoolTest(AgentTest):
         self.assertGreaterEqual(seen["opened"], r["t0"] + f["pause_seconds"])
         self.assertLessEqual(seen["opened"], r["t1"])
         self.assertLess(f["pause_seconds"], f["seconds"])
+        # Nothing of SQLite's happened in the pause, not even the schema
+        # (the writer thread creates it).
+        self.assertEqual(seen["tmp_bytes"], 0)
         self.assertEqual(seen["second"], "a dump is already running")
         # The fork waited for the writer: it returned after the gate
         # opened.
