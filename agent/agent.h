@@ -423,6 +423,7 @@ struct hs_names {
     struct hs_sink *sink; /* where new rows go */
     int redact;           /* hide data-valued str/bytes keys */
     void *ptr;            /* direct-mapped cache: source object -> id */
+    int ptr_bits;         /* log2 of its entries */
     void *tab;            /* content table (open addressing) */
     uint32_t cap;         /* slots in tab, a power of two */
     uint32_t used;        /* filled slots */
@@ -432,7 +433,9 @@ struct hs_names {
     int oom;              /* memory ran out: some label was lost */
 };
 
-int hs_names_init(struct hs_names *n, struct hs_sink *sink, int redact);
+/* `objects`: how many objects the walk expects (sizes the cache). */
+int hs_names_init(struct hs_names *n, struct hs_sink *sink, int redact,
+                  uint32_t objects);
 void hs_names_release(struct hs_names *n);
 
 /* names.id of a C string label, or -1 when memory ran out. */

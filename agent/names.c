@@ -18,7 +18,12 @@
 
 #include <string.h>
 
-#define PTR_CACHE_BITS 16
+/* The source-object cache has one entry per 4 expected objects, within
+ * these bounds: its pages are new memory, and each first touch of one is
+ * a page fault (a sixth of the walking thread's time in a dump of a bare
+ * interpreter when it was 1 MiB). */
+#define PTR_CACHE_BITS_MIN 12
+#define PTR_CACHE_BITS_MAX 16
 #define KEY_LIMIT 100 /* characters of a key kept in a label */
 
 struct ptr_entry {
@@ -35,19 +40,24 @@ struct text_entry {
 };
 
 int
-hs_names_init(struct hs_names *n, struct hs_sink *sink, int redact)
+hs_names_init(struct hs_names *n, struct hs_sink *sink, int redact,
+              uint32_t objects)
 {
     memset(n, 0, sizeof(*n));
     n->sink = sink;
     n->redact = redact;
-    n->ptr = hs_alloc(sizeof(struct ptr_entry) << PTR_CACHE_BITS);
+    n->ptr_bits = PTR_CACHE_BITS_MIN;
+    while (n->ptr_bits < PTR_CACHE_BITS_MAX &&
+           ((uint64_t)4 << n->ptr_bits) < objects)
+        n->ptr_bits++;
+    n->ptr = hs_alloc(sizeof(struct ptr_entry) << n->ptr_bits);
     n->cap = 4096;
     n->tab = hs_alloc(n->cap * sizeof(struct text_entry));
     if (!n->ptr || !n->tab) {
         hs_names_release(n);
         return -1;
     }
-    memset(n->ptr, 0, sizeof(struct ptr_entry) << PTR_CACHE_BITS);
+    memset(n->ptr, 0, sizeof(struct ptr_entry) << n->ptr_bits);
     memset(n->tab, 0, n->cap * sizeof(struct text_entry));
     return 0;
 }
@@ -158,7 +168,7 @@ ptr_slot(struct hs_names *n, const void *o, int mode)
     uint64_t h = (((uint64_t)(uintptr_t)o >> 4) ^ (uint64_t)mode) *
                  0x9E3779B97F4A7C15ULL;
 
-    return &((struct ptr_entry *)n->ptr)[h >> (64 - PTR_CACHE_BITS)];
+    return &((struct ptr_entry *)n->ptr)[h >> (64 - n->ptr_bits)];
 }
 
 int64_t

@@ -1315,6 +1315,7 @@ hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
     struct facts facts;
     char *tmp;
     double t0 = hs_mono(), t1;
+    uint32_t expected;
     int gc_was_enabled = gc->enabled;
     size_t tmplen = strlen(opts->path) + 5;
     volatile int rc = -1;
@@ -1363,8 +1364,9 @@ hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
     w.refctx.check = check;
     w.refctx.dict_owns_values = hs_managed_dict_traverses_dict();
     w.refctx.interned = hs_interned_dict(PyThreadState_Get()->interp);
-    if (hs_idmap_init(&w.ids, hs_idmap_expected(&opts->mem, gc)) < 0 ||
-        hs_names_init(&w.names, w.sink, opts->redact) < 0) {
+    expected = hs_idmap_expected(&opts->mem, gc);
+    if (hs_idmap_init(&w.ids, expected) < 0 ||
+        hs_names_init(&w.names, w.sink, opts->redact, expected) < 0) {
         fail(&w, "out of memory");
         goto done;
     }
