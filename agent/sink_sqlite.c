@@ -124,8 +124,7 @@ struct hs_sink {
     struct chunk *cur;            /* walk: the chunk being filled */
     volatile int failed;          /* a write failed, or memory ran out */
     char errmsg[512];             /* the first failure */
-    char path[256];               /* the file, for messages (cut if long) */
-    char *file;                   /* the file (hs_alloc'd) */
+    char *file;                   /* FILE.tmp (hs_alloc'd) */
 };
 
 /* Peak of SQLite's own memory, kept after the connection closed. */
@@ -157,7 +156,7 @@ sql_failed(struct hs_sink *s, const char *what)
 {
     char where[384];
 
-    snprintf(where, sizeof(where), "%s in '%s'", what, s->path);
+    snprintf(where, sizeof(where), "%s in '%s'", what, s->file);
     set_failed(s, where, sqlite3_errmsg(s->db));
 }
 
@@ -570,7 +569,7 @@ spool_append(struct hs_sink *s, struct chunk *c)
         char what[384];
 
         snprintf(what, sizeof(what), "cannot write the spool of '%s'",
-                 s->path);
+                 s->file);
         set_failed(s, what, strerror(errno));
         return -1;
     }
@@ -591,7 +590,7 @@ spool_read(struct hs_sink *s, uint64_t off)
         char what[384];
 
         snprintf(what, sizeof(what), "cannot read back the spool of '%s'",
-                 s->path);
+                 s->file);
         set_failed(s, what, len > HS_CHUNK_SIZE ? "corrupt" : strerror(errno));
         return 0;
     }
@@ -1172,7 +1171,7 @@ connect_db(struct hs_sink *s)
     if (sqlite3_open_v2(s->file, &s->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
         SQLITE_OK) {
-        snprintf(what, sizeof(what), "cannot open '%s'", s->path);
+        snprintf(what, sizeof(what), "cannot open '%s'", s->file);
         set_failed(s, what, s->db ? sqlite3_errmsg(s->db) : "out of memory");
         return -1;
     }
@@ -1183,7 +1182,7 @@ connect_db(struct hs_sink *s)
                      NULL, NULL, &msg) != SQLITE_OK ||
         sqlite3_exec(s->db, hs_schema_sql, NULL, NULL, &msg) != SQLITE_OK ||
         sqlite3_exec(s->db, "BEGIN", NULL, NULL, &msg) != SQLITE_OK) {
-        snprintf(what, sizeof(what), "cannot write '%s'", s->path);
+        snprintf(what, sizeof(what), "cannot write '%s'", s->file);
         set_failed(s, what, msg ? msg : sqlite3_errmsg(s->db));
         sqlite3_free(msg);
         return -1;
@@ -1230,7 +1229,13 @@ hs_sink_open(const char *tmp_path, int threaded, int gate_fd, char *err,
     s->gate_fd = gate_fd;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv_work, NULL);
-    snprintf(s->path, sizeof(s->path), "%s", tmp_path);
+    s->file = hs_alloc(strlen(tmp_path) + 1);
+    if (!s->file) {
+        snprintf(err, errlen, "out of memory");
+        sink_free(s);
+        return NULL;
+    }
+    memcpy(s->file, tmp_path, strlen(tmp_path) + 1);
     /* Until sink_free: a fork() meanwhile waits (fork_wait.c). */
     if (hs_fork_wait_enter(1) < 0) {
         snprintf(err, errlen, "cannot install the dump's fork handler");
@@ -1252,13 +1257,6 @@ hs_sink_open(const char *tmp_path, int threaded, int gate_fd, char *err,
         return NULL;
     }
     close(fd);
-    s->file = hs_alloc(strlen(tmp_path) + 1);
-    if (!s->file) {
-        snprintf(err, errlen, "out of memory");
-        sink_free(s);
-        return NULL;
-    }
-    memcpy(s->file, tmp_path, strlen(tmp_path) + 1);
     if (threaded) {
         s->spool_buf = hs_alloc(sizeof(struct chunk));
         s->spool_fd = s->spool_buf ? spool_open(tmp_path) : -1;
