@@ -106,10 +106,10 @@ void hs_vmarr_release(struct hs_vmarr *a);
 
 /* Peak bytes allocated through hs_alloc since the last reset. */
 size_t hs_mem_peak(void);
-
-/* Seconds on the monotonic clock, for durations. */
-double hs_mono(void);
 void hs_mem_reset_peak(void);
+
+/* Seconds on the monotonic clock, for durations (clock.c). */
+double hs_mono(void);
 
 /*
  * A growable byte string in raw memory.  `data` may be NULL while empty;

@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 /* Bytes in use and their peak.  Atomic: a dump's tail frees its sink on
@@ -87,15 +86,6 @@ hs_free(void *ptr)
     memcpy(&old, p, sizeof(old));
     count(0, old);
     PyMem_RawFree(p);
-}
-
-double
-hs_mono(void)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
 size_t
