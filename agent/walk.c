@@ -62,6 +62,10 @@
 
 /* How many table lookups (and objects) are loaded ahead of their use. */
 #define PREFETCH 8
+/* How many objects ahead edges() loads an object's header: ids are
+ * handed out in discovery order, so the next objects are scattered over
+ * the heap and each first read of one is a cache miss. */
+#define HEADER_AHEAD 6
 
 /* A small pointer -> pointer map (closure tuples -> code objects). */
 struct ptrmap {
@@ -478,6 +482,15 @@ static int
 edges(struct walk *w)
 {
     for (uint32_t id = 1; id <= w->ids.count; id++) {
+        if (id + HEADER_AHEAD <= w->ids.count) {
+            const char *next = (const char *)hs_idmap_object(&w->ids,
+                                                             id + HEADER_AHEAD);
+
+            /* Its header, and the words before it (the gc links, a
+             * managed __dict__ or values pointer). */
+            __builtin_prefetch(next);
+            __builtin_prefetch(next - 32);
+        }
         if (edges_of(w, id) < 0)
             return -1;
         if (!(id & 0xFFF) && hs_sink_failed(w->sink))
