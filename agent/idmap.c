@@ -31,7 +31,7 @@
 #include <unistd.h>
 
 #define LOAD_MAX 0.85 /* the table grows past this load */
-#define LOAD_NEW 0.75 /* load of a table sized for an expected count */
+#define LOAD_NEW 0.70 /* load of a table sized for an expected count */
 #define GROWTH 1.25
 #define MIN_SLOTS 1024u
 #define EXPECTED_UNSEEN 8192.0 /* hs_idmap_expected() */
