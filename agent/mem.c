@@ -9,7 +9,8 @@
  * usable as they grow, so they never move, are never copied and waste at
  * most one commit step; past 4 MiB they ask for huge pages (the walk's
  * lookups are random, and TLB misses would double their cost).  Committed
- * bytes count in the peak like any allocation.
+ * pages are populated at once, and committed bytes count in the peak like
+ * any allocation.
  */
 #include "agent.h"
 
@@ -174,6 +175,11 @@ hs_vmarr_grow(struct hs_vmarr *a, size_t bytes)
     if (mprotect(a->base + a->committed, want - a->committed,
                  PROT_READ | PROT_WRITE) != 0)
         return -1;
+#ifdef MADV_POPULATE_WRITE
+    /* The pages now, in one call, rather than a fault at each first touch
+     * (Linux 5.14+; elsewhere, or when it fails, they fault as before). */
+    madvise(a->base + a->committed, want - a->committed, MADV_POPULATE_WRITE);
+#endif
     count(want - a->committed, 0);
     a->committed = want;
     return 0;
