@@ -174,16 +174,36 @@ hs_text_bytes_repr(struct hs_str *out, const char *p, Py_ssize_t len,
                    Py_ssize_t limit)
 {
     static const char hex[] = "0123456789abcdef";
+    /* Each byte as repr() spells it between quotes other than its own:
+     * up to 4 characters, and how many.  Filled once, under the GIL. */
+    static char spell[256][4];
+    static uint8_t spell_len[256];
     Py_ssize_t n = len < limit ? len : limit;
-    int has_single = 0, has_double = 0;
     char quote, buf[512];
     size_t k = 0;
 
-    for (Py_ssize_t i = 0; i < n; i++) {
-        has_single |= p[i] == '\'';
-        has_double |= p[i] == '"';
+    if (!spell_len[0]) {
+        for (int c = 0; c < 256; c++) {
+            char *e = spell[c];
+
+            if (c == '\\' || c == '\n' || c == '\r' || c == '\t') {
+                e[0] = '\\';
+                e[1] = c == '\\' ? '\\' : c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+                spell_len[c] = 2;
+            } else if (c < 0x20 || c >= 0x7F) {
+                e[0] = '\\';
+                e[1] = 'x';
+                e[2] = hex[c >> 4];
+                e[3] = hex[c & 0xF];
+                spell_len[c] = 4;
+            } else {
+                e[0] = (char)c;
+                spell_len[c] = 1;
+            }
+        }
     }
-    quote = has_single && !has_double ? '"' : '\'';
+    quote = memchr(p, '\'', (size_t)n) && !memchr(p, '"', (size_t)n) ? '"'
+                                                                     : '\'';
     buf[k++] = 'b';
     buf[k++] = quote;
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -193,20 +213,13 @@ hs_text_bytes_repr(struct hs_str *out, const char *p, Py_ssize_t len,
             hs_str_add(out, buf, k);
             k = 0;
         }
-        if (c == '\\' || c == (unsigned char)quote) {
+        if (c == (unsigned char)quote) {
             buf[k++] = '\\';
             buf[k++] = (char)c;
-        } else if (c == '\n' || c == '\r' || c == '\t') {
-            buf[k++] = '\\';
-            buf[k++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
-        } else if (c < 0x20 || c >= 0x7F) {
-            buf[k++] = '\\';
-            buf[k++] = 'x';
-            buf[k++] = hex[c >> 4];
-            buf[k++] = hex[c & 0xF];
-        } else {
-            buf[k++] = (char)c;
+            continue;
         }
+        memcpy(buf + k, spell[c], 4);
+        k += spell_len[c];
     }
     if (len > limit) {
         memcpy(buf + k, "...", 3);
