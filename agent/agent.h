@@ -424,6 +424,7 @@ struct hs_names {
     int redact;           /* hide data-valued str/bytes keys */
     void *ptr;            /* direct-mapped cache: source object -> id */
     int ptr_bits;         /* log2 of its entries */
+    void *cstr;           /* direct-mapped cache: static C string -> id */
     void *tab;            /* content table (open addressing) */
     uint32_t cap;         /* slots in tab, a power of two */
     uint32_t used;        /* filled slots */

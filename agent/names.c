@@ -2,10 +2,10 @@
  * names.c: the text of edge labels (attribute names, dict keys as reprs,
  * local variable names) as rows of the names table, each written once.
  *
- * Two caches keep repeats cheap: a direct-mapped cache on the label's
- * source object (the same interned attribute-name string labels thousands
- * of edges) or static C string (a member's or getter's name), and a
- * content table for identifiers and C strings, so equal
+ * Caches keep repeats cheap: a direct-mapped cache on the label's source
+ * object (the same interned attribute-name string labels thousands of
+ * edges), another on static C strings (a member's or getter's name), and
+ * a content table for identifiers and C strings, so equal
  * names from different objects share a row.  Keys that are data (not
  * interned) are not content-interned, which keeps memory bounded by the
  * program's vocabulary rather than by its data.
@@ -24,6 +24,11 @@
  * interpreter when it was 1 MiB). */
 #define PTR_CACHE_BITS_MIN 12
 #define PTR_CACHE_BITS_MAX 16
+/* C string labels (a type's member and getter names: a few hundred, each
+ * on thousands of edges) have a cache of their own: in the one above, the
+ * stream of dict keys evicted them, and 39% of their lookups hashed the
+ * text again (Django heap). */
+#define CSTR_CACHE_BITS 10
 #define KEY_LIMIT 100 /* characters of a key kept in a label */
 
 struct ptr_entry {
@@ -51,13 +56,15 @@ hs_names_init(struct hs_names *n, struct hs_sink *sink, int redact,
            ((uint64_t)4 << n->ptr_bits) < objects)
         n->ptr_bits++;
     n->ptr = hs_alloc(sizeof(struct ptr_entry) << n->ptr_bits);
+    n->cstr = hs_alloc(sizeof(struct ptr_entry) << CSTR_CACHE_BITS);
     n->cap = 4096;
     n->tab = hs_alloc(n->cap * sizeof(struct text_entry));
-    if (!n->ptr || !n->tab) {
+    if (!n->ptr || !n->cstr || !n->tab) {
         hs_names_release(n);
         return -1;
     }
     memset(n->ptr, 0, sizeof(struct ptr_entry) << n->ptr_bits);
+    memset(n->cstr, 0, sizeof(struct ptr_entry) << CSTR_CACHE_BITS);
     memset(n->tab, 0, n->cap * sizeof(struct text_entry));
     return 0;
 }
@@ -66,6 +73,7 @@ void
 hs_names_release(struct hs_names *n)
 {
     hs_free(n->ptr);
+    hs_free(n->cstr);
     hs_free(n->tab);
     hs_str_release(&n->arena);
     hs_str_release(&n->scratch);
@@ -174,10 +182,12 @@ ptr_slot(struct hs_names *n, const void *o, int mode)
 int64_t
 hs_names_static(struct hs_names *n, const char *text)
 {
-    struct ptr_entry *e = ptr_slot(n, text, HS_L_CSTR);
+    uint64_t h = (uint64_t)(uintptr_t)text * 0x9E3779B97F4A7C15ULL;
+    struct ptr_entry *e =
+        &((struct ptr_entry *)n->cstr)[h >> (64 - CSTR_CACHE_BITS)];
     uint32_t id;
 
-    if (e->obj == (const void *)text && e->mode == HS_L_CSTR)
+    if (e->obj == (const void *)text)
         return e->id;
     id = by_content(n, text, strlen(text));
     if (!id)
