@@ -129,13 +129,26 @@ class CoverageTest(AgentTest):
                   bytes(range(56, 256))]
         values += [bytes(rnd.getrandbits(8) for _ in range(rnd.randint(
             1, 200))) for _ in range(300)]
+        # Longer than the value limit: the first `limit` bytes' repr, cut
+        # before its closing quote by "...".
+        values += [b"'" * 300, b"\"'" * 150, bytes(range(256)) * 2]
+        values += [bytes(rnd.getrandbits(8) for _ in range(rnd.randint(
+            201, 600))) for _ in range(50)]
         holder = Marker(values)
         snap = self.dump()
+        limit = int(snap.meta("value_limit"))
         got = dict(snap.q(
             "SELECT o.address, o.value FROM objects o JOIN types t ON "
             "t.id = o.type_id WHERE t.name = 'bytes'"))
+
+        def expected(v):
+            if len(v) <= limit:
+                return repr(v)
+            cut = repr(v[:limit])
+            return cut[:-1] + "..." + cut[-1]
+
         self.assertEqual([(v, got.get(id(v))) for v in holder.tag
-                          if got.get(id(v)) != repr(v)], [])
+                          if got.get(id(v)) != expected(v)], [])
 
     def test_small_ints_are_static(self):
         # CPython's cached ints -5..256 are the statically known ones;
