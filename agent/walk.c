@@ -483,13 +483,13 @@ edges(struct walk *w)
 {
     for (uint32_t id = 1; id <= w->ids.count; id++) {
         if (id + HEADER_AHEAD <= w->ids.count) {
-            const char *next = (const char *)hs_idmap_object(&w->ids,
-                                                             id + HEADER_AHEAD);
+            uintptr_t next =
+                (uintptr_t)hs_idmap_object(&w->ids, id + HEADER_AHEAD);
 
             /* Its header, and the words before it (the gc links, a
              * managed __dict__ or values pointer). */
-            __builtin_prefetch(next);
-            __builtin_prefetch(next - 32);
+            __builtin_prefetch((const void *)next);
+            __builtin_prefetch((const void *)(next - 32));
         }
         if (edges_of(w, id) < 0)
             return -1;
