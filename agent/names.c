@@ -193,7 +193,6 @@ hs_names_static(struct hs_names *n, const char *text)
     if (!id)
         return -1;
     e->obj = (PyObject *)(uintptr_t)text;
-    e->mode = HS_L_CSTR;
     e->id = id;
     return id;
 }

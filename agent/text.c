@@ -61,12 +61,13 @@ hs_text_str(struct hs_str *out, PyObject *o, Py_ssize_t limit)
     return len > limit;
 }
 
+static const char hex[] = "0123456789abcdef";
+
 /* Appends "\\x" and two hex digits, or "\\u" and four, without printf
  * (which took a tenth of the walk's value texts). */
 static void
 add_hex_escape(struct hs_str *out, char kind, unsigned c, int ndigits)
 {
-    static const char hex[] = "0123456789abcdef";
     char b[6];
 
     b[0] = '\\';
@@ -174,8 +175,6 @@ static pthread_once_t byte_spelling_once = PTHREAD_ONCE_INIT;
 static void
 spell_bytes(void)
 {
-    static const char hex[] = "0123456789abcdef";
-
     for (int c = 0; c < 256; c++) {
         char *e = byte_spelling[c];
 
