@@ -249,11 +249,21 @@ struct hs_idslot {
 };
 
 /*
- * Dense ids for objects, 1..count, in discovery order, with two words per
- * id for the caller.  An ordered linear-probing hash table of 8-byte slots
- * (one cache line per lookup) and per-id arrays that grow in place.
- * 22.4 to 24.8 bytes per object (idmap.c).
+ * Dense ids for objects, 1..count, in discovery order, with a word and a
+ * flag byte per id for the caller.  An ordered linear-probing hash table
+ * of 8-byte slots (one cache line per lookup) and one array of per-id
+ * records that grows in place.  21.4 to 23.8 bytes per object (idmap.c).
  */
+
+/* What the map keeps per id, 12 bytes: the object's address in w[0] (low
+ * half) and w[1] (high half) with the caller's flag byte in the top byte
+ * of w[1] (user-space addresses leave it zero), and the caller's word in
+ * w[2].  One record, so that the lookup's check of the object, the
+ * balance and the flags of a reference's target are one cache miss, not
+ * three. */
+struct hs_idrec {
+    uint32_t w[3];
+};
 struct hs_idmap {
     struct hs_vmarr tab[2]; /* the table is tab[cur]; it grows into the
                                other one */
@@ -263,11 +273,8 @@ struct hs_idmap {
                                there on are empty and slot max(n, end) is
                                usable */
     uint32_t limit;         /* grow when count reaches it */
-    struct hs_vmarr objs;   /* id - 1 -> PyObject * */
-    struct hs_vmarr aux;    /* id - 1 -> int32_t, the caller's (the walk:
-                               the balance), 0 when added */
-    struct hs_vmarr flags;  /* id - 1 -> uint8_t, the caller's, 0 when
-                               added */
+    struct hs_vmarr recs;   /* id - 1 -> struct hs_idrec */
+    int high_address;       /* an object's address used the top byte */
     uint32_t id_room;       /* ids the per-id arrays hold now */
     uint32_t count;         /* ids handed out */
 };
@@ -282,7 +289,8 @@ void hs_idmap_release(struct hs_idmap *m);
 /* The id of o, or 0. */
 uint32_t hs_idmap_find(const struct hs_idmap *m, PyObject *o);
 /* The id of o, giving it the next one if new (*added = 1).  0 when memory
- * ran out; the map can then only be released. */
+ * ran out, or when o's address uses the top byte (m->high_address: a
+ * tagged pointer); the map can then only be released. */
 uint32_t hs_idmap_add(struct hs_idmap *m, PyObject *o, int *added);
 
 /* 32 bits of an address hash.  Fibonacci hashing: the high bits of the
@@ -312,25 +320,48 @@ hs_idmap_prefetch(const struct hs_idmap *m, PyObject *o)
     __builtin_prefetch(s + hs_idmap_home(hs_idmap_hash((uintptr_t)o), m->n));
 }
 
+static inline struct hs_idrec *
+hs_idmap_rec(const struct hs_idmap *m, uint32_t id)
+{
+    return (struct hs_idrec *)m->recs.base + (id - 1);
+}
+
 /* The object with id `id` (1..count). */
 static inline PyObject *
 hs_idmap_object(const struct hs_idmap *m, uint32_t id)
 {
-    return ((PyObject **)m->objs.base)[id - 1];
+    const struct hs_idrec *r = hs_idmap_rec(m, id);
+    uint64_t a = (uint64_t)(r->w[1] & 0xFFFFFFu) << 32 | r->w[0];
+
+    return (PyObject *)(uintptr_t)a;
 }
 
-/* The caller's word of id `id` (1..count). */
+/* Whether record r holds o. */
+static inline int
+hs_idrec_is(const struct hs_idrec *r, PyObject *o)
+{
+    uint64_t a = (uint64_t)(uintptr_t)o;
+
+    return r->w[0] == (uint32_t)a && (r->w[1] & 0xFFFFFFu) == (a >> 32);
+}
+
+/* The caller's word of id `id` (1..count), 0 when added. */
 static inline int32_t *
 hs_idmap_aux(const struct hs_idmap *m, uint32_t id)
 {
-    return (int32_t *)m->aux.base + (id - 1);
+    return (int32_t *)&hs_idmap_rec(m, id)->w[2];
 }
 
-/* The caller's flag byte of id `id` (1..count). */
+/* The caller's flag byte of id `id` (1..count), 0 when added: the top
+ * byte of w[1]. */
 static inline uint8_t *
 hs_idmap_flags(const struct hs_idmap *m, uint32_t id)
 {
-    return (uint8_t *)m->flags.base + (id - 1);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return (uint8_t *)&hs_idmap_rec(m, id)->w[1];
+#else
+    return (uint8_t *)&hs_idmap_rec(m, id)->w[1] + 3;
+#endif
 }
 
 /* ---- references of one object (referents.c) --------------------------------------- */

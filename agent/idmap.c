@@ -19,9 +19,13 @@
  * previous entry's slot + 1).  The merge writes into the second of two
  * reserved arrays and gives the first one's memory back as it passes, so
  * growth never holds two tables.  The load stays between 68% and 85%:
- * 9.4 to 11.8 bytes per object.  Per id: the object (8 bytes), the
- * caller's word (4) and flag byte (1), in arrays that grow in place.  In
- * all 22.4 to 24.8 bytes per object, all arrays on huge pages once big.
+ * 9.4 to 11.8 bytes per object.  Per id, one 12-byte record (agent.h,
+ * struct hs_idrec): the object's address with the caller's flag byte in
+ * its top byte, and the caller's word, in an array that grows in place.
+ * A reference's lookup, balance and flags thus touch one table slot and
+ * one record: three separate arrays made that three misses where the
+ * table's lookup alone made one.  In all 21.4 to 23.8 bytes per object,
+ * all arrays on huge pages once big.
  */
 #include "agent.h"
 
@@ -76,9 +80,9 @@ static uint64_t
 ids_affordable(void)
 {
     /* Bytes per id in all the arrays: two tables at 60% load at worst,
-     * the object, the caller's word and the flag byte. */
-    const double per_id = 2 * sizeof(struct hs_idslot) / 0.6 +
-                          sizeof(PyObject *) + sizeof(int32_t) + 1;
+     * and the record (the object, the caller's word and flag byte). */
+    const double per_id =
+        2 * sizeof(struct hs_idslot) / 0.6 + sizeof(struct hs_idrec);
     struct rlimit rl;
     unsigned long long pages = 0;
     long psize = sysconf(_SC_PAGESIZE);
@@ -117,16 +121,12 @@ hs_idmap_init(struct hs_idmap *m, uint32_t expected)
     m->limit = (uint32_t)(m->n * LOAD_MAX);
     if (hs_vmarr_init(&m->tab[0], table_max) < 0 ||
         hs_vmarr_init(&m->tab[1], table_max) < 0 ||
-        hs_vmarr_init(&m->objs, (size_t)ids * sizeof(PyObject *)) < 0 ||
-        hs_vmarr_init(&m->aux, (size_t)ids * sizeof(int32_t)) < 0 ||
-        hs_vmarr_init(&m->flags, (size_t)ids) < 0) {
+        hs_vmarr_init(&m->recs, (size_t)ids * sizeof(struct hs_idrec)) < 0) {
         hs_idmap_release(m);
         return -1;
     }
     hs_vmarr_expect(&m->tab[0], (size_t)m->n * sizeof(struct hs_idslot));
-    hs_vmarr_expect(&m->objs, (size_t)expected * sizeof(PyObject *));
-    hs_vmarr_expect(&m->aux, (size_t)expected * sizeof(int32_t));
-    hs_vmarr_expect(&m->flags, (size_t)expected);
+    hs_vmarr_expect(&m->recs, (size_t)expected * sizeof(struct hs_idrec));
     if (reach_slot(&m->tab[0], m->n) < 0) {
         hs_idmap_release(m);
         return -1;
@@ -165,9 +165,7 @@ hs_idmap_release(struct hs_idmap *m)
 {
     hs_vmarr_release(&m->tab[0]);
     hs_vmarr_release(&m->tab[1]);
-    hs_vmarr_release(&m->objs);
-    hs_vmarr_release(&m->aux);
-    hs_vmarr_release(&m->flags);
+    hs_vmarr_release(&m->recs);
     memset(m, 0, sizeof(*m));
 }
 
@@ -176,13 +174,12 @@ hs_idmap_find(const struct hs_idmap *m, PyObject *o)
 {
     uint32_t h = hs_idmap_hash((uintptr_t)o);
     const struct hs_idslot *s = slots_of(m) + hs_idmap_home(h, m->n);
-    PyObject *const *objs = (PyObject *const *)m->objs.base;
 
     /* Slot `end` and every slot from there are empty, so this stops. */
     for (;; s++) {
         if (!s->id || s->hash > h)
             return 0;
-        if (s->hash == h && objs[s->id - 1] == o)
+        if (s->hash == h && hs_idrec_is(hs_idmap_rec(m, s->id), o))
             return s->id;
     }
 }
@@ -227,7 +224,7 @@ rebuild(struct hs_idmap *m, uint32_t n)
     return 0;
 }
 
-/* Room for id `id` in the per-id arrays; 0 or -1. */
+/* Room for id `id` in the record array; 0 or -1. */
 static int
 reach_id(struct hs_idmap *m, uint32_t id)
 {
@@ -235,16 +232,10 @@ reach_id(struct hs_idmap *m, uint32_t id)
 
     if (id <= m->id_room)
         return 0;
-    if (hs_vmarr_grow(&m->objs, (size_t)id * sizeof(PyObject *)) < 0 ||
-        hs_vmarr_grow(&m->aux, (size_t)id * sizeof(int32_t)) < 0 ||
-        hs_vmarr_grow(&m->flags, id) < 0)
+    if (hs_vmarr_grow(&m->recs, (size_t)id * sizeof(struct hs_idrec)) < 0)
         return -1;
-    /* What all three arrays hold now (they commit in steps). */
-    room = m->objs.committed / sizeof(PyObject *);
-    if (m->aux.committed / sizeof(int32_t) < room)
-        room = m->aux.committed / sizeof(int32_t);
-    if (m->flags.committed < room)
-        room = m->flags.committed;
+    /* What it holds now (it commits in steps). */
+    room = m->recs.committed / sizeof(struct hs_idrec);
     m->id_room = room > MAX_IDS ? MAX_IDS : (uint32_t)room;
     return 0;
 }
@@ -254,18 +245,22 @@ hs_idmap_add(struct hs_idmap *m, PyObject *o, int *added)
 {
     uint32_t h = hs_idmap_hash((uintptr_t)o);
     struct hs_idslot *base = slots_of(m), *s, *free_slot;
-    PyObject **objs = (PyObject **)m->objs.base;
+    struct hs_idrec *r;
     uint32_t id;
 
     *added = 0;
     for (s = base + hs_idmap_home(h, m->n);; s++) {
         if (!s->id || s->hash > h)
             break;
-        if (s->hash == h && objs[s->id - 1] == o)
+        if (s->hash == h && hs_idrec_is(hs_idmap_rec(m, s->id), o))
             return s->id;
     }
     if (m->count >= MAX_IDS)
         return 0;
+    if ((uint64_t)(uintptr_t)o >> 56) {
+        m->high_address = 1;
+        return 0;
+    }
     if (m->count >= m->limit) {
         if (rebuild(m, slots_for(m->count / LOAD_MAX * GROWTH, 1.0)) < 0)
             return 0;
@@ -285,7 +280,10 @@ hs_idmap_add(struct hs_idmap *m, PyObject *o, int *added)
     memmove(s + 1, s, (size_t)(free_slot - s) * sizeof(*s));
     s->id = id;
     s->hash = h;
-    objs[id - 1] = o;
+    r = hs_idmap_rec(m, id);
+    r->w[0] = (uint32_t)(uint64_t)(uintptr_t)o;
+    r->w[1] = (uint32_t)((uint64_t)(uintptr_t)o >> 32);
+    r->w[2] = 0;
     m->count = id;
     *added = 1;
     return id;

@@ -38,9 +38,9 @@
  *
  * Phases 0-3 run no Python code, allocate no Python object and change no
  * reference count, so the heap holds still while it is read.  Memory:
- * 22.4 to 24.8 bytes per object in the id map (idmap.c: the object, its
- * balance and flag byte, and the hash table); rows stream through the
- * writer's bounded queue.
+ * 21.4 to 23.8 bytes per object in the id map (idmap.c: a record of the
+ * object, its balance and flag byte, and the hash table); rows stream
+ * through the writer's bounded queue.
  */
 #include "agent.h"
 
@@ -259,7 +259,10 @@ discover(struct walk *w, PyObject *o)
     uint32_t id = hs_idmap_add(&w->ids, o, &added);
 
     if (!id)
-        fail(w, "out of memory (object table)");
+        fail(w, w->ids.high_address
+                    ? "an object's address uses its top byte (a tagged "
+                      "pointer): the object table cannot hold it"
+                    : "out of memory (object table)");
     return id;
 }
 
