@@ -258,9 +258,7 @@ struct hs_idslot {
 /* What the map keeps per id, 12 bytes: the object's address in w[0] (low
  * half) and w[1] (high half) with the caller's flag byte in the top byte
  * of w[1] (user-space addresses leave it zero), and the caller's word in
- * w[2].  One record, so that the lookup's check of the object, the
- * balance and the flags of a reference's target are one cache miss, not
- * three. */
+ * w[2].  One array instead of three (idmap.c). */
 struct hs_idrec {
     uint32_t w[3];
 };
@@ -275,7 +273,7 @@ struct hs_idmap {
     uint32_t limit;         /* grow when count reaches it */
     struct hs_vmarr recs;   /* id - 1 -> struct hs_idrec */
     int high_address;       /* an object's address used the top byte */
-    uint32_t id_room;       /* ids the per-id arrays hold now */
+    uint32_t id_room;       /* ids the record array holds now */
     uint32_t count;         /* ids handed out */
 };
 
