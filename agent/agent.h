@@ -290,6 +290,8 @@ uint32_t hs_idmap_find(const struct hs_idmap *m, PyObject *o);
  * ran out, or when o's address uses the top byte (m->high_address: a
  * tagged pointer); the map can then only be released. */
 uint32_t hs_idmap_add(struct hs_idmap *m, PyObject *o, int *added);
+/* Why hs_idmap_add() returned 0, in words. */
+const char *hs_idmap_failure(const struct hs_idmap *m);
 
 /* 32 bits of an address hash.  Fibonacci hashing: the high bits of the
  * product depend on every bit of the address, and runs of equally spaced
@@ -324,23 +326,18 @@ hs_idmap_rec(const struct hs_idmap *m, uint32_t id)
     return (struct hs_idrec *)m->recs.base + (id - 1);
 }
 
+/* The address record r holds: w[1] without its top byte, then w[0]. */
+static inline uint64_t
+hs_idrec_address(const struct hs_idrec *r)
+{
+    return (uint64_t)(r->w[1] & 0xFFFFFFu) << 32 | r->w[0];
+}
+
 /* The object with id `id` (1..count). */
 static inline PyObject *
 hs_idmap_object(const struct hs_idmap *m, uint32_t id)
 {
-    const struct hs_idrec *r = hs_idmap_rec(m, id);
-    uint64_t a = (uint64_t)(r->w[1] & 0xFFFFFFu) << 32 | r->w[0];
-
-    return (PyObject *)(uintptr_t)a;
-}
-
-/* Whether record r holds o. */
-static inline int
-hs_idrec_is(const struct hs_idrec *r, PyObject *o)
-{
-    uint64_t a = (uint64_t)(uintptr_t)o;
-
-    return r->w[0] == (uint32_t)a && (r->w[1] & 0xFFFFFFu) == (a >> 32);
+    return (PyObject *)(uintptr_t)hs_idrec_address(hs_idmap_rec(m, id));
 }
 
 /* The caller's word of id `id` (1..count), 0 when added. */

@@ -69,12 +69,10 @@ hs_floor_py(PyObject *module, PyObject *unused)
             (id <= tracked || (PyObject_IS_GC(o) && !hs_gc_is_tracked(o))))
             t(o, visit, &f);
     }
-    if (f.failed && f.ids.high_address)
-        PyErr_SetString(PyExc_RuntimeError,
-                        "an object's address uses its top byte (a tagged "
-                        "pointer): the object table cannot hold it");
-    else if (f.failed)
-        PyErr_NoMemory();
+    if (f.failed)
+        PyErr_SetString(f.ids.high_address ? PyExc_RuntimeError
+                                           : PyExc_MemoryError,
+                        hs_idmap_failure(&f.ids));
     else
         result = Py_BuildValue("(IK)", f.ids.count, f.refs);
     hs_idmap_release(&f.ids);

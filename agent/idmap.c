@@ -182,7 +182,8 @@ hs_idmap_find(const struct hs_idmap *m, PyObject *o)
     for (;; s++) {
         if (!s->id || s->hash > h)
             return 0;
-        if (s->hash == h && hs_idrec_is(hs_idmap_rec(m, s->id), o))
+        if (s->hash == h &&
+            hs_idrec_address(hs_idmap_rec(m, s->id)) == (uint64_t)(uintptr_t)o)
             return s->id;
     }
 }
@@ -243,6 +244,15 @@ reach_id(struct hs_idmap *m, uint32_t id)
     return 0;
 }
 
+const char *
+hs_idmap_failure(const struct hs_idmap *m)
+{
+    return m->high_address ? "an object's address uses its top byte (a "
+                             "tagged pointer): the object table cannot "
+                             "hold it"
+                           : "out of memory (object table)";
+}
+
 uint32_t
 hs_idmap_add(struct hs_idmap *m, PyObject *o, int *added)
 {
@@ -255,7 +265,8 @@ hs_idmap_add(struct hs_idmap *m, PyObject *o, int *added)
     for (s = base + hs_idmap_home(h, m->n);; s++) {
         if (!s->id || s->hash > h)
             break;
-        if (s->hash == h && hs_idrec_is(hs_idmap_rec(m, s->id), o))
+        if (s->hash == h &&
+            hs_idrec_address(hs_idmap_rec(m, s->id)) == (uint64_t)(uintptr_t)o)
             return s->id;
     }
     if (m->count >= MAX_IDS)

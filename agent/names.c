@@ -170,21 +170,28 @@ hs_names_cstr(struct hs_names *n, const char *text)
     return id ? (int64_t)id : -1;
 }
 
+/* Entry `key` of a direct-mapped cache of 2^bits entries (Fibonacci
+ * hashing: the product's high bits depend on every bit of the key). */
+static struct ptr_entry *
+cache_slot(void *cache, int bits, uint64_t key)
+{
+    uint64_t h = key * 0x9E3779B97F4A7C15ULL;
+
+    return (struct ptr_entry *)cache + (h >> (64 - bits));
+}
+
 static struct ptr_entry *
 ptr_slot(struct hs_names *n, const void *o, int mode)
 {
-    uint64_t h = (((uint64_t)(uintptr_t)o >> 4) ^ (uint64_t)mode) *
-                 0x9E3779B97F4A7C15ULL;
-
-    return &((struct ptr_entry *)n->ptr)[h >> (64 - n->ptr_bits)];
+    return cache_slot(n->ptr, n->ptr_bits,
+                      ((uint64_t)(uintptr_t)o >> 4) ^ (uint64_t)mode);
 }
 
 int64_t
 hs_names_static(struct hs_names *n, const char *text)
 {
-    uint64_t h = (uint64_t)(uintptr_t)text * 0x9E3779B97F4A7C15ULL;
     struct ptr_entry *e =
-        &((struct ptr_entry *)n->cstr)[h >> (64 - CSTR_CACHE_BITS)];
+        cache_slot(n->cstr, CSTR_CACHE_BITS, (uint64_t)(uintptr_t)text);
     uint32_t id;
 
     if (e->obj == (const void *)text)

@@ -259,10 +259,7 @@ discover(struct walk *w, PyObject *o)
     uint32_t id = hs_idmap_add(&w->ids, o, &added);
 
     if (!id)
-        fail(w, w->ids.high_address
-                    ? "an object's address uses its top byte (a tagged "
-                      "pointer): the object table cannot hold it"
-                    : "out of memory (object table)");
+        fail(w, hs_idmap_failure(&w->ids));
     return id;
 }
 
