@@ -9,6 +9,8 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Appends code point c as UTF-8 (surrogates become U+FFFD). */
@@ -445,26 +447,134 @@ float_repr_exact(char *out, double v)
     return (size_t)(p - out);
 }
 
+/* The `p` significant digits of |v| nearest to it into digits (no dot)
+ * and its decimal exponent into *exp10, by the C library's printf (exact
+ * in glibc); `up` takes the next such decimal away from zero instead. */
+static void
+libc_digits(double v, int p, int up, char *digits, int *exp10)
+{
+    char e[48], *q = e;
+    int n = 0;
+
+    snprintf(e, sizeof(e), "%.*e", p - 1, fabs(v));
+    for (; *q && *q != 'e'; q++) {
+        if (*q != '.')
+            digits[n++] = *q;
+    }
+    digits[n] = 0;
+    *exp10 = atoi(q + 1);
+    if (up) {
+        int i = n - 1;
+
+        while (i >= 0 && digits[i] == '9')
+            digits[i--] = '0';
+        if (i >= 0) {
+            digits[i]++;
+        } else { /* 99..9 + 1: one more power of ten */
+            digits[0] = '1';
+            ++*exp10;
+        }
+    }
+}
+
+/* 1 if the decimal digits * 10^(exp10 - len + 1) reads back as |v|. */
+static int
+libc_reads_back(double v, const char *digits, int exp10)
+{
+    char e[48];
+
+    snprintf(e, sizeof(e), "%c.%se%d", digits[0], digits[1] ? digits + 1 : "0",
+             exp10);
+    return strtod(e, NULL) == fabs(v);
+}
+
+/*
+ * repr(v) outside float_repr_exact()'s range (or where it gives up), by
+ * the C library alone, so that it runs on any thread without the GIL:
+ * the fewest significant digits that strtod() reads back as v (reading
+ * back only gets easier with more digits, so a binary search over 1-17
+ * finds them), the nearest such decimal, or for a power of two, whose
+ * lower neighbour is closer, the one above when only it reads back; in
+ * repr()'s layout: positional from 1e-4 to 1e16, else d.ddde+XX.
+ */
+static size_t
+float_repr_libc(char *out, double v)
+{
+    char digits[24], best[24], *p = out;
+    int lo = 1, hi = 17, exp10 = 0, best_exp = 0, len;
+    int pow2 = frexp(fabs(v), &len) == 0.5;
+
+    if (isnan(v))
+        return (size_t)sprintf(out, "nan");
+    if (isinf(v))
+        return (size_t)sprintf(out, v < 0 ? "-inf" : "inf");
+    if (v == 0)
+        return (size_t)sprintf(out, signbit(v) ? "-0.0" : "0.0");
+    libc_digits(v, 17, 0, best, &best_exp);
+    while (lo < hi) {
+        int mid = (lo + hi) / 2, ok;
+
+        libc_digits(v, mid, 0, digits, &exp10);
+        ok = libc_reads_back(v, digits, exp10);
+        if (!ok && pow2) {
+            libc_digits(v, mid, 1, digits, &exp10);
+            ok = libc_reads_back(v, digits, exp10);
+        }
+        if (ok) {
+            memcpy(best, digits, sizeof(best));
+            best_exp = exp10;
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    len = (int)strlen(best);
+    while (len > 1 && best[len - 1] == '0')
+        best[--len] = 0;
+    if (v < 0)
+        *p++ = '-';
+    if (best_exp >= -4 && best_exp < 16) {
+        if (best_exp < 0) {
+            *p++ = '0';
+            *p++ = '.';
+            for (int i = -1; i > best_exp; i--)
+                *p++ = '0';
+            for (int i = 0; i < len; i++)
+                *p++ = best[i];
+        } else {
+            for (int i = 0; i <= best_exp; i++)
+                *p++ = i < len ? best[i] : '0';
+            *p++ = '.';
+            if (len > best_exp + 1) {
+                for (int i = best_exp + 1; i < len; i++)
+                    *p++ = best[i];
+            } else {
+                *p++ = '0';
+            }
+        }
+    } else {
+        *p++ = best[0];
+        if (len > 1) {
+            *p++ = '.';
+            for (int i = 1; i < len; i++)
+                *p++ = best[i];
+        }
+        p += sprintf(p, "e%c%02d", best_exp < 0 ? '-' : '+',
+                     best_exp < 0 ? -best_exp : best_exp);
+    }
+    *p = 0;
+    return (size_t)(p - out);
+}
+
 void
 hs_text_float(struct hs_str *out, double v)
 {
-    char buf[40];
+    char buf[48];
     size_t n = float_repr_exact(buf, v);
-    char *s;
 
-    if (n) {
-        hs_str_add(out, buf, n);
-        return;
-    }
-    s = PyOS_double_to_string(v, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
-
-    if (!s) {
-        PyErr_Clear();
-        hs_str_addf(out, "%.17g", v);
-        return;
-    }
-    hs_str_adds(out, s);
-    PyMem_Free(s);
+    if (!n)
+        n = float_repr_libc(buf, v);
+    hs_str_add(out, buf, n);
 }
 
 void

@@ -94,10 +94,15 @@ class CoverageTest(AgentTest):
 
     def test_float_values_are_repr(self):
         # Floats from 1e-4 to 1e15 are formatted by the agent's own exact
-        # arithmetic (text.c), the rest by CPython's: both must be repr().
+        # arithmetic (text.c), the rest by the C library's printf and
+        # strtod (no CPython call: it runs on the output thread): both
+        # must be repr().  Every power of two, whose lower neighbour is
+        # closer, and the subnormals, which need fewer digits.
         rnd = random.Random(17)
         floats = [0.0, -0.0, float("inf"), -float("inf"), float("nan"),
-                  5e-324, 1.7976931348623157e308, 0.1, 0.3, 1 / 3, 2 / 3]
+                  5e-324, 1.7976931348623157e308, 0.1, 0.3, 1 / 3, 2 / 3,
+                  1e15, 1e16, 1e-5, 123456789012345678.0, 2.5e-310]
+        floats += [2.0 ** e for e in range(-1074, 1024)]
         for p in [2.0 ** e for e in range(-20, 60)] + [
                 10.0 ** e for e in range(-6, 18)]:
             # p and the floats just below and above it (math.nextafter is
