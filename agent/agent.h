@@ -69,12 +69,14 @@
 
 /*
  * The agent's raw memory: PyMem_RawMalloc & co with a size header, so the
- * peak can be reported.  Only the walk's thread allocates (the counters
- * are protected by the GIL).  NULL on OOM.
+ * peak can be reported (atomic counters: any thread).  NULL on OOM.
  */
 void *hs_alloc(size_t n);
 void *hs_realloc(void *p, size_t n);
 void hs_free(void *p);
+/* From now on this thread's blocks come from the C library, not from
+ * PyMem_Raw, whose hooks may take the GIL (the dump's output thread). */
+void hs_mem_use_libc(int on);
 /*
  * A big array that grows in place (mem.c): its address space is reserved
  * once and memory is committed as it grows, so it never moves.  Memory
@@ -782,6 +784,11 @@ int hs_guard_arm(struct hs_guard *g);
 /* Puts the previous handlers and signal mask back.  Safe to call twice;
  * arming an armed guard only resets it. */
 void hs_guard_disarm(struct hs_guard *g);
+/* The same for one more thread while the first guard is armed (the
+ * dump's output thread): it reuses the installed handlers.  Disarming
+ * the first guard disarms this one too. */
+void hs_guard_arm_helper(struct hs_guard *g);
+void hs_guard_disarm_helper(struct hs_guard *g);
 
 /* ---- the dump (walk.c) -------------------------------------------------------------- */
 

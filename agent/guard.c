@@ -19,9 +19,13 @@
  * if the guard had never been there (the faulting instruction runs again;
  * a sent signal is raised again).
  *
- * Global state: `armed` and the saved handlers, written only by the
- * thread that holds the GIL and runs the one dump at a time (module.c
- * refuses a nested dump), read by the handler.
+ * A second guard covers the dump's output thread (handoff.c), which reads
+ * the same objects while the walking thread holds the GIL and waits for
+ * it at the end of phase 1; it uses the handlers the first one installed.
+ *
+ * Global state: `armed`, `helper` and the saved handlers, written only by
+ * the dump's threads (module.c refuses a nested dump), read by the
+ * handler.
  */
 #include "agent.h"
 
@@ -29,7 +33,8 @@
 #include <signal.h>
 #include <string.h>
 
-static struct hs_guard *volatile armed;
+/* The walking thread's guard, and the output thread's (handoff.c). */
+static struct hs_guard *volatile armed, *volatile helper;
 static struct sigaction saved_segv, saved_bus;
 static sigset_t saved_mask;
 static int installed;
@@ -44,9 +49,15 @@ put_back(void)
 static void
 on_fault(int sig, siginfo_t *si, void *ctx)
 {
-    struct hs_guard *g = armed;
+    struct hs_guard *g = armed, *h = helper;
 
     (void)ctx;
+    if (h && si->si_code > 0 && pthread_equal(pthread_self(), h->thread)) {
+        helper = NULL;
+        h->sig = sig;
+        h->addr = si->si_addr;
+        siglongjmp(h->env, 1);
+    }
     if (g && si->si_code > 0 && pthread_equal(pthread_self(), g->thread)) {
         armed = NULL;
         g->sig = sig;
@@ -90,11 +101,29 @@ hs_guard_arm(struct hs_guard *g)
     return 0;
 }
 
+/* The handlers stay as the walking thread's guard installed them. */
+void
+hs_guard_arm_helper(struct hs_guard *g)
+{
+    g->thread = pthread_self();
+    g->sig = 0;
+    g->addr = NULL;
+    helper = g;
+}
+
+void
+hs_guard_disarm_helper(struct hs_guard *g)
+{
+    (void)g;
+    helper = NULL;
+}
+
 void
 hs_guard_disarm(struct hs_guard *g)
 {
     (void)g;
     armed = NULL;
+    helper = NULL;
     if (installed) {
         put_back();
         pthread_sigmask(SIG_SETMASK, &saved_mask, NULL);

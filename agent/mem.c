@@ -1,6 +1,7 @@
 /*
  * mem.c: the agent's raw memory (PyMem_Raw*, callable without the GIL and
- * hookable by _testcapi.set_nomemory) and hs_str, the growable byte string
+ * hookable by _testcapi.set_nomemory; the C library's on the dump's output
+ * thread) and hs_str, the growable byte string
  * every row and label is built in.  hs_str never fails loudly: it sets
  * `failed` and ignores further additions, and the caller checks once.
  *
@@ -15,6 +16,8 @@
 #include "agent.h"
 
 #include <stdarg.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -37,56 +40,117 @@ count(size_t add, size_t sub)
         ;
 }
 
-/* Each block starts with its size; 16 bytes keep the payload aligned. */
+/* Each block starts with its size and where it came from; 16 bytes keep
+ * the payload aligned. */
 #define HEADER 16
+#define FROM_PYMEM 0
+#define FROM_LIBC 1
+
+/*
+ * A dump's output thread (handoff.c) allocates from the C library: a
+ * PyMem_Raw hook may take the GIL (tracemalloc's raw malloc and realloc
+ * do), which the walking thread holds while it waits for that thread.
+ * Freeing is safe from any thread (tracemalloc's raw free takes no GIL),
+ * so each block is freed, and moved by realloc, the way it was made.
+ */
+static pthread_t libc_thread; /* valid while libc_set */
+static int libc_set;
+
+void
+hs_mem_use_libc(int on)
+{
+    if (on)
+        libc_thread = pthread_self();
+    __atomic_store_n(&libc_set, on, __ATOMIC_RELEASE);
+}
+
+/* 1 on the thread that asked for the C library's memory.  (Not a
+ * thread-local variable: LeakSanitizer's tracer faults on the dynamic TLS
+ * of an extension in a forked child.) */
+static int
+libc_here(void)
+{
+    return __atomic_load_n(&libc_set, __ATOMIC_ACQUIRE) &&
+           pthread_equal(pthread_self(), libc_thread);
+}
+
+static char *
+block_of(void *ptr, size_t *size, size_t *from)
+{
+    char *p = (char *)ptr - HEADER;
+
+    memcpy(size, p, sizeof(*size));
+    memcpy(from, p + sizeof(*size), sizeof(*from));
+    return p;
+}
+
+static void *
+made(char *p, size_t n, size_t from)
+{
+    memcpy(p, &n, sizeof(n));
+    memcpy(p + sizeof(n), &from, sizeof(from));
+    return p + HEADER;
+}
 
 void *
 hs_alloc(size_t n)
 {
     char *p;
+    size_t from = libc_here() ? FROM_LIBC : FROM_PYMEM;
 
     if (n > SIZE_MAX - HEADER)
         return NULL;
-    p = PyMem_RawMalloc(n + HEADER);
+    p = from == FROM_LIBC ? malloc(n + HEADER) : PyMem_RawMalloc(n + HEADER);
     if (!p)
         return NULL;
-    memcpy(p, &n, sizeof(n));
     count(n, 0);
-    return p + HEADER;
+    return made(p, n, from);
 }
 
 void *
 hs_realloc(void *ptr, size_t n)
 {
     char *p;
-    size_t old;
+    size_t old, from;
 
     if (!ptr)
         return hs_alloc(n);
     if (n > SIZE_MAX - HEADER)
         return NULL;
-    p = (char *)ptr - HEADER;
-    memcpy(&old, p, sizeof(old));
-    p = PyMem_RawRealloc(p, n + HEADER);
+    p = block_of(ptr, &old, &from);
+    if (from == FROM_PYMEM && libc_here()) {
+        /* Not PyMem_RawRealloc on this thread: a new block, then the old
+         * one freed. */
+        void *q = hs_alloc(n);
+
+        if (!q)
+            return NULL;
+        memcpy(q, ptr, old < n ? old : n);
+        hs_free(ptr);
+        return q;
+    }
+    p = from == FROM_LIBC ? realloc(p, n + HEADER)
+                          : PyMem_RawRealloc(p, n + HEADER);
     if (!p)
         return NULL;
-    memcpy(p, &n, sizeof(n));
     count(n, old);
-    return p + HEADER;
+    return made(p, n, from);
 }
 
 void
 hs_free(void *ptr)
 {
     char *p;
-    size_t old;
+    size_t old, from;
 
     if (!ptr)
         return;
-    p = (char *)ptr - HEADER;
-    memcpy(&old, p, sizeof(old));
+    p = block_of(ptr, &old, &from);
     count(0, old);
-    PyMem_RawFree(p);
+    if (from == FROM_LIBC)
+        free(p);
+    else
+        PyMem_RawFree(p);
 }
 
 size_t

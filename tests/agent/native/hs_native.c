@@ -510,6 +510,39 @@ static PyTypeObject WildField_Type = {
     .tp_new = wild_field_new,
 };
 
+/*
+ * swap_str_data(s, address): the character data pointer of s, an instance
+ * of a str subclass (whose data lives apart from the object, unlike an
+ * exact str's), is set to `address` (0: an unmapped page) and the old one
+ * returned, to put back before anything reads s.  Only a read of the
+ * characters faults: no reference leads through that pointer.
+ */
+static PyObject *
+swap_str_data(PyObject *self, PyObject *args)
+{
+    PyObject *s;
+    unsigned long long address;
+    void *old;
+
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OK", &s, &address))
+        return NULL;
+    if (!PyUnicode_Check(s) || PyUnicode_CheckExact(s) ||
+        PyUnicode_IS_COMPACT(s)) {
+        PyErr_SetString(PyExc_TypeError, "not a str subclass instance");
+        return NULL;
+    }
+    old = ((PyUnicodeObject *)s)->data.any;
+    ((PyUnicodeObject *)s)->data.any =
+        address ? (void *)(uintptr_t)address : (void *)WILD;
+    return PyLong_FromUnsignedLongLong((unsigned long long)(uintptr_t)old);
+}
+
+static PyMethodDef native_methods[] = {
+    { "swap_str_data", swap_str_data, METH_VARARGS, NULL },
+    { NULL, NULL, 0, NULL },
+};
+
 /* ---- the module ------------------------------------------------------------ */
 
 /* Sets a heap type's dict and weak-list offsets, as mypyc does after
@@ -523,8 +556,8 @@ set_offsets(PyTypeObject *tp, Py_ssize_t dict, Py_ssize_t weak)
 }
 
 static struct PyModuleDef moduledef = {
-    PyModuleDef_HEAD_INIT, "hs_native", NULL, -1, NULL, NULL, NULL, NULL,
-    NULL,
+    PyModuleDef_HEAD_INIT, "hs_native", NULL, -1, native_methods, NULL,
+    NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC
