@@ -176,6 +176,9 @@ struct hs_sink;
 #define HS_GATE_SECONDS 60
 struct hs_sink *hs_sink_open(const char *tmp_path, int threaded,
                              int gate_fd, char *err, size_t errlen);
+/* While held, the writer thread writes nothing: rows queue, then spool,
+ * and the CPU is the walk's.  Finishing or aborting ends a hold. */
+void hs_sink_hold(struct hs_sink *s, int hold);
 
 /* Row producers.  They never fail; a failure is reported by
  * hs_sink_failed() and by hs_sink_finish(). */
@@ -790,6 +793,60 @@ void hs_guard_disarm(struct hs_guard *g);
 void hs_guard_arm_helper(struct hs_guard *g);
 void hs_guard_disarm_helper(struct hs_guard *g);
 
+/* ---- handoff.c: records from the walking thread to the output thread ---- */
+
+#define HS_HANDOFF_CHUNK (128 * 1024)
+#define HS_HANDOFF_CHUNKS 8
+
+/* Where the producer writes its next records (the chunk being filled). */
+struct hs_handoff_room {
+    unsigned char *p;
+    size_t used, cap;
+};
+
+struct hs_handoff_ops {
+    /* Reads n bytes of whole records: 0, or -1 when the dump fails. */
+    int (*consume)(void *arg, const unsigned char *p, size_t n);
+    /* A read faulted in consume() on the output thread (guard.c); with
+     * `named`, may read the object again to name its type. */
+    void (*fault)(void *arg, int sig, void *addr, int named);
+};
+
+struct hs_handoff;
+
+/* A handoff with a consumer thread, or (threaded 0, or no thread could be
+ * started) one that consumes inline; NULL when memory ran out. */
+struct hs_handoff *hs_handoff_open(int threaded,
+                                   const struct hs_handoff_ops *ops,
+                                   void *arg);
+int hs_handoff_threaded(const struct hs_handoff *h);
+unsigned char *hs_handoff_reserve_slow(struct hs_handoff_room *room,
+                                       size_t n);
+
+/* Room for a record of n bytes (at most HS_HANDOFF_CHUNK), NULL once the
+ * consumer failed; hs_handoff_commit() then adds it. */
+static inline unsigned char *
+hs_handoff_reserve(struct hs_handoff *h, size_t n)
+{
+    struct hs_handoff_room *r = (struct hs_handoff_room *)h;
+
+    if (r->used + n <= r->cap)
+        return r->p + r->used;
+    return hs_handoff_reserve_slow(r, n);
+}
+
+static inline void
+hs_handoff_commit(struct hs_handoff *h, size_t n)
+{
+    ((struct hs_handoff_room *)h)->used += n;
+}
+
+/* 1 once the consumer failed (checked now and then by the producer). */
+int hs_handoff_failed(struct hs_handoff *h);
+/* Consumes what is left, ends the thread, frees: 0, or -1 when the
+ * consumer failed.  NULL is a no-op. */
+int hs_handoff_close(struct hs_handoff *h);
+
 /* ---- the dump (walk.c) -------------------------------------------------------------- */
 
 struct hs_dump_options {
@@ -819,6 +876,9 @@ struct hs_dump_options {
                               -1 */
     int status_fd;         /* background, remote attach: the status file
                               the tail reports on and closes, or -1 */
+    int output_thread;     /* phase 1's rows are made on a second thread
+                              while the walk goes on (handoff.c); 0: on
+                              the walking thread (module.c decides) */
 };
 
 /* Facts about the dump, for the caller. */
@@ -835,6 +895,7 @@ struct hs_dump_result {
     size_t peak_memory; /* agent's own peak bytes */
     int background;     /* the file is still being finished (opts->
                            background); it reports when complete */
+    int output_thread;  /* phase 1's rows were made on a second thread */
 };
 
 /*

@@ -29,6 +29,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -208,6 +209,23 @@ wait_for_collection(void)
 
 /* A dump of this process runs (a forked child's copy of the state is
  * its parent's, not its own). */
+/*
+ * Whether phase 1's rows are made on a thread of their own (handoff.c):
+ * not with one CPU, where the two threads would take turns, nor with
+ * HEAPSNAP_OUTPUT_THREAD=0 (to compare the two).
+ */
+static int
+output_thread_wanted(void)
+{
+    const char *env = getenv("HEAPSNAP_OUTPUT_THREAD");
+    cpu_set_t cpus;
+
+    if (env && !strcmp(env, "0"))
+        return 0;
+    return !(sched_getaffinity(0, sizeof(cpus), &cpus) == 0 &&
+             CPU_COUNT(&cpus) < 2);
+}
+
 static int
 dumping_here(const module_state *st)
 {
@@ -287,6 +305,7 @@ hs_dump_py(PyObject *module, PyObject *args, PyObject *kwargs)
         Py_DECREF(path_bytes);
         return result;
     }
+    opts.output_thread = output_thread_wanted();
     hs_mem_reset_peak();
     /* The tail's own copy of the status file (closed by it). */
     if (opts.background && status_fd >= 0 &&
@@ -305,13 +324,14 @@ hs_dump_py(PyObject *module, PyObject *args, PyObject *kwargs)
         return NULL;
     }
     result = Py_BuildValue(
-        "{s:I,s:K,s:I,s:d,s:d,s:d,s:n,s:(dddddd),s:O}", "objects",
+        "{s:I,s:K,s:I,s:d,s:d,s:d,s:n,s:(dddddd),s:O,s:O}", "objects",
         res.objects, "edges", (unsigned long long)res.edges, "roots",
         res.roots, "seconds", res.seconds, "walk_seconds", res.walk_seconds,
         "pause_seconds", res.pause_seconds,
         "peak_memory", (Py_ssize_t)res.peak_memory, "phases", res.phase[0],
         res.phase[1], res.phase[2], res.phase[3], res.phase[4],
-        res.phase[5], "background", res.background ? Py_True : Py_False);
+        res.phase[5], "background", res.background ? Py_True : Py_False,
+        "output_thread", res.output_thread ? Py_True : Py_False);
     /* The caller sees a failure (MemoryError), so the file it cannot know
      * about must not stay under the final name either (a background one
      * reports itself). */

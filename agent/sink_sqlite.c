@@ -115,6 +115,7 @@ struct hs_sink {
     uint64_t spool_pos;           /* bytes the writer took from it */
     struct chunk *spool_buf;      /* writer: a spooled chunk read back */
     int done;                     /* the walk is finished (or aborting) */
+    int held;                     /* the writer waits (hs_sink_hold) */
     int abort;                    /* drop everything, do not commit */
     pthread_t thread;
     int threaded;                 /* the writer thread is running */
@@ -632,7 +633,8 @@ writer_main(void *arg)
         int spooled = 0;
 
         pthread_mutex_lock(&s->mu);
-        while (!s->head && s->spool_pos == s->spool_end && !s->done)
+        while ((s->held && !s->done) ||
+               (!s->head && s->spool_pos == s->spool_end && !s->done))
             pthread_cond_wait(&s->cv_work, &s->mu);
         c = s->head;
         if (c) {
@@ -1279,6 +1281,17 @@ hs_sink_open(const char *tmp_path, int threaded, int gate_fd, char *err,
 }
 
 /* Stops the writer thread after what is queued (or dropped on abort). */
+void
+hs_sink_hold(struct hs_sink *s, int hold)
+{
+    if (!s->threaded)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->held = hold;
+    pthread_cond_signal(&s->cv_work);
+    pthread_mutex_unlock(&s->mu);
+}
+
 static void
 stop_writer(struct hs_sink *s)
 {

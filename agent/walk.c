@@ -4,14 +4,17 @@
  *  0. setup     gc off (its lists must not move, P3), roots listed, every
  *               gc-tracked object of every generation (the permanent one
  *               too, P1) given an id; closures noted for labelling.
- *  1. edges     objects in id order, each read once: its row (type,
- *               size, refcount, value, flags), then its labelled
- *               references, which give their targets ids and so append
- *               them to the same order: the id array is the work queue.
- *               A target is not read when found, only when its turn
- *               comes.  Each strong reference lowers its target's
- *               "balance" (refcount minus references found); what the
- *               roots listed so far reach is marked on the way.
+ *  1. edges     objects in id order, each read once: its refcount,
+ *               then its labelled references, which give their targets
+ *               ids and so append them to the same order: the id array
+ *               is the work queue.  A target is not read when found, only
+ *               when its turn comes.  Each strong reference lowers its
+ *               target's "balance" (refcount minus references found);
+ *               what the roots listed so far reach is marked on the way.
+ *               The rows (type, size, value, flags; each reference's
+ *               label) are made from records the walk hands over, on a
+ *               second thread while the walk goes on ("the output side
+ *               of phase 1"; handoff.c), or inline.
  *  2. roots     a positive balance is a reference from outside the heap:
  *               an "external" (or "interned") root.  Static and immortal
  *               containers are roots too.  The marking is finished from
@@ -37,12 +40,14 @@
  * the object's size_fallback flag.
  *
  * Phases 0-3 run no Python code, allocate no Python object and change no
- * reference count, so the heap holds still while it is read.  Memory:
+ * reference count, so the heap holds still while it is read (the output
+ * thread reads it too, while the walking thread holds the GIL).  Memory:
  * 21.4 to 23.8 bytes per object in the id map (idmap.c: a record of the
- * object, its balance and flag byte, and the hash table); rows stream
- * through the writer's bounded queue.
+ * object, its balance and flag byte, and the hash table); records pass
+ * through the handoff's 1 MiB and rows through the writer's bounded
+ * queue, which spools while the writer waits for phase 1 to end.
  */
-#include "agent.h"
+#include "walk.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -67,55 +72,6 @@
  * the heap and each first read of one is a cache miss. */
 #define HEADER_AHEAD 6
 
-/* A small pointer -> pointer map (closure tuples -> code objects). */
-struct ptrmap {
-    PyObject **keys;
-    PyObject **vals;
-    uint32_t cap, count; /* cap is a power of two */
-};
-
-/* An object whose size phase 4 asks its __sizeof__ for. */
-struct deferred {
-    PyObject *o;             /* a new reference, dropped after */
-    struct hs_typeinfo *ti;  /* its type's facts at the walk */
-    int64_t size;            /* its row's size */
-    uint32_t id;             /* its id */
-    uint32_t flags;          /* its row's flags */
-};
-
-struct walk {
-    const struct hs_dump_options *opts;
-    struct hs_sink *sink;
-    struct hs_idmap ids;   /* slot aux: refcount minus references found
-                              (the balance); id flags: B_* */
-    uint32_t *stack;       /* reach(): ids to visit */
-    size_t nstack, stack_cap;
-    struct hs_types types;
-    struct hs_refctx refctx;
-    struct hs_refs refs;
-    struct hs_names names;
-    struct hs_roots roots;
-    struct ptrmap closures;
-    struct ptrmap namespaces; /* with --redact: the __dict__ of modules,
-                                 classes and instances, whose keys are
-                                 identifiers (dict -> its owner) */
-    struct deferred *deferred; /* objects whose size needs a __sizeof__
-                                  call (phase 4) */
-    size_t ndeferred, deferred_cap;
-    PyObject *small_ints[262]; /* the cached ints -5..256 */
-    uint64_t edges;        /* rows of edge_list */
-    uint32_t nroots;       /* rows of roots */
-    size_t negative;       /* balances below zero (check mode) */
-    struct hs_str value;   /* scratch for value texts */
-    struct hs_str t1, t2, t3; /* scratch for type names */
-    uint32_t current;      /* the object being read (for a fault's
-                              message) */
-    char *err;             /* the caller's message buffer */
-    size_t errlen;
-    int failed;
-    PyObject *raised;      /* a KeyboardInterrupt or SystemExit from a
-                              __sizeof__, raised again at the end (owned) */
-};
 
 static int
 fail(struct walk *w, const char *what)
@@ -125,6 +81,18 @@ fail(struct walk *w, const char *what)
     w->failed = 1;
     return -1;
 }
+
+/* The walk stops because the output side failed: its message comes when
+ * the handoff is closed (hs_rows_close()). */
+static int
+output_failed(struct walk *w)
+{
+    if (!w->failed)
+        snprintf(w->err, w->errlen, "the dump's output failed");
+    w->failed = 1;
+    return -1;
+}
+
 
 /* ---- the closure map -------------------------------------------------------------- */
 
@@ -194,8 +162,8 @@ closure_code(void *arg, PyObject *tuple)
 }
 
 /* 1 if k is a key of m. */
-static int
-ptrmap_has(const struct ptrmap *m, PyObject *k)
+int
+hs_walk_ptrmap_has(const struct ptrmap *m, PyObject *k)
 {
     if (!m->count)
         return 0;
@@ -250,7 +218,7 @@ is_static(struct walk *w, PyObject *o)
 }
 
 /* The id of o, giving it one if new; 0 on OOM.  Does not read o: its
- * refcount and flags are read when its turn comes (object_row()), so a
+ * refcount and flags are read when its turn comes (object_record()), so a
  * reference costs one table lookup, not also a cache miss on its target. */
 static uint32_t
 discover(struct walk *w, PyObject *o)
@@ -347,40 +315,37 @@ seed(struct walk *w)
 
 /* ---- phase 1: edges ------------------------------------------------------------------- */
 
-/*
- * The label of a dict key edge (its value or the key itself) of dict
- * `src` under --redact: the key as usual in a namespace (its identifiers
- * stay; hs_names_object() still hides keys that are not interned), else
- * only the key's type, "<str>": a data dict's keys are data.
- */
-static int64_t
-key_label(struct walk *w, const struct hs_ref *x, PyObject *src)
-{
-    char text[96];
 
-    if (!w->opts->redact || ptrmap_has(&w->namespaces, src))
-        return hs_names_object(&w->names, x->u.obj, x->lbl);
-    snprintf(text, sizeof(text), "<%.80s>", Py_TYPE(x->u.obj)->tp_name);
-    return hs_names_cstr(&w->names, text);
-}
 
-static int64_t
-label_arg(struct walk *w, const struct hs_ref *x, PyObject *src)
+/* Hands reference x of the current object, to id `did`, to the output
+ * side. */
+static int
+ref_record(struct walk *w, const struct hs_ref *x, uint32_t did)
 {
-    switch (x->lbl) {
-    case HS_L_INDEX:
-        return x->u.index;
-    case HS_L_CSTR:
-        return hs_names_static(&w->names, x->u.cstr);
-    case HS_L_KEY:
-        return key_label(w, x, src);
-    case HS_L_IDENT:
-        return hs_names_object(&w->names, x->u.obj, x->lbl);
-    case HS_L_TEXT:
-        return hs_names_cstr(&w->names, w->refs.text.data + x->u.index);
-    default:
-        return -1;
+    const char *text = NULL;
+    size_t len = 0, need = sizeof(struct rec_ref);
+    struct rec_ref *r;
+
+    if (x->lbl == HS_L_TEXT) {
+        text = w->refs.text.data + x->u.index;
+        len = strnlen(text, RECORD_TEXT_MAX);
+        need += PAD8(len + 1);
     }
+    r = (struct rec_ref *)hs_handoff_reserve(w->out, need);
+    if (!r)
+        return output_failed(w);
+    r->tag = text ? R_REF_TEXT : R_REF;
+    r->kind = x->kind;
+    r->lbl = x->lbl;
+    r->dst = did;
+    memcpy(&r->arg, &x->u, sizeof(r->arg));
+    if (text) {
+        r->arg.index = (Py_ssize_t)len;
+        memcpy(r + 1, text, len);
+        ((char *)(r + 1))[len] = '\0';
+    }
+    hs_handoff_commit(w->out, need);
+    return 0;
 }
 
 static int
@@ -402,7 +367,7 @@ push(struct walk *w, uint32_t id)
 /* One batch of the references of object o, id `id` (in w->refs): their
  * targets get ids, rows and balances, and reachability if id is reached. */
 static int
-edge_rows(struct walk *w, uint32_t id, PyObject *o, int reached)
+edge_rows(struct walk *w, uint32_t id, int reached)
 {
     /* The table lookups below miss the cache: start them PREFETCH ahead. */
     for (size_t i = 0; i < w->refs.n && i < PREFETCH; i++)
@@ -430,17 +395,15 @@ edge_rows(struct walk *w, uint32_t id, PyObject *o, int reached)
             }
             *b |= B_HAS_IN;
         }
-        hs_sink_edge(w->sink, id, did, x->kind,
-                     label_arg(w, x, o));
-        if (w->names.oom)
-            return fail(w, "out of memory (names)");
+        if (ref_record(w, x, did) < 0)
+            return -1;
     }
     w->edges += w->refs.n;
     return 0;
 }
 
-static int object_row(struct walk *w, uint32_t id, PyObject *o,
-                      struct hs_typeinfo *ti);
+static int object_record(struct walk *w, uint32_t id, PyObject *o,
+                         struct hs_typeinfo *ti);
 
 /* Object `id`: its row, then its references. */
 static int
@@ -456,13 +419,13 @@ edges_of(struct walk *w, uint32_t id)
         return fail(w, "out of memory (types)");
     if (!ti->id && !(ti->id = discover(w, (PyObject *)Py_TYPE(o))))
         return -1;
-    if (object_row(w, id, o, ti) < 0)
+    if (object_record(w, id, o, ti) < 0)
         return -1;
     reached = (*bits_of(w, id) & B_REACHED) != 0;
     if (hs_referents(&w->refctx, o, &w->refs) < 0)
         return fail(w, "out of memory (references)");
     for (;;) {
-        if (edge_rows(w, id, o, reached) < 0)
+        if (edge_rows(w, id, reached) < 0)
             return -1;
         if (!w->refs.more)
             return 0;
@@ -495,6 +458,8 @@ edges(struct walk *w)
             return -1;
         if (!(id & 0xFFF) && hs_sink_failed(w->sink))
             return -1;
+        if (!(id & 0xFFF) && hs_handoff_failed(w->out))
+            return output_failed(w);
     }
     return 0;
 }
@@ -624,307 +589,107 @@ reach(struct walk *w)
     return 0;
 }
 
-/* ---- phase 3: rows -------------------------------------------------------------------- */
 
-static int64_t
-length_of(PyObject *o)
-{
-    if (PyUnicode_Check(o))
-        return hs_str_ready(o) ? PyUnicode_GET_LENGTH(o) : -1;
-    if (PyBytes_Check(o))
-        return PyBytes_GET_SIZE(o);
-    if (PyByteArray_Check(o))
-        return PyByteArray_GET_SIZE(o);
-    if (PyList_Check(o) || PyTuple_Check(o))
-        return Py_SIZE(o);
-    if (PyDict_Check(o))
-        return PyDict_GET_SIZE(o);
-    if (PyAnySet_Check(o))
-        return PySet_GET_SIZE(o);
-    return -1;
-}
-
-/* A frame object's value, "QUALNAME (FILE:LINE)", the way a traceback
- * names it ("QUALNAME" alone with --redact: a path says whose machine and
- * project); 0 (nothing appended) when the frame has no code object. */
-static int
-frame_value(struct hs_str *s, PyFrameObject *f, Py_ssize_t limit,
-            int redact)
-{
-    PyCodeObject *co = hs_frame_object_code(f);
-
-    if (!co || !PyUnicode_Check(hs_code_qualname(co)))
-        return 0;
-    hs_text_str(s, hs_code_qualname(co), limit);
-    if (!redact && PyUnicode_Check(co->co_filename)) {
-        hs_str_adds(s, " (");
-        hs_text_str(s, co->co_filename, 4096);
-        hs_str_addf(s, ":%d)", PyFrame_GetLineNumber(f));
-    }
-    return 1;
-}
-
-/* What kind of value text an object has: its type alone decides, so
- * each type's kind is worked out once (value_kind()). */
-enum vkind {
-    VK_UNKNOWN, /* not worked out yet */
-    VK_NONE,    /* no value */
-    VK_STR,
-    VK_BYTES,
-    VK_BYTEARRAY,
-    VK_BOOL,
-    VK_INT,
-    VK_FLOAT,
-    VK_COMPLEX,
-    VK_NONETYPE,
-    VK_TYPE,
-    VK_FUNCTION,
-    VK_CODE,
-    VK_MODULE,
-    VK_METHOD,
-    VK_CFUNCTION,
-    VK_GENERATOR,
-    VK_FRAME,
-    VK_RESOURCE /* a stdlib file, socket...: foreign_stdlib.c */
-};
-
-static uint8_t
-value_kind(PyObject *o, const struct hs_typeinfo *ti)
-{
-    if (PyUnicode_Check(o))
-        return VK_STR;
-    if (PyBytes_Check(o))
-        return VK_BYTES;
-    if (PyByteArray_Check(o))
-        return VK_BYTEARRAY;
-    if (PyBool_Check(o))
-        return VK_BOOL;
-    if (PyLong_Check(o))
-        return VK_INT;
-    if (PyFloat_Check(o))
-        return VK_FLOAT;
-    if (PyComplex_Check(o))
-        return VK_COMPLEX;
-    if (o == Py_None)
-        return VK_NONETYPE;
-    if (PyType_Check(o))
-        return VK_TYPE;
-    if (PyFunction_Check(o))
-        return VK_FUNCTION;
-    if (PyCode_Check(o))
-        return VK_CODE;
-    if (PyModule_Check(o))
-        return VK_MODULE;
-    if (PyMethod_Check(o))
-        return VK_METHOD;
-    if (PyCFunction_Check(o))
-        return VK_CFUNCTION;
-    if (hs_is_generator(o))
-        return VK_GENERATOR;
-    if (PyFrame_Check(o))
-        return VK_FRAME;
-    if (ti->foreign >= HS_FOREIGN_FILEIO)
-        return VK_RESOURCE;
-    return VK_NONE;
-}
-
-/* The short value of o (of type info ti) into w->value; returns the
- * flags it implies and sets *has to 1 when there is a value. */
+/* A name for a type record: at most RECORD_TEXT_MAX bytes, or NULL. */
 static uint32_t
-value_of(struct walk *w, PyObject *o, struct hs_typeinfo *ti, int *has)
+name_len(const struct hs_str *s)
 {
-    struct hs_str *s = &w->value;
-    Py_ssize_t limit = w->opts->value_limit;
-    uint32_t flags = 0;
-    PyObject *name = NULL;
-
-    hs_str_reset(s);
-    *has = 1;
-    if (ti->value_kind == VK_UNKNOWN)
-        ti->value_kind = value_kind(o, ti);
-    switch (ti->value_kind) {
-    case VK_STR:
-        /* Interned or not: string literals are interned too.  The
-         * identifiers stay in labels, types and code objects' names. */
-        if (w->opts->redact)
-            flags |= HS_F_REDACTED;
-        else if (hs_text_str(s, o, limit))
-            flags |= HS_F_VALUE_TRUNCATED;
-        break;
-    case VK_BYTES:
-    case VK_BYTEARRAY:
-        if (w->opts->redact)
-            flags |= HS_F_REDACTED;
-        else if (ti->value_kind == VK_BYTES
-                     ? hs_text_bytes_repr(s, PyBytes_AS_STRING(o),
-                                          PyBytes_GET_SIZE(o), limit)
-                     : hs_text_bytes_repr(s, PyByteArray_AS_STRING(o),
-                                          PyByteArray_GET_SIZE(o), limit))
-            flags |= HS_F_VALUE_TRUNCATED;
-        break;
-    case VK_BOOL:
-        hs_str_adds(s, o == Py_True ? "True" : "False");
-        break;
-    case VK_INT:
-        hs_text_int(s, o, limit);
-        break;
-    case VK_FLOAT:
-        hs_text_float(s, PyFloat_AS_DOUBLE(o));
-        break;
-    case VK_COMPLEX: {
-        Py_complex c = ((PyComplexObject *)o)->cval;
-
-        hs_str_addch(s, '(');
-        hs_text_float(s, c.real);
-        hs_str_adds(s, c.imag < 0 ? "-" : "+");
-        hs_text_float(s, c.imag < 0 ? -c.imag : c.imag);
-        hs_str_adds(s, "j)");
-        break;
-    }
-    case VK_NONETYPE:
-        hs_str_adds(s, "None");
-        break;
-    case VK_TYPE: {
-        PyTypeObject *tp = (PyTypeObject *)o;
-
-        if (tp->tp_flags & Py_TPFLAGS_HEAPTYPE)
-            name = ((PyHeapTypeObject *)tp)->ht_qualname;
-        else
-            hs_str_adds(s, tp->tp_name);
-        break;
-    }
-    case VK_FUNCTION:
-        name = ((PyFunctionObject *)o)->func_qualname;
-        break;
-    case VK_CODE:
-        name = hs_code_qualname((PyCodeObject *)o);
-        break;
-    case VK_MODULE:
-        name = hs_module_name_field(o);
-        if (!name)
-            name = hs_instance_attr(o, "__name__");
-        break;
-    case VK_METHOD: {
-        PyObject *f = PyMethod_GET_FUNCTION(o);
-
-        if (PyFunction_Check(f))
-            name = ((PyFunctionObject *)f)->func_qualname;
-        break;
-    }
-    case VK_CFUNCTION: {
-        PyCFunctionObject *f = (PyCFunctionObject *)o;
-
-        if (f->m_ml && f->m_ml->ml_name)
-            hs_str_adds(s, f->m_ml->ml_name);
-        break;
-    }
-    case VK_GENERATOR:
-        name = ((PyGenObject *)o)->gi_qualname;
-        break;
-    case VK_FRAME:
-        *has = frame_value(s, (PyFrameObject *)o, limit, w->opts->redact);
-        break;
-    case VK_RESOURCE:
-        hs_stdlib_resource_value(s, o, ti->foreign);
-        break;
-    default:
-        *has = 0;
-        break;
-    }
-    if (name && PyUnicode_Check(name))
-        hs_text_str(s, name, limit);
-    else if (name)
-        *has = 0;
-    if (flags & HS_F_REDACTED)
-        *has = 0;
-    return flags;
+    if (!s->data)
+        return UINT32_MAX;
+    return (uint32_t)(s->len < RECORD_TEXT_MAX ? s->len : RECORD_TEXT_MAX);
 }
 
-/* Phase 4 will call o's C-level __sizeof__ (its row holds the fallback
- * size and flag) or, with a Python-level one, record what that says. */
+/* The row of type ti, handed to the output side before the first object
+ * of the type: its names are read here, where the GIL is held. */
 static int
-defer_size(struct walk *w, PyObject *o, struct hs_typeinfo *ti, uint32_t id,
-           int64_t size, uint32_t flags)
+type_record(struct walk *w, struct hs_typeinfo *ti)
 {
-    struct deferred *d;
+    const struct hs_str *name[3] = { &w->t1, &w->t2, &w->t3 };
+    size_t need = sizeof(struct rec_type);
+    struct rec_type *r;
+    char *p;
 
-    if (w->ndeferred == w->deferred_cap) {
-        size_t cap = w->deferred_cap ? w->deferred_cap * 2 : 256;
-
-        d = hs_realloc(w->deferred, cap * sizeof(*d));
-        if (!d)
-            return fail(w, "out of memory (sizes)");
-        w->deferred = d;
-        w->deferred_cap = cap;
-    }
-    /* Kept alive until its __sizeof__ ran; its refcount was read already. */
-    Py_INCREF(o);
-    d = &w->deferred[w->ndeferred++];
-    d->o = o;
-    d->ti = ti;
-    d->id = id;
-    d->size = size;
-    d->flags = flags;
-    return 0;
-}
-
-static void
-type_row(struct walk *w, struct hs_typeinfo *ti)
-{
     hs_str_reset(&w->t1);
     hs_str_reset(&w->t2);
     hs_str_reset(&w->t3);
     hs_types_names(&w->types, ti->tp, &w->t1, &w->t2, &w->t3);
-    hs_sink_type(w->sink, ti->id, w->t1.data ? w->t1.data : "?",
-                 w->t2.data, w->t3.data, ti->flags);
+    if (w->t1.failed || w->t2.failed || w->t3.failed)
+        return fail(w, "out of memory (values)");
+    for (int i = 0; i < 3; i++)
+        if (name_len(name[i]) != UINT32_MAX)
+            need += PAD8(name_len(name[i]) + 1);
+    r = (struct rec_type *)hs_handoff_reserve(w->out, need);
+    if (!r)
+        return output_failed(w);
+    memset(r, 0, sizeof(*r));
+    r->tag = R_TYPE;
+    r->flags = ti->flags;
+    r->ti = ti;
+    p = (char *)(r + 1);
+    for (int i = 0; i < 3; i++) {
+        r->len[i] = name_len(name[i]);
+        if (r->len[i] == UINT32_MAX)
+            continue;
+        memcpy(p, name[i]->data, r->len[i]);
+        p[r->len[i]] = '\0';
+        p += PAD8(r->len[i] + 1);
+    }
     /* Classes, and dict and set, whose sizes the analyzer decomposes
      * into header and table (hash_tables.h). */
     if ((ti->tp->tp_flags & Py_TPFLAGS_HEAPTYPE) || ti->tp == &PyDict_Type ||
         ti->tp == &PySet_Type) {
-        struct hs_type_layout l;
+        struct hs_type_layout *l = &r->layout;
         int inline_values;
 
-        l.type_id = ti->id;
-        l.basicsize = ti->tp->tp_basicsize;
-        l.itemsize = ti->tp->tp_itemsize;
-        l.dictoffset = ti->tp->tp_dictoffset;
-        l.weaklistoffset = ti->tp->tp_weaklistoffset;
-        l.managed_dict = (uint8_t)hs_type_managed_dict(ti->tp);
-        l.solid_basicsize = hs_layout_solid_size(ti->tp);
-        l.values_bytes = hs_type_values_bytes(ti->tp, &inline_values);
-        l.values_inline = (uint8_t)inline_values;
-        hs_sink_type_layout(w->sink, &l);
+        r->has_layout = 1;
+        l->type_id = ti->id;
+        l->basicsize = ti->tp->tp_basicsize;
+        l->itemsize = ti->tp->tp_itemsize;
+        l->dictoffset = ti->tp->tp_dictoffset;
+        l->weaklistoffset = ti->tp->tp_weaklistoffset;
+        l->managed_dict = (uint8_t)hs_type_managed_dict(ti->tp);
+        l->solid_basicsize = hs_layout_solid_size(ti->tp);
+        l->values_bytes = hs_type_values_bytes(ti->tp, &inline_values);
+        l->values_inline = (uint8_t)inline_values;
     }
+    hs_handoff_commit(w->out, need);
     ti->row_done = 1;
+    return 0;
 }
 
 /*
- * Object id's row, written when the walk comes to it, while its memory is
- * in the cache: type, size, refcount, value, flags.  Its refcount starts
- * its balance (the references found so far were subtracted from 0).
+ * Object id's part of its row that the walk reads itself, while its
+ * memory is in the cache: its refcount starts its balance (the references
+ * found so far were subtracted from 0), the flags phases 2 and 3 need
+ * (pinned, frozen), and a value only the GIL's holder reads
+ * (hs_rows_value_on_walk()).  The rest is the output side's (rows.c).
  * Whether it is reachable is known only at the end: unreachable_rows().
  */
 static int
-object_row(struct walk *w, uint32_t id, PyObject *o, struct hs_typeinfo *ti)
+object_record(struct walk *w, uint32_t id, PyObject *o,
+              struct hs_typeinfo *ti)
 {
     uint8_t *b = bits_of(w, id);
-    Py_ssize_t rc = Py_REFCNT(o), size;
+    Py_ssize_t rc = Py_REFCNT(o);
     int32_t *bal = balance_of(w, id);
     uint32_t flags = 0;
-    int has_value;
+    int text = 0, has_value = 0;
+    size_t len = 0, need = sizeof(struct rec_object);
+    struct rec_object *r;
 
     *bal = rc >= INT32_MAX + (Py_ssize_t)*bal ? INT32_MAX : *bal + (int32_t)rc;
-    if (!ti->row_done)
-        type_row(w, ti);
-    flags |= value_of(w, o, ti, &has_value);
-    /* A value or type name lost to a failed allocation would be a
-     * silently wrong row: fail the dump instead. */
-    if (w->value.failed || w->t1.failed || w->t2.failed || w->t3.failed)
-        return fail(w, "out of memory (values)");
-    if (PyObject_IS_GC(o) && hs_gc_is_tracked(o)) {
-        flags |= HS_F_GC_TRACKED;
-        if (hs_gc_finalized(o))
-            flags |= HS_F_FINALIZED;
+    if (!ti->row_done && type_record(w, ti) < 0)
+        return -1;
+    if (ti->value_kind == VK_UNKNOWN)
+        ti->value_kind = hs_rows_value_kind(o, ti);
+    if (hs_rows_value_on_walk(ti->value_kind)) {
+        flags |= hs_rows_value_of(w->opts, &w->wvalue, o, ti, &has_value);
+        if (w->wvalue.failed)
+            return fail(w, "out of memory (values)");
+        text = 1;
+        len = w->wvalue.len < RECORD_TEXT_MAX * 4 ? w->wvalue.len
+                                                  : RECORD_TEXT_MAX * 4;
+        need += PAD8(len + 1);
     }
     if (hs_is_immortal(o)) {
         flags |= HS_F_IMMORTAL;
@@ -934,25 +699,37 @@ object_row(struct walk *w, uint32_t id, PyObject *o, struct hs_typeinfo *ti)
         flags |= HS_F_STATIC;
         *b |= B_PINNED;
     }
-    if (ti->flags & HS_TF_HAS_DEL)
-        flags |= HS_F_HAS_DEL;
-    if (PyUnicode_Check(o) && PyUnicode_CHECK_INTERNED(o))
-        flags |= HS_F_INTERNED;
     if (*b & B_FROZEN)
         flags |= HS_F_FROZEN;
-    size = hs_size_of(ti, o);
-    if (size < 0) {
-        size = hs_size_basic(o);
-        flags |= HS_F_SIZE_FALLBACK;
+    r = (struct rec_object *)hs_handoff_reserve(w->out, need);
+    if (!r)
+        return output_failed(w);
+    r->tag = R_OBJECT;
+    r->text = (uint8_t)text;
+    r->has_value = (uint8_t)has_value;
+    r->id = id;
+    r->flags = flags;
+    r->textlen = (uint32_t)len;
+    r->o = o;
+    r->ti = ti;
+    r->refcount = (int64_t)rc;
+    if (text) {
+        if (len)
+            memcpy(r + 1, w->wvalue.data, len);
+        ((char *)(r + 1))[len] = '\0';
     }
-    hs_sink_object(w->sink, id, (uint64_t)(uintptr_t)o, ti->id, size,
-                   (int64_t)rc, length_of(o), w->value.data, w->value.len,
-                   has_value, flags);
-    if (((flags & HS_F_SIZE_FALLBACK) ||
-         (ti->py_sizeof && !w->opts->no_python)) &&
-        defer_size(w, o, ti, id, size, flags) < 0)
-        return -1;
+    hs_handoff_commit(w->out, need);
     return 0;
+}
+
+/* The deferred objects stay alive until phase 4: a reference each, taken
+ * here by the thread holding the GIL. */
+static void
+hold_deferred(struct walk *w)
+{
+    for (size_t i = 0; i < w->ndeferred; i++)
+        Py_INCREF(w->deferred[i].o);
+    w->deferred_held = 1;
 }
 
 /*
@@ -1058,7 +835,8 @@ read_facts(struct facts *f, hs_gcstate_t *gc)
 /* sys.argv as JSON, sys.executable as text: read from the sys dict.
  * 0, or -1 when memory ran out (hs_str keeps its failure across resets). */
 static int
-meta(struct walk *w, const struct facts *f, double t0, double walk_seconds)
+meta(struct walk *w, const struct facts *f, double t0, double walk_seconds,
+     int output_thread)
 {
     PyInterpreterState *in = PyThreadState_Get()->interp;
     struct hs_str s = { NULL, 0, 0, 0 };
@@ -1146,6 +924,7 @@ meta(struct walk *w, const struct facts *f, double t0, double walk_seconds)
     hs_sink_meta_int(w->sink, "object_count", w->ids.count);
     hs_sink_meta_int(w->sink, "edge_count", (int64_t)w->edges);
     hs_sink_meta_int(w->sink, "root_count", w->nroots);
+    hs_sink_meta_int(w->sink, "output_thread", output_thread);
     hs_sink_meta_real(w->sink, "walk_seconds", walk_seconds);
     hs_sink_meta_real(w->sink, "dump_seconds", hs_mono() - t0);
     if (w->refctx.check) {
@@ -1240,7 +1019,7 @@ deferred_sizes(struct walk *w)
 static void
 release_deferred(struct walk *w)
 {
-    for (size_t i = 0; i < w->ndeferred; i++)
+    for (size_t i = 0; w->deferred_held && i < w->ndeferred; i++)
         Py_DECREF(w->deferred[i].o);
     hs_free(w->deferred);
     w->deferred = NULL;
@@ -1249,20 +1028,17 @@ release_deferred(struct walk *w)
 
 /* ---- the dump ------------------------------------------------------------------------ */
 
-/* The message of a fault the guard caught (guard.c).  With `named`, the
- * type of the object being read is read too, which may fault again. */
-static void
-fault_message(struct walk *w, int sig, void *addr, int named)
+/* The message of a fault the guard caught (guard.c) while reading o.
+ * With `named`, the type of o is read too, which may fault again. */
+void
+hs_walk_fault_text(char *buf, size_t len, int sig, void *addr, PyObject *o,
+                   int named)
 {
-    PyObject *o = w->current && w->current <= w->ids.count
-                      ? hs_idmap_object(&w->ids, w->current)
-                      : NULL;
-
     char where[64] = "";
 
     if (addr)
         snprintf(where, sizeof(where), " at %p", addr);
-    snprintf(w->err, w->errlen,
+    snprintf(buf, len,
              "invalid memory%s (%s) while reading %s%s%s object at %p or "
              "what it refers to: an extension type's fields or tp_traverse "
              "do not match what it declares; no snapshot was written and "
@@ -1270,6 +1046,20 @@ fault_message(struct walk *w, int sig, void *addr, int named)
              where, sig == SIGBUS ? "SIGBUS" : "SIGSEGV",
              named && o ? "a '" : "an", named && o ? Py_TYPE(o)->tp_name : "",
              named && o ? "'" : "", (void *)o);
+}
+
+/* A fault on the walking thread: in the walk, or in the output side when
+ * it runs inline. */
+static void
+fault_message(struct walk *w, int sig, void *addr, int named)
+{
+    PyObject *o = w->current && w->current <= w->ids.count
+                      ? hs_idmap_object(&w->ids, w->current)
+                      : NULL;
+
+    if (w->out_active)
+        o = w->out_obj;
+    hs_walk_fault_text(w->err, w->errlen, sig, addr, o, named);
     w->failed = 1;
 }
 
@@ -1288,6 +1078,7 @@ walk_release(struct walk *w)
     hs_free(w->namespaces.vals);
     release_deferred(w);
     hs_str_release(&w->value);
+    hs_str_release(&w->wvalue);
     hs_str_release(&w->t1);
     hs_str_release(&w->t2);
     hs_str_release(&w->t3);
@@ -1403,6 +1194,18 @@ hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
         }
         goto done;
     }
+    /* Phase 1's output side, on a thread of its own unless told not. */
+    w.out = hs_handoff_open(opts->output_thread, &hs_rows_ops, &w);
+    if (!w.out) {
+        fail(&w, "out of memory");
+        goto done;
+    }
+    /* With a thread of its own, the output side gets the second core:
+     * the writer waits (its rows spool) until phase 1 is over. */
+    res->output_thread = hs_handoff_threaded(w.out);
+    w.out_inline = !res->output_thread;
+    if (res->output_thread)
+        hs_sink_hold(w.sink, 1);
     if (hs_roots_collect(&w.roots, opts->main_ident) < 0) {
         fail(&w, "out of memory (roots)");
         goto done;
@@ -1412,8 +1215,9 @@ hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
         goto done;
     res->phase[0] = hs_mono() - t1;
     t1 = hs_mono();
-    if (edges(&w) < 0)
+    if (edges(&w) < 0 || hs_rows_close(&w) < 0)
         goto done;
+    hold_deferred(&w);
     res->phase[1] = hs_mono() - t1;
     t1 = hs_mono();
     roots(&w);
@@ -1437,7 +1241,7 @@ hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
         hs_sink_meta_int(w.sink, "alloc_sites", 0);
     if (deferred_sizes(&w) < 0)
         goto done;
-    if (meta(&w, &facts, t0, t1 - t0) < 0)
+    if (meta(&w, &facts, t0, t1 - t0, res->output_thread) < 0)
         goto done;
     res->phase[4] = hs_mono() - t1;
     res->objects = w.ids.count;
@@ -1445,6 +1249,8 @@ hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
     res->roots = w.nroots;
     res->walk_seconds = t1 - t0;
 done:
+    /* Before the guard goes: the output thread may still read objects. */
+    hs_rows_close(&w);
     hs_guard_disarm(&guard);
     release_deferred(&w);
     gc->enabled = gc_was_enabled;

@@ -168,6 +168,21 @@ def main():
           % (size / 2 ** 20, size / objs))
     print("agent peak memory %.1f MiB, %.1f bytes/object  (target <= 32)"
           % (facts["peak_memory"] / 2 ** 20, facts["peak_memory"] / objs))
+    if facts["output_thread"] and scale <= 10:
+        # The same dump with the rows made on the walking thread (as a
+        # forked child and a traced process make them): what the output
+        # thread saves, in the same process.
+        os.environ["HEAPSNAP_OUTPUT_THREAD"] = "0"
+        inline = heapsnap._heapsnap._dump(out, trigger="api")
+        del os.environ["HEAPSNAP_OUTPUT_THREAD"]
+        again = heapsnap._heapsnap._dump(out, trigger="api")
+        print("output thread     pause %.2f s (the next dump: %.2f s); rows "
+              "on the walking thread %.2f s: ratio %.2f"
+              % (pause, again["pause_seconds"], inline["pause_seconds"],
+                 again["pause_seconds"] / inline["pause_seconds"]))
+    elif not facts["output_thread"]:
+        print("output thread     none (one CPU, or "
+              "HEAPSNAP_OUTPUT_THREAD=0)")
     in_place, forked, child, api, handler, tail = pauses(out)
     os.unlink(out)
     print("pause seen by the program: in-place %.0f ms, --fork %.1f ms "

@@ -23,7 +23,7 @@ numeric_key(const char *key)
         "redacted", "value_limit", "pointer_size", "page_size",
         "object_count",
         "edge_count", "root_count", "dump_seconds", "walk_seconds",
-        "format_version",
+        "output_thread", "format_version",
     };
 
     for (size_t i = 0; i < HS_ARRAY_SIZE(keys); i++) {

@@ -28,7 +28,9 @@ PRAGMA user_version = 1;             -- bump on any incompatible change
 -- --collect ran gc.collect() first), redacted, value_limit, pointer_size,
 -- page_size (the process's memory page, bytes; added in format 1),
 -- object_count, edge_count, root_count,
--- dump_seconds, walk_seconds, alloc_sites (1 when tracemalloc traced the
+-- dump_seconds, walk_seconds, output_thread (1 when the rows were made on
+-- a second thread while the walk went on, 0 when on the walking thread),
+-- alloc_sites (1 when tracemalloc traced the
 -- process and the allocation-site tables below are filled, 0 when it did
 -- not), alloc_traced_objects and alloc_untraced_objects (objects with and
 -- without a traceback: the latter were allocated before tracing began, or
