@@ -207,8 +207,6 @@ wait_for_collection(void)
     }
 }
 
-/* A dump of this process runs (a forked child's copy of the state is
- * its parent's, not its own). */
 /*
  * Whether phase 1's rows are made on a thread of their own (handoff.c):
  * not with one CPU, where the two threads would take turns, nor with
@@ -226,6 +224,8 @@ output_thread_wanted(void)
              CPU_COUNT(&cpus) < 2);
 }
 
+/* A dump of this process runs (a forked child's copy of the state is
+ * its parent's, not its own). */
 static int
 dumping_here(const module_state *st)
 {

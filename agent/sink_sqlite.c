@@ -1280,7 +1280,6 @@ hs_sink_open(const char *tmp_path, int threaded, int gate_fd, char *err,
     return s;
 }
 
-/* Stops the writer thread after what is queued (or dropped on abort). */
 void
 hs_sink_hold(struct hs_sink *s, int hold)
 {
@@ -1292,6 +1291,7 @@ hs_sink_hold(struct hs_sink *s, int hold)
     pthread_mutex_unlock(&s->mu);
 }
 
+/* Stops the writer thread after what is queued (or dropped on abort). */
 static void
 stop_writer(struct hs_sink *s)
 {
