@@ -451,13 +451,13 @@ hs_rows_close(struct walk *w)
     w->out = NULL;
     hs_sink_hold(w->sink, 0);
     w->out_active = 0;
-    if (w->out_failed) {
-        /* The output side's cause replaces the walk's "output failed". */
-        if (!w->failed || !strcmp(w->err, "the dump's output failed"))
-            snprintf(w->err, w->errlen, "%s", w->out_err);
-        w->failed = 1;
-        return -1;
-    }
-    return rc;
+    if (rc < 0 && !w->out_failed)
+        out_fail(w, "internal error: the output side failed");
+    if (!w->out_failed)
+        return 0;
+    if (!w->failed || w->output_cause)
+        snprintf(w->err, w->errlen, "%s", w->out_err);
+    w->failed = 1;
+    return -1;
 }
 

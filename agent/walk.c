@@ -88,7 +88,7 @@ static int
 output_failed(struct walk *w)
 {
     if (!w->failed)
-        snprintf(w->err, w->errlen, "the dump's output failed");
+        w->output_cause = 1;
     w->failed = 1;
     return -1;
 }

@@ -56,6 +56,8 @@ struct walk {
     char *err;             /* the caller's message buffer */
     size_t errlen;
     int failed;
+    int output_cause;      /* it failed because the output side did: the
+                              cause is that side's (hs_rows_close()) */
     PyObject *raised;      /* a KeyboardInterrupt or SystemExit from a
                               __sizeof__, raised again at the end (owned) */
     /* Phase 1's output side (the handoff's consumer, see "the output
