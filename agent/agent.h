@@ -315,15 +315,20 @@ hs_idmap_home(uint32_t hash, uint32_t n)
     return (uint32_t)((uint64_t)hash * n >> 32);
 }
 
-/* Starts loading the cache line of o's home slot, so that a lookup a
- * little later does not wait for memory. */
-static inline void
-hs_idmap_prefetch(const struct hs_idmap *m, PyObject *o)
+/* The home slot of o: hs_idmap_prefetch() loads its cache line. */
+static inline const struct hs_idslot *
+hs_idmap_home_slot(const struct hs_idmap *m, PyObject *o)
 {
-    const struct hs_idslot *s = (const struct hs_idslot *)m->tab[m->cur].base;
-
-    __builtin_prefetch(s + hs_idmap_home(hs_idmap_hash((uintptr_t)o), m->n));
+    return (const struct hs_idslot *)m->tab[m->cur].base +
+           hs_idmap_home(hs_idmap_hash((uintptr_t)o), m->n);
 }
+
+/* Starts loading the cache line of o's home slot, so that a lookup a
+ * little later does not wait for memory.  A macro, not an inline
+ * function: GCC 12 finds such a function free of side effects (a
+ * prefetch has none it counts) and drops every call to it, prefetch
+ * and all, before inlining it. */
+#define hs_idmap_prefetch(m, o) __builtin_prefetch(hs_idmap_home_slot((m), (o)))
 
 static inline struct hs_idrec *
 hs_idmap_rec(const struct hs_idmap *m, uint32_t id)
