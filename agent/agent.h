@@ -849,8 +849,10 @@ hs_handoff_commit(struct hs_handoff *h, size_t n)
 /* 1 once the consumer failed (checked now and then by the producer). */
 int hs_handoff_failed(struct hs_handoff *h);
 /* Consumes what is left, ends the thread, frees: 0, or -1 when the
- * consumer failed.  NULL is a no-op. */
-int hs_handoff_close(struct hs_handoff *h);
+ * consumer failed.  NULL is a no-op.  *waited (when not NULL): the
+ * seconds the producer spent waiting for the consumer, for a free chunk
+ * and at the end. */
+int hs_handoff_close(struct hs_handoff *h, double *waited);
 
 /* ---- the dump (walk.c) -------------------------------------------------------------- */
 
@@ -901,6 +903,8 @@ struct hs_dump_result {
     int background;     /* the file is still being finished (opts->
                            background); it reports when complete */
     int output_thread;  /* phase 1's rows were made on a second thread */
+    double output_wait_seconds; /* of the pause: the walking thread
+                                   waited for that thread */
 };
 
 /*

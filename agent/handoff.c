@@ -50,6 +50,8 @@ struct hs_handoff {
     unsigned char *spare[HS_HANDOFF_CHUNKS];
     unsigned nspare;
     int closing;
+    double waited;              /* seconds the producer waited for the
+                                   consumer (hs_handoff_close()) */
     int failed;                 /* the consumer failed: under mu */
     unsigned char *busy;        /* the chunk being consumed */
     struct hs_guard guard;      /* the output thread's */
@@ -188,7 +190,7 @@ hs_handoff_open(int threaded, const struct hs_handoff_ops *ops, void *arg)
     for (int i = 0; i < nchunks; i++) {
         h->chunk[i] = hs_alloc(HS_HANDOFF_CHUNK);
         if (!h->chunk[i]) {
-            hs_handoff_close(h);
+            hs_handoff_close(h, NULL);
             return NULL;
         }
     }
@@ -237,8 +239,13 @@ pass_on(struct hs_handoff *h)
     h->full_len[(h->first_full + h->nfull) % HS_HANDOFF_CHUNKS] = n;
     h->nfull++;
     pthread_cond_signal(&h->filled);
-    while (!h->nspare && !h->failed)
-        pthread_cond_wait(&h->emptied, &h->mu);
+    if (!h->nspare && !h->failed) {
+        double t0 = hs_mono();
+
+        while (!h->nspare && !h->failed)
+            pthread_cond_wait(&h->emptied, &h->mu);
+        h->waited += hs_mono() - t0;
+    }
     h->room.p = h->nspare ? h->spare[--h->nspare] : NULL;
     pthread_mutex_unlock(&h->mu);
 }
@@ -260,7 +267,7 @@ hs_handoff_reserve_slow(struct hs_handoff_room *room, size_t n)
 }
 
 int
-hs_handoff_close(struct hs_handoff *h)
+hs_handoff_close(struct hs_handoff *h, double *waited)
 {
     int failed;
 
@@ -269,17 +276,22 @@ hs_handoff_close(struct hs_handoff *h)
     if (h->room.p && h->room.cap)
         pass_on(h);
     if (h->threaded) {
+        double t0 = hs_mono();
+
         pthread_mutex_lock(&h->mu);
         h->closing = 1;
         pthread_cond_signal(&h->filled);
         pthread_mutex_unlock(&h->mu);
         pthread_join(h->thread, NULL);
+        h->waited += hs_mono() - t0;
         pthread_mutex_destroy(&h->mu);
         pthread_cond_destroy(&h->filled);
         pthread_cond_destroy(&h->emptied);
         h->threaded = 0;
     }
     failed = h->failed;
+    if (waited)
+        *waited = h->waited;
     for (int i = 0; i < HS_HANDOFF_CHUNKS; i++)
         hs_free(h->chunk[i]);
     hs_free(h);

@@ -324,14 +324,15 @@ hs_dump_py(PyObject *module, PyObject *args, PyObject *kwargs)
         return NULL;
     }
     result = Py_BuildValue(
-        "{s:I,s:K,s:I,s:d,s:d,s:d,s:n,s:(dddddd),s:O,s:O}", "objects",
+        "{s:I,s:K,s:I,s:d,s:d,s:d,s:n,s:(dddddd),s:O,s:O,s:d}", "objects",
         res.objects, "edges", (unsigned long long)res.edges, "roots",
         res.roots, "seconds", res.seconds, "walk_seconds", res.walk_seconds,
         "pause_seconds", res.pause_seconds,
         "peak_memory", (Py_ssize_t)res.peak_memory, "phases", res.phase[0],
         res.phase[1], res.phase[2], res.phase[3], res.phase[4],
         res.phase[5], "background", res.background ? Py_True : Py_False,
-        "output_thread", res.output_thread ? Py_True : Py_False);
+        "output_thread", res.output_thread ? Py_True : Py_False,
+        "output_wait_seconds", res.output_wait_seconds);
     /* The caller sees a failure (MemoryError), so the file it cannot know
      * about must not stay under the final name either (a background one
      * reports itself). */

@@ -447,7 +447,7 @@ hs_rows_close(struct walk *w)
 
     if (!w->out)
         return 0;
-    rc = hs_handoff_close(w->out);
+    rc = hs_handoff_close(w->out, &w->out_waited);
     w->out = NULL;
     hs_sink_hold(w->sink, 0);
     w->out_active = 0;

@@ -1345,6 +1345,7 @@ hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
     /* With a thread of its own, the output side gets the second core:
      * the writer waits (its rows spool) until phase 1 is over. */
     res->output_thread = hs_handoff_threaded(w.out);
+    res->output_wait_seconds = 0;
     w.out_inline = !res->output_thread;
     if (res->output_thread)
         hs_sink_hold(w.sink, 1);
@@ -1361,6 +1362,7 @@ hs_dump(const struct hs_dump_options *opts, traverseproc subtype_traverse,
         goto done;
     hold_deferred(&w);
     res->phase[1] = hs_mono() - t1;
+    res->output_wait_seconds = w.out_waited;
     t1 = hs_mono();
     roots(&w);
     if (reach(&w) < 0)

@@ -53,6 +53,7 @@ struct walk {
     struct hs_str t1, t2, t3; /* scratch for type names */
     uint32_t current;      /* the object being read (for a fault's
                               message) */
+    double out_waited;     /* seconds it waited for the output thread */
     char *err;             /* the caller's message buffer */
     size_t errlen;
     int failed;

@@ -148,6 +148,11 @@ def main():
           "writer %.2f s with it released" % (pause, facts["phases"][5]))
     print("  phases          seed %.2f, objects and edges %.2f, roots %.2f, rest %.2f,"
           " sizes %.2f, writer finishing %.2f" % tuple(facts["phases"]))
+    if facts["output_thread"]:
+        # Of "objects and edges": the walking thread waited for the
+        # output thread (a full handoff, and its end).
+        print("  output thread   the walk waited %.2f s for it"
+              % facts["output_wait_seconds"])
     print("python walk       %.2f s" % t_walk)
     print("ratio pause/walk  %.2f   (target <= 0.5; whole dump/walk %.2f)"
           % (pause / t_walk, t_dump / t_walk))

@@ -74,6 +74,11 @@ class OutputThreadTest(AgentTest):
                     heapsnap.wait()
                     return None, meta(p)
                 facts = heapsnap._heapsnap._dump(p)
+                # The walk's wait for the output thread is part of phase
+                # 1; without the thread there is none.
+                wait = facts["output_wait_seconds"]
+                assert (0 <= wait <= facts["phases"][1]
+                        if facts["output_thread"] else wait == 0), facts
                 return facts["output_thread"], meta(p)
 
             keep = [[i, str(i), float(i)] for i in range(200000)]
