@@ -18,10 +18,11 @@
  * walk through a free list, so only the walk's thread allocates (through
  * hs_alloc).
  *
- * Edges and objects, nearly all the records, are packed (pack_edge(),
- * pack_object()): during phase 1 every row goes through the spool, and
- * copying 18 bytes per reference and 49 per object into the page cache
- * was most of the output thread's time at 10M objects.
+ * Edges and objects, nearly all the records, are packed (hs_sink_edge(),
+ * hs_sink_object(): varints, differences from the chunk's previous row):
+ * during phase 1 every row goes through the spool, and copying 18 bytes
+ * per reference and 49 per object into the page cache was most of the
+ * output thread's time at 10M objects.
  *
  * Order: a chunk is queued only while the spool holds nothing the writer
  * has not taken, and the writer takes the queue before the spool, so

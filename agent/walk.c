@@ -535,9 +535,8 @@ edges_in_place(struct walk *w, uint32_t id)
 static int
 edges(struct walk *w)
 {
-    struct pipe *p = hs_alloc(sizeof(*p));
+    struct pipe *p = w->pipe = hs_alloc(sizeof(*p));
     uint32_t next = 1; /* the next object whose references are gathered */
-    int rc = 0;
 
     if (!p)
         return fail(w, "out of memory (references)");
@@ -562,48 +561,33 @@ edges(struct walk *w)
                 __builtin_prefetch((const void *)(ahead - 32));
             }
             w->current = next;
-            if (hs_referents(&w->refctx, o, &w->refs) < 0) {
-                rc = fail(w, "out of memory (references)");
-                goto out;
-            }
+            if (hs_referents(&w->refctx, o, &w->refs) < 0)
+                return fail(w, "out of memory (references)");
             if (w->refs.n > PIPE_OBJ_MAX || w->refs.more ||
                 w->refs.text.len) {
                 /* Emptying the ring leaves w->refs alone. */
                 while (p->ohead != p->otail)
-                    if (pipe_lookup(w, p) < 0) {
-                        rc = -1;
-                        goto out;
-                    }
-                if (edges_in_place(w, next) < 0) {
-                    rc = -1;
-                    goto out;
-                }
+                    if (pipe_lookup(w, p) < 0)
+                        return -1;
+                if (edges_in_place(w, next) < 0)
+                    return -1;
             } else {
                 pipe_add(w, p, next);
             }
             next++;
-            if (!(next & 0xFFF) && hs_sink_failed(w->sink)) {
-                rc = -1;
-                goto out;
-            }
-            if (!(next & 0xFFF) && hs_handoff_failed(w->out)) {
-                rc = output_failed(w);
-                goto out;
-            }
+            if (!(next & 0xFFF) && hs_sink_failed(w->sink))
+                return -1;
+            if (!(next & 0xFFF) && hs_handoff_failed(w->out))
+                return output_failed(w);
         }
         if (p->ohead == p->otail) {
             if (next > w->ids.count)
-                break;
+                return 0;
             continue;
         }
-        if (pipe_lookup(w, p) < 0) {
-            rc = -1;
-            goto out;
-        }
+        if (pipe_lookup(w, p) < 0)
+            return -1;
     }
-out:
-    hs_free(p);
-    return rc;
 }
 
 /* ---- phase 2: roots and reachability ------------------------------------------------- */
@@ -1212,6 +1196,7 @@ walk_release(struct walk *w)
     hs_free(w->stack);
     hs_types_release(&w->types);
     hs_refs_release(&w->refs);
+    hs_free(w->pipe);
     hs_names_release(&w->names);
     hs_roots_release(&w->roots);
     hs_free(w->closures.keys);

@@ -43,6 +43,8 @@ struct walk {
     struct hs_types types;
     struct hs_refctx refctx;
     struct hs_refs refs;
+    struct pipe *pipe;     /* edges()' ring (walk.c); freed with the walk,
+                              as a fault leaves edges() by a long jump */
     struct hs_roots roots;
     struct ptrmap closures;
     PyObject *small_ints[262]; /* the cached ints -5..256 */
