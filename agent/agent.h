@@ -910,8 +910,9 @@ struct hs_dump_result {
 /*
  * Writes a snapshot of the whole heap to opts->path (through path.tmp and
  * a rename).  Must be called with the GIL held; it is released while the
- * SQLite writer finishes after the walk (not in a forked child), so other
- * threads run then and another dump may be refused as already running.
+ * id table is made before the walk and while the SQLite writer finishes
+ * after it (neither in a forked child), so other threads run then and
+ * another dump may be refused as already running.
  * With opts->background that tail runs on a thread of its own instead
  * and 0 means the walk succeeded (res->background; the tail reports the
  * file).  `subtype_traverse` is the
