@@ -802,6 +802,7 @@ void hs_guard_disarm_helper(struct hs_guard *g);
 
 #define HS_HANDOFF_CHUNK (128 * 1024)
 #define HS_HANDOFF_CHUNKS 8
+#define HS_HANDOFF_WAKE 4 /* chunks that wake a sleeping consumer */
 
 /* Where the producer writes its next records (the chunk being filled). */
 struct hs_handoff_room {
