@@ -10,6 +10,12 @@
  * The same census a pure-Python gc.get_objects() + gc.get_referents()
  * walk makes.  Called with the GIL held; the table is released before
  * it returns.
+ *
+ * It times itself: the traversal from the moment its table is made, as
+ * the dump's pause starts once its table is made (hs_dump() makes it with
+ * the GIL released), and, apart, the making of the table.  Timed around
+ * the call, the floor would count filling in the table's pages, which the
+ * pause does not.
  */
 #include "agent.h"
 
@@ -41,15 +47,19 @@ hs_floor_py(PyObject *module, PyObject *unused)
     struct floor f;
     uint32_t tracked;
     PyObject *result = NULL;
+    double t_table, t_walk;
     int added;
 
     (void)module;
     (void)unused;
     memset(&f, 0, sizeof(f));
+    t_table = hs_mono();
     /* Sized as the dump sizes its own. */
     hs_memfacts_read(&mem, -1);
     if (hs_idmap_init(&f.ids, hs_idmap_expected(&mem, gc)) < 0)
         return PyErr_NoMemory();
+    t_walk = hs_mono();
+    t_table = t_walk - t_table;
     /* The gc lists first: ids 1..tracked are every tracked object. */
     for (int gen = 0; gen <= NUM_GENERATIONS && !f.failed; gen++) {
         PyGC_Head *head = hs_gc_list(gc, gen);
@@ -69,12 +79,14 @@ hs_floor_py(PyObject *module, PyObject *unused)
             (id <= tracked || (PyObject_IS_GC(o) && !hs_gc_is_tracked(o))))
             t(o, visit, &f);
     }
+    t_walk = hs_mono() - t_walk;
     if (f.failed)
         PyErr_SetString(f.ids.high_address ? PyExc_RuntimeError
                                            : PyExc_MemoryError,
                         hs_idmap_failure(&f.ids));
     else
-        result = Py_BuildValue("(IK)", f.ids.count, f.refs);
+        result = Py_BuildValue("(IKdd)", f.ids.count, f.refs, t_walk,
+                               t_table);
     hs_idmap_release(&f.ids);
     return result;
 }

@@ -370,8 +370,10 @@ hs_version_problem_py(PyObject *module, PyObject *args)
 
 PyDoc_STRVAR(floor_doc,
              "_floor()\n--\n\n"
-             "(objects, references): every object on the gc lists, and\n"
-             "what its tp_traverse reports, counted and nothing else\n"
+             "(objects, references, seconds, table_seconds): every object\n"
+             "on the gc lists, and what its tp_traverse reports, counted\n"
+             "and nothing else; the traversal's seconds from the moment\n"
+             "its table was made, and the seconds making that took\n"
              "(internal: the walk's floor, for make bench; floor.c).");
 
 static PyMethodDef methods[] = {

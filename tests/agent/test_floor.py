@@ -2,7 +2,8 @@
 the dump's pause by, finds what a pure-Python walk of the collector's
 view finds: every object on the gc lists, plus each object their
 references reach (found once), untracked containers followed; and counts
-every reference tp_traverse reports.  Checked in a fresh interpreter
+every reference tp_traverse reports.  It reports its traversal's seconds
+and its table's apart, both within the call.  Checked in a fresh interpreter
 with nothing frozen, then with the heap frozen by gc.freeze() (the
 permanent generation is a gc list too)."""
 
@@ -15,7 +16,7 @@ class FloorTest(AgentTest):
 
     def census(self, freeze):
         out = self.run_child("""
-            import gc, json
+            import gc, json, time
             from heapsnap import _heapsnap
 
             def python_census():
@@ -41,15 +42,24 @@ class FloorTest(AgentTest):
             gc.unfreeze()
             if %d:
                 gc.freeze()
-            objs, refs = _heapsnap._floor()
+            t0 = time.monotonic()
+            objs, refs, walk, table = _heapsnap._floor()
+            outside = time.monotonic() - t0
             frozen = gc.get_freeze_count()
             gc.unfreeze()
-            print(json.dumps([objs, refs, frozen] + list(python_census())))
+            print(json.dumps([objs, refs, frozen] + list(python_census()) +
+                             [walk, table, outside]))
             """ % freeze)
         return json.loads(out.splitlines()[-1])
 
     def check(self, freeze):
-        objs, refs, frozen, py_objs, py_refs = self.census(freeze)
+        objs, refs, frozen, py_objs, py_refs, walk, table, outside = \
+            self.census(freeze)
+        # Its own times: the traversal and the table, each within the
+        # call, which took at least both.
+        self.assertGreater(walk, 0)
+        self.assertGreaterEqual(table, 0)
+        self.assertLessEqual(walk + table, outside, (walk, table, outside))
         # 5,000 dicts, tuples and strs, the ints in the tuples.
         self.assertGreater(objs, 15000)
         # The census's own few objects (the gc.get_objects() list) are
