@@ -151,9 +151,9 @@ def main():
     # so the ratio is the best pause over the best floor, the same
     # statistic on both sides, with the first dump's beside it.
     floors = [floor()]
-    pauses = [facts["pause_seconds"]]
+    walks = [facts["pause_seconds"]]
     for _ in range(2):
-        pauses.append(again(out))
+        walks.append(again(out))
         floors.append(floor())
     t_floor, c_floor, f_objs, f_refs = min(floors)
     quiet()
@@ -166,7 +166,7 @@ def main():
     print("objects           %d (python walk: %d), references %d (python walk: %d)"
           % (objs, n, facts["edges"], e))
     pause = facts["pause_seconds"]
-    best = min(pauses)
+    best = min(walks)
     print("dump              %.2f s wall, %.2f s CPU  (%.0f objects/s)"
           % (t_dump, c_dump, objs / t_dump))
     print("  pause           %.2f s with the GIL held (the walk), then the "
@@ -187,14 +187,14 @@ def main():
           % (t_floor, c_floor, len(floors), f_objs, f_refs))
     print("ratio pause/floor %.2f   (target <= 1.5; best of %d pauses %.2f s "
           "over best of %d floors, taken in turn; pauses %s, floors %s)"
-          % (best / t_floor, len(pauses), best, len(floors),
-             " ".join("%.2f" % p for p in pauses),
+          % (best / t_floor, len(walks), best, len(floors),
+             " ".join("%.2f" % p for p in walks),
              " ".join("%.2f" % f[0] for f in floors)))
     print("  first dump      pause/floor %.2f (the first dump of the process"
           " over the best floor); median of the pairs %.2f; whole "
           "dump/floor %.2f wall, %.2f CPU"
           % (pause / t_floor,
-             sorted(p / f[0] for p, f in zip(pauses, floors))[len(pauses) // 2],
+             sorted(p / f[0] for p, f in zip(walks, floors))[len(walks) // 2],
              t_dump / t_floor, c_dump / max(c_floor, 1e-9)))
     # The walk sees more than tp_traverse reports (code objects' constants
     # and names, split-dict keys, type internals): per reference found.
