@@ -379,48 +379,89 @@ out_ref(struct walk *w, const struct rec_ref *r)
     return 0;
 }
 
-/* handoff.c's consumer: whole records, in order. */
+/* The size of the record at p. */
+static size_t
+record_size(const unsigned char *p)
+{
+    size_t n = 0;
+
+    switch (*p) {
+    case R_TYPE: {
+        const struct rec_type *r = (const struct rec_type *)p;
+
+        n = sizeof(*r);
+        for (int i = 0; i < 3; i++)
+            if (r->len[i] != UINT32_MAX)
+                n += PAD8(r->len[i] + 1);
+        break;
+    }
+    case R_OBJECT: {
+        const struct rec_object *r = (const struct rec_object *)p;
+
+        n = sizeof(*r) + (r->text ? PAD8(r->textlen + 1) : 0);
+        break;
+    }
+    case R_REF:
+    case R_REF_TEXT:
+        n = sizeof(struct rec_ref) +
+            (*p == R_REF_TEXT
+                 ? PAD8((size_t)((const struct rec_ref *)p)->arg.index + 1)
+                 : 0);
+        break;
+    }
+    return n;
+}
+
+/*
+ * handoff.c's consumer: whole records, in order.  The objects of the
+ * records OUT_AHEAD objects ahead are prefetched: their values and sizes
+ * are read here long after the walk let go of them, and at 10M objects
+ * those misses made the walk wait for this thread.
+ */
+#define OUT_AHEAD 8
+
 static int
 out_consume(void *arg, const unsigned char *p, size_t n)
 {
     struct walk *w = arg;
-    const unsigned char *end = p + n;
+    const unsigned char *end = p + n, *ahead = p;
+    unsigned nahead = 0; /* object records between p and ahead */
     int rc = 0;
 
     /* A fault from here on is the output side's (fault_message()). */
     w->out_active = w->out_inline;
     while (p < end && rc == 0) {
+        size_t size = record_size(p);
+
+        while (nahead < OUT_AHEAD && ahead < end) {
+            size_t k = record_size(ahead);
+
+            if (!k)
+                break;
+            if (*ahead == R_OBJECT) {
+                __builtin_prefetch(((const struct rec_object *)ahead)->o);
+                nahead++;
+            }
+            ahead += k;
+        }
         switch (*p) {
-        case R_TYPE: {
-            const struct rec_type *r = (const struct rec_type *)p;
-
-            rc = out_type(w, r);
-            p += sizeof(*r);
-            for (int i = 0; i < 3; i++)
-                if (r->len[i] != UINT32_MAX)
-                    p += PAD8(r->len[i] + 1);
+        case R_TYPE:
+            rc = out_type(w, (const struct rec_type *)p);
             break;
-        }
-        case R_OBJECT: {
-            const struct rec_object *r = (const struct rec_object *)p;
-
-            rc = out_object(w, r);
-            p += sizeof(*r) + (r->text ? PAD8(r->textlen + 1) : 0);
+        case R_OBJECT:
+            rc = out_object(w, (const struct rec_object *)p);
+            if (nahead)
+                nahead--;
             break;
-        }
         case R_REF:
-        case R_REF_TEXT: {
-            const struct rec_ref *r = (const struct rec_ref *)p;
-
-            rc = out_ref(w, r);
-            p += sizeof(*r) +
-                 (*p == R_REF_TEXT ? PAD8((size_t)r->arg.index + 1) : 0);
+        case R_REF_TEXT:
+            rc = out_ref(w, (const struct rec_ref *)p);
             break;
-        }
         default:
             rc = out_fail(w, "internal error: an unknown record");
             break;
         }
+        p += size;
     }
     w->out_active = 0;
     return rc;
