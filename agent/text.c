@@ -65,12 +65,12 @@ hs_text_str(struct hs_str *out, PyObject *o, Py_ssize_t limit)
 
 static const char hex[] = "0123456789abcdef";
 
-/* Appends "\\x" and two hex digits, or "\\u" and four, without printf
- * (which took a tenth of the walk's value texts). */
+/* Appends "\\x" and two hex digits, "\\u" and four or "\\U" and eight,
+ * without printf (which took a tenth of the walk's value texts). */
 static void
 add_hex_escape(struct hs_str *out, char kind, unsigned c, int ndigits)
 {
-    char b[6];
+    char b[10];
 
     b[0] = '\\';
     b[1] = kind;
@@ -121,15 +121,36 @@ add_escape(struct hs_str *out, Py_UCS4 c, char quote)
         hs_str_addch(out, quote);
         return 1;
     }
-    if (c < 0x20 || c == 0x7F || (c >= 0x80 && c < 0xA0)) {
+    if (c < 0x20 || c == 0x7F) {
         add_hex_escape(out, 'x', (unsigned)c, 2);
         return 1;
     }
-    if (c >= 0xD800 && c <= 0xDFFF) {
-        add_hex_escape(out, 'u', (unsigned)c, 4);
+    /* Beyond ASCII, what Unicode does not call printable (controls,
+     * format characters, separators but the space, surrogates,
+     * unassigned): repr() escapes it in the shortest of the three forms.
+     * The test reads CPython's own tables, needs no GIL. */
+    if (c >= 0x80 && !Py_UNICODE_ISPRINTABLE(c)) {
+        if (c <= 0xFF)
+            add_hex_escape(out, 'x', (unsigned)c, 2);
+        else if (c <= 0xFFFF)
+            add_hex_escape(out, 'u', (unsigned)c, 4);
+        else
+            add_hex_escape(out, 'U', (unsigned)c, 8);
         return 1;
     }
     return 0;
+}
+
+/* Whether ASCII text p[0, n) reads the same in repr() between single
+ * quotes: no control character, backslash or quote. */
+static int
+ascii_plain(const unsigned char *p, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (p[i] < 0x20 || p[i] == 0x7F || p[i] == '\\' || p[i] == '\'' ||
+            p[i] == '"')
+            return 0;
+    return 1;
 }
 
 int
@@ -148,6 +169,17 @@ hs_text_str_repr(struct hs_str *out, PyObject *o, Py_ssize_t limit)
     n = len < limit ? len : limit;
     kind = PyUnicode_KIND(o);
     data = PyUnicode_DATA(o);
+    if (kind == PyUnicode_1BYTE_KIND && PyUnicode_IS_ASCII(o) &&
+        ascii_plain(data, n)) {
+        /* Most keys: nothing to escape, no quote inside, so repr() is the
+         * text itself between single quotes, copied at once. */
+        hs_str_addch(out, '\'');
+        hs_str_add(out, data, (size_t)n);
+        if (len > limit)
+            hs_str_adds(out, "...");
+        hs_str_addch(out, '\'');
+        return len > limit;
+    }
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS4 c = PyUnicode_READ(kind, data, i);
 

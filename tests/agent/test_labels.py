@@ -61,6 +61,42 @@ class LabelTest(AgentTest):
                          [("key", "key 'sameobject'"),
                           ("value", "['sameobject']")])
 
+    def test_str_keys_are_repr(self):
+        # A str key labels its value edge as repr() spells it, up to 100
+        # characters, cut before the closing quote by "...".  Plain ASCII
+        # keys take a shortcut (copied whole); every other kind of key and
+        # every way out of the shortcut is here, against Python's repr().
+        import random
+        rnd = random.Random(7)
+        keys = ["", "plain", "it's", 'say "hi"', "both ' and \"",
+                "back\\slash", "tab\there", "nl\n", "cr\r", "nul\x00",
+                "del\x7f", "us\x1f", "caf\xe9", "nel\x85", "nbsp\xa0",
+                "euro\u20ac", "smile\U0001f600", "sur\ud800rogate",
+                "zw\u200bsp", "ls\u2028", "pua\ue000", "tag\U000e0041",
+                "bom\ufeff", "unassigned\u0378", "\U0010ffff",
+                "x" * 100, "y" * 101, "z" * 300, "'" * 150,
+                "a" * 99 + "'" + "b" * 50, "a" * 100 + "'",
+                "\u20ac" * 120, "e\xe9" * 80]
+        alphabet = ("abc XYZ019_-'\"\\\n\t\x01\x7f\x85\xa0\xe9\u20ac"
+                    "\u200b\U0001f600")
+        keys += ["".join(rnd.choice(alphabet) for _ in range(
+            rnd.randint(1, 130))) for _ in range(300)]
+        keys += ["".join(rnd.choice("abcdefgh ._-0123") for _ in range(
+            rnd.randint(1, 130))) for _ in range(100)]
+        keys = list(dict.fromkeys(keys))
+        d = {k: Marker() for k in keys}
+        snap = self.dump()
+
+        def expected(k):
+            if len(k) <= 100:
+                return "[%s]" % repr(k)
+            cut = repr(k[:100])
+            return "[%s...%s]" % (cut[:-1], cut[-1])
+
+        wrong = [(k, snap.labels(d, v)) for k, v in d.items()
+                 if snap.labels(d, v) != [expected(k)]]
+        self.assertEqual(wrong[:5], [])
+
     def test_instance_attributes(self):
         v = Marker()
         obj = Plain()
