@@ -12,7 +12,9 @@
  * fills a chunk in place (struct hs_handoff_room, reserved inline) and
  * passes it on when the next record does not fit; it waits only when
  * every chunk is out, so the memory is fixed (HS_HANDOFF_CHUNKS of
- * HS_HANDOFF_CHUNK bytes).  A record never spans two chunks.  A consumer
+ * HS_HANDOFF_CHUNK bytes).  A record never spans two chunks.  The walk
+ * claims the lines of its chunk for writing a little ahead of its records
+ * (hs_handoff_claim()): the consumer's core read them last.  A consumer
  * that ran out of chunks sleeps until HS_HANDOFF_WAKE are waiting (or the
  * walk has no spare one, or closes).
  *
@@ -34,6 +36,9 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 struct hs_handoff {
     struct hs_handoff_room room; /* first: the inline reserve's view */
@@ -182,6 +187,21 @@ start_thread(struct hs_handoff *h)
     return rc == 0 ? 0 : -1;
 }
 
+/* Whether hs_handoff_claim() may be used: on x86 only where the CPU
+ * says it has PREFETCHW (every x86-64 CPU of the last ten years; an older
+ * one may not). */
+static int
+can_claim(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned a, b, c, d;
+
+    return __get_cpuid(0x80000001u, &a, &b, &c, &d) && (c & bit_PRFCHW);
+#else
+    return 1;
+#endif
+}
+
 struct hs_handoff *
 hs_handoff_open(int threaded, const struct hs_handoff_ops *ops, void *arg)
 {
@@ -217,6 +237,8 @@ hs_handoff_open(int threaded, const struct hs_handoff_ops *ops, void *arg)
             pthread_cond_destroy(&h->emptied);
         }
     }
+    /* Only a consumer on another core had the lines. */
+    h->room.claim = h->threaded && can_claim();
     return h;
 }
 
@@ -259,6 +281,10 @@ pass_on(struct hs_handoff *h)
     }
     h->room.p = h->nspare ? h->spare[--h->nspare] : NULL;
     pthread_mutex_unlock(&h->mu);
+    /* The lines the claims ahead skip: the chunk's first ones. */
+    if (h->room.p && h->room.claim)
+        for (size_t i = 0; i < HS_HANDOFF_CLAIM; i += 64)
+            hs_handoff_claim(h->room.p + i);
 }
 
 unsigned char *
