@@ -147,6 +147,9 @@ int hs_text_str_repr(struct hs_str *out, PyObject *o, Py_ssize_t limit);
 int hs_text_bytes_repr(struct hs_str *out, const char *p, Py_ssize_t n,
                        Py_ssize_t limit);
 
+/* The decimal digits of v, without printf (an index in a label). */
+void hs_text_decimal(struct hs_str *out, long long v);
+
 /* Decimal text of an int; very large ints are summarised. */
 void hs_text_int(struct hs_str *out, PyObject *o, Py_ssize_t limit);
 

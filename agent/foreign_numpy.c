@@ -180,8 +180,12 @@ hs_numpy_object_at(PyObject *o, Py_ssize_t flat, struct hs_str *index)
         offset += idx[k] * a->strides[k];
     }
     if (index) {
-        for (int k = 0; k < a->nd; k++)
-            hs_str_addf(index, k ? ",%zd" : "%zd", idx[k]);
+        /* Without printf: it took 3.4% of a pandas dump's walk. */
+        for (int k = 0; k < a->nd; k++) {
+            if (k)
+                hs_str_addch(index, ',');
+            hs_text_decimal(index, idx[k]);
+        }
     }
     return *(PyObject **)(a->data + offset);
 }

@@ -153,6 +153,12 @@ ascii_plain(const unsigned char *p, Py_ssize_t n)
     return 1;
 }
 
+void
+hs_text_decimal(struct hs_str *out, long long v)
+{
+    add_decimal(out, v);
+}
+
 int
 hs_text_str_repr(struct hs_str *out, PyObject *o, Py_ssize_t limit)
 {

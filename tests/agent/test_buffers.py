@@ -71,6 +71,8 @@ class NumpyTest(AgentTest):
         for i in range(2):
             for j in range(3):
                 grid[i, j] = "cell-%d-%d" % (i, j)
+        cube = numpy.empty((2, 11, 3), dtype=object)
+        cube[1, 10, 2] = "".join(["de", "ep"])
         view = arr[5:8]
         s = self.dump()
         for i in (0, 1, 1023, 1024, 1999):
@@ -78,6 +80,7 @@ class NumpyTest(AgentTest):
             self.assertEqual(s.labels(arr, arr[i]), ["[%d]" % i])
         self.assertEqual(s.labels(grid, grid[1, 2]), ["[1,2]"])
         self.assertEqual(s.labels(grid, grid[0, 1]), ["[0,1]"])
+        self.assertEqual(s.labels(cube, cube[1, 10, 2]), ["[1,10,2]"])
         # A view borrows its elements from its base.
         self.assertEqual(s.labels(view, arr[5]), [])
         self.assertEqual(s.labels(view, arr), [".base"])
