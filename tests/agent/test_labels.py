@@ -248,6 +248,15 @@ class LabelTest(AgentTest):
                          [("closure", "closure secret")])
         self.assertEqual(snap.edges(cell, captured),
                          [("cell", ".cell_contents")])
+        # After a collection, which untracks tuples that hold only atoms
+        # (the walk looks only tracked tuples up as closures): still named.
+        atoms = tuple(["x" + "y", 12345678])
+        snap = self.dump(collect=True)
+        self.assertTrue(gc.is_tracked(fn.__closure__))
+        self.assertFalse(gc.is_tracked(atoms))
+        self.assertEqual(snap.edges(fn.__closure__, cell),
+                         [("closure", "closure secret")])
+        self.assertEqual(snap.labels(atoms, atoms[0]), ["[0]"])
 
     def test_function_fields(self):
         default = Marker()
