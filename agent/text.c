@@ -79,9 +79,9 @@ add_hex_escape(struct hs_str *out, char kind, unsigned c, int ndigits)
     hs_str_add(out, b, (size_t)(2 + ndigits));
 }
 
-/* Appends the decimal digits of v (without printf, as above). */
-static void
-add_decimal(struct hs_str *out, long long v)
+/* Without printf, as above (agent.h). */
+void
+hs_text_decimal(struct hs_str *out, long long v)
 {
     char b[24], *p = b + sizeof(b);
     unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
@@ -151,12 +151,6 @@ ascii_plain(const unsigned char *p, Py_ssize_t n)
             p[i] == '"')
             return 0;
     return 1;
-}
-
-void
-hs_text_decimal(struct hs_str *out, long long v)
-{
-    add_decimal(out, v);
 }
 
 int
@@ -292,7 +286,7 @@ hs_text_int(struct hs_str *out, PyObject *o, Py_ssize_t limit)
     char *text;
 
     if (!overflow) {
-        add_decimal(out, v);
+        hs_text_decimal(out, v);
         return;
     }
     d = hs_long_digits(o, &ndigits, &negative);
