@@ -7,14 +7,15 @@
 # The dump part runs on the newest interpreter, or on each one that
 # DUMP_PYTHONS names by key ("3.8.18 3.11.7 3.13.0", as in build/config.mk),
 # at each scale in DUMP_SCALES (default: SCALE): the pause's ratios on 1M
-# and 10M objects for several Pythons in one run.
+# and 10M objects for several Pythons in one run.  BENCH_OUT: the folder
+# for its files (default BUILD/bench).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 SCALE=${SCALE:-1.0}
 BENCH=${BENCH:-dump analyzer dominators sites}
 SITES_SCALE=${SITES_SCALE:-0.1}
-OUT="$BUILD/bench"
+OUT=${BENCH_OUT:-$BUILD/bench}
 mkdir -p "$OUT"
 PY=$(sed -n 's/^PY_\([0-9.]*\)_EXE := //p' "$BUILD/config.mk" | tail -1)
 VER=$(sed -n 's/^PY_\([0-9.]*\)_EXE := .*/\1/p' "$BUILD/config.mk" | tail -1)

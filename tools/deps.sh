@@ -16,12 +16,13 @@ want_build="$want_pip python3-dev"
 # The real-packages suite (tests/realpkgs) runs under Debian's own python3
 # with Debian's builds of the packages after it.  python3-venv, python3-pip:
 # `pip install .` into a fresh venv (t0007); python3-pytest: the pytest
-# plugin's tests.
+# plugin's tests; python3-objgraph: `make bench`'s analyzer part, which a
+# test runs on a small heap (t0009).
 want_test="bats sqlite3 libcmocka-dev libxml2-utils curl patchelf \
 clang libclang-rt-dev \
 python3-numpy python3-pandas python3-mypy python3-django python3-sqlalchemy \
 python3-docutils python3-sphinx \
-python3-venv python3-pip python3-pytest"
+python3-venv python3-pip python3-pytest python3-objgraph"
 want_bench="python3-objgraph python3-memory-profiler"
 want_web="chromium nodejs npm"
 
